@@ -1,0 +1,10 @@
+"""Subcommands of `webcrypt`, one module per area."""
+
+from __future__ import annotations
+
+import click
+
+from webcrypt.commands.keys import keys
+from webcrypt.commands.messages import inspect
+
+COMMANDS: list[click.Command] = [keys, inspect]
