@@ -79,7 +79,7 @@ def _domains(value: Any) -> tuple[str, ...]:
         raise ValueError("not a list")
     domains = tuple(str(item).strip().lower().rstrip(".") for item in items if str(item).strip())
     for domain in domains:
-        if "@" in domain or " " in domain or "." not in domain and domain != "localhost":
+        if "@" in domain or " " in domain or ("." not in domain and domain != "localhost"):
             raise ValueError(f"{domain!r} is not a domain")
     return domains
 
@@ -140,68 +140,179 @@ def _boolean(value: Any) -> bool:
     raise ValueError("not a boolean")
 
 
-RELAY_HELP = "smtp://host:port (options ?starttls=1&user=…&password=…), smtps://host:port or outbox:DIR"
+RELAY_HELP = (
+    "smtp://host:port (options ?starttls=1&user=…&password=…), smtps://host:port or outbox:DIR"
+)
 
 SCHEMA: dict[str, tuple[Option, ...]] = {
     "general": (
-        Option("data_dir", "var", "Folder for the embedded defaults: SQLite keystore, master key, outbox.",
-               _text, "a folder path"),
-        Option("log_level", "info", "How much to log.", _choice("debug", "info", "warning", "error"),
-               "debug, info, warning or error"),
+        Option(
+            "data_dir",
+            "var",
+            "Folder for the embedded defaults: SQLite keystore, master key, outbox.",
+            _text,
+            "a folder path",
+        ),
+        Option(
+            "log_level",
+            "info",
+            "How much to log.",
+            _choice("debug", "info", "warning", "error"),
+            "debug, info, warning or error",
+        ),
     ),
     "keystore": (
-        Option("url", "sqlite:///{data_dir}/keystore.db",
-               "SQLAlchemy URL of the keystore database (sqlite, postgresql+psycopg, mysql+pymysql).",
-               _database_url, "a database URL such as postgresql+psycopg://user@host/db", secret=True),
-        Option("master_key_file", "{data_dir}/master.key",
-               "File holding the master key (mode 0600); WEBCRYPT_KEYSTORE_MASTER_KEY (base64) wins.",
-               _text, "a file path"),
+        Option(
+            "url",
+            "sqlite:///{data_dir}/keystore.db",
+            "SQLAlchemy URL of the keystore database (sqlite, postgresql+psycopg, mysql+pymysql).",
+            _database_url,
+            "a database URL such as postgresql+psycopg://user@host/db",
+            secret=True,
+        ),
+        Option(
+            "master_key_file",
+            "{data_dir}/master.key",
+            "File holding the master key (mode 0600); WEBCRYPT_KEYSTORE_MASTER_KEY (base64) wins.",
+            _text,
+            "a file path",
+        ),
     ),
     "filter": (
-        Option("listen", "127.0.0.1:10025", "Where the content filter listens.", _host_port, "host:port"),
-        Option("protocol", "smtp", "Protocol spoken to the mail server.", _choice("smtp", "lmtp"),
-               "smtp or lmtp"),
-        Option("relay", "outbox:{data_dir}/outbox", "Where filtered mail goes.", _relay_url, RELAY_HELP,
-               secret=True),
-        Option("internal_domains", ("localhost",),
-               "Domains of the company; only their senders are encrypted, their recipients never.",
-               _domains, "a list of domains, comma-separated in the environment"),
-        Option("relay_timeout", 60.0, "Seconds to wait for the relay before answering 451.",
-               _number(1.0), "a number of seconds >= 1"),
-        Option("max_transactions", 8,
-               "Messages processed at once; each holds about 4x its size in memory.",
-               _integer(1, 1000), "a whole number from 1 to 1000"),
-        Option("idle_timeout", 900, "Seconds a silent client may hold a connection (> 600 for Postfix).",
-               _integer(601), "a whole number of seconds above 600"),
-        Option("metrics_listen", "", "host:port for Prometheus /metrics of the filter; empty = off.",
-               _optional_host_port, "host:port or empty"),
+        Option(
+            "listen",
+            "127.0.0.1:10025",
+            "Where the content filter listens.",
+            _host_port,
+            "host:port",
+        ),
+        Option(
+            "protocol",
+            "smtp",
+            "Protocol spoken to the mail server.",
+            _choice("smtp", "lmtp"),
+            "smtp or lmtp",
+        ),
+        Option(
+            "relay",
+            "outbox:{data_dir}/outbox",
+            "Where filtered mail goes.",
+            _relay_url,
+            RELAY_HELP,
+            secret=True,
+        ),
+        Option(
+            "internal_domains",
+            ("localhost",),
+            "Domains of the company; only their senders are encrypted, their recipients never.",
+            _domains,
+            "a list of domains, comma-separated in the environment",
+        ),
+        Option(
+            "relay_timeout",
+            60.0,
+            "Seconds to wait for the relay before answering 451.",
+            _number(1.0),
+            "a number of seconds >= 1",
+        ),
+        Option(
+            "max_transactions",
+            8,
+            "Messages processed at once; each holds about 4x its size in memory.",
+            _integer(1, 1000),
+            "a whole number from 1 to 1000",
+        ),
+        Option(
+            "idle_timeout",
+            900,
+            "Seconds a silent client may hold a connection (> 600 for Postfix).",
+            _integer(601),
+            "a whole number of seconds above 600",
+        ),
+        Option(
+            "metrics_listen",
+            "",
+            "host:port for Prometheus /metrics of the filter; empty = off.",
+            _optional_host_port,
+            "host:port or empty",
+        ),
     ),
     "portal": (
-        Option("listen", "127.0.0.1:8080", "Where the portal's web server listens.", _host_port,
-               "host:port"),
-        Option("public_url", "http://127.0.0.1:8080", "The portal's address as recipients see it.",
-               _http_url, "an http(s) URL"),
-        Option("relay", "", "Where replies and notices go; empty = the filter's relay.",
-               _optional_relay_url, RELAY_HELP + " or empty", secret=True),
-        Option("secret_key_file", "{data_dir}/session.key",
-               "File with the key that signs sessions; shared by every portal instance.",
-               _text, "a file path"),
-        Option("ratelimit_storage", "memory://",
-               "Flask-Limiter storage: memory:// for one instance, redis://host:6379 for several.",
-               _text, "memory:// or a redis:// URL", secret=True),
-        Option("threads", 8, "Worker threads of the web server.", _integer(1, 256),
-               "a whole number from 1 to 256"),
-        Option("trusted_proxies", 0, "Reverse proxies in front of the portal (for client addresses).",
-               _integer(0, 5), "a whole number from 0 to 5"),
-        Option("metrics_token", "",
-               "Bearer token for /metrics; empty = only reachable from loopback.", _text, "a string",
-               secret=True),
+        Option(
+            "listen",
+            "127.0.0.1:8080",
+            "Where the portal's web server listens.",
+            _host_port,
+            "host:port",
+        ),
+        Option(
+            "public_url",
+            "http://127.0.0.1:8080",
+            "The portal's address as recipients see it.",
+            _http_url,
+            "an http(s) URL",
+        ),
+        Option(
+            "relay",
+            "",
+            "Where replies and notices go; empty = the filter's relay.",
+            _optional_relay_url,
+            RELAY_HELP + " or empty",
+            secret=True,
+        ),
+        Option(
+            "secret_key_file",
+            "{data_dir}/session.key",
+            "File with the key that signs sessions; shared by every portal instance.",
+            _text,
+            "a file path",
+        ),
+        Option(
+            "ratelimit_storage",
+            "memory://",
+            "Flask-Limiter storage: memory:// for one instance, redis://host:6379 for several.",
+            _text,
+            "memory:// or a redis:// URL",
+            secret=True,
+        ),
+        Option(
+            "threads",
+            8,
+            "Worker threads of the web server.",
+            _integer(1, 256),
+            "a whole number from 1 to 256",
+        ),
+        Option(
+            "trusted_proxies",
+            0,
+            "Reverse proxies in front of the portal (for client addresses).",
+            _integer(0, 5),
+            "a whole number from 0 to 5",
+        ),
+        Option(
+            "metrics_token",
+            "",
+            "Bearer token for /metrics; empty = only reachable from loopback.",
+            _text,
+            "a string",
+            secret=True,
+        ),
     ),
     "housekeeping": (
-        Option("mode", "off", "Run housekeeping inside `webcrypt serve` (internal) or from cron (off).",
-               _choice("off", "internal"), "off or internal"),
-        Option("interval", 300, "Seconds between internal housekeeping runs.", _integer(30),
-               "a whole number of seconds >= 30"),
+        Option(
+            "mode",
+            "off",
+            "Run housekeeping inside `webcrypt serve` (internal) or from cron (off).",
+            _choice("off", "internal"),
+            "off or internal",
+        ),
+        Option(
+            "interval",
+            300,
+            "Seconds between internal housekeeping runs.",
+            _integer(30),
+            "a whole number of seconds >= 30",
+        ),
     ),
 }
 
@@ -278,8 +389,13 @@ class Config:
         """Return what an operator should fix before production."""
         found = []
         if self.filter.internal_domains == ("localhost",):
-            found.append("filter.internal_domains is the demo default 'localhost': set your domains.")
-        if self.portal.public_url.startswith("http://") and "127.0.0.1" not in self.portal.public_url:
+            found.append(
+                "filter.internal_domains is the demo default 'localhost': set your domains."
+            )
+        if (
+            self.portal.public_url.startswith("http://")
+            and "127.0.0.1" not in self.portal.public_url
+        ):
             found.append("portal.public_url is not https: credentials would travel in clear.")
         return found
 
@@ -303,8 +419,9 @@ def _mask(value: Any) -> str:
     return re.sub(r"(password=)[^&]*", r"\1****", text)
 
 
-def load_config(path: str | os.PathLike[str] | None = None,
-                environ: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
     """Read the configuration file and environment, check every value, and return it."""
     environ = os.environ if environ is None else environ
     path = path or environ.get("WEBCRYPT_CONFIG") or None

@@ -12,7 +12,6 @@ from keystore.db import Keystore
 from keystore.errors import KeystoreUnavailable
 from keystore.masterkey import MasterKey, load_master_key
 from keystore.settings import Settings
-
 from webcrypt.config import Config
 
 if TYPE_CHECKING:

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from keystore.masterkey import MasterKey, rotate_master_key
-
 from webcrypt.bootstrap import MASTER_KEY_ENV, write_secret_file
 from webcrypt.commands.context import Context, pass_context
 
@@ -80,6 +79,7 @@ def rotate_master(ctx: Context) -> None:
     os.replace(key_path, backup)
     os.replace(staged, key_path)
     click.echo(f"re-wrapped {count} keys under master key {new_key.key_id}")
-    click.echo(f"the previous master key is in {backup}: copy {key_path} to every instance, "
-               "then destroy the backup")
-
+    click.echo(
+        f"the previous master key is in {backup}: copy {key_path} to every instance, "
+        "then destroy the backup"
+    )

@@ -31,5 +31,6 @@ def inspect(file: click.utils.LazyFile) -> None:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         click.echo(f"{name.ljust(width)}  {value}")
-    click.echo("(the header is authenticated only when the message is opened with the key)",
-               err=True)
+    click.echo(
+        "(the header is authenticated only when the message is opened with the key)", err=True
+    )
