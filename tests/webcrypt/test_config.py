@@ -1,0 +1,121 @@
+"""The configuration schema: defaults, file, environment and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from webcrypt.config import SCHEMA, ConfigError, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "webcrypt.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_are_the_embedded_setup() -> None:
+    config = load_config(environ={})
+    assert config.keystore.url == "sqlite:///var/keystore.db"
+    assert config.keystore.master_key_file == "var/master.key"
+    assert config.filter.listen == "127.0.0.1:10025"
+    assert config.filter.relay == "outbox:var/outbox"
+    assert config.portal.public_url == "http://127.0.0.1:8080"
+    assert config.portal_relay == "outbox:var/outbox"
+    assert config.filter.idle_timeout > 600
+
+
+def test_file_then_environment_wins(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[filter]\ninternal_domains = ["bank.example", "Bank.DE"]\nprotocol = "lmtp"\n'
+        '[general]\ndata_dir = "/srv/wc"\n',
+    )
+    config = load_config(path, environ={"WEBCRYPT_FILTER_PROTOCOL": "smtp"})
+    assert config.filter.internal_domains == ("bank.example", "bank.de")
+    assert config.filter.protocol == "smtp"
+    assert config.keystore.url == "sqlite:////srv/wc/keystore.db"
+    assert dict((key, origin) for key, _, origin in config.describe())["filter.protocol"] == (
+        "WEBCRYPT_FILTER_PROTOCOL"
+    )
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, '[portal]\npublic_url = "https://secure.bank.example/"\n')
+    config = load_config(environ={"WEBCRYPT_CONFIG": str(path)})
+    assert config.portal.public_url == "https://secure.bank.example"
+    assert config.source == str(path)
+
+
+def test_lists_from_environment_are_comma_separated() -> None:
+    config = load_config(environ={"WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example, bank.de"})
+    assert config.filter.internal_domains == ("bank.example", "bank.de")
+
+
+@pytest.mark.parametrize(
+    ("env", "named", "allowed"),
+    [
+        ({"WEBCRYPT_FILTER_PROTOCOL": "esmtp"}, "filter.protocol", "smtp or lmtp"),
+        ({"WEBCRYPT_FILTER_LISTEN": "10025"}, "filter.listen", "host:port"),
+        ({"WEBCRYPT_FILTER_IDLE_TIMEOUT": "300"}, "filter.idle_timeout", "above 600"),
+        ({"WEBCRYPT_FILTER_RELAY": "mail.example"}, "filter.relay", "outbox:DIR"),
+        ({"WEBCRYPT_FILTER_INTERNAL_DOMAINS": "a@b.example"}, "filter.internal_domains", "domains"),
+        ({"WEBCRYPT_PORTAL_PUBLIC_URL": "ftp://x"}, "portal.public_url", "http(s) URL"),
+        ({"WEBCRYPT_PORTAL_THREADS": "many"}, "portal.threads", "whole number"),
+        ({"WEBCRYPT_KEYSTORE_URL": "keystore.db"}, "keystore.url", "database URL"),
+    ],
+)
+def test_wrong_value_names_key_and_what_is_allowed(
+    env: dict[str, str], named: str, allowed: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(environ=env)
+    assert named in str(info.value)
+    assert allowed in str(info.value)
+
+
+def test_unknown_key_and_section_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown key filter\.lisen.*listen"):
+        load_config(write(tmp_path, '[filter]\nlisen = "x"\n'), environ={})
+    with pytest.raises(ConfigError, match=r"unknown section \[filtre\]"):
+        load_config(write(tmp_path, "[filtre]\n"), environ={})
+
+
+def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[filter\n"), environ={})
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.toml", environ={})
+
+
+def test_secrets_are_masked() -> None:
+    config = load_config(
+        environ={
+            "WEBCRYPT_KEYSTORE_URL": "postgresql+psycopg://wc:s3cret@db/wc",
+            "WEBCRYPT_FILTER_RELAY": "smtp://mx:25?starttls=1&user=wc&password=hunter22",
+            "WEBCRYPT_PORTAL_METRICS_TOKEN": "tok3n",
+        }
+    )
+    shown = "\n".join(value for _, value, _ in config.describe())
+    for secret in ("s3cret", "hunter22", "tok3n"):
+        assert secret not in shown
+    assert config.describe_value("keystore.url") == "postgresql+psycopg://wc:****@db/wc"
+
+
+def test_every_option_has_help_and_valid_default() -> None:
+    for section, options in SCHEMA.items():
+        for option in options:
+            assert option.help and option.allowed, f"{section}.{option.name}"
+            option.parse(option.default)
+
+
+def test_demo_defaults_warn() -> None:
+    assert any("internal_domains" in w for w in load_config(environ={}).warnings())
+    config = load_config(
+        environ={
+            "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
+            "WEBCRYPT_PORTAL_PUBLIC_URL": "https://secure.bank.example",
+        }
+    )
+    assert config.warnings() == []
