@@ -15,6 +15,7 @@ retry may succeed (answer 4xx) or not (5xx).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -138,7 +139,9 @@ class SMTPRelay(Relay):
                 context=self.ssl_context,
             )
         else:
-            conn = smtplib.SMTP(self.host, self.port, local_hostname=self.helo, timeout=self.timeout)
+            conn = smtplib.SMTP(
+                self.host, self.port, local_hostname=self.helo, timeout=self.timeout
+            )
         try:
             conn.ehlo()
             if self.starttls:
@@ -240,10 +243,8 @@ class SMTPRelay(Relay):
 
     def _abort(self, conn: smtplib.SMTP, code: int, reply: bytes, what: str) -> None:
         """Reset the transaction so nothing is half-sent, then raise."""
-        try:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
             conn.rset()
-        except (smtplib.SMTPException, OSError):
-            pass
         raise _refused(self.description, code, reply, what)
 
     def close(self) -> None:
@@ -260,8 +261,9 @@ class SMTPRelay(Relay):
             threads.shutdown(wait=False)
 
 
-def _refused(description: str, code: int, reply: bytes, what: str) -> RelayError:
-    text = reply.decode("utf-8", "replace").replace("\n", " ")
+def _refused(description: str, code: int, reply: bytes | str, what: str) -> RelayError:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    text = text.replace("\n", " ")
     return RelayError(
         f"{description} refused the {what}: {code} {text}", temporary=code < 500, code=code
     )
@@ -282,10 +284,8 @@ def _relay_error(description: str, exc: BaseException) -> RelayError:
 
 
 def _close_quietly(conn: smtplib.SMTP) -> None:
-    try:
+    with contextlib.suppress(OSError):
         conn.close()
-    except OSError:
-        pass
 
 
 class OutboxRelay(Relay):

@@ -47,7 +47,9 @@ def test_async_send(sink):
 def test_bare_line_feeds_become_crlf(sink):
     relay = open_relay(sink.url, timeout=5)
     try:
-        relay.send(b"Subject: x\n\nline\nline\r\n", mail_from="a@b.example", rcpt_tos=["c@d.example"])
+        relay.send(
+            b"Subject: x\n\nline\nline\r\n", mail_from="a@b.example", rcpt_tos=["c@d.example"]
+        )
     finally:
         relay.close()
     assert sink.wait_for(1)[0].data == b"Subject: x\r\n\r\nline\r\nline\r\n"
@@ -70,7 +72,9 @@ def test_smtputf8_addresses(sink):
     assert "BODY=8BITMIME" in received.mail_options
 
 
-@pytest.mark.parametrize(("reply", "temporary"), [("451 4.3.0 later", True), ("554 5.7.1 no", False)])
+@pytest.mark.parametrize(
+    ("reply", "temporary"), [("451 4.3.0 later", True), ("554 5.7.1 no", False)]
+)
 def test_refused_data(sink, reply, temporary):
     sink.refuse(reply)
     relay = open_relay(sink.url, timeout=5)
@@ -131,7 +135,9 @@ def test_starttls_and_auth(tmp_path):
         logins.append((auth_data.login, auth_data.password))
         return AuthResult(success=auth_data.password == b"secret", handled=False)
 
-    with RecordingSink(tls_context=context, require_starttls=True, authenticator=authenticator) as s:
+    with RecordingSink(
+        tls_context=context, require_starttls=True, authenticator=authenticator
+    ) as s:
         good = open_relay(f"{s.url}?starttls=1&user=relay&password=secret&cafile={cert}", timeout=5)
         good.send(MESSAGE, mail_from="a@bank.example", rcpt_tos=["b@example.com"])
         good.close()

@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -68,10 +69,8 @@ class _Handler:
         if stall:
             release = self.sink._release
             assert release is not None
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(release.wait(), stall)
-            except TimeoutError:
-                pass
         reply = self.sink._reply_for("DATA", "")
         if reply:
             return reply
