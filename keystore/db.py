@@ -1,0 +1,204 @@
+"""The keystore: database engine, sessions, migrations and service shortcuts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from keystore.clock import Clock, utcnow
+from keystore.errors import KeystoreUnavailable
+from keystore.masterkey import MasterKey
+from keystore.passwords import Hasher
+
+if TYPE_CHECKING:
+    from keystore.admins import AdminService
+    from keystore.audit import AuditService
+    from keystore.ledger import LedgerService
+    from keystore.recipients import RecipientService
+    from keystore.settings import SettingsService
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+
+
+def _is_memory_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Enable WAL, a busy timeout and foreign keys; let SQLAlchemy emit BEGIN itself."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    # Every transaction takes the write lock up front: a deferred transaction that read
+    # first cannot wait for a concurrent writer and would fail instead of queueing.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str | URL, **options: Any) -> Engine:
+    """Create an engine with the settings the keystore needs on each backend."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if backend == "sqlite":
+        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if _is_memory_sqlite(parsed):
+            kwargs["poolclass"] = StaticPool
+        elif parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    elif backend in ("mysql", "mariadb"):
+        # READ COMMITTED: a retry after a duplicate-key error must see the winner's row.
+        kwargs.update(isolation_level="READ COMMITTED", pool_recycle=3600)
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    kwargs.update(options)
+    engine = create_engine(parsed, **kwargs)
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+class Keystore:
+    """Accounts, keys, settings, ledger and audit log in one database."""
+
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        master_key: MasterKey,
+        clock: Clock = utcnow,
+        hasher: Hasher | None = None,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.url = make_url(url)
+        self.master_key = master_key
+        self.clock = clock
+        self.hasher = hasher or Hasher()
+        self.engine = make_engine(self.url, **(engine_options or {}))
+        self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Keystore({self.url.render_as_string(hide_password=True)!r})"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """Open a session that commits on success and rolls back on error.
+
+        Database connection problems surface as KeystoreUnavailable.
+        """
+        session = self._sessionmaker()
+        try:
+            yield session
+            session.commit()
+        except _UNAVAILABLE as exc:
+            session.rollback()
+            log.warning("keystore database unavailable: %s", exc)
+            raise KeystoreUnavailable(
+                "the keystore database is unavailable; try again later"
+            ) from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> None:
+        """Check that the database answers; raise KeystoreUnavailable otherwise."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except (DBAPIError, *_UNAVAILABLE) as exc:
+            log.warning("keystore database unavailable: %s", exc)
+            raise KeystoreUnavailable(
+                "the keystore database is unavailable; try again later"
+            ) from exc
+
+    def _alembic_config(self, connection: Connection) -> Any:
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = connection
+        return config
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the database schema up to date (alembic upgrade head)."""
+        from alembic import command
+
+        with self.engine.begin() as connection:
+            command.upgrade(self._alembic_config(connection), revision)
+
+    def current_revision(self) -> str | None:
+        """Return the schema revision stored in the database (None for an empty database)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def is_current(self) -> bool:
+        """Tell whether the schema is at the newest migration."""
+        from alembic.script import ScriptDirectory
+
+        with self.engine.connect() as connection:
+            script = ScriptDirectory.from_config(self._alembic_config(connection))
+            heads = set(script.get_heads())
+        return self.current_revision() in heads
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def recipients(self, session: Session) -> RecipientService:
+        """Return the recipient service bound to `session`."""
+        from keystore.recipients import RecipientService
+
+        return RecipientService(
+            session, clock=self.clock, master_key=self.master_key, hasher=self.hasher
+        )
+
+    def settings(self, session: Session) -> SettingsService:
+        """Return the settings service bound to `session`."""
+        from keystore.settings import SettingsService
+
+        return SettingsService(session, clock=self.clock)
+
+    def ledger(self, session: Session) -> LedgerService:
+        """Return the message ledger service bound to `session`."""
+        from keystore.ledger import LedgerService
+
+        return LedgerService(session, clock=self.clock)
+
+    def audit(self, session: Session) -> AuditService:
+        """Return the audit log service bound to `session`."""
+        from keystore.audit import AuditService
+
+        return AuditService(session, clock=self.clock)
+
+    def admins(self, session: Session) -> AdminService:
+        """Return the admin account service bound to `session`."""
+        from keystore.admins import AdminService
+
+        return AdminService(session, clock=self.clock, hasher=self.hasher)

@@ -1,0 +1,156 @@
+"""The message ledger: metadata of sealed messages (never subject or content)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from keystore.clock import Clock, as_utc, utcnow
+from keystore.models import LedgerEntry
+
+
+@dataclass(frozen=True)
+class LedgerCounts:
+    """Numbers for the dashboard since a point in time."""
+
+    sealed: int
+    opened: int
+    revoked: int
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+class LedgerService:
+    """Records sealed messages and what happened to them."""
+
+    def __init__(self, session: Session, *, clock: Clock = utcnow) -> None:
+        self.session = session
+        self.clock = clock
+
+    def record_sealed(
+        self,
+        *,
+        message_id: str,
+        recipient_id: int,
+        sender: str,
+        created: datetime,
+        expires: datetime,
+        key_version: int,
+    ) -> LedgerEntry:
+        """Record that a message was sealed for a recipient; sealing it again updates the row."""
+        existing = self.get(message_id, recipient_id)
+        if existing is None:
+            entry = LedgerEntry(
+                message_id=message_id,
+                recipient_id=recipient_id,
+                sender=sender,
+                created_at=as_utc(created),
+                expires_at=as_utc(expires),
+                key_version=key_version,
+            )
+            try:
+                with self.session.begin_nested():
+                    self.session.add(entry)
+                return entry
+            except IntegrityError:
+                existing = self.get(message_id, recipient_id)
+                if existing is None:
+                    raise
+        existing.sender = sender
+        existing.created_at = as_utc(created)
+        existing.expires_at = as_utc(expires)
+        existing.key_version = key_version
+        self.session.flush()
+        return existing
+
+    def get(self, message_id: str, recipient_id: int) -> LedgerEntry | None:
+        """Return the entry of one message for one recipient."""
+        return self.session.scalar(
+            select(LedgerEntry).where(
+                LedgerEntry.message_id == message_id, LedgerEntry.recipient_id == recipient_id
+            )
+        )
+
+    def find(self, message_id: str) -> list[LedgerEntry]:
+        """Return the entries of a message, one per recipient."""
+        return list(
+            self.session.scalars(
+                select(LedgerEntry)
+                .where(LedgerEntry.message_id == message_id)
+                .order_by(LedgerEntry.recipient_id)
+            )
+        )
+
+    def for_recipient(self, recipient_id: int, *, limit: int = 100) -> list[LedgerEntry]:
+        """Return a recipient's entries, newest first."""
+        return list(
+            self.session.scalars(
+                select(LedgerEntry)
+                .where(LedgerEntry.recipient_id == recipient_id)
+                .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+                .limit(limit)
+            )
+        )
+
+    def mark_opened(self, message_id: str, recipient_id: int) -> bool:
+        """Record the first opening; True only for the call that actually recorded it."""
+        result = self.session.execute(
+            update(LedgerEntry)
+            .where(
+                LedgerEntry.message_id == message_id,
+                LedgerEntry.recipient_id == recipient_id,
+                LedgerEntry.first_opened_at.is_(None),
+            )
+            .values(first_opened_at=self.clock())
+            .execution_options(synchronize_session="fetch")
+        )
+        return _rowcount(result) == 1
+
+    def revoke(self, message_id: str, *, by: str) -> int:
+        """Revoke a message for all its recipients; returns the number of rows revoked."""
+        result = self.session.execute(
+            update(LedgerEntry)
+            .where(LedgerEntry.message_id == message_id, LedgerEntry.revoked_at.is_(None))
+            .values(revoked_at=self.clock(), revoked_by=by)
+            .execution_options(synchronize_session="fetch")
+        )
+        return _rowcount(result)
+
+    def count_since(self, since: datetime) -> LedgerCounts:
+        """Count messages sealed, first opened and revoked since `since`."""
+        start = as_utc(since)
+
+        def count(column: Any) -> int:
+            query = select(func.count()).select_from(LedgerEntry).where(column >= start)
+            return int(self.session.scalar(query) or 0)
+
+        return LedgerCounts(
+            sealed=count(LedgerEntry.created_at),
+            opened=count(LedgerEntry.first_opened_at),
+            revoked=count(LedgerEntry.revoked_at),
+        )
+
+    def latest_expiry(self, recipient_id: int, key_version: int) -> datetime | None:
+        """Return when the last message sealed with a key version expires (None: no message)."""
+        return self.session.scalar(
+            select(func.max(LedgerEntry.expires_at)).where(
+                and_(
+                    LedgerEntry.recipient_id == recipient_id,
+                    LedgerEntry.key_version == key_version,
+                )
+            )
+        )
+
+    def purge(self, before: datetime) -> int:
+        """Delete entries that expired before `before` (retention); returns how many."""
+        result = self.session.execute(
+            delete(LedgerEntry).where(LedgerEntry.expires_at < as_utc(before))
+        )
+        return _rowcount(result)

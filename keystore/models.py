@@ -1,0 +1,222 @@
+"""Database tables of the keystore (SQLAlchemy 2 typed declarative)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from keystore.columns import UTCDateTime, address_type, long_text_type
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Tables use utf8mb4 on MariaDB/MySQL whatever the database default is.
+MYSQL_TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with constraint names that the migrations repeat."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Recipient(Base):
+    """An external recipient's account."""
+
+    __tablename__ = "recipients"
+    __table_args__ = (
+        Index("ix_recipients_address", "address", unique=True),
+        Index("ix_recipients_last_activity_at", "last_activity_at"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(address_type())
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    security_question: Mapped[str | None] = mapped_column(String(255))
+    security_answer_hash: Mapped[str | None] = mapped_column(String(255))
+    security_phrase: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    read_receipts: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    keys: Mapped[list[RecipientKey]] = relationship(
+        back_populates="recipient",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="RecipientKey.version",
+    )
+
+    @property
+    def needs_pin(self) -> bool:
+        """Tell whether the next login needs the one-time PIN (no password set yet)."""
+        return self.password_hash is None and self.pin_hash is not None
+
+    def __repr__(self) -> str:
+        return f"Recipient(id={self.id!r}, address={self.address!r}, status={self.status!r})"
+
+
+class RecipientKey(Base):
+    """One version of a recipient's key, wrapped under the master key (None once destroyed)."""
+
+    __tablename__ = "recipient_keys"
+    __table_args__ = (UniqueConstraint("recipient_id", "version"), MYSQL_TABLE_OPTIONS)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    master_key_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    recipient: Mapped[Recipient] = relationship(back_populates="keys")
+
+    def __repr__(self) -> str:
+        state = "destroyed" if self.wrapped_key is None else "live"
+        return (
+            f"RecipientKey(recipient_id={self.recipient_id!r}, version={self.version!r}, {state})"
+        )
+
+
+class Admin(Base):
+    """An administrator or helpdesk account of the admin frontend."""
+
+    __tablename__ = "admins"
+    __table_args__ = (Index("ix_admins_email", "email", unique=True), MYSQL_TABLE_OPTIONS)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(address_type())
+    role: Mapped[str] = mapped_column(String(16), default="admin")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"Admin(id={self.id!r}, email={self.email!r}, role={self.role!r})"
+
+
+class SettingValue(Base):
+    """One admin setting, stored as JSON text under its name."""
+
+    __tablename__ = "settings"
+    __table_args__ = (MYSQL_TABLE_OPTIONS,)
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(long_text_type())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(320), default="")
+
+    def __repr__(self) -> str:
+        return f"SettingValue(name={self.name!r})"
+
+
+class LedgerEntry(Base):
+    """Metadata of one sealed message for one recipient; never subject or content."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (
+        UniqueConstraint("message_id", "recipient_id"),
+        Index("ix_ledger_recipient_id", "recipient_id"),
+        Index("ix_ledger_created_at", "created_at"),
+        Index("ix_ledger_expires_at", "expires_at"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(255))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    sender: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_version: Mapped[int] = mapped_column(Integer)
+    first_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(320))
+
+    def __repr__(self) -> str:
+        return f"LedgerEntry(message_id={self.message_id!r}, recipient_id={self.recipient_id!r})"
+
+
+class AuditEvent(Base):
+    """One entry of the append-only audit log."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_actor", "actor"),
+        Index("ix_audit_events_target", "target"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    action: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(320))
+    target: Mapped[str] = mapped_column(String(320), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    def __repr__(self) -> str:
+        return f"AuditEvent(id={self.id!r}, action={self.action!r}, actor={self.actor!r})"
+
+
+class Notice(Base):
+    """A notice mail that was sent; (kind, key) is unique so each is sent once."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("kind", "key"), MYSQL_TABLE_OPTIONS)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    recipient_id: Mapped[int | None] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"Notice(kind={self.kind!r}, key={self.key!r})"
+
+
+class Lease(Base):
+    """A named lease so that only one instance runs a periodic job at a time."""
+
+    __tablename__ = "leases"
+    __table_args__ = (MYSQL_TABLE_OPTIONS,)
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"Lease(name={self.name!r}, holder={self.holder!r})"

@@ -1,0 +1,84 @@
+"""Hashing of passwords, PINs and security answers (argon2id through passlib)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+
+from passlib.context import CryptContext
+
+# RFC 9106 second recommended option: 64 MiB, 3 passes, 4 lanes.
+DEFAULT_MEMORY_KIB = 65536
+DEFAULT_TIME_COST = 3
+DEFAULT_PARALLELISM = 4
+
+PIN_DIGITS = 8
+_PIN_SEPARATORS = re.compile(r"[\s\-.]+")
+
+
+def make_context(
+    *,
+    memory_kib: int = DEFAULT_MEMORY_KIB,
+    time_cost: int = DEFAULT_TIME_COST,
+    parallelism: int = DEFAULT_PARALLELISM,
+) -> CryptContext:
+    """Return a CryptContext that hashes with argon2id and flags other parameters as outdated."""
+    return CryptContext(
+        schemes=["argon2", "pbkdf2_sha256"],
+        deprecated=["pbkdf2_sha256"],
+        argon2__type="ID",
+        argon2__memory_cost=memory_kib,
+        argon2__rounds=time_cost,
+        argon2__parallelism=parallelism,
+    )
+
+
+@dataclass
+class Hasher:
+    """Hashes and verifies secrets; unknown accounts are verified against a dummy hash."""
+
+    context: CryptContext = field(default_factory=make_context)
+    _dummy: str | None = field(default=None, init=False, repr=False)
+
+    def hash(self, secret: str) -> str:
+        """Return a new hash of `secret`."""
+        return str(self.context.hash(secret))
+
+    def verify(self, secret: str, stored: str | None) -> tuple[bool, str | None]:
+        """Check `secret` against `stored`; returns (ok, replacement hash or None).
+
+        A missing hash costs the same work as a real one (against a dummy hash) and fails.
+        """
+        if stored is None:
+            self.waste_time(secret)
+            return False, None
+        try:
+            ok, new_hash = self.context.verify_and_update(secret, stored)
+        except ValueError:
+            self.waste_time(secret)
+            return False, None
+        return bool(ok), (str(new_hash) if ok and new_hash else None)
+
+    def waste_time(self, secret: str) -> None:
+        """Do the work of one verification, so unknown accounts cannot be told apart by time."""
+        if self._dummy is None:
+            self._dummy = self.hash(secrets.token_urlsafe(16))
+        self.context.verify(secret, self._dummy)
+
+
+def generate_pin() -> str:
+    """Return a new one-time PIN: 8 digits in two groups, e.g. ``"0421 9377"``."""
+    digits = f"{secrets.randbelow(10**PIN_DIGITS):0{PIN_DIGITS}d}"
+    return f"{digits[:4]} {digits[4:]}"
+
+
+def normalize_pin(pin: str) -> str:
+    """Return the digits of a PIN as typed (spaces, dashes and dots are ignored)."""
+    return _PIN_SEPARATORS.sub("", pin.strip())
+
+
+def normalize_answer(answer: str) -> str:
+    """Return a security answer folded for comparison (case, width and spacing ignored)."""
+    return " ".join(unicodedata.normalize("NFKC", answer).casefold().split())

@@ -1,0 +1,395 @@
+"""Recipient accounts: creation, keys, authentication, lockout, search."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from keystore.addresses import normalize_address
+from keystore.clock import Clock, utcnow
+from keystore.errors import KeystoreError, NotFound
+from keystore.lockout import is_locked, register_failure, register_success
+from keystore.masterkey import MasterKey, key_aad
+from keystore.models import Recipient, RecipientKey
+from keystore.passwords import Hasher, generate_pin, normalize_answer, normalize_pin
+
+KEY_SIZE = 32
+_CREATE_ATTEMPTS = 5
+# Sorts after every character, so `prefix <= address < prefix + _TOP` is a prefix match
+# on a column ordered by code point.
+_TOP = "\U0010ffff"
+
+Outcome = Literal["ok", "bad", "locked", "inactive", "pin_required", "password_required"]
+STATUSES = ("active", "deactivated")
+LANGUAGES = ("en", "de")
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """The outcome of a login attempt; `recipient` is set only when the outcome is "ok"."""
+
+    outcome: Outcome
+    recipient: Recipient | None = None
+    locked_until: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the attempt succeeded."""
+        return self.outcome == "ok"
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    """An unwrapped recipient key (keep it in memory only as long as needed)."""
+
+    recipient_id: int
+    key_id: str
+    version: int
+    key: bytes
+
+    def __repr__(self) -> str:
+        return (
+            f"KeyMaterial(recipient_id={self.recipient_id!r}, key_id={self.key_id!r}, "
+            f"version={self.version!r})"
+        )
+
+
+class RecipientService:
+    """Manages recipient accounts and their keys within one session."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        clock: Clock = utcnow,
+        master_key: MasterKey,
+        hasher: Hasher | None = None,
+        rng: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self.session = session
+        self.clock = clock
+        self.master_key = master_key
+        self.hasher = hasher or Hasher()
+        self.rng = rng
+
+    # -- lookup -------------------------------------------------------------------------
+
+    def get(self, address: str) -> Recipient | None:
+        """Return the account of an address (any spelling), or None."""
+        try:
+            normalized = normalize_address(address)
+        except ValueError:
+            return None
+        return self.session.scalar(select(Recipient).where(Recipient.address == normalized))
+
+    def get_by_id(self, recipient_id: int) -> Recipient | None:
+        """Return the account with this id, or None."""
+        return self.session.get(Recipient, recipient_id)
+
+    def get_by_key_id(self, key_id: str) -> Recipient | None:
+        """Return the account whose key chain has this key id, or None."""
+        return self.session.scalar(select(Recipient).where(Recipient.key_id == key_id))
+
+    def get_or_create(self, address: str, *, created_by: str) -> tuple[Recipient, str | None]:
+        """Return the account of `address`, creating it with a first key and a one-time PIN.
+
+        The PIN is returned only to the call that created the account. Concurrent callers
+        (threads or processes) end up with the same single account: the unique index on the
+        address decides, and the losers read the winner's row.
+        """
+        normalized = normalize_address(address)
+        for _ in range(_CREATE_ATTEMPTS):
+            existing = self.get(normalized)
+            if existing is not None:
+                return existing, None
+            pin = generate_pin()
+            pin_hash = self.hasher.hash(normalize_pin(pin))
+            try:
+                with self.session.begin_nested():
+                    recipient = Recipient(
+                        address=normalized,
+                        key_id=secrets.token_hex(8),
+                        status="active",
+                        pin_hash=pin_hash,
+                        created_at=self.clock(),
+                        created_by=created_by,
+                        failed_logins=0,
+                        read_receipts=False,
+                    )
+                    self.session.add(recipient)
+                    self.session.flush()
+                    self._add_key_version(recipient, 1)
+                return recipient, pin
+            except IntegrityError:
+                continue
+        raise KeystoreError(f"could not create the account for {normalized}; try again")
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def _add_key_version(self, recipient: Recipient, version: int) -> RecipientKey:
+        key = self.rng(KEY_SIZE)
+        row = RecipientKey(
+            recipient_id=recipient.id,
+            version=version,
+            wrapped_key=self.master_key.wrap(key, key_aad(recipient.id, version)),
+            master_key_id=self.master_key.key_id,
+            created_at=self.clock(),
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def _live_keys(self, recipient_id: int) -> list[RecipientKey]:
+        return list(
+            self.session.scalars(
+                select(RecipientKey)
+                .where(
+                    RecipientKey.recipient_id == recipient_id,
+                    RecipientKey.wrapped_key.is_not(None),
+                )
+                .order_by(RecipientKey.version)
+            )
+        )
+
+    def _unwrap(self, row: RecipientKey) -> bytes:
+        assert row.wrapped_key is not None
+        return self.master_key.unwrap(row.wrapped_key, key_aad(row.recipient_id, row.version))
+
+    def current_key(self, recipient: Recipient) -> KeyMaterial:
+        """Return the newest live key version (used to seal new messages)."""
+        live = self._live_keys(recipient.id)
+        if not live:
+            raise NotFound(f"recipient {recipient.id} has no live key")
+        row = live[-1]
+        return KeyMaterial(recipient.id, recipient.key_id, row.version, self._unwrap(row))
+
+    def key(self, recipient_id: int, version: int) -> bytes | None:
+        """Return one key version, or None when it was destroyed or never existed."""
+        row = self.session.scalar(
+            select(RecipientKey).where(
+                RecipientKey.recipient_id == recipient_id, RecipientKey.version == version
+            )
+        )
+        if row is None or row.wrapped_key is None:
+            return None
+        return self._unwrap(row)
+
+    def key_versions(self, recipient: Recipient) -> list[RecipientKey]:
+        """Return every key version row of a recipient (destroyed ones included), oldest first."""
+        return list(
+            self.session.scalars(
+                select(RecipientKey)
+                .where(RecipientKey.recipient_id == recipient.id)
+                .order_by(RecipientKey.version)
+            )
+        )
+
+    def rotate_key(self, recipient: Recipient) -> int:
+        """Add a new key version for new messages; returns its number."""
+        newest = self.session.scalar(
+            select(func.max(RecipientKey.version)).where(RecipientKey.recipient_id == recipient.id)
+        )
+        version = int(newest or 0) + 1
+        self._add_key_version(recipient, version)
+        return version
+
+    def destroy_key_version(self, recipient_id: int, version: int) -> None:
+        """Destroy one key version: messages sealed with it become unreadable for everyone."""
+        row = self.session.scalar(
+            select(RecipientKey).where(
+                RecipientKey.recipient_id == recipient_id, RecipientKey.version == version
+            )
+        )
+        if row is None:
+            raise NotFound(f"recipient {recipient_id} has no key version {version}")
+        if row.wrapped_key is not None:
+            row.wrapped_key = None
+            row.destroyed_at = self.clock()
+            self.session.flush()
+
+    # -- authentication -------------------------------------------------------------------
+
+    def _lookup_for_login(self, address: str) -> Recipient | None:
+        try:
+            return self.get(address)
+        except ValueError:
+            return None
+
+    def _failed(self, recipient: Recipient) -> AuthResult:
+        register_failure(self.session, recipient, self.clock())
+        return AuthResult("bad")
+
+    def _succeeded(self, recipient: Recipient) -> AuthResult:
+        if recipient.status != "active":
+            return AuthResult("inactive")
+        register_success(self.session, recipient)
+        return AuthResult("ok", recipient)
+
+    def _check(
+        self, address: str, secret: str, hash_attr: str, missing: Outcome | None
+    ) -> AuthResult:
+        """Verify `secret` against the hash in `hash_attr`, with lockout and equal work."""
+        recipient = self._lookup_for_login(address)
+        if recipient is None:
+            self.hasher.waste_time(secret)
+            return AuthResult("bad")
+        if is_locked(recipient, self.clock()):
+            self.hasher.waste_time(secret)
+            return AuthResult("locked", locked_until=recipient.locked_until)
+        stored: str | None = getattr(recipient, hash_attr)
+        if stored is None:
+            self.hasher.waste_time(secret)
+            return AuthResult(missing) if missing else self._failed(recipient)
+        ok, new_hash = self.hasher.verify(secret, stored)
+        if not ok:
+            return self._failed(recipient)
+        if new_hash:
+            setattr(recipient, hash_attr, new_hash)
+        return self._succeeded(recipient)
+
+    def authenticate(self, address: str, password: str) -> AuthResult:
+        """Check a password; "pin_required" when the account has only its one-time PIN."""
+        recipient = self._lookup_for_login(address)
+        missing: Outcome | None = (
+            "pin_required" if recipient is not None and recipient.needs_pin else None
+        )
+        return self._check(address, password, "password_hash", missing)
+
+    def authenticate_pin(self, address: str, pin: str) -> AuthResult:
+        """Check the one-time PIN; "password_required" once a password has been set."""
+        recipient = self._lookup_for_login(address)
+        missing: Outcome | None = (
+            "password_required"
+            if recipient is not None and recipient.password_hash is not None
+            else None
+        )
+        return self._check(address, normalize_pin(pin), "pin_hash", missing)
+
+    def check_security_answer(self, address: str, answer: str) -> AuthResult:
+        """Check the answer to the security question (case and spacing ignored)."""
+        return self._check(address, normalize_answer(answer), "security_answer_hash", None)
+
+    # -- changes ----------------------------------------------------------------------------
+
+    def set_password(self, recipient: Recipient, password: str) -> None:
+        """Set a new password; the one-time PIN is used up."""
+        if not password:
+            raise ValueError("the password must not be empty")
+        recipient.password_hash = self.hasher.hash(password)
+        recipient.pin_hash = None
+        self.session.flush()
+
+    def set_security_question(self, recipient: Recipient, question: str, answer: str) -> None:
+        """Set the security question and (hashed) answer."""
+        if not question.strip() or not normalize_answer(answer):
+            raise ValueError("the security question and answer must not be empty")
+        recipient.security_question = question.strip()[:255]
+        recipient.security_answer_hash = self.hasher.hash(normalize_answer(answer))
+        self.session.flush()
+
+    def set_security_phrase(self, recipient: Recipient, phrase: str | None) -> None:
+        """Set (or clear with None) the phrase shown in secure.htm against phishing."""
+        recipient.security_phrase = phrase.strip()[:255] if phrase and phrase.strip() else None
+        self.session.flush()
+
+    def set_language(self, recipient: Recipient, lang: str | None) -> None:
+        """Set the preferred language ("en", "de" or None for the default)."""
+        if lang is not None and lang not in LANGUAGES:
+            raise ValueError(f"unsupported language {lang!r}; use one of {', '.join(LANGUAGES)}")
+        recipient.language = lang
+        self.session.flush()
+
+    def set_read_receipts(self, recipient: Recipient, enabled: bool) -> None:
+        """Choose whether the adviser learns when this recipient opens a message."""
+        recipient.read_receipts = enabled
+        self.session.flush()
+
+    def reset_pin(self, recipient: Recipient) -> str:
+        """Issue a new one-time PIN and clear the password; returns the PIN to hand out."""
+        pin = generate_pin()
+        recipient.pin_hash = self.hasher.hash(normalize_pin(pin))
+        recipient.password_hash = None
+        recipient.failed_logins = 0
+        recipient.locked_until = None
+        self.session.flush()
+        return pin
+
+    def record_login(self, recipient: Recipient) -> None:
+        """Note a successful login (resets the failure counter and any lock)."""
+        now = self.clock()
+        recipient.last_login_at = now
+        recipient.last_activity_at = now
+        recipient.failed_logins = 0
+        recipient.locked_until = None
+        self.session.flush()
+
+    def touch_activity(self, recipient: Recipient) -> None:
+        """Note activity (a message sealed for or opened by the recipient)."""
+        recipient.last_activity_at = self.clock()
+        self.session.flush()
+
+    def set_status(self, recipient: Recipient, status: str) -> None:
+        """Activate or deactivate an account."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+        recipient.status = status
+        self.session.flush()
+
+    def unlock(self, recipient: Recipient) -> None:
+        """Lift a lockout."""
+        register_success(self.session, recipient)
+
+    def delete(self, recipient: Recipient) -> None:
+        """Delete the account: every key version and all personal data are gone."""
+        for row in self.key_versions(recipient):
+            row.wrapped_key = None
+        self.session.flush()
+        self.session.delete(recipient)
+        self.session.flush()
+
+    # -- listing ----------------------------------------------------------------------------
+
+    def search(self, prefix: str, *, limit: int = 50, offset: int = 0) -> list[Recipient]:
+        """Return accounts whose address starts with `prefix` (case-insensitive), by address.
+
+        A range query on the address index: no full table scan on any backend.
+        """
+        start = prefix.strip().lower()
+        query = select(Recipient)
+        if start:
+            query = query.where(Recipient.address >= start, Recipient.address < start + _TOP)
+        query = query.order_by(Recipient.address).limit(limit).offset(offset)
+        return list(self.session.scalars(query))
+
+    def count_by_status(self) -> dict[str, int]:
+        """Return the number of accounts per status (every status present, maybe 0)."""
+        counts = dict.fromkeys(STATUSES, 0)
+        rows = self.session.execute(
+            select(Recipient.status, func.count()).group_by(Recipient.status)
+        )
+        for status, count in rows:
+            counts[status] = int(count)
+        return counts
+
+    def iter_ids(self) -> list[int]:
+        """Return the ids of all accounts (for jobs that visit every account)."""
+        return list(self.session.scalars(select(Recipient.id).order_by(Recipient.id)))
+
+
+def rotate_all_keys(service: RecipientService) -> int:
+    """Add a new key version for every account; returns how many were rotated."""
+    count = 0
+    for recipient_id in service.iter_ids():
+        recipient = service.get_by_id(recipient_id)
+        if recipient is not None:
+            service.rotate_key(recipient)
+            count += 1
+    return count

@@ -1,0 +1,306 @@
+"""Admin settings: typed, validated, stored one row per field with defaults applied."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from keystore.audit import AuditService
+from keystore.clock import Clock, utcnow
+from keystore.errors import SettingsError
+from keystore.models import SettingValue
+
+MAX_LOGO_BYTES = 200 * 1024
+LOGO_TYPES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_WORD = re.compile(r"^[\w\-]{1,64}$")
+_DOMAIN_LABEL = re.compile(r"^(?!-)[\w\-]{1,63}(?<!-)$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every admin setting, with defaults for those never changed."""
+
+    trigger_word: str = "WebCrypt"
+    internal_domains: tuple[str, ...] = ()
+    attachment_domains: tuple[str, ...] = ()
+    max_message_size: int = 10 * 1024 * 1024
+    message_expiry_days: int = 30
+    expiry_notice_days: int = 3
+    expiry_notice_mode: str = "all"
+    unread_notice_days: int = 10
+    inactivity_days: int = 395
+    inactivity_notice_days: int = 30
+    key_rotation_days: int = 30
+    ledger_retention_days: int = 400
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    admin_idle_minutes: int = 15
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+    pin_delivery: str = "adviser"
+    default_language: str = "en"
+    read_receipts: bool = False
+    withdraw_link: bool = False
+    product_name: str = "WebCrypt"
+    brand_color: str = "#1f4e79"
+    logo_png: bytes = field(default=b"", repr=False)
+    logo_mime: str = ""
+    footer_en: str = ""
+    footer_de: str = ""
+    contact_en: str = ""
+    contact_de: str = ""
+
+    def footer(self, lang: str) -> str:
+        """Return the footer text for `lang` ("de" or anything else for English)."""
+        return self.footer_de if lang == "de" else self.footer_en
+
+    def contact(self, lang: str) -> str:
+        """Return the contact text for `lang` ("de" or anything else for English)."""
+        return self.contact_de if lang == "de" else self.contact_en
+
+    @property
+    def logo_data_uri(self) -> str:
+        """Return the logo as a data: URI ("" when there is none)."""
+        if not self.logo_png:
+            return ""
+        return f"data:{self.logo_mime};base64,{base64.b64encode(self.logo_png).decode('ascii')}"
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+DEFAULTS = Settings()
+
+
+def _integer(low: int, high: int) -> Callable[[object], int]:
+    def check(value: object) -> int:
+        if isinstance(value, bool):
+            raise ValueError("must be a whole number")
+        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+            value = int(value)
+        if not isinstance(value, int):
+            raise ValueError("must be a whole number")
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return check
+
+
+def _choice(*allowed: str) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        if value not in allowed:
+            raise ValueError("must be one of: " + ", ".join(allowed))
+        return str(value)
+
+    return check
+
+
+def _text(low: int, high: int) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        value = value.strip()
+        if not low <= len(value) <= high:
+            raise ValueError(
+                f"must not be longer than {high} characters"
+                if low == 0
+                else f"must be {low} to {high} characters long"
+            )
+        return value
+
+    return check
+
+
+def _boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError("must be true or false")
+
+
+def _word(value: object) -> str:
+    if not isinstance(value, str) or not _WORD.match(value.strip()):
+        raise ValueError("must be one word of letters, digits, - or _ (at most 64 characters)")
+    return value.strip()
+
+
+def _domains(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[\s,]+", value) if part]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of domain names")
+    result: list[str] = []
+    for raw in value:
+        domain = raw.strip().lower().rstrip(".")
+        try:
+            labels = [
+                label.encode("ascii").decode("idna") if label.startswith("xn--") else label
+                for label in domain.split(".")
+            ]
+        except UnicodeError:
+            labels = [""]
+        if not all(_DOMAIN_LABEL.match(label) for label in labels):
+            raise ValueError(f"{raw!r} is not a domain name")
+        name = ".".join(labels)
+        if name not in result:
+            result.append(name)
+    return tuple(result)
+
+
+def _color(value: object) -> str:
+    if not isinstance(value, str) or not _COLOR.match(value.strip()):
+        raise ValueError("must be a colour like #1f4e79")
+    return value.strip().lower()
+
+
+def _logo(value: object) -> bytes:
+    if not isinstance(value, (bytes, bytearray)):
+        raise ValueError("must be image data")
+    if len(value) > MAX_LOGO_BYTES:
+        raise ValueError(f"must be at most {MAX_LOGO_BYTES // 1024} KB")
+    if value and not any(bytes(value).startswith(magic) for magic in LOGO_TYPES.values()):
+        raise ValueError("must be a PNG or JPEG image")
+    return bytes(value)
+
+
+VALIDATORS: dict[str, Callable[[object], Any]] = {
+    "trigger_word": _word,
+    "internal_domains": _domains,
+    "attachment_domains": _domains,
+    "max_message_size": _integer(1024, 200 * 1024 * 1024),
+    "message_expiry_days": _integer(1, 3650),
+    "expiry_notice_days": _integer(0, 365),
+    "expiry_notice_mode": _choice("all", "unread", "never"),
+    "unread_notice_days": _integer(0, 365),
+    "inactivity_days": _integer(30, 3650),
+    "inactivity_notice_days": _integer(0, 365),
+    "key_rotation_days": _integer(1, 3650),
+    "ledger_retention_days": _integer(1, 3650),
+    "session_idle_minutes": _integer(1, 1440),
+    "session_max_hours": _integer(1, 168),
+    "admin_idle_minutes": _integer(1, 1440),
+    "lockout_threshold": _integer(1, 100),
+    "lockout_minutes": _integer(1, 10080),
+    "pin_delivery": _choice("adviser", "recipient"),
+    "default_language": _choice("en", "de"),
+    "read_receipts": _boolean,
+    "withdraw_link": _boolean,
+    "product_name": _text(1, 64),
+    "brand_color": _color,
+    "logo_png": _logo,
+    "logo_mime": _choice("", *LOGO_TYPES),
+    "footer_en": _text(0, 2000),
+    "footer_de": _text(0, 2000),
+    "contact_en": _text(0, 2000),
+    "contact_de": _text(0, 2000),
+}
+assert set(VALIDATORS) == set(FIELDS)
+
+
+def _cross_check(settings: Settings) -> dict[str, str]:
+    """Check rules that involve more than one field."""
+    errors: dict[str, str] = {}
+    if settings.expiry_notice_days >= settings.message_expiry_days:
+        errors["expiry_notice_days"] = "must be less than message_expiry_days"
+    if settings.inactivity_notice_days >= settings.inactivity_days:
+        errors["inactivity_notice_days"] = "must be less than inactivity_days"
+    if settings.ledger_retention_days < settings.message_expiry_days:
+        errors["ledger_retention_days"] = "must be at least message_expiry_days"
+    if bool(settings.logo_png) != bool(settings.logo_mime):
+        errors["logo_mime"] = "must be set together with logo_png"
+    elif settings.logo_png and not settings.logo_png.startswith(LOGO_TYPES[settings.logo_mime]):
+        errors["logo_mime"] = "does not match the image data"
+    return errors
+
+
+def _encode(name: str, value: Any) -> str:
+    if name == "logo_png":
+        return json.dumps(base64.b64encode(value).decode("ascii"))
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
+
+
+def _decode(name: str, text: str) -> Any:
+    value = json.loads(text)
+    if name == "logo_png":
+        return base64.b64decode(value)
+    return tuple(value) if isinstance(DEFAULTS.__dict__[name], tuple) else value
+
+
+class SettingsService:
+    """Reads and changes the admin settings."""
+
+    def __init__(self, session: Session, *, clock: Clock = utcnow) -> None:
+        self.session = session
+        self.clock = clock
+
+    def get(self) -> Settings:
+        """Return the current settings; stored values that no longer validate fall back."""
+        values: dict[str, Any] = {}
+        for row in self.session.scalars(select(SettingValue)):
+            if row.name in FIELDS:
+                try:
+                    values[row.name] = VALIDATORS[row.name](_decode(row.name, row.value))
+                except (ValueError, TypeError):
+                    continue
+        return dataclasses.replace(DEFAULTS, **values)
+
+    def validate(self, changes: Mapping[str, object]) -> Settings:
+        """Return the settings that `changes` would give, or raise SettingsError."""
+        errors: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        for name, raw in changes.items():
+            if name not in VALIDATORS:
+                errors[name] = "unknown setting"
+                continue
+            try:
+                values[name] = VALIDATORS[name](raw)
+            except ValueError as exc:
+                errors[name] = str(exc)
+        if errors:
+            raise SettingsError(errors)
+        result = dataclasses.replace(self.get(), **values)
+        errors = _cross_check(result)
+        if errors:
+            raise SettingsError(errors)
+        return result
+
+    def update(self, changes: Mapping[str, object], *, actor: str) -> Settings:
+        """Validate and store `changes`; every field is checked before anything is written."""
+        current = self.get()
+        result = self.validate(changes)
+        now = self.clock()
+        changed = [n for n in changes if getattr(result, n) != getattr(current, n)]
+        for name in changed:
+            row = self.session.get(SettingValue, name)
+            encoded = _encode(name, getattr(result, name))
+            if row is None:
+                self.session.add(
+                    SettingValue(name=name, value=encoded, updated_at=now, updated_by=actor)
+                )
+            else:
+                row.value, row.updated_at, row.updated_by = encoded, now, actor
+        if changed:
+            self.session.flush()
+            AuditService(self.session, clock=self.clock).record(
+                "settings.update", actor=actor, detail="changed: " + ", ".join(sorted(changed))
+            )
+        return result
+
+    def get_branding(self) -> Settings:
+        """Return the settings (branding fields: product_name, brand_color, logo, footer...)."""
+        return self.get()
+
+    def set_logo(self, data: bytes, mime: str, *, actor: str) -> Settings:
+        """Replace the logo (PNG or JPEG); empty data removes it."""
+        return self.update({"logo_png": data, "logo_mime": mime if data else ""}, actor=actor)
