@@ -45,7 +45,8 @@ class Recipient(Base):
     __table_args__ = (
         Index("ix_recipients_address", "address", unique=True),
         Index("ix_recipients_last_activity_at", "last_activity_at"),
-        MYSQL_TABLE_OPTIONS,
+        # Never reuse the id of a deleted account: keys and notices are bound to it.
+        {**MYSQL_TABLE_OPTIONS, "sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -109,7 +110,10 @@ class Admin(Base):
     """An administrator or helpdesk account of the admin frontend."""
 
     __tablename__ = "admins"
-    __table_args__ = (Index("ix_admins_email", "email", unique=True), MYSQL_TABLE_OPTIONS)
+    __table_args__ = (
+        Index("ix_admins_email", "email", unique=True),
+        {**MYSQL_TABLE_OPTIONS, "sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(address_type())

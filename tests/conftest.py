@@ -1,0 +1,102 @@
+"""Fixtures shared by the whole suite: keystore databases on SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from tests.support.components import need, under_ci
+
+# Server URLs to try, in order; WEBCRYPT_TEST_POSTGRESQL_URL / _MARIADB_URL override them.
+SERVER_URLS = {
+    "postgresql": [
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        "postgresql+psycopg://root@127.0.0.1:5432/test",
+    ],
+    "mariadb": ["mysql+pymysql://root@127.0.0.1:3306/test"],
+}
+
+
+def database_servers_wanted() -> bool:
+    """Tell whether tests should use the PostgreSQL and MariaDB servers."""
+    wanted = os.environ.get("WEBCRYPT_TEST_DATABASES", "").lower() in {"1", "true", "yes"}
+    return wanted or under_ci()
+
+
+def _server_url(backend: str) -> str | None:
+    """Return the first server URL of `backend` that accepts a connection."""
+    override = os.environ.get(f"WEBCRYPT_TEST_{backend.upper()}_URL")
+    for url in [override] if override else SERVER_URLS[backend]:
+        engine = create_engine(url)
+        try:
+            with engine.connect():
+                return url
+        except SQLAlchemyError:
+            continue
+        finally:
+            engine.dispose()
+    return None
+
+
+def _create_database(server_url: str, backend: str) -> tuple[str, str]:
+    """Create a uniquely named empty database; returns (its URL, its name)."""
+    name = f"wc_test_{secrets.token_hex(4)}"
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        options = " CHARACTER SET utf8mb4" if backend == "mariadb" else ""
+        connection.execute(text(f"CREATE DATABASE {name}{options}"))
+    engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_database(server_url: str, backend: str, name: str) -> None:
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        force = " WITH (FORCE)" if backend == "postgresql" else ""
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}{force}"))
+    engine.dispose()
+
+
+@pytest.fixture(
+    scope="session",
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.databases),
+        pytest.param("mariadb", marks=pytest.mark.databases),
+    ],
+)
+def keystore_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An empty keystore database for this test session, on each backend in turn.
+
+    PostgreSQL and MariaDB run when WEBCRYPT_TEST_DATABASES=1 or under CI (where an
+    unreachable server is a failure); each gets a fresh database that is dropped at the end.
+    """
+    backend: str = request.param
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('keystore') / 'keystore.db'}"
+        return
+    if not database_servers_wanted():
+        pytest.skip(f"{backend}: set WEBCRYPT_TEST_DATABASES=1 to run against the server")
+    server_url = _server_url(backend)
+    need(server_url is not None, f"{backend} server is not reachable")
+    assert server_url is not None
+    url, name = _create_database(server_url, backend)
+    try:
+        yield url
+    finally:
+        _drop_database(server_url, backend, name)
+
+
+@pytest.fixture
+def sqlite_keystore_url(tmp_path: Path) -> str:
+    """A keystore database URL on a fresh SQLite file (for tests that need only one backend)."""
+    return f"sqlite:///{tmp_path / 'keystore.db'}"

@@ -1,0 +1,289 @@
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from keystore.db import Keystore
+from keystore.errors import NotFound
+from keystore.masterkey import key_aad
+from keystore.models import RecipientKey
+from keystore.passwords import Hasher, make_context
+from keystore.recipients import rotate_all_keys
+from tests.keystore.conftest import FakeClock
+
+ADVISER = "adviser@bank.example"
+
+
+def create(ks: Keystore, address: str = "Kunde@Example.com") -> tuple[int, str]:
+    with ks.session() as session:
+        recipient, pin = ks.recipients(session).get_or_create(address, created_by=ADVISER)
+        assert pin is not None
+        return recipient.id, pin
+
+
+def test_get_or_create_creates_once_with_pin_and_first_key(keystore: Keystore) -> None:
+    recipient_id, pin = create(keystore)
+    assert re.fullmatch(r"\d{4} \d{4}", pin)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        again, second_pin = service.get_or_create("<kunde@example.com#secure>", created_by="x")
+        assert (again.id, second_pin) == (recipient_id, None)
+        assert again.address == "kunde@example.com"
+        assert again.created_by == ADVISER
+        assert again.created_at == keystore.clock()
+        assert again.status == "active" and again.needs_pin
+        assert pin.replace(" ", "") not in (again.pin_hash or "")
+        material = service.current_key(again)
+        assert (material.recipient_id, material.version, len(material.key)) == (recipient_id, 1, 32)
+        assert material.key_id == again.key_id
+        assert material.key.hex() not in repr(material)
+        assert "hash" not in repr(again)
+
+
+def test_get_by_id_and_unknown(keystore: Keystore) -> None:
+    recipient_id, _ = create(keystore)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        found = service.get_by_id(recipient_id)
+        assert found is not None
+        assert service.get_by_key_id(found.key_id) is found
+        assert service.get("nobody@example.com") is None
+        assert service.get("not an address") is None
+        assert service.get_by_id(recipient_id + 1000) is None
+
+
+def test_keys_are_wrapped_under_the_master_key_with_aad(keystore: Keystore) -> None:
+    recipient_id, _ = create(keystore)
+    with keystore.session() as session:
+        key = keystore.recipients(session).key(recipient_id, 1)
+        row = session.scalars(select(RecipientKey)).one()
+        assert key is not None and row.wrapped_key is not None
+        assert key not in row.wrapped_key
+        assert row.master_key_id == keystore.master_key.key_id
+        assert keystore.master_key.unwrap(row.wrapped_key, key_aad(recipient_id, 1)) == key
+
+
+def test_rotate_and_destroy_key_versions(keystore: Keystore) -> None:
+    recipient_id, _ = create(keystore)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        first = service.current_key(recipient)
+        assert service.rotate_key(recipient) == 2
+        second = service.current_key(recipient)
+        assert second.version == 2 and second.key != first.key
+        assert service.key(recipient_id, 1) == first.key
+        service.destroy_key_version(recipient_id, 1)
+        assert service.key(recipient_id, 1) is None
+        assert service.key(recipient_id, 3) is None
+        assert service.current_key(recipient).version == 2
+        with pytest.raises(NotFound):
+            service.destroy_key_version(recipient_id, 9)
+        service.destroy_key_version(recipient_id, 2)
+        with pytest.raises(NotFound):
+            service.current_key(recipient)
+
+
+def test_rotate_all_keys(keystore: Keystore) -> None:
+    create(keystore, "a@example.com")
+    create(keystore, "b@example.com")
+    with keystore.session() as session:
+        assert rotate_all_keys(keystore.recipients(session)) == 2
+    with keystore.session() as session:
+        versions = session.scalars(select(RecipientKey.version)).all()
+        assert sorted(versions) == [1, 1, 2, 2]
+
+
+def test_pin_then_password_login(keystore: Keystore) -> None:
+    _, pin = create(keystore)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        assert service.authenticate("kunde@example.com", "anything").outcome == "pin_required"
+        assert service.authenticate_pin("kunde@example.com", "0000 0000").outcome in {"bad"}
+        result = service.authenticate_pin("KUNDE@example.com", pin.replace(" ", "-"))
+        assert result.outcome == "ok" and result.recipient is not None
+        service.set_password(result.recipient, "correct horse")
+        assert result.recipient.pin_hash is None
+        assert service.authenticate_pin("kunde@example.com", pin).outcome == "password_required"
+        ok = service.authenticate("kunde@example.com", "correct horse")
+        assert ok.outcome == "ok" and ok.recipient is result.recipient
+        assert service.authenticate("kunde@example.com", "wrong").outcome == "bad"
+
+
+def test_reset_pin_clears_password(keystore: Keystore) -> None:
+    recipient_id, old_pin = create(keystore)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        service.set_password(recipient, "secret")
+        new_pin = service.reset_pin(recipient)
+        assert service.authenticate("kunde@example.com", "secret").outcome == "pin_required"
+        assert service.authenticate_pin("kunde@example.com", old_pin).outcome == "bad"
+        assert service.authenticate_pin("kunde@example.com", new_pin).outcome == "ok"
+
+
+def test_unknown_address_costs_a_verification_and_is_bad(
+    keystore: Keystore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create(keystore)
+    calls: list[str] = []
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        original = service.hasher.context.verify
+        monkeypatch.setattr(
+            service.hasher.context,
+            "verify",
+            lambda secret, stored: calls.append(stored) or original(secret, stored),
+        )
+        for address in ("nobody@example.com", "not an address"):
+            result = service.authenticate(address, "password")
+            assert (result.outcome, result.recipient) == ("bad", None)
+            assert service.authenticate_pin(address, "1234 5678").outcome == "bad"
+            assert service.check_security_answer(address, "blue").outcome == "bad"
+    assert len(calls) == 6
+    assert all(stored.startswith("$argon2id$") for stored in calls)
+
+
+def test_lockout_threshold_minutes_and_reset(keystore: Keystore, clock: FakeClock) -> None:
+    recipient_id, _ = create(keystore)
+    with keystore.session() as session:
+        keystore.settings(session).update(
+            {"lockout_threshold": 3, "lockout_minutes": 10}, actor="admin"
+        )
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        service.set_password(recipient, "right")
+        address = "kunde@example.com"
+        # Two failures, then a success resets the counter.
+        assert service.authenticate(address, "wrong").outcome == "bad"
+        assert service.authenticate(address, "wrong").outcome == "bad"
+        assert recipient.failed_logins == 2
+        assert service.authenticate(address, "right").outcome == "ok"
+        assert recipient.failed_logins == 0
+        # Three failures lock for ten minutes, even the right password.
+        for _ in range(3):
+            assert service.authenticate(address, "wrong").outcome == "bad"
+        locked = service.authenticate(address, "right")
+        assert locked.outcome == "locked"
+        assert locked.locked_until == clock() + timedelta(minutes=10)
+        assert locked.recipient is None
+        assert service.authenticate_pin(address, "1234 5678").outcome == "locked"
+        clock.advance(minutes=9, seconds=59)
+        assert service.authenticate(address, "right").outcome == "locked"
+        clock.advance(seconds=2)
+        assert service.authenticate(address, "right").outcome == "ok"
+        # Security answers count towards the same lockout.
+        service.set_security_question(recipient, "Favourite colour?", "  Dark   BLUE ")
+        assert service.check_security_answer(address, "dark blue").outcome == "ok"
+        for _ in range(3):
+            assert service.check_security_answer(address, "red").outcome == "bad"
+        assert service.authenticate(address, "right").outcome == "locked"
+        service.unlock(recipient)
+        assert service.authenticate(address, "right").outcome == "ok"
+
+
+def test_deactivated_account_is_inactive_only_with_right_password(keystore: Keystore) -> None:
+    recipient_id, _ = create(keystore)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        service.set_password(recipient, "right")
+        service.set_status(recipient, "deactivated")
+        assert service.authenticate("kunde@example.com", "wrong").outcome == "bad"
+        assert service.authenticate("kunde@example.com", "right").outcome == "inactive"
+        with pytest.raises(ValueError):
+            service.set_status(recipient, "gone")
+        assert service.count_by_status() == {"active": 0, "deactivated": 1}
+
+
+def test_hash_is_upgraded_on_verify(keystore: Keystore) -> None:
+    recipient_id, _ = create(keystore)
+    weak = Hasher(make_context(memory_kib=512, time_cost=1, parallelism=1))
+    with keystore.session() as session:
+        recipient = keystore.recipients(session).get_by_id(recipient_id)
+        assert recipient is not None
+        recipient.password_hash = weak.hash("secret")
+        recipient.pin_hash = None
+        old_hash = recipient.password_hash
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        assert service.authenticate("kunde@example.com", "secret").outcome == "ok"
+    with keystore.session() as session:
+        recipient = keystore.recipients(session).get_by_id(recipient_id)
+        assert recipient is not None and recipient.password_hash is not None
+        assert recipient.password_hash != old_hash
+        assert recipient.password_hash.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+        assert keystore.recipients(session).authenticate("kunde@example.com", "secret").ok
+
+
+def test_profile_fields_and_activity(keystore: Keystore, clock: FakeClock) -> None:
+    recipient_id, _ = create(keystore)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        service.set_language(recipient, "de")
+        with pytest.raises(ValueError):
+            service.set_language(recipient, "fr")
+        service.set_security_phrase(recipient, "  Blue whale ")
+        service.set_read_receipts(recipient, True)
+        clock.advance(hours=1)
+        service.record_login(recipient)
+        clock.advance(hours=1)
+        service.touch_activity(recipient)
+    with keystore.session() as session:
+        recipient = keystore.recipients(session).get_by_id(recipient_id)
+        assert recipient is not None
+        assert (recipient.language, recipient.security_phrase) == ("de", "Blue whale")
+        assert recipient.read_receipts is True
+        assert recipient.last_login_at == clock() - timedelta(hours=1)
+        assert recipient.last_activity_at == clock()
+        assert recipient.last_activity_at.tzinfo is not None
+        keystore.recipients(session).set_security_phrase(recipient, None)
+        assert recipient.security_phrase is None
+
+
+def test_delete_destroys_keys_and_account(keystore: Keystore) -> None:
+    recipient_id, _ = create(keystore)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        keystore.ledger(session).record_sealed(
+            message_id="<m@bank>",
+            recipient_id=recipient_id,
+            sender=ADVISER,
+            created=keystore.clock(),
+            expires=keystore.clock() + timedelta(days=30),
+            key_version=1,
+        )
+        service.delete(recipient)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        assert service.get("kunde@example.com") is None
+        assert service.key(recipient_id, 1) is None
+        assert session.scalars(select(RecipientKey)).all() == []
+        assert keystore.ledger(session).find("<m@bank>") == []
+    new_id, pin = create(keystore)
+    assert new_id != recipient_id and pin
+
+
+def test_search_by_prefix(keystore: Keystore) -> None:
+    for address in ["anna@example.com", "anton@example.com", "bert@example.com", "an@x.de"]:
+        create(keystore, address)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        assert [r.address for r in service.search("An")] == [
+            "an@x.de",
+            "anna@example.com",
+            "anton@example.com",
+        ]
+        assert [r.address for r in service.search("ann")] == ["anna@example.com"]
+        assert [r.address for r in service.search("an", limit=1, offset=1)] == ["anna@example.com"]
+        assert service.search("zz") == []
+        assert len(service.search("")) == 4
