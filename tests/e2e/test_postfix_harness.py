@@ -1,0 +1,150 @@
+"""The Postfix harness itself, proven with a pass-through filter instead of WebCrypt.
+
+If these fail, the end-to-end results mean nothing: the guide's blocks must
+load into a real Postfix, route mail through the filter port and back through
+the reinjection port, defer while the filter is away and deliver once after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.passthrough import PassThroughFilter
+from tests.support.postfix import DOC, PostfixInstance, doc_snippets, render
+from tests.support.smtp import RecordingSink
+
+pytestmark = pytest.mark.postfix
+
+ADVISER = "adviser@bank.example"
+CUSTOMER = "customer@example.com"
+
+
+def message(subject: str, to: str = CUSTOMER) -> str:
+    """Return a small RFC 5322 message."""
+    return (
+        f"From: Adviser <{ADVISER}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{subject.replace(' ', '-')}@bank.example>\r\n\r\nHello.\r\n"
+    )
+
+
+def etc_postfix_fingerprint() -> str:
+    """Hash names, sizes and mtimes below /etc/postfix (absent = empty)."""
+    digest = hashlib.sha256()
+    root = Path("/etc/postfix")
+    if root.exists():
+        for path in sorted(root.rglob("*")):
+            stat = path.lstat()
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def sink() -> Iterator[RecordingSink]:
+    """The final destination of every mail Postfix delivers."""
+    with RecordingSink() as recording:
+        yield recording
+
+
+def test_guide_has_every_block_the_tests_use() -> None:
+    snippets = doc_snippets(DOC)
+    for name in ("main.cf", "master.cf", "webcrypt.toml", "main.cf-lmtp", "master.cf-lmtp"):
+        assert name in snippets, name
+    main = render(snippets["main.cf"], filter_port=1111, reinject_port=2222)
+    master = render(snippets["master.cf"], filter_port=1111, reinject_port=2222)
+    toml = render(snippets["webcrypt.toml"], filter_port=1111, reinject_port=2222)
+    assert "content_filter = webcrypt:[127.0.0.1]:1111" in main
+    assert master.count("127.0.0.1:2222 inet") == 1
+    assert "no_address_mappings" in master
+    assert '"127.0.0.1:1111"' in toml and "smtp://127.0.0.1:2222" in toml
+    assert "10025" not in main + master + toml and "10026" not in main + master + toml
+
+
+def test_mail_goes_through_the_filter_and_back(sink: RecordingSink) -> None:
+    before = etc_postfix_fingerprint()
+    with PostfixInstance(relay_port=sink.port) as mta:
+        with PassThroughFilter(mta.filter_port, mta.reinject_port) as passthrough:
+            mta.submit(ADVISER, [CUSTOMER], message("one"))
+            received = sink.wait_for(1)
+            mta.wait_until_empty()
+        log = mta.log()
+        root = mta.root
+    assert [r.rcpt_tos for r in received] == [[CUSTOMER]]
+    assert b"Subject: one" in received[0].data
+    assert [s.rcpt_tos for s in passthrough.seen] == [[CUSTOMER]]
+    assert f"relay=127.0.0.1[127.0.0.1]:{mta.filter_port}" in log
+    assert f"relay=127.0.0.1[127.0.0.1]:{sink.port}" in log
+    # The instance is gone without a trace and never touched the system's configuration.
+    assert not root.exists()
+    assert not mta._processes()
+    assert etc_postfix_fingerprint() == before
+
+
+def test_deferred_while_the_filter_is_away_then_delivered_once(sink: RecordingSink) -> None:
+    with PostfixInstance(relay_port=sink.port) as mta:
+        for number in range(3):
+            mta.submit(ADVISER, [CUSTOMER], message(f"queued {number}"))
+        deferred = mta.wait_deferred(3)
+        assert all(item["queue_name"] in {"deferred", "active"} for item in deferred)
+        assert sink.messages == []
+        with PassThroughFilter(mta.filter_port, mta.reinject_port):
+            mta.flush()
+            mta.wait_until_empty(flush=True)
+            received = sink.wait_for(3)
+    subjects = sorted(r.parsed()["Subject"] for r in received)
+    assert subjects == ["queued 0", "queued 1", "queued 2"]
+
+
+def test_address_mappings_run_before_the_filter_only(sink: RecordingSink) -> None:
+    alias = "virtual_alias_maps = inline:{ partners@bank.example=customer@example.com }"
+    partners = "partners@bank.example"
+    with (
+        PostfixInstance(relay_port=sink.port, main_extra=alias) as mta,
+        PassThroughFilter(mta.filter_port, mta.reinject_port) as passthrough,
+    ):
+        mta.submit(ADVISER, [partners], message("alias", partners))
+        received = sink.wait_for(1)
+        mta.wait_until_empty()
+    # The filter decides on the address that really receives the mail.
+    assert [s.rcpt_tos for s in passthrough.seen] == [[CUSTOMER]]
+    assert [r.rcpt_tos for r in received] == [[CUSTOMER]]
+
+
+def test_one_recipient_per_filter_delivery(sink: RecordingSink) -> None:
+    recipients = ["a@example.com", "b@example.net", "c@bank.example"]
+    with (
+        PostfixInstance(relay_port=sink.port) as mta,
+        PassThroughFilter(mta.filter_port, mta.reinject_port) as passthrough,
+    ):
+        mta.submit(ADVISER, recipients, message("three"))
+        sink.wait_for(3)
+        mta.wait_until_empty()
+    assert sorted(s.rcpt_tos[0] for s in passthrough.seen) == sorted(recipients)
+    assert all(len(s.rcpt_tos) == 1 for s in passthrough.seen)
+
+
+def test_lmtp_variant_delivers_many_recipients_at_once(sink: RecordingSink) -> None:
+    recipients = ["a@example.com", "b@example.net"]
+    with (
+        PostfixInstance(relay_port=sink.port, variant="lmtp") as mta,
+        PassThroughFilter(mta.filter_port, mta.reinject_port, lmtp=True) as passthrough,
+    ):
+        mta.submit(ADVISER, recipients, message("lmtp"))
+        received = sink.wait_for(1)
+        mta.wait_until_empty()
+    assert [sorted(s.rcpt_tos) for s in passthrough.seen] == [recipients]
+    assert sorted(r for item in received for r in item.rcpt_tos) == recipients
+
+
+def test_instance_refuses_to_share_the_system_configuration() -> None:
+    mta = PostfixInstance(relay_port=1)
+    try:
+        assert str(mta.config_dir).startswith(str(mta.root))
+        assert "/etc/postfix" not in mta.main_cf()
+        assert os.stat(mta.root).st_mode & 0o777 == 0o755
+    finally:
+        mta.stop()
