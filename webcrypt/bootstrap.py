@@ -47,7 +47,8 @@ def initialize(config: Config, *, create_master_key: bool = True) -> InitReport:
         master_key = load_master_key(key_path)
     elif create_master_key:
         key_path.parent.mkdir(parents=True, exist_ok=True)
-        master_key = MasterKey.create_file(key_path)
+        master_key = MasterKey.generate()
+        master_key.create_file(key_path)
         created.append(f"master key {key_path}")
     else:
         raise MasterKeyError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 from pathlib import Path
 
@@ -62,7 +61,7 @@ def rotate_master(ctx: Context) -> None:
                 )
             # Write the new key before the database changes so no crash can leave keys
             # wrapped under a master key that exists nowhere.
-            write_secret_file(staged, new_key.export())
+            write_secret_file(staged, (new_key.to_base64() + "\n").encode())
         count = rotate_master_key(runtime.keystore, new_key)
     except BaseException:
         # The transaction rolled back: the keystore still uses the old master key.
@@ -73,7 +72,7 @@ def rotate_master(ctx: Context) -> None:
         runtime.close()
     if from_env:
         click.echo(f"re-wrapped {count} keys. Set {MASTER_KEY_ENV} on every instance to:")
-        click.echo(base64.b64encode(new_key.raw).decode())
+        click.echo(new_key.to_base64())
         return
     backup = key_path.with_name(key_path.name + ".old")
     os.replace(key_path, backup)
