@@ -1,0 +1,77 @@
+from datetime import timedelta
+
+import pytest
+
+from keystore.db import Keystore
+from keystore.errors import KeystoreError
+from tests.keystore.conftest import FakeClock
+
+
+def test_audit_record_and_search(keystore: Keystore, clock: FakeClock) -> None:
+    with keystore.session() as session:
+        audit = keystore.audit(session)
+        audit.record("recipient.reset", actor="admin@bank", target="kunde@example.com", ip="::1")
+        clock.advance(minutes=1)
+        audit.record("login", actor="kunde@example.com", detail="x" * 5000)
+        clock.advance(minutes=1)
+        audit.record("recipient.reset", actor="helpdesk@bank", target="other@example.com")
+    with keystore.session() as session:
+        audit = keystore.audit(session)
+        newest_first = audit.search()
+        assert [e.actor for e in newest_first] == [
+            "helpdesk@bank",
+            "kunde@example.com",
+            "admin@bank",
+        ]
+        assert len(newest_first[1].detail) == 4000
+        assert [e.target for e in audit.search(action="recipient.reset")] == [
+            "other@example.com",
+            "kunde@example.com",
+        ]
+        assert [e.ip for e in audit.search(actor="admin@bank")] == ["::1"]
+        assert len(audit.search(target="kunde@example.com")) == 1
+        assert len(audit.search(since=clock() - timedelta(minutes=1))) == 2
+        assert len(audit.search(until=clock() - timedelta(minutes=1))) == 1
+        assert len(audit.search(limit=1, offset=2)) == 1
+        assert audit.count() == 3 and audit.count(since=clock()) == 1
+        assert audit.purge(clock()) == 2
+
+
+def test_admin_accounts(keystore: Keystore, clock: FakeClock) -> None:
+    with keystore.session() as session:
+        admins = keystore.admins(session)
+        admin = admins.create("Boss@Bank.example", password="s3cret")
+        admins.create("help@bank.example", role="helpdesk", password="pw")
+        with pytest.raises(KeystoreError, match="already exists"):
+            admins.create("boss@bank.example", password="x")
+        with pytest.raises(ValueError):
+            admins.create("x@bank.example", role="root", password="x")
+        assert [a.email for a in admins.list()] == ["boss@bank.example", "help@bank.example"]
+        assert admins.get("BOSS@bank.example") is admin
+        assert admins.get_by_id(admin.id) is admin
+        assert "s3cret" not in repr(admin) and "$argon2" not in repr(admin)
+        assert admins.authenticate("boss@bank.example", "s3cret").admin is admin
+        assert admins.authenticate("nobody@bank.example", "s3cret").outcome == "bad"
+        admins.set_totp_secret(admin, "JBSWY3DPEHPK3PXP")
+        admins.set_role(admin, "helpdesk")
+        admins.set_password(admin, "new")
+        admins.record_login(admin)
+        assert admin.last_login_at == clock()
+        admins.disable(admin)
+        assert admins.authenticate("boss@bank.example", "new").outcome == "inactive"
+        assert admins.count() == 1
+        admins.enable(admin)
+        assert admins.authenticate("boss@bank.example", "new").ok
+
+
+def test_admin_lockout(keystore: Keystore, clock: FakeClock) -> None:
+    with keystore.session() as session:
+        admins = keystore.admins(session)
+        admin = admins.create("boss@bank.example", password="right")
+        for _ in range(5):
+            assert admins.authenticate("boss@bank.example", "wrong").outcome == "bad"
+        result = admins.authenticate("boss@bank.example", "right")
+        assert result.outcome == "locked"
+        assert result.locked_until == clock() + timedelta(minutes=15)
+        admins.unlock(admin)
+        assert admins.authenticate("boss@bank.example", "right").ok
