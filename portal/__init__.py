@@ -1,0 +1,120 @@
+"""The recipients' web portal: open, log in, read, download and reply, holding no content.
+
+`create_app()` builds the Flask application; `create_server()` and `serve()` run it under
+waitress, the production WSGI server used by `webcrypt serve` and `webcrypt portal`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask
+
+if TYPE_CHECKING:
+    from webcrypt.runtime import Runtime
+
+__all__ = ["create_app", "create_server", "serve"]
+
+BLUEPRINTS = ("portal.auth", "portal.reader", "portal.reply", "portal.profile")
+
+
+def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the portal application around `runtime` (built from the configuration if None)."""
+    from importlib import import_module
+
+    from portal import errors, extensions, security, views
+    from portal.context import RUNTIME_KEY
+    from portal.limits import size_limits
+    from portal.wrappers import PortalRequest
+
+    if runtime is None:
+        from webcrypt.config import load_config
+        from webcrypt.runtime import Runtime
+
+        runtime = Runtime(load_config())
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.request_class = PortalRequest
+    app.extensions[RUNTIME_KEY] = runtime
+    config = runtime.config
+    public_url = str(config.portal.public_url).rstrip("/")
+    https = public_url.startswith("https://")
+    content_length, form_memory = size_limits(10 * 1024 * 1024)
+    app.config.from_mapping(
+        PUBLIC_URL=public_url,
+        PREFERRED_URL_SCHEME="https" if https else "http",
+        SESSION_COOKIE_NAME="webcrypt",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=https,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=content_length,
+        MAX_FORM_MEMORY_SIZE=form_memory,
+        # Tokens live as long as the session; no Referer check because every page sends
+        # `Referrer-Policy: no-referrer` (the token and SameSite cookies carry the protection).
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        RATELIMIT_STORAGE_URI=str(config.portal.ratelimit_storage),
+        RATELIMIT_HEADERS_ENABLED=False,
+        RATELIMIT_LOGIN="10 per minute;60 per hour",
+        RATELIMIT_OPEN="60 per minute",
+        RATELIMIT_SEND="10 per minute;60 per hour",
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        TRUSTED_PROXIES=int(getattr(config.portal, "trusted_proxies", 0) or 0),
+    )
+    if test_config is None or "SECRET_KEY" not in test_config:
+        from webcrypt.bootstrap import read_session_secret
+
+        app.config["SECRET_KEY"] = read_session_secret(config)
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    extensions.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    views.init_app(app)
+    for name in BLUEPRINTS:
+        app.register_blueprint(import_module(name).bp)
+    extensions.apply_rate_limits(app)
+    return app
+
+
+def create_server(
+    runtime: Runtime, *, listen: str | None = None, threads: int | None = None
+) -> Any:
+    """Return a waitress server for the portal (call `.run()` to serve, `.close()` to stop).
+
+    Request and response bodies stay in memory (waitress would otherwise spool anything
+    above 512 KB / 1 MB to temporary files, and a rendered message must never touch disk).
+    """
+    from waitress import create_server as waitress_server
+
+    from portal.limits import size_limits
+
+    app = create_app(runtime)
+    config = runtime.config
+    in_memory = size_limits(int(runtime.settings().max_message_size))[0] * 2
+    return waitress_server(
+        app,
+        listen=listen or str(config.portal.listen),
+        threads=threads or int(config.portal.threads),
+        ident="WebCrypt",
+        inbuf_overflow=in_memory,
+        outbuf_overflow=in_memory,
+        max_request_body_size=in_memory,
+        clear_untrusted_proxy_headers=True,
+    )
+
+
+def serve(runtime: Runtime, *, listen: str | None = None, threads: int | None = None) -> None:
+    """Serve the portal with waitress until the process is stopped."""
+    create_server(runtime, listen=listen, threads=threads).run()

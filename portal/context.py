@@ -1,0 +1,63 @@
+"""Access to the process runtime and the keystore services from inside a request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+
+if TYPE_CHECKING:
+    from keystore.settings import Settings
+    from webcrypt.runtime import Runtime
+
+RUNTIME_KEY = "webcrypt.runtime"
+
+
+def runtime() -> Runtime:
+    """Return the runtime the current application was built around."""
+    return current_app.extensions[RUNTIME_KEY]  # type: ignore[no-any-return]
+
+
+def now() -> datetime:
+    """Return the current time from the runtime's clock (aware UTC)."""
+    clock = current_app.config.get("CLOCK") or runtime().clock
+    return clock()  # type: ignore[no-any-return]
+
+
+def settings() -> Settings:
+    """Return the admin settings (cached by the runtime)."""
+    return runtime().settings()
+
+
+class Services:
+    """The keystore services of one database session, created on first use."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self._keystore = runtime().keystore
+
+    @cached_property
+    def recipients(self) -> Any:
+        """Return the recipient (account and key) service."""
+        return self._keystore.recipients(self.session)
+
+    @cached_property
+    def ledger(self) -> Any:
+        """Return the message ledger service."""
+        return self._keystore.ledger(self.session)
+
+    @cached_property
+    def audit(self) -> Any:
+        """Return the audit log service."""
+        return self._keystore.audit(self.session)
+
+
+@contextmanager
+def services() -> Iterator[Services]:
+    """Open a keystore session (committed on success) and yield its services."""
+    with runtime().keystore.session() as session:
+        yield Services(session)

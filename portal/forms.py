@@ -1,0 +1,174 @@
+"""The portal's forms (Flask-WTF: every one carries a CSRF token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    MultipleFileField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+
+from portal.passwords import password_problem
+
+#: The security questions on offer, by the key stored in the account.
+SECURITY_QUESTIONS: dict[str, Any] = {
+    "first_school": _l("What was the name of your first school?"),
+    "birth_town": _l("In which town was your mother born?"),
+    "first_pet": _l("What was the name of your first pet?"),
+    "childhood_friend": _l("What is the first name of your best childhood friend?"),
+    "first_car": _l("What was the make and model of your first car?"),
+    "favourite_teacher": _l("What was the surname of your favourite teacher?"),
+}
+
+
+def question_text(key: str | None) -> str:
+    """Return the translated text of a security question key."""
+    return str(SECURITY_QUESTIONS.get(key or "", key or ""))
+
+
+def _no_line_breaks(form: FlaskForm, field: Any) -> None:
+    if field.data and ("\r" in field.data or "\n" in field.data):
+        raise ValidationError(str(_l("Line breaks are not allowed here.")))
+
+
+class StrongPassword:
+    """Validate a new password: long enough, not common, not the address."""
+
+    def __call__(self, form: FlaskForm, field: Any) -> None:
+        problem = password_problem(field.data or "", getattr(form, "address", ""))
+        if problem:
+            raise ValidationError(problem)
+
+
+def _email() -> StringField:
+    return StringField(_l("Email"), validators=[DataRequired(), Length(max=320), _no_line_breaks])
+
+
+def _new_password() -> PasswordField:
+    return PasswordField(_l("New password"), validators=[DataRequired(), StrongPassword()])
+
+
+def _confirm() -> PasswordField:
+    return PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new_password", _l("The two passwords differ."))],
+    )
+
+
+def _question() -> SelectField:
+    return SelectField(
+        _l("Security question"),
+        choices=[SelectChoice(key, text) for key, text in SECURITY_QUESTIONS.items()],
+        validators=[DataRequired()],
+    )
+
+
+def _answer() -> StringField:
+    return StringField(_l("Answer"), validators=[DataRequired(), Length(min=2, max=200)])
+
+
+class LoginForm(FlaskForm):
+    """Log in with address and password."""
+
+    email = _email()
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class PinLoginForm(FlaskForm):
+    """First login with address and the one-time PIN from the adviser."""
+
+    email = _email()
+    pin = StringField(_l("PIN"), validators=[DataRequired(), Length(max=32)])
+
+
+class SetupForm(FlaskForm):
+    """Choose a password and a security question after the first login."""
+
+    address = ""
+    new_password = _new_password()
+    confirm = _confirm()
+    question = _question()
+    answer = _answer()
+    phrase = StringField(
+        _l("Security phrase (optional)"), validators=[Optional(), Length(max=80), _no_line_breaks]
+    )
+
+
+class ForgotForm(FlaskForm):
+    """Start a password reset with the address."""
+
+    email = _email()
+
+
+class ForgotAnswerForm(FlaskForm):
+    """Answer the security question and choose a new password."""
+
+    address = ""
+    email = HiddenField(validators=[DataRequired(), Length(max=320), _no_line_breaks])
+    answer = StringField(_l("Answer"), validators=[DataRequired(), Length(max=200)])
+    new_password = _new_password()
+    confirm = _confirm()
+
+
+class ChangePasswordForm(FlaskForm):
+    """Change the password (the current one is asked again)."""
+
+    address = ""
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = _new_password()
+    confirm = _confirm()
+
+
+class QuestionForm(FlaskForm):
+    """Change the security question and its answer."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    question = _question()
+    answer = _answer()
+
+
+class PhraseForm(FlaskForm):
+    """Set or clear the security phrase shown in every secure.htm."""
+
+    phrase = StringField(
+        _l("Security phrase"), validators=[Optional(), Length(max=80), _no_line_breaks]
+    )
+
+
+class LanguageForm(FlaskForm):
+    """Choose the language of the portal and of the mails."""
+
+    language = SelectField(
+        _l("Language"),
+        choices=[SelectChoice("en", "English"), SelectChoice("de", "Deutsch")],
+        validators=[DataRequired()],
+    )
+
+
+class ReplyForm(FlaskForm):
+    """Write a reply to the adviser (recipients are never taken from the form)."""
+
+    body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=1_000_000)])
+    attachments = MultipleFileField(_l("Attachments"))
+    reply_all = BooleanField(_l("Also send to the other internal recipients"))
+
+
+class WriteForm(FlaskForm):
+    """Write a new secure message to an adviser who has written before."""
+
+    to = SelectField(_l("To"), validators=[DataRequired()])
+    subject = StringField(
+        _l("Subject"), validators=[DataRequired(), Length(max=200), _no_line_breaks]
+    )
+    body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=1_000_000)])
+    attachments = MultipleFileField(_l("Attachments"))

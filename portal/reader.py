@@ -1,0 +1,146 @@
+"""Opening and reading: the cross-site post from secure.htm, the upload page, downloads.
+
+The ciphertext is never stored: every page that needs it again (login, read, download,
+reply) carries it in a hidden form field and the browser sends it back.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms.validators import InputRequired
+
+from portal.auth import carried_envelope, logged_in_address, login_page
+from portal.reading import Refusal, open_envelope, parse_envelope, problem, show_message
+from portal.security import DOWNLOAD_POLICY, use_policy
+
+bp = Blueprint("reader", __name__)
+
+
+class UploadForm(FlaskForm):
+    """Upload a saved secure.htm or the whole mail (.eml)."""
+
+    file = FileField(validators=[InputRequired()])
+
+
+def next_step(text: str, *, cross_site: bool) -> ResponseReturnValue:
+    """Show what comes after receiving an envelope: login, or the message itself."""
+    try:
+        parsed = parse_envelope(text)
+    except Refusal as refusal:
+        return refusal.response
+    if logged_in_address() is None:
+        return login_page(envelope=text, email=parsed.header.recipient)
+    if cross_site:
+        # A post from another site must not open (and mark read) anything by itself.
+        return render_template("reader/open.html", envelope=text, header=parsed.header)
+    return show_message(text)
+
+
+@bp.route("/")
+def index() -> ResponseReturnValue:
+    """Show the start page: upload a secure message."""
+    return render_template("reader/upload.html", form=UploadForm())
+
+
+@bp.route("/open", methods=["POST"])
+def open_post() -> ResponseReturnValue:
+    """Receive the envelope posted by the button in secure.htm (from a file:// page).
+
+    Exempt from CSRF: it changes nothing and only shows the next step on our origin.
+    """
+    text = carried_envelope()
+    if not text:
+        return redirect(url_for("reader.index"))
+    return next_step(text, cross_site=True)
+
+
+@bp.route("/open", methods=["GET"])
+@bp.route("/read", methods=["GET"])
+@bp.route("/download", methods=["GET"])
+def open_get() -> ResponseReturnValue:
+    """Send someone who reached a form target directly to the start page."""
+    return redirect(url_for("reader.index"))
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+def upload() -> ResponseReturnValue:
+    """Pick or drop secure.htm or the whole saved mail; the envelope is taken from it."""
+    from webcrypt.envelope import EnvelopeFormatError
+    from webcrypt.securehtm import extract_envelope
+
+    form = UploadForm()
+    if request.method == "GET":
+        return render_template("reader/upload.html", form=form)
+    if not form.validate_on_submit():
+        failure = _("Please choose the secure.htm file (or the saved mail) first.")
+        return render_template("reader/upload.html", form=form, failure=failure), 400
+    data = form.file.data.read()
+    try:
+        text = extract_envelope(data)
+    except EnvelopeFormatError:
+        return problem(
+            "format",
+            400,
+            _("No secure message found"),
+            _(
+                "The file you chose does not contain a secure message. Choose the secure.htm "
+                "attachment, or the whole mail saved as an .eml file."
+            ),
+        )
+    return next_step(text, cross_site=False)
+
+
+@bp.route("/read", methods=["POST"])
+def read() -> ResponseReturnValue:
+    """Decrypt the carried envelope and show the message."""
+    text = carried_envelope()
+    if not text:
+        return redirect(url_for("reader.index"))
+    return show_message(text)
+
+
+def content_disposition(filename: str) -> str:
+    """Return an RFC 6266 attachment header value (ASCII fallback plus UTF-8 name)."""
+    fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    fallback = "".join(ch for ch in fallback if ch.isprintable() and ch not in '"\\;') or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _download(data: bytes, filename: str, content_type: str) -> Response:
+    use_policy(DOWNLOAD_POLICY)
+    response = Response(data, mimetype=content_type or "application/octet-stream")
+    response.headers["Content-Disposition"] = content_disposition(filename)
+    return response
+
+
+@bp.route("/download", methods=["POST"])
+def download() -> ResponseReturnValue:
+    """Send one attachment (or the whole message as .eml) of the carried envelope."""
+    from portal.mimeview import build_view, find_attachment, safe_filename
+
+    text = carried_envelope()
+    part = request.form.get("part", "")
+    if not text or not part:
+        return redirect(url_for("reader.index"))
+    try:
+        opened = open_envelope(text, first_reading=False)
+    except Refusal as refusal:
+        return refusal.response
+    if part == "eml":
+        subject = build_view(opened.raw).subject or "message"
+        return _download(opened.raw, safe_filename(subject, "0", "") + ".eml", "message/rfc822")
+    found: Any = find_attachment(opened.raw, part)
+    if found is None:
+        return problem(
+            "missing", 404, _("Attachment not found"), _("This message has no such attachment.")
+        )
+    attachment, data = found
+    return _download(data, attachment.filename, attachment.content_type)

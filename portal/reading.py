@@ -1,0 +1,184 @@
+"""Open a carried envelope for the logged-in recipient, or say clearly why not.
+
+The checks run in a fixed order — format, login, recipient, expiry, withdrawal, key —
+and only then is anything decrypted. The plaintext lives in memory for one request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+
+from keystore.addresses import normalize_address
+from portal.context import now, services
+from portal.identity import current_recipient
+from portal.security import MESSAGE_POLICY, use_policy
+from webcrypt import envelope as envelope_format
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A successfully opened message: its header, its bytes, and whose it is."""
+
+    header: Any
+    raw: bytes
+    address: str
+    recipient_id: int
+
+
+class Refusal(Exception):
+    """The message cannot be shown; carries the response that says why."""
+
+    def __init__(self, response: ResponseReturnValue) -> None:
+        super().__init__("refused")
+        self.response = response
+
+
+def problem(kind: str, status: int, title: str, message: str, **extra: Any) -> ResponseReturnValue:
+    """Render one of the reading error pages."""
+    return render_template(
+        "reader/problem.html", kind=kind, status=status, title=title, message=message, **extra
+    ), status
+
+
+def _when(moment: datetime | None) -> str:
+    return format_datetime(moment, "medium") if moment else ""
+
+
+def parse_envelope(text: str) -> Any:
+    """Parse carried envelope text, or refuse with the "unknown format" page."""
+    try:
+        return envelope_format.parse(text)
+    except envelope_format.EnvelopeFormatError:
+        raise Refusal(
+            problem(
+                "format",
+                400,
+                _("This file cannot be read"),
+                _(
+                    "This is not a secure message, or it was made by a newer version of the "
+                    "secure mail system. Open the secure.htm attachment of the original mail, or "
+                    "upload it on the start page."
+                ),
+            )
+        ) from None
+
+
+def open_envelope(text: str, *, first_reading: bool) -> Opened:
+    """Check and decrypt `text` for the logged-in recipient; raise Refusal when not possible."""
+    parsed = parse_envelope(text)
+    header = parsed.header
+    with services() as found:
+        recipient = current_recipient(found)
+        if recipient is None:
+            from portal.auth import login_page
+
+            raise Refusal(login_page(envelope=text, email=header.recipient))
+        address, recipient_id = str(recipient.address), int(recipient.id)
+        try:
+            intended = normalize_address(header.recipient)
+        except ValueError:
+            intended = ""
+        if intended != address:
+            raise Refusal(
+                problem(
+                    "recipient",
+                    403,
+                    _("This message is meant for another address"),
+                    _(
+                        "You are logged in as %(current)s, but this message is for %(intended)s. "
+                        "Log out and log in as %(intended)s to read it.",
+                        current=address,
+                        intended=header.recipient,
+                    ),
+                    envelope=text,
+                    intended=header.recipient,
+                )
+            )
+        moment = now()
+        if envelope_format.is_expired(header, moment):
+            raise Refusal(_expired(header.expires))
+        entry = found.ledger.get(header.message_id, recipient_id)
+        if entry is not None and entry.revoked_at is not None:
+            raise Refusal(
+                problem(
+                    "withdrawn",
+                    410,
+                    _("The sender has withdrawn this message"),
+                    _(
+                        "The sender withdrew this message on %(date)s. Please contact the sender "
+                        "if you still need it.",
+                        date=_when(entry.revoked_at),
+                    ),
+                )
+            )
+        key = found.recipients.key(recipient_id, int(header.key_version))
+        if key is None:
+            raise Refusal(_expired(header.expires))
+        try:
+            raw = envelope_format.open(parsed, key)
+        except envelope_format.DecryptionError:
+            raise Refusal(
+                problem(
+                    "damaged",
+                    422,
+                    _("This message has been altered or damaged"),
+                    _(
+                        "The secure message could not be decrypted because its content was "
+                        "changed on the way. A mail security system (virus scanner, spam filter) "
+                        "may have modified the attachment."
+                    ),
+                    hint=_(
+                        "Try opening the secure.htm attachment of the original mail again, or "
+                        "save the whole mail and upload it here. If that fails too, ask the "
+                        "sender to send the message again."
+                    ),
+                )
+            ) from None
+        if first_reading:
+            found.ledger.mark_opened(header.message_id, recipient_id)
+            found.recipients.touch_activity(recipient)
+    return Opened(header, raw, address, recipient_id)
+
+
+def _expired(expires: datetime) -> ResponseReturnValue:
+    return problem(
+        "expired",
+        410,
+        _("This message has expired"),
+        _(
+            "This message could be read until %(date)s. Expired messages are deleted for good; "
+            "please ask the sender to send it again if you still need it.",
+            date=_when(expires),
+        ),
+    )
+
+
+def show_message(text: str) -> ResponseReturnValue:
+    """Open `text` and render the read page, or the page that says why it cannot be read."""
+    from portal.mimeview import build_view
+    from portal.sanitize import frame_document
+
+    try:
+        opened = open_envelope(text, first_reading=True)
+    except Refusal as refusal:
+        return refusal.response
+    view = build_view(opened.raw)
+    frame = None
+    if view.html is not None:
+        frame = frame_document(view.html, url_for("static", filename="mailframe.css"))
+    use_policy(MESSAGE_POLICY)
+    return render_template(
+        "reader/message.html",
+        view=view,
+        frame=frame,
+        envelope=text,
+        header=opened.header,
+        expires=_when(opened.header.expires),
+    )

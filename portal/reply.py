@@ -1,0 +1,193 @@
+"""Replying securely, and writing to an adviser known from earlier messages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
+
+from portal.auth import carried_envelope, login_page
+from portal.context import now, runtime, services, settings
+from portal.forms import ReplyForm, WriteForm
+from portal.identity import current_recipient
+from portal.mimeview import build_view
+from portal.outgoing import (
+    Upload,
+    build_message,
+    ensure_trigger,
+    known_advisers,
+    message_id_domain,
+    quote_text,
+    reply_recipients,
+    reply_subject,
+)
+from portal.reading import Opened, Refusal, open_envelope
+
+bp = Blueprint("reply", __name__)
+log = logging.getLogger(__name__)
+
+
+def _recipients_for(opened: Opened, view: Any, reply_all: bool) -> list[str]:
+    return reply_recipients(
+        str(opened.header.sender),
+        view,
+        opened.address,
+        reply_all=reply_all,
+        is_internal=runtime().is_internal,
+    )
+
+
+def _no_reply_possible() -> tuple[str, int]:
+    from portal.errors import error_page
+
+    return error_page(
+        403,
+        _("A reply is not possible"),
+        _(
+            "The sender of this message is not an address of the company, so the portal "
+            "cannot send a reply. Please contact the company the usual way."
+        ),
+    )
+
+
+@bp.route("/reply", methods=["POST"])
+def compose() -> ResponseReturnValue:
+    """Show the reply form for the carried message."""
+    text = carried_envelope()
+    if not text:
+        return redirect(url_for("reader.index"))
+    try:
+        opened = open_envelope(text, first_reading=False)
+    except Refusal as refusal:
+        return refusal.response
+    view = build_view(opened.raw)
+    reply_all = request.form.get("mode") == "all" or request.form.get("reply_all") == "y"
+    recipients = _recipients_for(opened, view, reply_all)
+    if not recipients:
+        return _no_reply_possible()
+    form = ReplyForm(formdata=None, body=quote_text(view), reply_all=reply_all)
+    return render_template(
+        "reply/compose.html", form=form, envelope=text, view=view, recipients=recipients
+    )
+
+
+def _uploads(files: list[Any]) -> list[Upload]:
+    return [
+        Upload(f.filename or "", f.mimetype or "", f.read())
+        for f in files
+        if getattr(f, "filename", "")
+    ]
+
+
+def _too_large(body: str, uploads: list[Upload]) -> bool:
+    size = len(body.encode("utf-8")) + sum(len(upload.data) for upload in uploads)
+    # Attachments grow by a third in base64; the limit is for the mail as it travels.
+    return size * 4 // 3 > int(settings().max_message_size)
+
+
+def _send(message: Any, sender: str, recipients: list[str], action: str) -> str | None:
+    """Relay `message`; return a user-facing reason when it failed."""
+    from webcrypt.relay import RelayError
+
+    try:
+        runtime().relay_for("portal").send(
+            message.as_bytes(), mail_from=sender, rcpt_tos=recipients
+        )
+    except RelayError as error:
+        log.warning("portal %s from %s not relayed: %s", action, sender, error)
+        return _("The message could not be sent right now. Please try again in a few minutes.")
+    with services() as found:
+        found.audit.record(
+            f"portal.{action}",
+            actor=sender,
+            target=", ".join(recipients),
+            ip=request.remote_addr or "",
+        )
+    return None
+
+
+@bp.route("/reply/send", methods=["POST"])
+def send() -> ResponseReturnValue:
+    """Send the reply to the addresses taken from the message itself."""
+    text = carried_envelope()
+    if not text:
+        return redirect(url_for("reader.index"))
+    try:
+        opened = open_envelope(text, first_reading=False)
+    except Refusal as refusal:
+        return refusal.response
+    view = build_view(opened.raw)
+    form = ReplyForm()
+    recipients = _recipients_for(opened, view, bool(form.reply_all.data))
+    if not recipients:
+        return _no_reply_possible()
+    failure = ""
+    uploads = _uploads(form.attachments.data or []) if form.validate_on_submit() else []
+    if not form.errors and _too_large(form.body.data, uploads):
+        failure = _("The message with its attachments is too large.")
+    if not form.errors and not failure:
+        message = build_message(
+            sender=opened.address,
+            recipients=recipients,
+            subject=reply_subject(view.subject, settings().trigger_word),
+            body=form.body.data,
+            uploads=uploads,
+            now=now(),
+            domain=message_id_domain(current_app.config["PUBLIC_URL"]),
+            in_reply_to=view.message_id,
+            references=view.references,
+        )
+        failure = _send(message, opened.address, recipients, "reply") or ""
+        if not failure:
+            return render_template("reply/sent.html", recipients=recipients, envelope=text)
+    status = 400 if form.errors or failure else 200
+    return render_template(
+        "reply/compose.html",
+        form=form,
+        envelope=text,
+        view=view,
+        recipients=recipients,
+        failure=failure,
+    ), status
+
+
+@bp.route("/write", methods=["GET", "POST"])
+def write() -> ResponseReturnValue:
+    """Write a new secure message to an adviser who has sent this recipient a message."""
+    with services() as found:
+        recipient = current_recipient(found)
+        if recipient is None:
+            return login_page()
+        address = str(recipient.address)
+        advisers = known_advisers(
+            found.ledger.for_recipient(int(recipient.id)), runtime().is_internal
+        )
+    form = WriteForm()
+    form.to.choices = [SelectChoice(adviser, adviser) for adviser in advisers]
+    if not advisers:
+        return render_template("reply/write.html", form=None)
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("reply/write.html", form=form), status
+    uploads = _uploads(form.attachments.data or [])
+    if _too_large(form.body.data, uploads):
+        failure = _("The message with its attachments is too large.")
+        return render_template("reply/write.html", form=form, failure=failure), 400
+    recipients = [form.to.data]
+    message = build_message(
+        sender=address,
+        recipients=recipients,
+        subject=ensure_trigger(form.subject.data, settings().trigger_word),
+        body=form.body.data,
+        uploads=uploads,
+        now=now(),
+        domain=message_id_domain(current_app.config["PUBLIC_URL"]),
+    )
+    failure = _send(message, address, recipients, "message")
+    if failure:
+        return render_template("reply/write.html", form=form, failure=failure), 503
+    return render_template("reply/sent.html", recipients=recipients, envelope="")

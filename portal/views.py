@@ -1,0 +1,112 @@
+"""Application-wide views and template context: branding, language choice, health."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask, Response, abort, redirect, request, session
+from flask_babel import get_locale
+
+from portal.context import runtime, settings
+from portal.extensions import LANGUAGE_KEY, LANGUAGES
+from portal.identity import visitor
+
+HEX_COLOR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
+DEFAULT_COLOR = "#1f4e79"
+
+
+def branding() -> dict[str, Any]:
+    """Return the corporate identity for templates (defaults when the settings are unreachable)."""
+    lang = str(get_locale() or "en")
+    try:
+        current = settings()
+    except Exception:  # an error page must render even with the database down
+        return {"product_name": "WebCrypt", "has_logo": False, "footer": "", "contact": ""}
+    return {
+        "product_name": current.product_name or "WebCrypt",
+        "has_logo": bool(current.logo_png),
+        "footer": getattr(current, f"footer_{lang}", "") or "",
+        "contact": getattr(current, f"contact_{lang}", "") or "",
+    }
+
+
+def _template_context() -> dict[str, Any]:
+    try:
+        who = visitor()
+    except Exception:
+        who = None
+    return {
+        "branding": branding(),
+        "lang": str(get_locale() or "en"),
+        "languages": LANGUAGES,
+        "visitor": who,
+    }
+
+
+def field_attributes(field: Any, hint: str, autocomplete: str) -> dict[str, str]:
+    """Return the accessibility attributes of a form input (hint, error, autocomplete)."""
+    attributes: dict[str, str] = {}
+    described = []
+    if hint:
+        described.append(f"{field.id}-hint")
+    if field.errors:
+        described.append(f"{field.id}-error")
+        attributes["aria-invalid"] = "true"
+    if described:
+        attributes["aria-describedby"] = " ".join(described)
+    if autocomplete:
+        attributes["autocomplete"] = autocomplete
+    return attributes
+
+
+def brand_css() -> Response:
+    """Serve the brand colour as a stylesheet (pages carry no inline style)."""
+    try:
+        color = settings().brand_color
+    except Exception:
+        color = DEFAULT_COLOR
+    if not isinstance(color, str) or not HEX_COLOR.fullmatch(color):
+        color = DEFAULT_COLOR
+    css = f":root {{ --brand: {color}; }}\n"
+    response = Response(css, mimetype="text/css")
+    response.headers["Cache-Control"] = "max-age=60"
+    return response
+
+
+def logo() -> Response:
+    """Serve the admin-configured logo."""
+    current = settings()
+    mime = current.logo_mime or "image/png"
+    if not current.logo_png or mime not in ("image/png", "image/jpeg", "image/gif", "image/webp"):
+        abort(404)
+    response = Response(bytes(current.logo_png), mimetype=mime)
+    response.headers["Cache-Control"] = "max-age=300"
+    return response
+
+
+def choose_language(code: str) -> Any:
+    """Remember the visitor's language and go back to the page they came from."""
+    if code not in LANGUAGES:
+        abort(404)
+    session[LANGUAGE_KEY] = code
+    target = request.args.get("next", "/")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    return redirect(target)
+
+
+def health() -> tuple[dict[str, str], int]:
+    """Report whether the portal can reach its keystore (for load balancers)."""
+    runtime().keystore.ping()
+    return {"status": "ok"}, 200
+
+
+def init_app(app: Flask) -> None:
+    """Register the application-wide views and the template context."""
+    app.context_processor(_template_context)
+    app.jinja_env.globals["field_attributes"] = field_attributes
+    app.add_url_rule("/brand.css", "brand_css", brand_css)
+    app.add_url_rule("/logo", "logo", logo)
+    app.add_url_rule("/language/<code>", "language", choose_language)
+    app.add_url_rule("/healthz", "health", health)

@@ -1,0 +1,129 @@
+"""Fixtures for the portal: a runtime on a fresh SQLite keystore, the app, a logged-in client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from keystore.masterkey import MasterKey
+from tests.portal.helpers import CUSTOMER, PASSWORD, FakeClock, build_mail, csrf_token, seal
+from webcrypt.config import load_config
+from webcrypt.runtime import Runtime
+
+
+def make_runtime(tmp_path: Path, clock: Any, **environ: str) -> Runtime:
+    """Build a runtime on a fresh SQLite keystore under `tmp_path`."""
+    (tmp_path / "outbox").mkdir(exist_ok=True)
+    settings = {
+        "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{tmp_path / 'keystore.db'}",
+        "WEBCRYPT_KEYSTORE_MASTER_KEY_FILE": str(tmp_path / "master.key"),
+        "WEBCRYPT_PORTAL_SECRET_KEY_FILE": str(tmp_path / "session.key"),
+        "WEBCRYPT_FILTER_RELAY": f"outbox:{tmp_path / 'outbox'}",
+        "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
+        "WEBCRYPT_PORTAL_PUBLIC_URL": "http://127.0.0.1:8080",
+        **environ,
+    }
+    config = load_config(environ=settings)
+    runtime = Runtime(config, clock=clock, master_key=MasterKey.generate(), settings_ttl=0)
+    runtime.keystore.upgrade()
+    return runtime
+
+
+TEST_CONFIG = {
+    "SECRET_KEY": "test-secret",
+    "TESTING": True,
+    "RATELIMIT_LOGIN": "1000 per minute",
+    "RATELIMIT_OPEN": "1000 per minute",
+    "RATELIMIT_SEND": "1000 per minute",
+}
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the test can move."""
+    return FakeClock()
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, clock: FakeClock) -> Iterator[Runtime]:
+    """A runtime on a fresh keystore whose relay writes to an outbox directory."""
+    built = make_runtime(tmp_path, clock)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> Flask:
+    """The portal application."""
+    from portal import create_app
+
+    return create_app(runtime, dict(TEST_CONFIG))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client."""
+    return app.test_client()
+
+
+def update_settings(runtime: Runtime, **changes: Any) -> None:
+    """Change admin settings (applied at once: the test runtime caches nothing)."""
+    with runtime.keystore.session() as session:
+        runtime.keystore.settings(session).update(changes, actor="test")
+
+
+def first_login(
+    client: FlaskClient, pin: str, *, address: str = CUSTOMER, envelope: str = ""
+) -> Any:
+    """Log in with the PIN and set the password; return the final response."""
+    page = client.get("/login/pin")
+    data = {"csrf_token": csrf_token(page.data), "email": address, "pin": pin}
+    if envelope:
+        data["envelope"] = envelope
+    response = client.post("/login/pin", data=data)
+    assert response.status_code == 200, response.data[:2000]
+    data = {
+        "csrf_token": csrf_token(response.data),
+        "new_password": PASSWORD,
+        "confirm": PASSWORD,
+        "question": "first_pet",
+        "answer": "Bello",
+        "phrase": "Blue tractor",
+    }
+    if envelope:
+        data["envelope"] = envelope
+    return client.post("/setup", data=data)
+
+
+def login(
+    client: FlaskClient, *, address: str = CUSTOMER, password: str = PASSWORD, envelope: str = ""
+) -> Any:
+    """Log in with the password; return the response."""
+    page = client.get("/login")
+    data = {"csrf_token": csrf_token(page.data), "email": address, "password": password}
+    if envelope:
+        data["envelope"] = envelope
+    return client.post("/login", data=data)
+
+
+@pytest.fixture
+def account(runtime: Runtime, client: FlaskClient) -> str:
+    """A recipient with a password, logged out; returns the address."""
+    sealed = seal(runtime, build_mail())
+    assert sealed.pin
+    first_login(client, sealed.pin)
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/").data)})
+    return CUSTOMER
+
+
+@pytest.fixture
+def logged_in(account: str, client: FlaskClient) -> FlaskClient:
+    """A client logged in as the recipient."""
+    response = login(client)
+    assert response.status_code == 302, response.data[:2000]
+    return client

@@ -1,0 +1,136 @@
+"""Helpers for the portal tests: sealing messages, reading forms out of pages."""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from typing import Any
+
+from webcrypt import envelope
+
+ADVISER = "berater@bank.example"
+CUSTOMER = "kunde@example.com"
+PASSWORD = "correct horse battery staple"
+
+
+class FakeClock:
+    """A clock tests can move forward."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Sealed:
+    """A sealed test message."""
+
+    armored: str
+    pin: str | None
+    message_id: str
+    recipient: str
+
+
+def build_mail(
+    *,
+    subject: str = "Ihr Vertrag WebCrypt",
+    body: str = "Guten Tag,\nanbei der Vertrag.\n",
+    html_body: str | None = None,
+    attachments: list[tuple[str, str, bytes]] | None = None,
+    sender: str = ADVISER,
+    to: str = CUSTOMER,
+    cc: str = "",
+) -> bytes:
+    """Build an RFC 5322 message as an adviser's mail client would."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = f"Berta Berater <{sender}>"
+    message["To"] = to
+    if cc:
+        message["Cc"] = cc
+    message["Subject"] = subject
+    message["Date"] = "Mon, 23 Nov 2026 09:00:00 +0100"
+    message["Message-ID"] = f"<{uuid.uuid4().hex}@bank.example>"
+    message.set_content(body)
+    if html_body is not None:
+        message.add_alternative(html_body, subtype="html")
+    for filename, content_type, data in attachments or []:
+        maintype, _, subtype = content_type.partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message.as_bytes()
+
+
+def seal(
+    runtime: Any,
+    raw: bytes,
+    *,
+    to: str = CUSTOMER,
+    sender: str = ADVISER,
+    days: int = 30,
+    record: bool = True,
+) -> Sealed:
+    """Seal `raw` for `to` as the filter does: account, current key, envelope, ledger."""
+    message_id = f"{uuid.uuid4().hex}@bank.example"
+    with runtime.keystore.session() as session:
+        recipients = runtime.keystore.recipients(session)
+        recipient, pin = recipients.get_or_create(to, created_by=sender)
+        material = recipients.current_key(recipient)
+        now = runtime.clock()
+        expires = now + timedelta(days=days)
+        key = envelope.RecipientKey(
+            address=recipient.address,
+            key_id=material.key_id,
+            key_version=material.version,
+            key=material.key,
+        )
+        sealed = envelope.seal(
+            raw,
+            [key],
+            sender=sender,
+            message_id=message_id,
+            portal_url=str(runtime.config.portal.public_url),
+            expires=expires,
+            now=now,
+        )
+        if record:
+            runtime.keystore.ledger(session).record_sealed(
+                message_id=message_id,
+                recipient_id=recipient.id,
+                sender=sender,
+                created=now,
+                expires=expires,
+                key_version=material.version,
+            )
+        address = recipient.address
+    return Sealed(sealed.armored(address), pin, message_id, address)
+
+
+def csrf_token(page: str | bytes) -> str:
+    """Return the first CSRF token in a page."""
+    text = page.decode() if isinstance(page, bytes) else page
+    match = (
+        re.search(r'name="(?:[a-z]+-)?csrf_token" type="hidden" value="([^"]+)"', text)
+        or re.search(r'name="csrf_token" value="([^"]+)"', text)
+        or re.search(r'value="([^"]+)"[^>]*name="csrf_token"', text)
+    )
+    assert match, "no CSRF token in page"
+    return html.unescape(match.group(1))
+
+
+def hidden(page: str | bytes, name: str) -> str:
+    """Return the value of the first hidden field `name` in a page."""
+    text = page.decode() if isinstance(page, bytes) else page
+    match = re.search(rf'name="{re.escape(name)}"[^>]*value="([^"]*)"', text) or re.search(
+        rf'value="([^"]*)"[^>]*name="{re.escape(name)}"', text
+    )
+    assert match, f"no field {name} in page"
+    return html.unescape(match.group(1))
