@@ -35,7 +35,7 @@ def is_embedded_default(config: Config) -> bool:
 def initialize(config: Config, *, create_master_key: bool = True) -> InitReport:
     """Create what is missing (idempotent) and bring the schema to the newest version."""
     created: list[str] = []
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if config.filter.relay.startswith("outbox:"):
         outbox = Path(config.filter.relay.removeprefix("outbox:"))
         if not outbox.exists():

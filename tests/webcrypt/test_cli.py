@@ -1,0 +1,159 @@
+"""The `webcrypt` command: init, config, keys and inspect on a fresh data folder."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from keystore.db import Keystore
+from keystore.masterkey import MasterKey
+from webcrypt.cli import main
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh current directory with no WEBCRYPT_* settings from outside."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(__import__("os").environ):
+        if name.startswith("WEBCRYPT_"):
+            monkeypatch.delenv(name)
+    return tmp_path
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def test_init_creates_data_folder_keys_and_schema(workdir: Path) -> None:
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    var = workdir / "var"
+    assert stat.S_IMODE((var / "master.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((var / "session.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    assert (var / "outbox").is_dir()
+    keystore = Keystore(
+        "sqlite:///var/keystore.db", master_key=MasterKey.load_file(var / "master.key")
+    )
+    assert keystore.is_current()
+    keystore.dispose()
+
+    key_before = (var / "master.key").read_bytes()
+    again = run("init")
+    assert again.exit_code == 0
+    assert "created" not in again.output
+    assert (var / "master.key").read_bytes() == key_before
+
+
+def test_master_key_readable_by_others_is_refused(workdir: Path) -> None:
+    run("init")
+    (workdir / "var" / "master.key").chmod(0o644)
+    result = run("init")
+    assert result.exit_code != 0
+    assert "chmod 600" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_corrupted_master_key_is_refused(workdir: Path) -> None:
+    run("init")
+    (workdir / "var" / "master.key").write_text("not a key at all\n")
+    result = run("init")
+    assert result.exit_code != 0
+    assert "master key" in result.output and "backup" in result.output
+
+
+def test_wrong_configuration_stops_with_the_key_named(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBCRYPT_FILTER_PROTOCOL", "x400")
+    result = run("init")
+    assert result.exit_code != 0
+    assert "filter.protocol" in result.output and "smtp or lmtp" in result.output
+    assert not (workdir / "var").exists()
+
+
+def test_config_prints_effective_values_masked(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBCRYPT_KEYSTORE_URL", "postgresql+psycopg://wc:pa55word@db/wc")
+    result = run("config")
+    assert result.exit_code == 0
+    assert "keystore.url = postgresql+psycopg://wc:****@db/wc" in result.output
+    assert "# from WEBCRYPT_KEYSTORE_URL" in result.output
+    assert "pa55word" not in result.output
+
+
+def test_keys_rotate_and_rotate_master(workdir: Path) -> None:
+    run("init")
+    var = workdir / "var"
+    old_master = MasterKey.load_file(var / "master.key")
+    keystore = Keystore("sqlite:///var/keystore.db", master_key=old_master)
+    with keystore.session() as session:
+        recipient, _pin = keystore.recipients(session).get_or_create(
+            "Kunde@Example.COM", created_by="adviser@localhost"
+        )
+        first = keystore.recipients(session).current_key(recipient)
+    keystore.dispose()
+
+    result = run("keys", "rotate", "kunde@example.com")
+    assert result.exit_code == 0, result.output
+    assert "new key version 2" in result.output
+    assert run("keys", "rotate", "nobody@example.com").exit_code != 0
+    assert run("keys", "rotate").exit_code == 2
+
+    result = run("keys", "rotate-master")
+    assert result.exit_code == 0, result.output
+    new_master = MasterKey.load_file(var / "master.key")
+    assert new_master != old_master
+    assert MasterKey.load_file(var / "master.key.old") == old_master
+    keystore = Keystore("sqlite:///var/keystore.db", master_key=new_master)
+    with keystore.session() as session:
+        recipients = keystore.recipients(session)
+        assert recipients.key(first.recipient_id, first.version) == first.key
+        assert recipients.current_key(recipients.get("kunde@example.com")).version == 2  # type: ignore[arg-type]
+    keystore.dispose()
+
+
+def test_inspect_rejects_files_that_are_not_envelopes(workdir: Path) -> None:
+    page = workdir / "page.htm"
+    page.write_text("<html><body>Hello</body></html>")
+    result = run("inspect", str(page))
+    assert result.exit_code != 0
+    assert "page.htm" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_inspect_prints_the_header_without_a_key(workdir: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from webcrypt.envelope import RecipientKey, seal
+    from webcrypt.securehtm import render_secure_htm
+
+    now = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    sealed = seal(
+        b"Subject: secret\r\n\r\nbody\r\n",
+        [RecipientKey("kunde@example.com", "k-1f2e", 3, bytes(32))],
+        sender="adviser@bank.example",
+        message_id="<m1@bank.example>",
+        portal_url="https://secure.bank.example",
+        expires=now + timedelta(days=30),
+        now=now,
+    )
+    header = sealed.headers["kunde@example.com"]
+    page = workdir / "secure.htm"
+    page.write_text(render_secure_htm(sealed.armored("kunde@example.com"), header))
+    result = run("inspect", str(page))
+    assert result.exit_code == 0, result.output
+    for expected in (
+        "kunde@example.com",
+        "adviser@bank.example",
+        "<m1@bank.example>",
+        "k-1f2e version 3",
+        "2026-12-23T09:30:00+00:00",
+        "https://secure.bank.example",
+    ):
+        assert expected in result.output
+    assert "secret" not in result.output
