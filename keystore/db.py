@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -15,17 +15,16 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from keystore.admins import AdminService
+from keystore.audit import AuditService
 from keystore.clock import Clock, utcnow
 from keystore.errors import KeystoreUnavailable
+from keystore.ledger import LedgerService
 from keystore.masterkey import MasterKey
+from keystore.notices import LeaseService, NoticeService
 from keystore.passwords import Hasher
-
-if TYPE_CHECKING:
-    from keystore.admins import AdminService
-    from keystore.audit import AuditService
-    from keystore.ledger import LedgerService
-    from keystore.recipients import RecipientService
-    from keystore.settings import SettingsService
+from keystore.recipients import RecipientService
+from keystore.settings import SettingsService
 
 log = logging.getLogger(__name__)
 
@@ -173,32 +172,30 @@ class Keystore:
 
     def recipients(self, session: Session) -> RecipientService:
         """Return the recipient service bound to `session`."""
-        from keystore.recipients import RecipientService
-
         return RecipientService(
             session, clock=self.clock, master_key=self.master_key, hasher=self.hasher
         )
 
     def settings(self, session: Session) -> SettingsService:
         """Return the settings service bound to `session`."""
-        from keystore.settings import SettingsService
-
         return SettingsService(session, clock=self.clock)
 
     def ledger(self, session: Session) -> LedgerService:
         """Return the message ledger service bound to `session`."""
-        from keystore.ledger import LedgerService
-
         return LedgerService(session, clock=self.clock)
 
     def audit(self, session: Session) -> AuditService:
         """Return the audit log service bound to `session`."""
-        from keystore.audit import AuditService
-
         return AuditService(session, clock=self.clock)
 
     def admins(self, session: Session) -> AdminService:
         """Return the admin account service bound to `session`."""
-        from keystore.admins import AdminService
-
         return AdminService(session, clock=self.clock, hasher=self.hasher)
+
+    def notices(self, session: Session) -> NoticeService:
+        """Return the sent-notices service bound to `session`."""
+        return NoticeService(session, clock=self.clock)
+
+    def leases(self, session: Session) -> LeaseService:
+        """Return the job lease service bound to `session`."""
+        return LeaseService(session, clock=self.clock)

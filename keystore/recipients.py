@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from keystore.addresses import normalize_address
 from keystore.clock import Clock, utcnow
-from keystore.errors import KeystoreError, NotFound
+from keystore.errors import KeystoreError
+from keystore.keys import KeyMaterial, KeyVersions
 from keystore.lockout import is_locked, register_failure, register_success
-from keystore.masterkey import MasterKey, key_aad
-from keystore.models import Recipient, RecipientKey
+from keystore.masterkey import MasterKey
+from keystore.models import Recipient
 from keystore.passwords import Hasher, generate_pin, normalize_answer, normalize_pin
 
-KEY_SIZE = 32
 _CREATE_ATTEMPTS = 5
 # Sorts after every character, so `prefix <= address < prefix + _TOP` is a prefix match
 # on a column ordered by code point.
@@ -46,23 +46,7 @@ class AuthResult:
         return self.outcome == "ok"
 
 
-@dataclass(frozen=True)
-class KeyMaterial:
-    """An unwrapped recipient key (keep it in memory only as long as needed)."""
-
-    recipient_id: int
-    key_id: str
-    version: int
-    key: bytes
-
-    def __repr__(self) -> str:
-        return (
-            f"KeyMaterial(recipient_id={self.recipient_id!r}, key_id={self.key_id!r}, "
-            f"version={self.version!r})"
-        )
-
-
-class RecipientService:
+class RecipientService(KeyVersions):
     """Manages recipient accounts and their keys within one session."""
 
     def __init__(
@@ -131,89 +115,6 @@ class RecipientService:
             except IntegrityError:
                 continue
         raise KeystoreError(f"could not create the account for {normalized}; try again")
-
-    # -- keys ---------------------------------------------------------------------------
-
-    def _add_key_version(self, recipient: Recipient, version: int) -> RecipientKey:
-        key = self.rng(KEY_SIZE)
-        row = RecipientKey(
-            recipient_id=recipient.id,
-            version=version,
-            wrapped_key=self.master_key.wrap(key, key_aad(recipient.id, version)),
-            master_key_id=self.master_key.key_id,
-            created_at=self.clock(),
-        )
-        self.session.add(row)
-        self.session.flush()
-        return row
-
-    def _live_keys(self, recipient_id: int) -> list[RecipientKey]:
-        return list(
-            self.session.scalars(
-                select(RecipientKey)
-                .where(
-                    RecipientKey.recipient_id == recipient_id,
-                    RecipientKey.wrapped_key.is_not(None),
-                )
-                .order_by(RecipientKey.version)
-            )
-        )
-
-    def _unwrap(self, row: RecipientKey) -> bytes:
-        assert row.wrapped_key is not None
-        return self.master_key.unwrap(row.wrapped_key, key_aad(row.recipient_id, row.version))
-
-    def current_key(self, recipient: Recipient) -> KeyMaterial:
-        """Return the newest live key version (used to seal new messages)."""
-        live = self._live_keys(recipient.id)
-        if not live:
-            raise NotFound(f"recipient {recipient.id} has no live key")
-        row = live[-1]
-        return KeyMaterial(recipient.id, recipient.key_id, row.version, self._unwrap(row))
-
-    def key(self, recipient_id: int, version: int) -> bytes | None:
-        """Return one key version, or None when it was destroyed or never existed."""
-        row = self.session.scalar(
-            select(RecipientKey).where(
-                RecipientKey.recipient_id == recipient_id, RecipientKey.version == version
-            )
-        )
-        if row is None or row.wrapped_key is None:
-            return None
-        return self._unwrap(row)
-
-    def key_versions(self, recipient: Recipient) -> list[RecipientKey]:
-        """Return every key version row of a recipient (destroyed ones included), oldest first."""
-        return list(
-            self.session.scalars(
-                select(RecipientKey)
-                .where(RecipientKey.recipient_id == recipient.id)
-                .order_by(RecipientKey.version)
-            )
-        )
-
-    def rotate_key(self, recipient: Recipient) -> int:
-        """Add a new key version for new messages; returns its number."""
-        newest = self.session.scalar(
-            select(func.max(RecipientKey.version)).where(RecipientKey.recipient_id == recipient.id)
-        )
-        version = int(newest or 0) + 1
-        self._add_key_version(recipient, version)
-        return version
-
-    def destroy_key_version(self, recipient_id: int, version: int) -> None:
-        """Destroy one key version: messages sealed with it become unreadable for everyone."""
-        row = self.session.scalar(
-            select(RecipientKey).where(
-                RecipientKey.recipient_id == recipient_id, RecipientKey.version == version
-            )
-        )
-        if row is None:
-            raise NotFound(f"recipient {recipient_id} has no key version {version}")
-        if row.wrapped_key is not None:
-            row.wrapped_key = None
-            row.destroyed_at = self.clock()
-            self.session.flush()
 
     # -- authentication -------------------------------------------------------------------
 
@@ -379,17 +280,5 @@ class RecipientService:
             counts[status] = int(count)
         return counts
 
-    def iter_ids(self) -> list[int]:
-        """Return the ids of all accounts (for jobs that visit every account)."""
-        return list(self.session.scalars(select(Recipient.id).order_by(Recipient.id)))
 
-
-def rotate_all_keys(service: RecipientService) -> int:
-    """Add a new key version for every account; returns how many were rotated."""
-    count = 0
-    for recipient_id in service.iter_ids():
-        recipient = service.get_by_id(recipient_id)
-        if recipient is not None:
-            service.rotate_key(recipient)
-            count += 1
-    return count
+__all__ = ["AuthResult", "KeyMaterial", "RecipientService"]

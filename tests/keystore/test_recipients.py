@@ -9,7 +9,6 @@ from keystore.errors import NotFound
 from keystore.masterkey import key_aad
 from keystore.models import RecipientKey
 from keystore.passwords import Hasher, make_context
-from keystore.recipients import rotate_all_keys
 from tests.keystore.conftest import FakeClock
 
 ADVISER = "adviser@bank.example"
@@ -90,7 +89,7 @@ def test_rotate_all_keys(keystore: Keystore) -> None:
     create(keystore, "a@example.com")
     create(keystore, "b@example.com")
     with keystore.session() as session:
-        assert rotate_all_keys(keystore.recipients(session)) == 2
+        assert keystore.recipients(session).rotate_all_keys() == 2
     with keystore.session() as session:
         versions = session.scalars(select(RecipientKey.version)).all()
         assert sorted(versions) == [1, 1, 2, 2]
