@@ -1,0 +1,138 @@
+"""The carrier mail: a readable note to the recipient with the sealed message attached.
+
+The note says who sent a secure message and how to open it, never anything of the message.
+``secure.htm`` goes out 7-bit clean: its base64 lines are ASCII already, so a second base64
+(a third bigger carrier) is avoided. Domains listed in ``attachment_domains`` get the same
+envelope as a neutral file for mail systems that strip ``.htm`` attachments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.mime.base import MIMEBase
+from email.utils import formataddr, getaddresses
+from typing import Any
+
+from webcrypt.notices import LANGUAGES, compose, language, render_mail
+
+HTML_NAME = "secure.htm"
+NEUTRAL_NAME = "secure-message.dat"
+MAX_7BIT_LINE = 998
+
+
+@dataclass(frozen=True)
+class Adviser:
+    """The internal sender as shown to the recipient."""
+
+    address: str
+    name: str
+
+    @classmethod
+    def from_header(cls, from_header: str, fallback: str) -> Adviser:
+        """Take the display name and address of a From header, else the envelope sender."""
+        try:
+            pairs = getaddresses([from_header]) if from_header else []
+        except Exception:  # a malformed From header: the envelope sender is enough
+            pairs = []
+        name, address = pairs[0] if pairs else ("", "")
+        address = address or fallback
+        return cls(address=address, name=" ".join(name.split()) or address)
+
+    def header(self) -> str:
+        """Return the From header value."""
+        if self.name == self.address:
+            return self.address
+        return formataddr((self.name, self.address))
+
+
+def attachment(content: str, *, neutral: bool) -> MIMEBase:
+    """Wrap the attachment text 7-bit when it is ASCII with short lines, else quoted-printable."""
+    maintype, subtype = ("application", "octet-stream") if neutral else ("text", "html")
+    part = MIMEBase(maintype, subtype)
+    filename = NEUTRAL_NAME if neutral else HTML_NAME
+    data = content.replace("\r\n", "\n")
+    clean = data.isascii() and all(len(line) <= MAX_7BIT_LINE for line in data.split("\n"))
+    if clean:
+        if not neutral:
+            part.set_param("charset", "us-ascii")
+        part.set_payload(data.replace("\n", "\r\n"))
+        part["Content-Transfer-Encoding"] = "7bit"
+    else:
+        import quopri
+
+        if not neutral:
+            part.set_param("charset", "utf-8")
+        encoded = quopri.encodestring(data.encode("utf-8"))
+        part.set_payload(encoded.decode("ascii"))
+        part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
+
+
+def readable_parts(
+    *,
+    adviser: Adviser,
+    settings: Any,
+    portal_url: str,
+    langs: Sequence[str],
+    neutral: bool,
+) -> tuple[str, str]:
+    """Render the text and HTML note, one language after the other."""
+    texts, htmls = [], []
+    for lang in langs:
+        rendered = render_mail(
+            "carrier",
+            "carrier",
+            lang,
+            sender=adviser.address,
+            sender_name=adviser.name,
+            product_name=settings.product_name,
+            brand_color=settings.brand_color,
+            logo_data_uri=settings.logo_data_uri,
+            footer=settings.footer(lang),
+            contact=settings.contact(lang),
+            portal_url=portal_url,
+            upload_url=f"{portal_url.rstrip('/')}/upload",
+            filename=NEUTRAL_NAME if neutral else HTML_NAME,
+            neutral=neutral,
+        )
+        texts.append(rendered.text)
+        htmls.append(rendered.html or "")
+    return "\n\n----------------------------------------\n\n".join(texts), "\n<hr>\n".join(htmls)
+
+
+def carrier_languages(recipient_lang: str | None, default: str) -> list[str]:
+    """The recipient's language when known, else the default followed by the others."""
+    if recipient_lang in LANGUAGES:
+        return [str(recipient_lang)]
+    first = language(default)
+    return [first, *(lang for lang in LANGUAGES if lang != first)]
+
+
+def build_carrier(
+    *,
+    adviser: Adviser,
+    to: str,
+    subject: str,
+    attachment_text: str,
+    neutral: bool,
+    settings: Any,
+    portal_url: str,
+    recipient_lang: str | None,
+    thread_headers: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """Build one recipient's carrier mail as CRLF bytes."""
+    langs = carrier_languages(recipient_lang, settings.default_language)
+    text, html = readable_parts(
+        adviser=adviser, settings=settings, portal_url=portal_url, langs=langs, neutral=neutral
+    )
+    return compose(
+        sender=adviser.header(),
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        attachments=[attachment(attachment_text, neutral=neutral)],
+        headers=thread_headers,
+    )

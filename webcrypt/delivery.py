@@ -1,0 +1,191 @@
+"""One incoming message from plan to relay to ledger, with a reply per envelope recipient.
+
+The order is what keeps the delivery contract: plan everything first (a failure there sends
+nothing, so a triggered message is never relayed in plaintext), relay the mails one by one,
+record the ledger only for recipients whose mails were all taken, and answer 250 only for
+those. Replies are SMTP reply lines; `webcrypt.filter` turns them into the protocol's answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+from keystore.errors import KeystoreUnavailable
+from webcrypt import metrics
+from webcrypt.relay import RelayError
+from webcrypt.rules.message import domain_of
+from webcrypt.sealing import Plan, Sealer
+
+log = logging.getLogger("webcrypt.filter")
+
+KEYSTORE_DOWN = "451 4.3.0 The key store is unavailable; try again later"
+INTERNAL_ERROR = "451 4.3.0 Temporary error while sealing the message; try again later"
+LEDGER_ERROR = "451 4.3.0 Could not record the sealed message; try again later"
+
+
+class Delivery:
+    """Runs the plan-relay-commit sequence for the filter."""
+
+    def __init__(self, runtime: Any, *, sealer: Sealer | None = None) -> None:
+        self.runtime = runtime
+        self.sealer = sealer or Sealer(runtime)
+        self._relay: Any = None
+
+    @property
+    def relay(self) -> Any:
+        """The filter's relay client (opened on first use)."""
+        if self._relay is None:
+            self._relay = self.runtime.relay_for("filter")
+        return self._relay
+
+    async def deliver(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> list[str]:
+        """Process one message; return one reply per envelope recipient, in order."""
+        started = time.monotonic()
+        metrics.SIZE.observe(len(raw))
+        metrics.IN_FLIGHT.inc()
+        plan: Plan | None = None
+        sent_bytes = 0
+        try:
+            try:
+                plan = await asyncio.to_thread(self.sealer.plan, raw, mail_from, rcpt_tos)
+            except KeystoreUnavailable as exc:
+                log.warning("keystore unavailable: %s", exc)
+                replies = [KEYSTORE_DOWN] * len(rcpt_tos)
+            except Exception:
+                log.exception("sealing failed")
+                replies = [INTERNAL_ERROR] * len(rcpt_tos)
+            else:
+                replies, sent_bytes = await self._relay_and_commit(plan, rcpt_tos)
+        finally:
+            metrics.IN_FLIGHT.dec()
+        duration = time.monotonic() - started
+        self._observe(plan, raw, mail_from, rcpt_tos, replies, sent_bytes, duration)
+        return replies
+
+    async def _relay_and_commit(self, plan: Plan, rcpt_tos: list[str]) -> tuple[list[str], int]:
+        failures: dict[int, str] = {}
+        sent_bytes = 0
+        for index, mail in enumerate(plan.outgoing):
+            if failures and not self._independent(plan):
+                failures[index] = failures[min(failures)]
+                continue
+            try:
+                await self.relay.send_async(
+                    mail.data, mail_from=mail.mail_from, rcpt_tos=list(mail.rcpt_tos)
+                )
+                sent_bytes += len(mail.data)
+            except RelayError as exc:
+                metrics.RELAY_FAILURES.labels(temporary=str(exc.temporary).lower()).inc()
+                log.warning("relay refused a %s mail: %s", mail.kind, exc.reason)
+                code = "451 4.4.1" if exc.temporary else "554 5.4.1"
+                failures[index] = f"{code} Could not pass the message on: {_oneline(exc.reason)}"
+            except Exception:
+                log.exception("relay failed")
+                failures[index] = "451 4.3.0 Could not pass the message on; try again later"
+
+        delivered = {
+            rcpt
+            for rcpt in rcpt_tos
+            if rcpt not in plan.refused
+            and not any(i in failures for i in plan.depends.get(rcpt, []))
+        }
+        ledger_failed = False
+        if plan.sealed:
+            try:
+                await asyncio.to_thread(self.sealer.commit, plan, delivered)
+            except Exception as exc:
+                log.error("recording the ledger failed: %r", exc, exc_info=exc)
+                ledger_failed = True
+        sealed = {rcpt for rcpt, _, _ in plan.sealed}
+        replies = []
+        for rcpt in rcpt_tos:
+            if rcpt in plan.refused:
+                replies.append(plan.refused[rcpt])
+            elif rcpt not in delivered:
+                failed = [failures[i] for i in plan.depends.get(rcpt, []) if i in failures]
+                replies.append(failed[0])
+            elif ledger_failed and rcpt in sealed:
+                replies.append(LEDGER_ERROR)
+            else:
+                replies.append(f"250 2.0.0 OK {plan.decisions.get(rcpt, 'pass')}")
+        return replies, sent_bytes
+
+    def _independent(self, plan: Plan) -> bool:
+        """Whether later mails may still go out after a failure.
+
+        Over LMTP each recipient has its own reply, so the others can be delivered. Over SMTP
+        one reply covers all: after a failure nothing more is sent, to keep duplicates of a
+        retried message few.
+        """
+        return str(self.runtime.config.filter.protocol) == "lmtp"
+
+    def _observe(
+        self,
+        plan: Plan | None,
+        raw: bytes,
+        mail_from: str,
+        rcpt_tos: list[str],
+        replies: list[str],
+        sent_bytes: int,
+        duration: float,
+    ) -> None:
+        """Write the one log line per message and update the metrics."""
+        decisions = [
+            (plan.decisions.get(r, "pass") if plan else "error")
+            if reply.startswith("2")
+            else ("refused" if reply.startswith("5") else "deferred")
+            for r, reply in zip(rcpt_tos, replies, strict=True)
+        ]
+        for decision in decisions:
+            metrics.RECIPIENTS.labels(decision=decision).inc()
+        if plan is not None:
+            pins = sum(1 for d in decisions if d == "sealed+pin")
+            if pins:
+                metrics.PINS.inc(pins)
+        worst = (
+            "4xx"
+            if any(r[0] == "4" for r in replies)
+            else ("5xx" if any(r[0] == "5" for r in replies) else "2xx")
+        )
+        metrics.MESSAGES.labels(reply=worst).inc()
+        metrics.DURATION.observe(duration)
+        summary = ",".join(f"{k}:{v}" for k, v in sorted(Counter(decisions).items()))
+        message_id = plan.message_id if plan else ""
+        log.info(
+            "message id=%s sender_domain=%s recipients=%d decisions=%s triggers=%s "
+            "size=%d sent=%d duration_ms=%.1f reply=%s",
+            _short_id(message_id),
+            domain_of(mail_from) or "-",
+            len(rcpt_tos),
+            summary,
+            ",".join(plan.triggers) if plan and plan.triggers else "-",
+            len(raw),
+            sent_bytes,
+            duration * 1000,
+            worst,
+        )
+        if log.isEnabledFor(logging.DEBUG):
+            for rcpt, decision, reply in zip(rcpt_tos, decisions, replies, strict=True):
+                log.debug(
+                    "message id=%s rcpt=%s decision=%s reply=%s",
+                    _short_id(message_id),
+                    rcpt,
+                    decision,
+                    reply,
+                )
+
+    def close(self) -> None:
+        """Nothing to release here: the runtime owns the relay."""
+
+
+def _short_id(message_id: str) -> str:
+    """The Message-ID for the log line (it names no recipient), shortened."""
+    return _oneline(message_id)[:200] or "-"
+
+
+def _oneline(text: str) -> str:
+    return " ".join(text.split())[:300]

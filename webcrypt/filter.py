@@ -1,0 +1,281 @@
+"""The SMTP/LMTP content filter: a thin aiosmtpd edge around `Sealer` and the relay.
+
+This is the only place where errors become SMTP replies. Every outcome of ours or of the
+relay that is not a clear success is a 4xx, so the sending MTA keeps the message and retries;
+5xx only for what a retry cannot fix (too big, ``#secure`` to an internal address, a relay
+that refused for good). 250 goes out only after the relay took every resulting mail.
+
+Entry points: `FilterServer(runtime)` with ``start()`` / ``stop(drain_timeout)`` runs the
+server on its own event loop thread (used by ``webcrypt filter`` and ``webcrypt serve``);
+`run(runtime, ready=...)` blocks until SIGTERM or Ctrl-C and then drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, AnyStr
+
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from webcrypt import metrics
+from webcrypt.delivery import Delivery
+from webcrypt.lmtp import PerRecipientReplies
+from webcrypt.rules.message import has_secure_suffix
+from webcrypt.sealing import secure_to_internal_reply
+
+log = logging.getLogger(__name__)
+
+IDLE_TIMEOUT_MINIMUM = 660.0
+"""Idle timeout floor: above Postfix's 600 s wait for the DATA reply, so we never hang up first."""
+
+LINE_LIMIT = 1024 * 1024
+"""Longest line accepted: RFC 5321 says 1000, real mail (long header lines) sometimes is not."""
+
+
+def size_reply(limit: int) -> str:
+    """The 552 reply for a message over the size limit."""
+    megabytes = limit / (1024 * 1024)
+    return (
+        f"552 5.3.4 Message too big: this gateway accepts at most {megabytes:g} MB "
+        f"({limit} bytes) including attachments; send large files another way"
+    )
+
+
+class FilterSMTP(SMTP):
+    """aiosmtpd's SMTP with readable size replies, bounded transactions and no stray 500s."""
+
+    line_length_limit = LINE_LIMIT
+
+    def __init__(self, handler: FilterHandler, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.filter = handler
+
+    async def smtp_DATA(self, arg: str) -> None:
+        """Receive and process DATA with a transaction slot; never leave a 500 behind."""
+        gate = self.filter.gate
+        assert gate is not None
+        try:
+            await asyncio.wait_for(gate.acquire(), self.filter.gate_wait)
+        except TimeoutError:
+            await self.push("451 4.3.2 Too busy right now; try again later")
+            return
+        self.filter.busy += 1
+        try:
+            await super().smtp_DATA(arg)
+        except (asyncio.CancelledError, ConnectionError):
+            raise
+        except Exception as exc:  # anything unexpected: 451, and a clean transaction state
+            await self.push(await self.filter.handle_exception(exc))
+            self._set_post_data_state()
+        finally:
+            self.filter.busy -= 1
+            gate.release()
+
+    async def push(self, status: AnyStr) -> None:
+        """Send a reply, replacing aiosmtpd's terse size replies with readable ones."""
+        if isinstance(status, str) and status.startswith("552 Error:"):
+            status = size_reply(self.data_size_limit or 0)
+        await super().push(status)
+
+
+class FilterLMTP(PerRecipientReplies, LMTP, FilterSMTP):
+    """The filter over LMTP: one DATA reply per recipient."""
+
+
+class FilterHandler:
+    """aiosmtpd hooks: refuse ``#secure`` to internal addresses, deliver on DATA."""
+
+    def __init__(self, delivery: Delivery, *, lmtp: bool, gate_wait: float) -> None:
+        self.delivery = delivery
+        self.lmtp = lmtp
+        self.gate_wait = gate_wait
+        self.gate: asyncio.Semaphore | None = None
+        self.busy = 0
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        """Accept a recipient, except ``#secure`` on an internal address."""
+        if has_secure_suffix(address):
+            try:
+                internal = await asyncio.to_thread(self.delivery.runtime.is_internal, address)
+            except Exception as exc:
+                return await self.handle_exception(exc)
+            if internal:
+                return secure_to_internal_reply(address)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> Any:
+        """Seal and relay; one reply (SMTP) or one per recipient (LMTP)."""
+        replies = await self.delivery.deliver(
+            envelope.original_content or b"", envelope.mail_from or "", list(envelope.rcpt_tos)
+        )
+        return replies if self.lmtp else combine(replies)
+
+    async def handle_exception(self, error: Exception) -> str:
+        """Turn any unexpected error into a 451, so the MTA retries instead of bouncing."""
+        log.error("unexpected error in the filter: %r", error, exc_info=error)
+        metrics.MESSAGES.labels(reply="4xx").inc()
+        return "451 4.3.0 Temporary error in the content filter; try again later"
+
+
+def combine(replies: list[str]) -> str:
+    """Fold per-recipient replies into one SMTP reply: any 4xx wins, then any 5xx."""
+    for first_digit in ("4", "5"):
+        for reply in replies:
+            if reply.startswith(first_digit):
+                return reply
+    return replies[0] if replies else "250 2.0.0 OK"
+
+
+class FilterServer:
+    """The filter on its own asyncio loop in a thread: ``start()``, then ``stop()``."""
+
+    def __init__(self, runtime: Any, *, listen: str | None = None, protocol: str | None = None):
+        config = runtime.config.filter
+        self.runtime = runtime
+        self.listen = listen or str(config.listen)
+        self.protocol = protocol or str(config.protocol)
+        self.max_transactions = int(config.max_transactions)
+        self.idle_timeout = max(float(config.idle_timeout), IDLE_TIMEOUT_MINIMUM)
+        self.delivery = Delivery(runtime)
+        self.handler = FilterHandler(
+            self.delivery,
+            lmtp=self.protocol == "lmtp",
+            gate_wait=min(float(config.relay_timeout), 100.0),
+        )
+        self.loop = asyncio.new_event_loop()
+        self.loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=self.max_transactions + 4, thread_name_prefix="filter")
+        )
+        self.port = 0
+        self._server: asyncio.AbstractServer | None = None
+        self._connections: set[SMTP] = set()
+        self._thread: threading.Thread | None = None
+        self._metrics: Any = None
+        self._size_limit = 10 * 1024 * 1024
+        self._refresher: asyncio.Task[None] | None = None
+
+    def _protocol(self) -> SMTP:
+        cls = FilterLMTP if self.protocol == "lmtp" else FilterSMTP
+        server = cls(
+            self.handler,
+            data_size_limit=self._size_limit,
+            enable_SMTPUTF8=True,
+            timeout=self.idle_timeout,
+            hostname=None,
+            loop=self.loop,
+        )
+        self._connections.add(server)
+        lost = server.connection_lost
+
+        def forget(error: Exception | None) -> None:
+            self._connections.discard(server)
+            lost(error)
+
+        server.connection_lost = forget  # type: ignore[method-assign]
+        return server
+
+    async def _refresh_settings(self) -> None:
+        """Keep the size limit current without blocking the loop on the keystore."""
+        while True:
+            try:
+                settings = await asyncio.to_thread(self.runtime.settings)
+                self._size_limit = int(settings.max_message_size)
+            except Exception as exc:  # keep the last known limit while the keystore is away
+                log.warning("cannot read settings: %s", exc)
+            await asyncio.sleep(10)
+
+    async def _start(self) -> None:
+        self.handler.gate = asyncio.Semaphore(self.max_transactions)
+        host, _, port = self.listen.rpartition(":")
+        settings = await asyncio.to_thread(self.runtime.settings)
+        self._size_limit = int(settings.max_message_size)
+        self._server = await self.loop.create_server(
+            self._protocol, host=host.strip("[]") or "127.0.0.1", port=int(port)
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._refresher = self.loop.create_task(self._refresh_settings())
+
+    def start(self) -> None:
+        """Listen and serve in a background thread; return once the socket is bound."""
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def main() -> None:
+            asyncio.set_event_loop(self.loop)
+            try:
+                self.loop.run_until_complete(self._start())
+            except BaseException as exc:
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            self.loop.run_forever()
+
+        self._thread = threading.Thread(target=main, name="webcrypt-filter", daemon=True)
+        self._thread.start()
+        started.wait()
+        if failure:
+            raise failure[0]
+        self._metrics = metrics.serve_metrics(str(self.runtime.config.filter.metrics_listen))
+        log.info("filter listening on %s (%s)", self.listen, self.protocol)
+
+    async def _drain(self, timeout: float) -> None:
+        assert self._server is not None
+        self._server.close()
+        if self._refresher is not None:
+            self._refresher.cancel()
+        deadline = self.loop.time() + timeout
+        while self.handler.busy and self.loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if self.handler.busy:
+            log.warning("stopping with %d transactions unfinished", self.handler.busy)
+        for connection in list(self._connections):
+            transport = connection.transport
+            if transport is not None and not transport.is_closing():
+                if isinstance(transport, asyncio.WriteTransport):
+                    transport.write(b"421 4.3.2 Shutting down; try again later\r\n")
+                transport.close()
+        await asyncio.sleep(0.05)
+
+    def stop(self, drain_timeout: float = 30.0) -> None:
+        """Stop accepting, let transactions in progress finish (up to the timeout), stop."""
+        if self._thread is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self._drain(drain_timeout), self.loop)
+        try:
+            future.result(drain_timeout + 5)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+            self._thread = None
+            metrics.stop_metrics(self._metrics)
+            self.delivery.close()
+            self.loop.close()
+
+
+def run(runtime: Any, *, ready: Callable[[FilterServer], None] | None = None) -> None:
+    """Run the filter until SIGTERM or Ctrl-C, then drain and return."""
+    server = FilterServer(runtime)
+    server.start()
+    stopping = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        if ready is not None:
+            ready(server)
+        while not stopping.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop()

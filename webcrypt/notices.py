@@ -1,0 +1,206 @@
+"""Mails the gateway writes itself: the PIN mail to the adviser, the deactivated notice, ...
+
+Templates live in ``webcrypt/templates/<folder>/<name>.<lang>.txt`` (first line = subject,
+then a blank line, then the text body) with an optional ``<name>.<lang>.html`` beside it.
+`render_mail` and `compose` are generic so that other notices (expiry, inactivity) reuse them.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from email import policy
+from email.charset import QP, Charset
+from email.generator import BytesGenerator
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, make_msgid
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+from webcrypt.rules.message import domain_of
+
+LANGUAGES = ("en", "de")
+_WIRE = policy.compat32.clone(linesep="\r\n", max_line_length=78)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered mail text: subject, plain text and optional HTML."""
+
+    subject: str
+    text: str
+    html: str | None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One mail to hand to the relay, with the envelope recipients it serves."""
+
+    data: bytes
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    kind: str
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("webcrypt", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def language(lang: str | None, default: str = "en") -> str:
+    """Return a supported language code, falling back to `default` and then English."""
+    for candidate in (lang, default):
+        if candidate in LANGUAGES:
+            return candidate
+    return "en"
+
+
+def render_mail(folder: str, name: str, lang: str, **context: Any) -> Rendered:
+    """Render ``<folder>/<name>.<lang>.txt`` (and ``.html`` when it exists)."""
+    env = _environment()
+    text = env.get_template(f"{folder}/{name}.{lang}.txt").render(**context)
+    subject, _, body = text.partition("\n")
+    html: str | None
+    try:
+        html_template = env.get_template(f"{folder}/{name}.{lang}.html")
+    except jinja2.TemplateNotFound:
+        html = None
+    else:
+        html = html_template.render(subject_line=subject.strip(), **context)
+    return Rendered(subject=subject.strip(), text=body.lstrip("\n"), html=html)
+
+
+def _text_part(text: str, subtype: str) -> MIMEText:
+    charset = Charset("utf-8")
+    charset.body_encoding = QP
+    return MIMEText(text, subtype, charset)  # type: ignore[arg-type]
+
+
+def encode_header(value: str) -> str:
+    """Return a header value, RFC 2047 encoded and folded when needed."""
+    if value.isascii():
+        return Header(value, "us-ascii", header_name="Subject").encode(linesep="\r\n")
+    return Header(value, "utf-8", header_name="Subject").encode(linesep="\r\n")
+
+
+def compose(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    attachments: Sequence[MIMEBase] = (),
+    headers: Iterable[tuple[str, str]] = (),
+    now: Any = None,
+) -> bytes:
+    """Build a MIME mail (text, optional HTML alternative, attachments) as CRLF bytes.
+
+    `sender` and `to` are ready-made header values; `headers` are extra raw header fields.
+    """
+    body: Message = _text_part(text, "plain")
+    if html is not None:
+        alternative = MIMEMultipart("alternative")
+        alternative.attach(body)
+        alternative.attach(_text_part(html, "html"))
+        body = alternative
+    if attachments:
+        mixed = MIMEMultipart("mixed")
+        mixed.attach(body)
+        for attachment in attachments:
+            mixed.attach(attachment)
+        body = mixed
+    body["From"] = sender
+    body["To"] = to
+    body["Subject"] = encode_header(subject)
+    body["Date"] = format_datetime(now) if now is not None else format_datetime_now()
+    body["Message-ID"] = make_msgid(domain=domain_of(sender.rpartition("<")[2].strip(">")) or None)
+    for name, value in headers:
+        body[name] = value
+    if "MIME-Version" not in body:
+        body["MIME-Version"] = "1.0"
+    out = io.BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=_WIRE).flatten(body)
+    return out.getvalue()
+
+
+def format_datetime_now() -> str:
+    """Return the current time as an RFC 5322 date."""
+    from datetime import UTC, datetime
+
+    return format_datetime(datetime.now(UTC))
+
+
+def system_sender(product_name: str, adviser: str) -> str:
+    """Return the From header of gateway notices: the product at the adviser's domain."""
+    domain = domain_of(adviser) or "localhost"
+    return formataddr((product_name, f"postmaster@{domain}"))
+
+
+def _notice(
+    name: str,
+    *,
+    adviser: str,
+    settings: Any,
+    lang: str | None,
+    context: Mapping[str, Any],
+) -> Outgoing:
+    chosen = language(lang, settings.default_language)
+    rendered = render_mail(
+        "mail",
+        name,
+        chosen,
+        product_name=settings.product_name,
+        contact=settings.contact(chosen),
+        **context,
+    )
+    data = compose(
+        sender=system_sender(settings.product_name, adviser),
+        to=adviser,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        headers=[("Auto-Submitted", "auto-generated")],
+    )
+    # Null sender: an automatic notice must never cause a bounce loop.
+    return Outgoing(data=data, mail_from="", rcpt_tos=(adviser,), kind=name)
+
+
+def pin_mail(
+    *, adviser: str, recipient: str, pin: str, portal_url: str, settings: Any, lang: str | None
+) -> Outgoing:
+    """Build the mail that gives the adviser a new recipient's one-time PIN."""
+    return _notice(
+        "pin",
+        adviser=adviser,
+        settings=settings,
+        lang=lang,
+        context={"recipient": recipient, "pin": pin, "portal_url": portal_url},
+    )
+
+
+def deactivated_notice(
+    *, adviser: str, recipient: str, subject: str, others: bool, settings: Any, lang: str | None
+) -> Outgoing:
+    """Build the bounce-style notice that a recipient's account is deactivated."""
+    return _notice(
+        "deactivated",
+        adviser=adviser,
+        settings=settings,
+        lang=lang,
+        context={"recipient": recipient, "subject": subject, "other_recipients": others},
+    )

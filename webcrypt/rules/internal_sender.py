@@ -1,0 +1,14 @@
+"""Only mail from the company's own domains is ever encrypted."""
+
+from __future__ import annotations
+
+from webcrypt.rules import Context
+from webcrypt.rules.message import MailMessage
+
+name = "internal-sender"
+description = "The envelope sender (MAIL FROM) belongs to an internal domain."
+
+
+def check(message: MailMessage, context: Context) -> bool:
+    """Tell whether the envelope sender is internal (the empty bounce sender is not)."""
+    return bool(context.mail_from) and context.is_internal(context.mail_from)

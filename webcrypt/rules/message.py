@@ -1,0 +1,100 @@
+"""A read-only view of a raw RFC 5322 message that never raises on malformed headers."""
+
+from __future__ import annotations
+
+import re
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import Parser
+from email.utils import getaddresses
+from functools import cached_property
+
+SECURE_SUFFIX = "#secure"
+_SEPARATOR = re.compile(rb"\r?\n\r?\n")
+
+
+def split_message(raw: bytes) -> tuple[bytes, bytes]:
+    """Split raw bytes into the header block (with its line end) and the rest."""
+    if raw.startswith((b"\r\n", b"\n")):
+        return b"", raw
+    match = _SEPARATOR.search(raw)
+    if match is None:
+        return raw, b""
+    # Keep the first line end with the headers, the blank line goes with the body.
+    first_end = raw.index(b"\n", match.start()) + 1
+    return raw[:first_end], raw[first_end:]
+
+
+def strip_secure(address: str) -> str:
+    """Remove a trailing ``#secure`` (any case) from an address."""
+    text = address.strip()
+    bracketed = text.startswith("<") and text.endswith(">")
+    if bracketed:
+        text = text[1:-1].strip()
+    if text.lower().endswith(SECURE_SUFFIX):
+        text = text[: -len(SECURE_SUFFIX)]
+    return f"<{text}>" if bracketed else text
+
+
+def has_secure_suffix(address: str) -> bool:
+    """Tell whether an address is written ``addr@domain#secure``."""
+    return address.strip().strip("<>").strip().lower().endswith(SECURE_SUFFIX)
+
+
+def domain_of(address: str) -> str:
+    """Return the lower-cased domain of an address ("" when there is none)."""
+    return strip_secure(address).strip("<>").rpartition("@")[2].strip().lower().rstrip(".")
+
+
+class MailMessage:
+    """Raw bytes plus lazily parsed headers; body bytes are never re-serialized."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.header_block, self.body = split_message(raw)
+
+    @cached_property
+    def headers(self) -> Message:
+        """Header fields parsed leniently (compat32: keeps the raw text of each field)."""
+        text = self.header_block.decode("utf-8", "surrogateescape")
+        return Parser(policy=policy.compat32).parsestr(text, headersonly=True)
+
+    def get(self, name: str) -> str:
+        """Return the raw value of the first `name` field, "" when absent."""
+        value = self.headers.get(name)
+        return "" if value is None else str(value)
+
+    def get_all(self, name: str) -> list[str]:
+        """Return the raw values of every `name` field."""
+        return [str(v) for v in self.headers.get_all(name, [])]
+
+    @cached_property
+    def subject(self) -> str:
+        """The Subject decoded from RFC 2047 ("" when absent; raw text when undecodable)."""
+        return decode_text(self.get("Subject"))
+
+    @cached_property
+    def header_recipients(self) -> list[str]:
+        """Addresses in To and Cc, as written (with any ``#secure`` suffix)."""
+        fields = self.get_all("To") + self.get_all("Cc")
+        try:
+            pairs = getaddresses(fields)
+        except Exception:  # malformed address lists must not stop the filter
+            return []
+        return [address for _, address in pairs if address]
+
+    @property
+    def message_id(self) -> str:
+        """The Message-ID without angle brackets ("" when absent)."""
+        return self.get("Message-ID").strip().strip("<>").strip()
+
+
+def decode_text(value: str) -> str:
+    """Decode RFC 2047 encoded words; return the input unchanged when it cannot be decoded."""
+    if "=?" not in value:
+        return " ".join(value.split())
+    try:
+        return " ".join(str(make_header(decode_header(value))).split())
+    except Exception:  # broken encoded words: use the text as written
+        return " ".join(value.split())

@@ -1,0 +1,330 @@
+"""Decide per recipient and produce the mails that leave the filter.
+
+`Sealer.plan` (keystore calls, then CPU work; no other I/O) turns one incoming message into
+a `Plan`: the outgoing mails (carriers, one plaintext copy for internal recipients, PIN mails,
+deactivated notices), the decision per envelope recipient, and which outgoing mails each
+recipient depends on. `Sealer.commit` records the ledger once the relay took everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import make_msgid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from keystore.addresses import normalize_address
+from keystore.models import Recipient
+from webcrypt import envelope
+from webcrypt.carrier import Adviser, build_carrier
+from webcrypt.notices import Outgoing, deactivated_notice, encode_header, pin_mail
+from webcrypt.rules import Context, matching_triggers
+from webcrypt.rules import internal_sender as internal_sender_rule
+from webcrypt.rules.message import MailMessage, domain_of, has_secure_suffix, strip_secure
+from webcrypt.rules.subject_trigger import remove_trigger
+
+log = logging.getLogger(__name__)
+
+PIN_NOTICE = "pin"
+PIN_RECOVERY_AFTER = timedelta(minutes=10)
+"""An account older than this whose PIN mail never went out gets a fresh PIN (see `_pin`)."""
+
+_SECURE_IN_HEADER = re.compile(rb"#secure(?=[\s>,;\"]|$)", re.IGNORECASE)
+_FIELD_START = re.compile(rb"^[^\s:]+:", re.MULTILINE)
+
+
+class RefusedRecipient(Exception):
+    """A recipient that must be refused with a 5xx reply (the text explains why)."""
+
+
+def secure_to_internal_reply(address: str) -> str:
+    """The 550 reply for ``#secure`` on an internal address."""
+    return (
+        f"550 5.7.1 {strip_secure(address).strip('<>')} is an internal address: internal mail "
+        "is never encrypted, remove #secure and send again"
+    )
+
+
+@dataclass
+class Plan:
+    """What to do with one message."""
+
+    message_id: str
+    triggers: list[str]
+    outgoing: list[Outgoing] = field(default_factory=list)
+    decisions: dict[str, str] = field(default_factory=dict)
+    depends: dict[str, list[int]] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+    sealed: list[tuple[str, int, int]] = field(default_factory=list)
+    pins: list[int] = field(default_factory=list)
+    created: datetime | None = None
+    expires: datetime | None = None
+    sender: str = ""
+    rcpt_count: int = 0
+
+    def add(self, mail: Outgoing, recipients: Sequence[str]) -> None:
+        """Add an outgoing mail that the given envelope recipients depend on."""
+        self.outgoing.append(mail)
+        for rcpt in recipients:
+            self.depends.setdefault(rcpt, []).append(len(self.outgoing) - 1)
+
+
+def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str | None) -> bytes:
+    """Return the message with the trigger removed from Subject and ``#secure`` from To/Cc.
+
+    Only the affected header fields are rewritten; every other byte stays as it came.
+    """
+    block = message.header_block
+    starts = [m.start() for m in _FIELD_START.finditer(block)]
+    if not starts or starts[0] != 0:
+        starts = [0, *starts]
+    fields = [block[a:b] for a, b in zip(starts, [*starts[1:], len(block)], strict=True)]
+    line_end = b"\r\n" if block.endswith(b"\r\n") or not block else b"\n"
+    out = []
+    for raw_field in fields:
+        name = raw_field.split(b":", 1)[0].strip().lower()
+        if name == b"subject":
+            subject = remove_trigger(message.subject, trigger_word)
+            encoded = encode_header(subject).replace("\r\n", line_end.decode())
+            raw_field = b"Subject: " + encoded.encode("ascii") + line_end
+        elif name in (b"to", b"cc"):
+            raw_field = _SECURE_IN_HEADER.sub(b"", raw_field)
+        out.append(raw_field)
+    if message_id:
+        out.append(b"Message-ID: <" + message_id.encode("utf-8") + b">" + line_end)
+    return b"".join(out) + message.body
+
+
+class Sealer:
+    """Turns incoming messages into plans, with the keystore and settings of a runtime."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+
+    @property
+    def portal_url(self) -> str:
+        """Public URL of the portal, written into every envelope and carrier."""
+        return str(self.runtime.config.portal.public_url).rstrip("/")
+
+    def context(self, mail_from: str, rcpt_tos: Sequence[str]) -> Context:
+        """Build the rule context from the current settings."""
+        settings = self.runtime.settings()
+        return Context(
+            mail_from=mail_from,
+            rcpt_tos=tuple(rcpt_tos),
+            trigger_word=settings.trigger_word,
+            internal_domains=frozenset(self.runtime.internal_domains()),
+        )
+
+    def plan(self, raw: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> Plan:
+        """Decide per recipient and build every outgoing mail."""
+        message = MailMessage(raw)
+        context = self.context(mail_from, rcpt_tos)
+        triggers = matching_triggers(message, context)
+        plan = Plan(
+            message_id=message.message_id,
+            triggers=triggers,
+            sender=mail_from,
+            rcpt_count=len(rcpt_tos),
+        )
+        if not triggers or not internal_sender_rule.check(message, context):
+            # Not for us: relay unchanged (envelope addresses without any #secure suffix).
+            plain = [strip_secure(r) for r in rcpt_tos]
+            plan.add(Outgoing(raw, mail_from, tuple(plain), "plain"), rcpt_tos)
+            plan.decisions = dict.fromkeys(rcpt_tos, "pass")
+            return plan
+
+        internal = [r for r in rcpt_tos if context.is_internal(r)]
+        external = [r for r in rcpt_tos if not context.is_internal(r)]
+        for rcpt in internal:
+            if has_secure_suffix(rcpt):
+                plan.refused[rcpt] = secure_to_internal_reply(rcpt)
+                plan.decisions[rcpt] = "refused"
+        internal = [r for r in internal if r not in plan.refused]
+
+        new_id = None if plan.message_id else make_msgid(domain=domain_of(mail_from) or None)
+        if new_id:
+            plan.message_id = new_id.strip("<>")
+        inner = rewrite_headers(
+            message,
+            trigger_word=context.trigger_word,
+            message_id=plan.message_id if new_id else None,
+        )
+        if internal:
+            plan.add(Outgoing(inner, mail_from, tuple(internal), "plain"), internal)
+            plan.decisions.update(dict.fromkeys(internal, "plain"))
+        if external:
+            self._seal(plan, message, inner, mail_from, external)
+        return plan
+
+    def _seal(
+        self, plan: Plan, message: MailMessage, inner: bytes, mail_from: str, external: list[str]
+    ) -> None:
+        settings = self.runtime.settings()
+        adviser = Adviser.from_header(message.get("From"), mail_from)
+        if not self.runtime.is_internal(adviser.address):
+            adviser = Adviser(address=mail_from, name=adviser.name)
+        subject = remove_trigger(message.subject, settings.trigger_word)
+        now = self.runtime.clock()
+        plan.created = now
+        plan.expires = now + timedelta(days=settings.message_expiry_days)
+        plan.sender = adviser.address
+
+        keys: dict[str, envelope.RecipientKey] = {}
+        accounts: dict[str, tuple[Recipient, str | None]] = {}
+        keystore = self.runtime.keystore
+        with keystore.session() as session:
+            recipients = keystore.recipients(session)
+            for rcpt in external:
+                address = normalize_address(rcpt)
+                recipient, pin = recipients.get_or_create(address, created_by=adviser.address)
+                if recipient.status != "active":
+                    accounts[rcpt] = (recipient, None)
+                    continue
+                pin = pin or self._recovered_pin(session, recipients, recipient, now)
+                material = recipients.current_key(recipient)
+                keys[rcpt] = envelope.RecipientKey(
+                    address=address,
+                    key_id=material.key_id,
+                    key_version=material.version,
+                    key=material.key,
+                )
+                accounts[rcpt] = (recipient, pin)
+                session.expunge(recipient)
+
+        sealed = None
+        if keys:
+            sealed = envelope.seal(
+                inner,
+                list({k.address: k for k in keys.values()}.values()),
+                sender=adviser.address,
+                message_id=plan.message_id,
+                portal_url=self.portal_url,
+                expires=plan.expires,
+                now=now,
+            )
+        thread = [(n, message.get(n)) for n in ("In-Reply-To", "References") if message.get(n)]
+        attachment_domains = {d.lower() for d in settings.attachment_domains}
+        for rcpt in external:
+            recipient, pin = accounts[rcpt]
+            shown = strip_secure(rcpt).strip("<>")
+            if rcpt not in keys:
+                plan.decisions[rcpt] = "deactivated"
+                notice = deactivated_notice(
+                    adviser=adviser.address,
+                    recipient=shown,
+                    subject=subject,
+                    others=plan.rcpt_count > 1,
+                    settings=settings,
+                    lang=settings.default_language,
+                )
+                plan.add(notice, [rcpt])
+                continue
+            assert sealed is not None
+            key = keys[rcpt]
+            armored = sealed.armored(key.address)
+            neutral = domain_of(rcpt) in attachment_domains
+            lang = recipient.language or settings.default_language
+            text = (
+                armored
+                if neutral
+                else _secure_htm(armored, sealed.headers[key.address], settings, recipient, lang)
+            )
+            carrier = build_carrier(
+                adviser=adviser,
+                to=shown,
+                subject=subject,
+                attachment_text=text,
+                neutral=neutral,
+                settings=settings,
+                portal_url=self.portal_url,
+                recipient_lang=recipient.language,
+                thread_headers=thread,
+            )
+            plan.add(Outgoing(carrier, mail_from, (shown,), "carrier"), [rcpt])
+            plan.sealed.append((rcpt, recipient.id, key.key_version))
+            plan.decisions[rcpt] = "sealed"
+            if pin:
+                mail = pin_mail(
+                    adviser=adviser.address,
+                    recipient=key.address,
+                    pin=pin,
+                    portal_url=self.portal_url,
+                    settings=settings,
+                    lang=settings.default_language,
+                )
+                plan.add(mail, [rcpt])
+                plan.pins.append(recipient.id)
+                plan.decisions[rcpt] = "sealed+pin"
+
+    def _recovered_pin(
+        self, session: Session, recipients: Any, recipient: Recipient, now: datetime
+    ) -> str | None:
+        """Issue a fresh PIN when an earlier attempt created the account but failed to relay.
+
+        The PIN is returned only by the call that created the account; if relaying that
+        message failed, the MTA's retry would otherwise never carry a PIN. A recorded PIN
+        notice means the PIN mail went out; a very young account may still be in the
+        middle of its first delivery, so it is left alone.
+        """
+        if recipient.password_hash or recipient.last_login_at or not recipient.pin_hash:
+            return None
+        if recipient.created_at and now - recipient.created_at < PIN_RECOVERY_AFTER:
+            return None
+        sent = self.runtime.keystore.notices(session).was_sent(PIN_NOTICE, str(recipient.id))
+        if sent:
+            return None
+        log.info(
+            "recipient %s: the first PIN mail was never relayed; issuing a new PIN", recipient.id
+        )
+        return str(recipients.reset_pin(recipient))
+
+    def commit(self, plan: Plan, delivered: set[str]) -> None:
+        """Record the ledger (and sent PIN mails) for recipients whose mails were relayed."""
+        entries = [(rid, version) for rcpt, rid, version in plan.sealed if rcpt in delivered]
+        if not entries:
+            return
+        assert plan.created is not None and plan.expires is not None
+        keystore = self.runtime.keystore
+        with keystore.session() as session:
+            ledger = keystore.ledger(session)
+            for rid, version in entries:
+                ledger.record_sealed(
+                    message_id=plan.message_id,
+                    recipient_id=rid,
+                    sender=plan.sender,
+                    created=plan.created,
+                    expires=plan.expires,
+                    key_version=version,
+                )
+            notices = keystore.notices(session)
+            for rid in plan.pins:
+                if any(rid == r for r, _ in entries):
+                    notices.record(
+                        PIN_NOTICE, str(rid), message_id=plan.message_id, recipient_id=rid
+                    )
+
+
+def _secure_htm(armored: str, header: Any, settings: Any, recipient: Recipient, lang: str) -> str:
+    """Render secure.htm for one recipient."""
+    from webcrypt.securehtm import render_secure_htm
+
+    branding = None
+    try:
+        from webcrypt.branding import Branding
+
+        branding = Branding.from_settings(settings, lang)
+    except ImportError:  # branding is optional for the attachment
+        branding = None
+    return render_secure_htm(
+        armored,
+        header,
+        branding=branding,
+        security_phrase=recipient.security_phrase,
+        lang=lang if lang in ("en", "de") else "en",
+    )
