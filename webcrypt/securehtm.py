@@ -1,0 +1,151 @@
+"""secure.htm: the self-contained HTML file that carries an envelope to the portal.
+
+`render_secure_htm` writes it, `extract_envelope` finds the envelope again in
+whatever the recipient hands the portal: the file, the whole mail, or the text.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+
+from webcrypt.branding import Branding
+from webcrypt.envelope import EnvelopeFormatError, Header, parse
+from webcrypt.envelope.armor import BEGIN, END
+from webcrypt.envelope.errors import INCOMPLETE
+
+TEMPLATE = "secure.htm.j2"
+NOT_FOUND = (
+    "No WebCrypt secure message was found. Please choose the secure.htm attachment, "
+    "or the whole e-mail saved as an .eml file."
+)
+NOT_FOUND_IN_MAIL = (
+    "This e-mail does not contain a WebCrypt secure message. Please choose the mail "
+    "that has the secure.htm attachment."
+)
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_HEADER_FIELD = re.compile(rb"\A\s*(?:From [^\n]*\n)?[!-9;-~]+:")
+
+_environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+def _dates(moment: datetime) -> dict[str, str]:
+    """Format a time for both languages, in UTC, independent of the machine's locale."""
+    utc = moment.astimezone(UTC)
+    return {
+        "en": f"{utc.day} {_MONTHS[utc.month - 1]} {utc.year}, {utc:%H:%M} UTC",
+        "de": f"{utc:%d.%m.%Y}, {utc:%H:%M} UTC",
+    }
+
+
+def render_secure_htm(
+    armored: str,
+    header: Header,
+    *,
+    branding: Branding | None = None,
+    security_phrase: str | None = None,
+    lang: str = "en",
+) -> str:
+    """Return secure.htm for one recipient: 7-bit clean HTML that posts `armored` to the portal.
+
+    The page is rendered around a placeholder and the envelope is put in last,
+    so a large envelope is copied once.
+    """
+    if not armored.isascii() or "<" in armored or "&" in armored:
+        raise ValueError("armored must be the ASCII text of an envelope")
+    branding = branding or Branding()
+    portal = header.portal_url.rstrip("/")
+    placeholder = f"envelope-{secrets.token_hex(16)}"
+    shell = _environment.get_template(TEMPLATE).render(
+        lang="de" if lang == "de" else "en",
+        version=header.version,
+        title=f"{branding.product_name}: {header.sender}",
+        sender=header.sender,
+        recipient=header.recipient,
+        created=_dates(header.created),
+        expires=_dates(header.expires),
+        phrase=security_phrase or "",
+        portal=portal,
+        host=urlsplit(portal).hostname or portal,
+        action=f"{portal}/open",
+        upload=f"{portal}/upload",
+        product=branding.product_name,
+        color=branding.brand_color,
+        logo=branding.logo_data_uri,
+        contact=branding.contact,
+        footer=branding.footer,
+        envelope=placeholder,
+    )
+    head, found, tail = (
+        shell.encode("ascii", "xmlcharrefreplace").decode("ascii").partition(placeholder)
+    )
+    if not found or placeholder in tail:
+        raise ValueError("the envelope placeholder must occur exactly once")
+    return "".join((head, armored.rstrip("\n"), tail))
+
+
+def _armor_in(data: bytes) -> str:
+    """Cut the armored envelope out of bytes that contain it literally (HTML or text)."""
+    begin = data.find(BEGIN.encode("ascii"))
+    if begin < 0:
+        raise EnvelopeFormatError(NOT_FOUND)
+    end = data.find(END.encode("ascii"), begin)
+    if end < 0:
+        raise EnvelopeFormatError(INCOMPLETE)
+    try:
+        return data[begin : end + len(END)].decode("ascii") + "\n"
+    except UnicodeDecodeError:
+        raise EnvelopeFormatError(NOT_FOUND) from None
+
+
+def _armor_in_mail(data: bytes) -> str:
+    """Find the envelope in any part of a whole mail, whatever its transfer encoding.
+
+    Attached mails (message/rfc822, e.g. a forwarded carrier) are walked too.
+    """
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    marker = BEGIN.encode("ascii")
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        content = part.get_payload(decode=True)
+        if isinstance(content, bytes) and marker in content:
+            return _armor_in(content)
+    raise EnvelopeFormatError(NOT_FOUND_IN_MAIL)
+
+
+def extract_envelope(data: bytes) -> str:
+    """Return the armored envelope in a secure.htm, a whole .eml, or bare armored text.
+
+    Raises EnvelopeFormatError, with a message for the person who chose the
+    file, when no readable envelope is found.
+    """
+    looks_like_mail = _HEADER_FIELD.match(data) is not None
+    armored = _armor_in_mail(data) if looks_like_mail else _armor_in(data)
+    parse(armored)  # unknown versions and damaged headers are reported here
+    return armored
