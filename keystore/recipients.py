@@ -118,12 +118,6 @@ class RecipientService(KeyVersions):
 
     # -- authentication -------------------------------------------------------------------
 
-    def _lookup_for_login(self, address: str) -> Recipient | None:
-        try:
-            return self.get(address)
-        except ValueError:
-            return None
-
     def _failed(self, recipient: Recipient) -> AuthResult:
         register_failure(self.session, recipient, self.clock())
         return AuthResult("bad")
@@ -135,10 +129,12 @@ class RecipientService(KeyVersions):
         return AuthResult("ok", recipient)
 
     def _check(
-        self, address: str, secret: str, hash_attr: str, missing: Outcome | None
+        self, recipient: Recipient | None, secret: str, hash_attr: str, missing: Outcome | None
     ) -> AuthResult:
-        """Verify `secret` against the hash in `hash_attr`, with lockout and equal work."""
-        recipient = self._lookup_for_login(address)
+        """Verify `secret` against the hash in `hash_attr`, with lockout and equal work.
+
+        `missing` is the outcome when the account has no such hash (None: a failure).
+        """
         if recipient is None:
             self.hasher.waste_time(secret)
             return AuthResult("bad")
@@ -158,25 +154,26 @@ class RecipientService(KeyVersions):
 
     def authenticate(self, address: str, password: str) -> AuthResult:
         """Check a password; "pin_required" when the account has only its one-time PIN."""
-        recipient = self._lookup_for_login(address)
+        recipient = self.get(address)
         missing: Outcome | None = (
             "pin_required" if recipient is not None and recipient.needs_pin else None
         )
-        return self._check(address, password, "password_hash", missing)
+        return self._check(recipient, password, "password_hash", missing)
 
     def authenticate_pin(self, address: str, pin: str) -> AuthResult:
         """Check the one-time PIN; "password_required" once a password has been set."""
-        recipient = self._lookup_for_login(address)
+        recipient = self.get(address)
         missing: Outcome | None = (
             "password_required"
             if recipient is not None and recipient.password_hash is not None
             else None
         )
-        return self._check(address, normalize_pin(pin), "pin_hash", missing)
+        return self._check(recipient, normalize_pin(pin), "pin_hash", missing)
 
     def check_security_answer(self, address: str, answer: str) -> AuthResult:
         """Check the answer to the security question (case and spacing ignored)."""
-        return self._check(address, normalize_answer(answer), "security_answer_hash", None)
+        recipient = self.get(address)
+        return self._check(recipient, normalize_answer(answer), "security_answer_hash", None)
 
     # -- changes ----------------------------------------------------------------------------
 
