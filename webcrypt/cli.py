@@ -54,6 +54,7 @@ def setup_logging(config: Config) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @main.command()
@@ -98,16 +99,20 @@ class Stop(Exception):
     """Raised in the main thread by SIGTERM to leave the server loop."""
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
+    # Further signals must not interrupt the drain that follows.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise Stop
 
 
 def _run_until_stopped(block: Callable[[], None], cleanups: list[Callable[[], None]]) -> None:
     """Run `block` until Ctrl-C or SIGTERM, then run every cleanup in reverse order."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, _on_stop_signal)
+    signal.signal(signal.SIGINT, _on_stop_signal)
     try:
         block()
-    except (KeyboardInterrupt, Stop):
+    except Stop:
         click.echo("stopping: finishing messages in progress ...", err=True)
     finally:
         for cleanup in reversed(cleanups):
@@ -192,3 +197,7 @@ def portal_command(ctx: Context) -> None:
 
 for _command in COMMANDS:
     main.add_command(_command)
+
+
+if __name__ == "__main__":
+    main()
