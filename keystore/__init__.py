@@ -1,5 +1,8 @@
 """Keystore: recipient accounts and keys, admins, settings, message ledger and audit log."""
 
+from keystore.admins import AdminAuthResult, AdminService
+from keystore.audit import AuditService
+from keystore.clock import Clock, utcnow
 from keystore.db import Keystore
 from keystore.errors import (
     KeystoreError,
@@ -8,23 +11,33 @@ from keystore.errors import (
     NotFound,
     SettingsError,
 )
+from keystore.ledger import LedgerService
 from keystore.masterkey import MasterKey, load_master_key, rotate_master_key
+from keystore.notices import LeaseService, NoticeService
 from keystore.recipients import AuthResult, KeyMaterial, RecipientService
 from keystore.settings import Settings, SettingsService
 
 __all__ = [
+    "AdminAuthResult",
+    "AdminService",
+    "AuditService",
     "AuthResult",
+    "Clock",
     "KeyMaterial",
     "Keystore",
     "KeystoreError",
     "KeystoreUnavailable",
+    "LeaseService",
+    "LedgerService",
     "MasterKey",
     "MasterKeyError",
     "NotFound",
+    "NoticeService",
     "RecipientService",
     "Settings",
     "SettingsError",
     "SettingsService",
     "load_master_key",
     "rotate_master_key",
+    "utcnow",
 ]

@@ -60,9 +60,13 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
     """Create an engine with the settings the keystore needs on each backend."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: error messages and logs must never carry hashes or wrapped keys.
+    kwargs: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
     if backend == "sqlite":
-        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        kwargs = {
+            "hide_parameters": True,
+            "connect_args": {"check_same_thread": False, "timeout": 30},
+        }
         if _is_memory_sqlite(parsed):
             kwargs["poolclass"] = StaticPool
         elif parsed.database:

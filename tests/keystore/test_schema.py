@@ -96,3 +96,26 @@ def test_schema_comparison_detects_drift(keystore: Keystore) -> None:
         assert [entry[0] for entry in diff] == ["add_index"]
     finally:
         index.create(keystore.engine)
+
+
+def test_database_errors_do_not_carry_parameters(keystore: Keystore) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from keystore.models import Admin
+
+    secret_hash = "$argon2id$v=19$m=1024,t=1,p=1$c2VjcmV0$c2VjcmV0c2VjcmV0"
+    with keystore.session() as session:
+        keystore.admins(session).create("boss@bank.example", password="x")
+    with pytest.raises(IntegrityError) as info, keystore.session() as session:
+        session.add(
+            Admin(
+                email="boss@bank.example",
+                role="admin",
+                password_hash=secret_hash,
+                failed_logins=0,
+                disabled=False,
+                created_at=keystore.clock(),
+            )
+        )
+        session.flush()
+    assert secret_hash not in str(info.value)
