@@ -123,6 +123,11 @@ def _run_until_stopped(block: Callable[[], None], cleanups: list[Callable[[], No
         click.echo("stopped", err=True)
 
 
+def _wait_for_signal() -> None:
+    """Block the main thread until a signal handler raises."""
+    threading.Event().wait()
+
+
 def _serve(ctx: Context, *, with_filter: bool, with_portal: bool) -> None:
     runtime = _prepare(ctx)
     config = runtime.config
@@ -160,8 +165,7 @@ def _serve(ctx: Context, *, with_filter: bool, with_portal: bool) -> None:
         block = server.run
         lines.append(f"  portal   {config.portal.public_url} (listening on {config.portal.listen})")
     else:
-        stopped = threading.Event()
-        block = stopped.wait
+        block = _wait_for_signal
 
     lines.append(f"  keystore {config.describe_value('keystore.url')}")
     lines.append(f"  master key {config.keystore.master_key_file}")

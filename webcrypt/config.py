@@ -452,10 +452,10 @@ def load_config(
             values[section][option.name] = _check(option, key, value)
 
     data_dir = values["general"]["data_dir"]
-    for section in values.values():
-        for name, value in section.items():
+    for section_values in values.values():
+        for name, value in section_values.items():
             if isinstance(value, str) and "{data_dir}" in value:
-                section[name] = value.replace("{data_dir}", data_dir)
+                section_values[name] = value.replace("{data_dir}", data_dir)
     sections = {name: Section(name, vals) for name, vals in values.items()}
     return Config(sections=sections, source=source, origins=origins)
 

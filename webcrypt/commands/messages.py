@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -21,7 +22,7 @@ from webcrypt.securehtm import extract_envelope
 
 @click.command()
 @click.argument("file", type=click.File("rb"))
-def inspect(file: click.utils.LazyFile) -> None:
+def inspect(file: BinaryIO) -> None:
     """Print the authenticated header of a secure.htm (or .eml) without decrypting it."""
     from webcrypt.envelope import parse
 
@@ -140,6 +141,7 @@ def collect_from_outbox(outbox: Path, recipient: str, *, since: float) -> Outbox
         for part in mail.iter_attachments():
             if part.get_filename() == "secure.htm":
                 target = path.with_suffix(".secure.htm")
-                target.write_bytes(part.get_payload(decode=True) or b"")
+                payload = part.get_payload(decode=True)
+                target.write_bytes(payload if isinstance(payload, bytes) else b"")
                 found.secure_htm = target
     return found
