@@ -70,9 +70,15 @@ def init(ctx: Context) -> None:
 
 
 @main.command("config")
+@click.option("--reference", is_flag=True, help="Print every key with help, as Markdown.")
 @pass_context
-def show_config(ctx: Context) -> None:
+def show_config(ctx: Context, reference: bool) -> None:
     """Print the effective configuration, secrets masked."""
+    if reference:
+        from webcrypt.config import reference as config_reference
+
+        click.echo(config_reference(), nl=False)
+        return
     config = ctx.config
     click.echo(f"# source: {config.source}")
     for key, value, origin in config.describe():

@@ -119,3 +119,12 @@ def test_demo_defaults_warn() -> None:
         }
     )
     assert config.warnings() == []
+
+
+def test_reference_document_is_current() -> None:
+    from webcrypt.config import reference
+
+    document = Path(__file__).parents[2] / "docs" / "configuration.md"
+    assert document.read_text(encoding="utf-8") == reference(), (
+        "docs/configuration.md is stale: run `webcrypt config --reference > docs/configuration.md`"
+    )

@@ -1,0 +1,303 @@
+"""The configuration keys: default, help, allowed values and a parser for each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+Parser = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One configuration key: its default, what it means and how to check it."""
+
+    name: str
+    default: Any
+    help: str
+    parse: Parser
+    allowed: str
+    secret: bool = False
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return value
+
+
+def _integer(minimum: int, maximum: int | None = None) -> Parser:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError("not a number")
+        number = int(value)
+        if number < minimum or (maximum is not None and number > maximum):
+            raise ValueError("out of range")
+        return number
+
+    return parse
+
+
+def _number(minimum: float) -> Parser:
+    def parse(value: Any) -> float:
+        number = float(value)
+        if number < minimum:
+            raise ValueError("out of range")
+        return number
+
+    return parse
+
+
+def _choice(*choices: str) -> Parser:
+    def parse(value: Any) -> str:
+        if value not in choices:
+            raise ValueError("not one of the choices")
+        return str(value)
+
+    return parse
+
+
+def _domains(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("not a list")
+    domains = tuple(str(item).strip().lower().rstrip(".") for item in items if str(item).strip())
+    for domain in domains:
+        if "@" in domain or " " in domain or ("." not in domain and domain != "localhost"):
+            raise ValueError(f"{domain!r} is not a domain")
+    return domains
+
+
+def _host_port(value: Any, *, optional: bool = False) -> str:
+    text = _text(value).strip()
+    if optional and not text:
+        return ""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("not host:port")
+    return text
+
+
+def _optional_host_port(value: Any) -> str:
+    return _host_port(value, optional=True)
+
+
+def _http_url(value: Any) -> str:
+    text = _text(value).strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("not an http(s) URL")
+    return text
+
+
+def _relay_url(value: Any, *, optional: bool = False) -> str:
+    text = _text(value).strip()
+    if optional and not text:
+        return ""
+    if text.startswith("outbox:") and len(text) > len("outbox:"):
+        return text
+    parts = urlsplit(text)
+    if parts.scheme in {"smtp", "smtps", "lmtp"} and parts.hostname:
+        return text
+    raise ValueError("not a relay URL")
+
+
+def _optional_relay_url(value: Any) -> str:
+    return _relay_url(value, optional=True)
+
+
+def _database_url(value: Any) -> str:
+    text = _text(value).strip()
+    if "://" not in text:
+        raise ValueError("not a database URL")
+    return text
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("not a boolean")
+
+
+RELAY_HELP = (
+    "smtp://host:port (options ?starttls=1&user=…&password=…), smtps://host:port or outbox:DIR"
+)
+
+SCHEMA: dict[str, tuple[Option, ...]] = {
+    "general": (
+        Option(
+            "data_dir",
+            "var",
+            "Folder for the embedded defaults: SQLite keystore, master key, outbox.",
+            _text,
+            "a folder path",
+        ),
+        Option(
+            "log_level",
+            "info",
+            "How much to log.",
+            _choice("debug", "info", "warning", "error"),
+            "debug, info, warning or error",
+        ),
+    ),
+    "keystore": (
+        Option(
+            "url",
+            "sqlite:///{data_dir}/keystore.db",
+            "SQLAlchemy URL of the keystore database (sqlite, postgresql+psycopg, mysql+pymysql).",
+            _database_url,
+            "a database URL such as postgresql+psycopg://user@host/db",
+            secret=True,
+        ),
+        Option(
+            "master_key_file",
+            "{data_dir}/master.key",
+            "File holding the master key (mode 0600); WEBCRYPT_KEYSTORE_MASTER_KEY (base64) wins.",
+            _text,
+            "a file path",
+        ),
+    ),
+    "filter": (
+        Option(
+            "listen",
+            "127.0.0.1:10025",
+            "Where the content filter listens.",
+            _host_port,
+            "host:port",
+        ),
+        Option(
+            "protocol",
+            "smtp",
+            "Protocol spoken to the mail server.",
+            _choice("smtp", "lmtp"),
+            "smtp or lmtp",
+        ),
+        Option(
+            "relay",
+            "outbox:{data_dir}/outbox",
+            "Where filtered mail goes.",
+            _relay_url,
+            RELAY_HELP,
+            secret=True,
+        ),
+        Option(
+            "internal_domains",
+            ("localhost",),
+            "Domains of the company; only their senders are encrypted, their recipients never.",
+            _domains,
+            "a list of domains, comma-separated in the environment",
+        ),
+        Option(
+            "relay_timeout",
+            60.0,
+            "Seconds to wait for the relay before answering 451.",
+            _number(1.0),
+            "a number of seconds >= 1",
+        ),
+        Option(
+            "max_transactions",
+            8,
+            "Messages processed at once; each holds about 4x its size in memory.",
+            _integer(1, 1000),
+            "a whole number from 1 to 1000",
+        ),
+        Option(
+            "idle_timeout",
+            900,
+            "Seconds a silent client may hold a connection (> 600 for Postfix).",
+            _integer(601),
+            "a whole number of seconds above 600",
+        ),
+        Option(
+            "metrics_listen",
+            "",
+            "host:port for Prometheus /metrics of the filter; empty = off.",
+            _optional_host_port,
+            "host:port or empty",
+        ),
+    ),
+    "portal": (
+        Option(
+            "listen",
+            "127.0.0.1:8080",
+            "Where the portal's web server listens.",
+            _host_port,
+            "host:port",
+        ),
+        Option(
+            "public_url",
+            "http://127.0.0.1:8080",
+            "The portal's address as recipients see it.",
+            _http_url,
+            "an http(s) URL",
+        ),
+        Option(
+            "relay",
+            "",
+            "Where replies and notices go; empty = the filter's relay.",
+            _optional_relay_url,
+            RELAY_HELP + " or empty",
+            secret=True,
+        ),
+        Option(
+            "secret_key_file",
+            "{data_dir}/session.key",
+            "File with the key that signs sessions; shared by every portal instance.",
+            _text,
+            "a file path",
+        ),
+        Option(
+            "ratelimit_storage",
+            "memory://",
+            "Flask-Limiter storage: memory:// for one instance, redis://host:6379 for several.",
+            _text,
+            "memory:// or a redis:// URL",
+            secret=True,
+        ),
+        Option(
+            "threads",
+            8,
+            "Worker threads of the web server.",
+            _integer(1, 256),
+            "a whole number from 1 to 256",
+        ),
+        Option(
+            "trusted_proxies",
+            0,
+            "Reverse proxies in front of the portal (for client addresses).",
+            _integer(0, 5),
+            "a whole number from 0 to 5",
+        ),
+        Option(
+            "metrics_token",
+            "",
+            "Bearer token for /metrics; empty = only reachable from loopback.",
+            _text,
+            "a string",
+            secret=True,
+        ),
+    ),
+    "housekeeping": (
+        Option(
+            "mode",
+            "off",
+            "Run housekeeping inside `webcrypt serve` (internal) or from cron (off).",
+            _choice("off", "internal"),
+            "off or internal",
+        ),
+        Option(
+            "interval",
+            300,
+            "Seconds between internal housekeeping runs.",
+            _integer(30),
+            "a whole number of seconds >= 30",
+        ),
+    ),
+}
