@@ -25,10 +25,11 @@ class FriendlyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         from keystore.errors import KeystoreError
+        from webcrypt.errors import WebcryptError
 
         try:
             return super().invoke(ctx)
-        except (ConfigError, KeystoreError) as exc:
+        except (ConfigError, KeystoreError, WebcryptError) as exc:
             raise click.ClickException(str(exc)) from None
 
 

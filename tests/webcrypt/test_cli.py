@@ -157,3 +157,68 @@ def test_inspect_prints_the_header_without_a_key(workdir: Path) -> None:
     ):
         assert expected in result.output
     assert "secret" not in result.output
+
+
+MAIL = (
+    "From: billing@bank.example\r\nTo: kunde@example.com\r\nSubject: Rechnung 2026-11\r\n"
+    "Message-ID: <inv-1@bank.example>\r\n\r\nIhre Rechnung: 42,00 EUR\r\n"
+)
+
+
+def test_seal_creates_account_prints_pin_once_and_opens(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webcrypt.envelope import open as open_envelope
+    from webcrypt.envelope import parse
+    from webcrypt.securehtm import extract_envelope
+
+    monkeypatch.setenv("WEBCRYPT_FILTER_INTERNAL_DOMAINS", "bank.example")
+    run("init")
+    (workdir / "mail.eml").write_text(MAIL)
+    runner = CliRunner()
+    first = runner.invoke(main, ["seal", "--to", "Kunde@Example.com", "-o", "a.htm", "mail.eml"])
+    assert first.exit_code == 0, first.output
+    assert "one-time PIN" in first.stderr
+    assert "never by mail" in first.stderr
+    second = runner.invoke(main, ["seal", "--to", "kunde@example.com", "-"], input=MAIL)
+    assert second.exit_code == 0, second.output
+    assert "PIN" not in second.stderr
+    assert "<html" in second.stdout.lower() and "42,00" not in second.stdout
+
+    page = (workdir / "a.htm").read_bytes()
+    assert max(page) < 128
+    found = parse(extract_envelope(page))
+    assert found.header.recipient == "kunde@example.com"
+    assert found.header.sender == "noreply@bank.example"
+    keystore = Keystore(
+        "sqlite:///var/keystore.db", master_key=MasterKey.load_file(workdir / "var" / "master.key")
+    )
+    with keystore.session() as session:
+        recipients = keystore.recipients(session)
+        account = recipients.get("kunde@example.com")
+        assert account is not None
+        key = recipients.key(account.id, found.header.key_version)
+        assert key is not None
+        assert open_envelope(found, key) == MAIL.encode()
+        # sealing the same message again for the same recipient is one ledger entry
+        assert len(keystore.ledger(session).find("inv-1@bank.example")) == 1
+    keystore.dispose()
+
+
+@pytest.mark.parametrize(
+    ("to", "mail", "says"),
+    [
+        ("colleague@bank.example", MAIL, "internal address"),
+        ("kunde@example.com", "  \n", "empty"),
+        ("not an address", MAIL, "not an address"),
+    ],
+)
+def test_seal_refuses_with_a_clear_reason(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, to: str, mail: str, says: str
+) -> None:
+    monkeypatch.setenv("WEBCRYPT_FILTER_INTERNAL_DOMAINS", "bank.example")
+    run("init")
+    result = CliRunner().invoke(main, ["seal", "--to", to, "-"], input=mail)
+    assert result.exit_code == 1
+    assert says in result.output
+    assert "Traceback" not in result.output

@@ -5,6 +5,6 @@ from __future__ import annotations
 import click
 
 from webcrypt.commands.keys import keys
-from webcrypt.commands.messages import inspect, send_test
+from webcrypt.commands.messages import inspect, seal, send_test
 
-COMMANDS: list[click.Command] = [keys, inspect, send_test]
+COMMANDS: list[click.Command] = [keys, seal, inspect, send_test]

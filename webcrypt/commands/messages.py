@@ -145,3 +145,47 @@ def collect_from_outbox(outbox: Path, recipient: str, *, since: float) -> Outbox
                 target.write_bytes(payload if isinstance(payload, bytes) else b"")
                 found.secure_htm = target
     return found
+
+
+@click.command()
+@click.option("--to", "recipient", required=True, help="The recipient's address.")
+@click.option(
+    "--from",
+    "sender",
+    help="The sender shown in the envelope. Default: noreply@ the first internal domain.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Where to write secure.htm. Default: standard output.",
+)
+@click.argument("file", type=click.File("rb"))
+@pass_context
+def seal(
+    ctx: Context, recipient: str, sender: str | None, output: str | None, file: BinaryIO
+) -> None:
+    """Seal the message in FILE (an RFC 5322 mail, - for stdin) into secure.htm for one recipient.
+
+    For batch senders such as invoicing jobs: a new recipient gets an account, and its
+    one-time PIN is printed to standard error, to be passed on by phone or letter.
+    """
+    from webcrypt.batch import seal_one
+
+    runtime = ctx.runtime()
+    try:
+        sender = sender or f"noreply@{sorted(runtime.internal_domains())[0]}"
+        result = seal_one(runtime, file.read(), recipient=recipient, sender=sender)
+    finally:
+        runtime.close()
+    if output:
+        Path(output).write_text(result.secure_htm, encoding="ascii")
+    else:
+        click.echo(result.secure_htm, nl=False)
+    click.echo(f"sealed message {result.message_id} for {result.recipient}", err=True)
+    if result.pin:
+        click.echo(
+            f"new account {result.recipient}: one-time PIN {result.pin} "
+            "(pass it on by phone or letter, never by mail)",
+            err=True,
+        )
