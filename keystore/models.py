@@ -224,3 +224,18 @@ class Lease(Base):
 
     def __repr__(self) -> str:
         return f"Lease(name={self.name!r}, holder={self.holder!r})"
+
+
+class AdviserOption(Base):
+    """Per-adviser choices, keyed by the adviser's normalized address."""
+
+    __tablename__ = "adviser_options"
+    __table_args__ = (MYSQL_TABLE_OPTIONS,)
+
+    address: Mapped[str] = mapped_column(address_type(), primary_key=True)
+    read_receipts: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(320), default="")
+
+    def __repr__(self) -> str:
+        return f"AdviserOption(address={self.address!r}, read_receipts={self.read_receipts!r})"
