@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,13 +40,6 @@ def etc_postfix_fingerprint() -> str:
             stat = path.lstat()
             digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
-
-
-@pytest.fixture
-def sink() -> Iterator[RecordingSink]:
-    """The final destination of every mail Postfix delivers."""
-    with RecordingSink() as recording:
-        yield recording
 
 
 def test_guide_has_every_block_the_tests_use() -> None:

@@ -1,0 +1,98 @@
+"""WebCrypt behind a real Postfix, configured with exactly the blocks of docs/postfix.md.
+
+Mail is submitted to Postfix as a mail client would; what counts is what
+arrives at the final sink after the filter and the reinjection `smtpd`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.gateway import ADVISER, COLLEAGUE, PIN, Gateway, body_text, mail, sort_mail
+from tests.support.postfix import PostfixInstance
+from tests.support.smtp import RecordingSink
+
+pytestmark = pytest.mark.postfix
+
+CUSTOMER = "customer@example.com"
+SECRET = "The confidential figures: 4711."
+
+
+def test_triggered_mail_is_sealed_for_external_and_plain_for_internal(
+    mta: PostfixInstance, gateway: Gateway, sink: RecordingSink
+) -> None:
+    gateway.filter()
+    mta.submit(
+        ADVISER,
+        [CUSTOMER, COLLEAGUE],
+        mail("Contract WebCrypt", f"{CUSTOMER}, {COLLEAGUE}", SECRET),
+    )
+    mta.wait_until_empty()
+    arrived = sort_mail(sink.wait_for(3))
+    assert len(sink.messages) == 3, gateway.logs()
+
+    # The customer gets a carrier: no content in clear, the trigger gone from the subject.
+    (carrier,) = arrived.carriers_to(CUSTOMER)
+    assert SECRET.encode() not in carrier.data
+    assert "WebCrypt" not in carrier.parsed()["Subject"]
+    assert "Contract" in carrier.parsed()["Subject"]
+    original = gateway.open_carrier(carrier)
+    assert SECRET in original.get_body(preferencelist=("plain",)).get_content()
+
+    # The colleague reads the original in plaintext.
+    (copy,) = arrived.plain
+    assert copy.rcpt_tos == [COLLEAGUE]
+    assert SECRET in body_text(copy)
+
+    # The adviser gets the first-contact PIN, which names the customer and nothing secret.
+    (pin_mail,) = arrived.pins
+    text = body_text(pin_mail)
+    assert CUSTOMER in text and SECRET not in text
+    assert PIN.search(text)
+
+
+def test_mail_without_trigger_passes_unchanged(
+    mta: PostfixInstance, gateway: Gateway, sink: RecordingSink
+) -> None:
+    gateway.filter()
+    mta.submit(ADVISER, [CUSTOMER], mail("Our meeting", CUSTOMER, "See you at ten."))
+    mta.wait_until_empty()
+    (received,) = sink.wait_for(1)
+    assert received.rcpt_tos == [CUSTOMER]
+    assert "See you at ten." in body_text(received)
+    assert gateway.accounts() == 0
+
+
+def test_second_message_to_the_same_customer_sends_no_pin(
+    mta: PostfixInstance, gateway: Gateway, sink: RecordingSink
+) -> None:
+    gateway.filter()
+    for number in range(2):
+        mta.submit(ADVISER, [CUSTOMER], mail(f"WebCrypt statement {number}", CUSTOMER, SECRET))
+        mta.wait_until_empty()
+    arrived = sort_mail(sink.wait_for(3))
+    assert len(arrived.carriers_to(CUSTOMER)) == 2
+    assert len(arrived.pins) == 1
+    assert gateway.accounts() == 1
+
+
+def test_filter_down_postfix_defers_then_delivers_exactly_once(
+    mta: PostfixInstance, gateway: Gateway, sink: RecordingSink
+) -> None:
+    customers = [f"customer{n}@example.com" for n in range(3)]
+    for customer in customers:
+        mta.submit(ADVISER, [customer], mail("WebCrypt offer", customer, SECRET))
+    mta.submit(ADVISER, [COLLEAGUE], mail("WebCrypt internal", COLLEAGUE, SECRET))
+    deferred = mta.wait_deferred(4)
+    assert len(deferred) == 4
+    assert sink.messages == []
+
+    gateway.filter()
+    mta.wait_until_empty(timeout=60, flush=True)
+    arrived = sort_mail(sink.wait_for(4 + 3))
+    assert sorted(c.rcpt_tos[0] for c in arrived.carriers) == customers
+    assert [p.rcpt_tos for p in arrived.plain] == [[COLLEAGUE]]
+    assert len(arrived.pins) == 3
+    assert len(sink.messages) == 7
+    for carrier in arrived.carriers:
+        assert SECRET.encode() not in carrier.data
