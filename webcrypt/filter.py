@@ -104,7 +104,7 @@ class FilterHandler:
         """Accept a recipient, except ``#secure`` on an internal address."""
         if has_secure_suffix(address):
             try:
-                internal = await asyncio.to_thread(self.delivery.runtime.is_internal, address)
+                internal = await asyncio.to_thread(self.delivery.sealer.is_internal, address)
             except Exception as exc:
                 return await self.handle_exception(exc)
             if internal:

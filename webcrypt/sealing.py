@@ -121,6 +121,10 @@ class Sealer:
             internal_domains=frozenset(self.runtime.internal_domains()),
         )
 
+    def is_internal(self, address: str) -> bool:
+        """Tell whether an address (with or without ``#secure``) is in an internal domain."""
+        return self.context("", ()).is_internal(address)
+
     def plan(self, raw: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> Plan:
         """Decide per recipient and build every outgoing mail."""
         message = MailMessage(raw)
@@ -167,7 +171,7 @@ class Sealer:
     ) -> None:
         settings = self.runtime.settings()
         adviser = Adviser.from_header(message.get("From"), mail_from)
-        if not self.runtime.is_internal(adviser.address):
+        if not self.is_internal(adviser.address):
             adviser = Adviser(address=mail_from, name=adviser.name)
         subject = remove_trigger(message.subject, settings.trigger_word)
         now = self.runtime.clock()

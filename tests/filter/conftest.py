@@ -1,0 +1,123 @@
+"""Fixtures of the filter tests: a keystore, a runtime, a recording sink and the filter."""
+
+from __future__ import annotations
+
+import shutil
+import smtplib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from keystore.db import Keystore
+from keystore.masterkey import MasterKey
+from tests.keystore.conftest import FakeClock, fast_hasher
+from tests.support.smtp import RecordingSink
+from webcrypt.config import load_config
+from webcrypt.filter import FilterServer
+from webcrypt.runtime import Runtime
+
+BANK = "bank.example"
+ADVISER = f"adviser@{BANK}"
+PORTAL = "https://portal.bank.example"
+
+_template: dict[str, Path] = {}
+
+
+def _migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate one SQLite database per test session; each test gets a copy."""
+    if "db" not in _template:
+        path = tmp_path_factory.mktemp("template") / "keystore.db"
+        ks = Keystore(f"sqlite:///{path}", master_key=MasterKey.generate())
+        ks.upgrade()
+        ks.engine.dispose()
+        _template["db"] = path
+    return _template["db"]
+
+
+class Harness:
+    """A runtime, its filter server and the sink behind it, for one test."""
+
+    def __init__(
+        self, runtime: Runtime, server: FilterServer, sink: RecordingSink, clock: FakeClock
+    ):
+        self.runtime = runtime
+        self.server = server
+        self.sink = sink
+        self.clock = clock
+
+    def client(self, **kwargs: Any) -> smtplib.SMTP:
+        """An SMTP (or LMTP) client connected to the filter."""
+        if self.server.protocol == "lmtp":
+            client: smtplib.SMTP = smtplib.LMTP("127.0.0.1", self.server.port, **kwargs)
+        else:
+            client = smtplib.SMTP("127.0.0.1", self.server.port, timeout=30, **kwargs)
+        return client
+
+    def send(self, data: bytes | str, *, mail_from: str = ADVISER, to: list[str]) -> dict:
+        """Send one message through the filter; return smtplib's refused-recipients dict."""
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        with self.client() as client:
+            options = ["SMTPUTF8"] if not all(a.isascii() for a in [mail_from, *to]) else []
+            return client.sendmail(mail_from, to, data, mail_options=options)
+
+    def settings(self, **changes: Any) -> None:
+        """Change admin settings and make the runtime see them now."""
+        with self.runtime.keystore.session() as session:
+            self.runtime.keystore.settings(session).update(changes, actor="test")
+        self.runtime.refresh_settings()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_harness(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, clock: FakeClock
+) -> Iterator[Callable[..., Harness]]:
+    started: list[Harness] = []
+    sinks: list[RecordingSink] = []
+
+    def make(*, protocol: str = "smtp", relay_timeout: float = 5, **environ: str) -> Harness:
+        database = tmp_path / f"keystore{len(started)}.db"
+        shutil.copy(_migrated_database(tmp_path_factory), database)
+        sink = RecordingSink().start()
+        sinks.append(sink)
+        env = {
+            "WEBCRYPT_GENERAL_DATA_DIR": str(tmp_path),
+            "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{database}",
+            "WEBCRYPT_FILTER_RELAY": sink.url,
+            "WEBCRYPT_FILTER_PROTOCOL": protocol,
+            "WEBCRYPT_FILTER_INTERNAL_DOMAINS": BANK,
+            "WEBCRYPT_FILTER_RELAY_TIMEOUT": str(relay_timeout),
+            "WEBCRYPT_PORTAL_PUBLIC_URL": PORTAL,
+            **environ,
+        }
+        config = load_config(None, environ=env)
+        master_key = MasterKey.generate()
+        runtime = Runtime(config, clock=clock, master_key=master_key)
+        runtime.keystore.engine.dispose()
+        runtime.keystore = Keystore(
+            config.keystore.url, master_key=master_key, clock=clock, hasher=fast_hasher()
+        )
+        server = FilterServer(runtime, listen="127.0.0.1:0")
+        server.start()
+        harness = Harness(runtime, server, sink, clock)
+        started.append(harness)
+        return harness
+
+    yield make
+    for harness in started:
+        harness.server.stop(drain_timeout=5)
+        harness.runtime.close()
+    for sink in sinks:
+        sink.stop()
+
+
+@pytest.fixture
+def harness(make_harness: Callable[..., Harness]) -> Harness:
+    return make_harness()

@@ -1,0 +1,81 @@
+"""Helpers of the filter tests: literal messages, opening carriers, a raw LMTP client."""
+
+from __future__ import annotations
+
+import re
+import socket
+from email.message import EmailMessage
+
+from tests.support.smtp import Received
+from webcrypt import envelope
+from webcrypt.securehtm import extract_envelope
+
+PIN_PATTERN = re.compile(r"\b(\d{4} \d{4})\b")
+
+
+def rfc5322(text: str) -> bytes:
+    """Literal message text with LF line ends turned into CRLF."""
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+
+def carriers(received: list[Received]) -> list[Received]:
+    """The carrier mails among what the sink received."""
+    return [r for r in received if b"secure.htm" in r.data or b"secure-message.dat" in r.data]
+
+
+def pin_mails(received: list[Received]) -> list[Received]:
+    """The PIN mails among what the sink received."""
+    return [r for r in received if b"Auto-Submitted" in r.data and b"PIN" in r.data]
+
+
+def attachment_of(received: Received) -> EmailMessage:
+    """The secure.htm (or neutral) attachment part of a carrier."""
+    for part in received.parsed().walk():
+        if part.get_filename() in ("secure.htm", "secure-message.dat"):
+            assert isinstance(part, EmailMessage)
+            return part
+    raise AssertionError("no attachment")
+
+
+def open_carrier(runtime, received: Received) -> bytes:
+    """Decrypt a carrier's attachment with the recipient's key from the keystore."""
+    armored = extract_envelope(received.data)
+    parsed = envelope.parse(armored)
+    with runtime.keystore.session() as session:
+        recipients = runtime.keystore.recipients(session)
+        recipient = recipients.get(parsed.header.recipient)
+        assert recipient is not None
+        key = recipients.key(recipient.id, parsed.header.key_version)
+    assert key is not None
+    return envelope.open(parsed, key)
+
+
+def lmtp_transaction(port: int, mail_from: str, rcpt_tos: list[str], data: bytes) -> list[str]:
+    """Run one LMTP transaction and return the RCPT replies' codes and every DATA reply."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        stream = sock.makefile("rwb")
+
+        def reply() -> str:
+            lines = []
+            while True:
+                line = stream.readline().decode()
+                lines.append(line.strip())
+                if len(line) < 4 or line[3] != "-":
+                    return lines[-1]
+
+        def command(text: str) -> str:
+            stream.write(text.encode() + b"\r\n")
+            stream.flush()
+            return reply()
+
+        reply()
+        command("LHLO test")
+        assert command(f"MAIL FROM:<{mail_from}>").startswith("250")
+        accepted = [r for r in rcpt_tos if command(f"RCPT TO:<{r}>").startswith("250")]
+        assert command("DATA").startswith("354")
+        body = data.replace(b"\r\n.", b"\r\n..")
+        stream.write(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        stream.flush()
+        replies = [reply() for _ in accepted]
+        command("QUIT")
+        return replies

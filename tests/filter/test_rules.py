@@ -1,0 +1,171 @@
+"""Each rule on messages built from literal RFC 5322 text, and the header rewriting."""
+
+from __future__ import annotations
+
+import pytest
+
+from webcrypt import rules
+from webcrypt.rules import Context, header_trigger, internal_sender, secure_suffix, subject_trigger
+from webcrypt.rules.message import MailMessage, split_message, strip_secure
+from webcrypt.rules.subject_trigger import remove_trigger
+from webcrypt.sealing import rewrite_headers
+
+BANK = frozenset({"bank.example"})
+
+
+def ctx(mail_from="adviser@bank.example", rcpt_tos=("c@cust.example",), word="WebCrypt"):
+    return Context(
+        mail_from=mail_from, rcpt_tos=tuple(rcpt_tos), trigger_word=word, internal_domains=BANK
+    )
+
+
+def msg(text: str) -> MailMessage:
+    return MailMessage(text.replace("\n", "\r\n").encode("utf-8"))
+
+
+def test_registry_has_every_rule_with_a_description():
+    assert set(rules.RULES) == {
+        "subject-trigger",
+        "secure-suffix",
+        "header-trigger",
+        "internal-sender",
+    }
+    for name, rule in rules.RULES.items():
+        assert rule.name == name
+        assert rule.description
+        assert rules.get(name) is rule
+    with pytest.raises(KeyError):
+        rules.get("nope")
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("WebCrypt offer", True),
+        ("offer webcrypt", True),
+        ("Re: [WEBCRYPT] offer", True),
+        ("offer (WebCrypt)", True),
+        ("WebCrypt: offer", True),
+        ("WebCrypto offer", False),
+        ("myWebCrypt offer", False),
+        ("Web Crypt", False),
+        ("", False),
+    ],
+)
+def test_subject_trigger_is_a_whole_word_in_any_case(subject, expected):
+    message = msg(f"From: a@bank.example\nSubject: {subject}\n\nbody\n")
+    assert subject_trigger.check(message, ctx()) is expected
+
+
+def test_subject_trigger_in_an_encoded_subject():
+    message = msg("Subject: =?utf-8?q?Angebot_=C3=BCber_WebCrypt?=\n\nx\n")
+    assert message.subject == "Angebot über WebCrypt"
+    assert subject_trigger.check(message, ctx())
+
+
+def test_subject_trigger_follows_the_configured_word():
+    message = msg("Subject: [secure] offer\n\nx\n")
+    assert not subject_trigger.check(message, ctx())
+    assert subject_trigger.check(message, ctx(word="secure"))
+    assert not subject_trigger.check(message, ctx(word=""))
+
+
+@pytest.mark.parametrize(
+    ("subject", "cleaned"),
+    [
+        ("WebCrypt offer", "offer"),
+        ("Re: [WebCrypt] offer", "Re: offer"),
+        ("offer (webcrypt)", "offer"),
+        ("WebCrypt: offer for you", "offer for you"),
+        ("offer WebCrypt now", "offer now"),
+        ("WebCrypto stays", "WebCrypto stays"),
+    ],
+)
+def test_remove_trigger(subject, cleaned):
+    assert remove_trigger(subject, "WebCrypt") == cleaned
+
+
+def test_secure_suffix_in_the_envelope_or_the_headers():
+    plain = msg("To: c@cust.example\nSubject: x\n\nbody\n")
+    assert not secure_suffix.check(plain, ctx())
+    assert secure_suffix.check(plain, ctx(rcpt_tos=["c@cust.example#secure"]))
+    assert secure_suffix.check(plain, ctx(rcpt_tos=["c@cust.example#SECURE"]))
+    in_header = msg('To: "C" <c@cust.example#secure>, d@cust.example\nSubject: x\n\nbody\n')
+    assert secure_suffix.check(in_header, ctx())
+    assert secure_suffix.secure_addresses(in_header, ctx()) == ["c@cust.example#secure"]
+    assert strip_secure("<c@cust.example#Secure>") == "<c@cust.example>"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("X-WebCrypt: encrypt", True),
+        ("X-WebCrypt:  ENCRYPT ", True),
+        ("Sensitivity: Company-Confidential", True),
+        ("Sensitivity: Personal", False),
+        ("X-WebCrypt: no", False),
+    ],
+)
+def test_header_trigger(header, expected):
+    assert header_trigger.check(msg(f"{header}\nSubject: x\n\nbody\n"), ctx()) is expected
+
+
+@pytest.mark.parametrize(
+    ("sender", "expected"),
+    [
+        ("adviser@bank.example", True),
+        ("Adviser@BANK.example", True),
+        ("someone@other.example", False),
+        ("", False),
+        ("adviser@sub.bank.example", False),
+    ],
+)
+def test_internal_sender(sender, expected):
+    assert internal_sender.check(msg("Subject: x\n\n"), ctx(mail_from=sender)) is expected
+
+
+def test_matching_triggers_lists_every_match():
+    message = msg("X-WebCrypt: encrypt\nTo: c@cust.example#secure\nSubject: WebCrypt\n\nx\n")
+    assert rules.matching_triggers(message, ctx()) == [
+        "subject-trigger",
+        "secure-suffix",
+        "header-trigger",
+    ]
+
+
+def test_split_message_keeps_every_byte():
+    for raw in (b"A: 1\r\n\r\nbody", b"A: 1\n\nbody\n", b"A: 1\r\n", b"\r\nbody", b""):
+        head, body = split_message(raw)
+        assert head + body == raw
+
+
+def test_rewrite_touches_only_subject_and_recipient_fields():
+    raw = (
+        b"From: Ann <adviser@bank.example>\r\n"
+        b'To: "C" <c@cust.example#secure>,\r\n d@cust.example#Secure\r\n'
+        b"Cc: e@bank.example\r\n"
+        b"Subject: =?utf-8?q?WebCrypt_=C3=BCber?= offer\r\n"
+        b"X-Other: keep #secure here\r\n"
+        b"\r\n"
+        b"Body mentions WebCrypt and x@y#secure.\r\n"
+    )
+    out = rewrite_headers(MailMessage(raw), trigger_word="WebCrypt", message_id=None)
+    head, body = split_message(out)
+    assert body == b"\r\nBody mentions WebCrypt and x@y#secure.\r\n"
+    assert b"#secure" not in head.split(b"X-Other")[0].lower()
+    assert b"X-Other: keep #secure here\r\n" in head
+    rewritten = MailMessage(out)
+    assert rewritten.subject == "über offer"
+    assert rewritten.header_recipients == ["c@cust.example", "d@cust.example", "e@bank.example"]
+
+
+def test_rewrite_adds_a_missing_message_id():
+    out = rewrite_headers(msg("Subject: x\n\nbody\n"), trigger_word="WebCrypt", message_id="n@b")
+    assert MailMessage(out).message_id == "n@b"
+
+
+def test_garbage_headers_do_not_raise():
+    message = MailMessage(b"Subject: =?bogus?x?@@?=\r\nTo: <<<@@>>>, ,\r\n\xff\xfe: x\r\n\r\n")
+    assert isinstance(message.subject, str)
+    assert isinstance(message.header_recipients, list)
+    rewrite_headers(message, trigger_word="WebCrypt", message_id=None)
