@@ -188,7 +188,7 @@ def test_padding_in_the_middle_of_the_payload() -> None:
         open(parse(doubled), ALICE.key)
 
 
-@pytest.mark.parametrize("key", [BOB.key, b"", b"\x00" * 16, ALICE.key + b"\x00"])
+@pytest.mark.parametrize("key", [BOB.key, b"", b"\x00" * 16, ALICE.key + b"\x00", "k" * 32])
 def test_wrong_keys(armored: str, key: bytes) -> None:
     with pytest.raises(DecryptionError):
         open(parse(armored), key)

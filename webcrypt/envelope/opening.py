@@ -72,7 +72,7 @@ def open(envelope: Envelope, key: bytes) -> bytes:
             decoded_length(envelope.text, start, end),
         )
         return _decompress(compressed, envelope.header.message_size)
-    except (InvalidTag, ValueError, binascii.Error, zstandard.ZstdError):
+    except (InvalidTag, ValueError, TypeError, binascii.Error, zstandard.ZstdError):
         raise DecryptionError() from None
 
 
