@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup, escape
 
 from webcrypt.branding import Branding
 from webcrypt.envelope import EnvelopeFormatError, Header, parse
@@ -46,12 +47,52 @@ _MONTHS = (
 )
 _HEADER_FIELD = re.compile(rb"\A\s*(?:From [^\n]*\n)?[!-9;-~]+:")
 
+FOLD = 76
+
+
+def _encoded_length(text: str) -> int:
+    return len(str(escape(text)).encode("ascii", "xmlcharrefreplace"))
+
+
+def fold(text: str) -> Markup:
+    """Escape `text` and break it into lines of at most about 76 characters as written.
+
+    Lines are measured after escaping and character references, so secure.htm
+    keeps well inside the 998-character line limit of mail whatever the names,
+    phrases and footers are; a word longer than a line is split.
+    """
+    lines: list[str] = []
+    line = ""
+    for word in str(text).split():
+        while _encoded_length(word) > FOLD:
+            cut = len(word) - 1
+            while _encoded_length(word[:cut]) > FOLD:
+                cut = max(1, cut * FOLD // _encoded_length(word[:cut]) - 1)
+            lines.extend([line, word[:cut]] if line else [word[:cut]])
+            line, word = "", word[cut:]
+        if line and _encoded_length(f"{line} {word}") > FOLD:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return Markup("\n").join(escape(part) for part in lines)
+
+
+def wrap_data_uri(uri: str) -> str:
+    """Break a data: URI's base64 into lines; URL parsing drops the line breaks again."""
+    prefix, comma, data = uri.partition(",")
+    return prefix + comma + "\n".join(data[i : i + FOLD] for i in range(0, len(data), FOLD))
+
+
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
 )
+_environment.filters["fold"] = fold
 
 
 def _dates(moment: datetime) -> dict[str, str]:
@@ -84,7 +125,6 @@ def render_secure_htm(
     shell = _environment.get_template(TEMPLATE).render(
         lang="de" if lang == "de" else "en",
         version=header.version,
-        title=f"{branding.product_name}: {header.sender}",
         sender=header.sender,
         recipient=header.recipient,
         created=_dates(header.created),
@@ -96,7 +136,7 @@ def render_secure_htm(
         upload=f"{portal}/upload",
         product=branding.product_name,
         color=branding.brand_color,
-        logo=branding.logo_data_uri,
+        logo=wrap_data_uri(branding.logo_data_uri),
         contact=branding.contact,
         footer=branding.footer,
         envelope=placeholder,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import struct
+import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -31,3 +33,20 @@ def seal_for(
     }
     arguments.update(options)
     return seal(message, recipients, **arguments)  # type: ignore[arg-type]
+
+
+def tiny_png(width: int = 40, height: int = 10) -> bytes:
+    """Return a valid PNG image (greyscale stripes) for logo tests."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + bytes((x * 6) % 256 for x in range(width)) for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.envelope.conftest import recipient, seal_for
+from tests.envelope.conftest import recipient, seal_for, tiny_png
 from tests.support.components import free_port, need, need_program
+from webcrypt.branding import Branding, logo_data_uri
 from webcrypt.envelope import open, parse
 from webcrypt.securehtm import render_secure_htm
 
@@ -73,7 +74,12 @@ def test_posts_the_envelope_without_javascript(portal: str, tmp_path: Path) -> N
     armored = sealed.armored(ALICE.address)
     page_file = tmp_path / "secure.htm"
     page_file.write_text(
-        render_secure_htm(armored, sealed.headers[ALICE.address], security_phrase="blue whale"),
+        render_secure_htm(
+            armored,
+            sealed.headers[ALICE.address],
+            security_phrase="blue whale",
+            branding=Branding(logo_data_uri=logo_data_uri(tiny_png(), "image/png")),
+        ),
         encoding="ascii",
     )
     manager, executable = _browser()
@@ -86,6 +92,8 @@ def test_posts_the_envelope_without_javascript(portal: str, tmp_path: Path) -> N
             assert page.evaluate("document.documentElement.scrollWidth") <= 360
             assert page.get_by_text("blue whale").first.is_visible()
             assert not page.locator("textarea").is_visible()
+            # the logo's data: URI is split over lines and must still load
+            assert page.evaluate("document.images[0].naturalWidth") == 40
 
             context = browser.new_context(java_script_enabled=False)
             page = context.new_page()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from html.parser import HTMLParser
 
@@ -83,7 +84,7 @@ def test_output_is_seven_bit_and_names_become_entities() -> None:
 
 def test_says_what_it_is_in_english_and_german() -> None:
     armored, header = sealed()
-    html = render_secure_htm(armored, header)
+    html = " ".join(render_secure_htm(armored, header).split())
     for text in [
         "You have received a secure message",
         "Sie haben eine sichere Nachricht erhalten",
@@ -112,7 +113,7 @@ def test_primary_language_comes_first() -> None:
 def test_security_phrase_is_shown_only_when_given() -> None:
     armored, header = sealed()
     assert "security phrase" not in render_secure_htm(armored, header)
-    html = render_secure_htm(armored, header, security_phrase="blue whale")
+    html = " ".join(render_secure_htm(armored, header, security_phrase="blue whale").split())
     assert "Your personal security phrase: <b>blue whale</b>" in html
     assert "If you do not see your own phrase here" in html
     assert "Sicherheitsspruch: <b>blue whale</b>" in html
@@ -185,3 +186,21 @@ def test_logo_must_be_an_image_data_uri() -> None:
     assert logo_data_uri(b"", "image/png") == ""
     assert Branding(logo_data_uri="https://evil.example/logo.png").logo_data_uri == ""
     assert Branding(product_name="  ").product_name == "WebCrypt"
+
+
+def test_lines_stay_short_whatever_the_inputs() -> None:
+    armored, header = sealed(sender="ä" * 200 + "@" + "b" * 300 + ".example")
+    html = render_secure_htm(
+        armored,
+        header,
+        security_phrase="Grüße " * 100 + "ß" * 500,
+        branding=Branding(
+            product_name="Bänk " * 30,
+            footer="Fußzeile mit vielen Wörtern " * 80,
+            contact="x" * 2000,
+            logo_data_uri=logo_data_uri(os.urandom(50_000), "image/png"),
+        ),
+        lang="de",
+    )
+    assert max(len(line) for line in html.splitlines()) <= 200
+    assert html.isascii()
