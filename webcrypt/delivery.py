@@ -94,7 +94,7 @@ class Delivery:
             and not any(i in failures for i in plan.depends.get(rcpt, []))
         }
         ledger_failed = False
-        if plan.sealed:
+        if plan.sealed or plan.pin_leases:
             try:
                 await asyncio.to_thread(self.sealer.commit, plan, delivered)
             except Exception as exc:

@@ -40,9 +40,10 @@ LINE_LIMIT = 1024 * 1024
 
 def size_reply(limit: int) -> str:
     """The 552 reply for a message over the size limit."""
-    megabytes = limit / (1024 * 1024)
+    unit, scale = ("MB", 1024 * 1024) if limit >= 1024 * 1024 else ("KB", 1024)
+    shown = f"{limit / scale:.3g} {unit}"
     return (
-        f"552 5.3.4 Message too big: this gateway accepts at most {megabytes:g} MB "
+        f"552 5.3.4 Message too big: this gateway accepts at most {shown} "
         f"({limit} bytes) including attachments; send large files another way"
     )
 
@@ -153,9 +154,6 @@ class FilterServer:
             gate_wait=min(float(config.relay_timeout), 100.0),
         )
         self.loop = asyncio.new_event_loop()
-        self.loop.set_default_executor(
-            ThreadPoolExecutor(max_workers=self.max_transactions + 4, thread_name_prefix="filter")
-        )
         self.port = 0
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[SMTP] = set()
@@ -209,6 +207,11 @@ class FilterServer:
         """Listen and serve in a background thread; return once the socket is bound."""
         started = threading.Event()
         failure: list[BaseException] = []
+        if self.loop.is_closed():
+            self.loop = asyncio.new_event_loop()
+        self.loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=self.max_transactions + 4, thread_name_prefix="filter")
+        )
 
         def main() -> None:
             asyncio.set_event_loop(self.loop)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,8 +32,8 @@ from webcrypt.rules.subject_trigger import remove_trigger
 log = logging.getLogger(__name__)
 
 PIN_NOTICE = "pin"
-PIN_RECOVERY_AFTER = timedelta(minutes=10)
-"""An account older than this whose PIN mail never went out gets a fresh PIN (see `_pin`)."""
+PIN_LEASE = timedelta(minutes=15)
+"""How long a delivery may hold an account's PIN lease before another may re-issue the PIN."""
 
 _SECURE_IN_HEADER = re.compile(rb"#secure(?=[\s>,;\"]|$)", re.IGNORECASE)
 _FIELD_START = re.compile(rb"^[^\s:]+:", re.MULTILINE)
@@ -66,6 +67,8 @@ class Plan:
     expires: datetime | None = None
     sender: str = ""
     rcpt_count: int = 0
+    holder: str = field(default_factory=lambda: uuid.uuid4().hex)
+    pin_leases: list[str] = field(default_factory=list)
 
     def add(self, mail: Outgoing, recipients: Sequence[str]) -> None:
         """Add an outgoing mail that the given envelope recipients depend on."""
@@ -190,7 +193,7 @@ class Sealer:
                 if recipient.status != "active":
                     accounts[rcpt] = (recipient, None)
                     continue
-                pin = pin or self._recovered_pin(session, recipients, recipient, now)
+                pin = self._pin(session, recipient, pin, plan)
                 material = recipients.current_key(recipient)
                 keys[rcpt] = envelope.RecipientKey(
                     address=address,
@@ -266,38 +269,42 @@ class Sealer:
                 plan.pins.append(recipient.id)
                 plan.decisions[rcpt] = "sealed+pin"
 
-    def _recovered_pin(
-        self, session: Session, recipients: Any, recipient: Recipient, now: datetime
+    def _pin(
+        self, session: Session, recipient: Recipient, pin: str | None, plan: Plan
     ) -> str | None:
-        """Issue a fresh PIN when an earlier attempt created the account but failed to relay.
+        """Return the PIN to mail for this recipient, holding the account's PIN lease.
 
-        The PIN is returned only by the call that created the account; if relaying that
-        message failed, the MTA's retry would otherwise never carry a PIN. A recorded PIN
-        notice means the PIN mail went out; a very young account may still be in the
-        middle of its first delivery, so it is left alone.
+        get_or_create returns the PIN only to the call that created the account. If relaying
+        that first message fails, the MTA's retry must still carry a PIN: an account whose
+        PIN mail was never recorded as sent, whose owner never logged in, and whose PIN lease
+        nobody holds (no other delivery of its first PIN is under way) gets a fresh PIN.
         """
-        if recipient.password_hash or recipient.last_login_at or not recipient.pin_hash:
-            return None
-        if recipient.created_at and now - recipient.created_at < PIN_RECOVERY_AFTER:
-            return None
-        sent = self.runtime.keystore.notices(session).was_sent(PIN_NOTICE, str(recipient.id))
-        if sent:
-            return None
-        log.info(
-            "recipient %s: the first PIN mail was never relayed; issuing a new PIN", recipient.id
-        )
-        return str(recipients.reset_pin(recipient))
+        keystore = self.runtime.keystore
+        lease = f"pin:{recipient.id}"
+        if pin is None:
+            if recipient.password_hash or recipient.last_login_at or not recipient.pin_hash:
+                return None
+            if keystore.notices(session).was_sent(PIN_NOTICE, str(recipient.id)):
+                return None
+            if not keystore.leases(session).acquire(lease, plan.holder, PIN_LEASE):
+                return None
+            log.info("recipient %s: the first PIN mail was not relayed; new PIN", recipient.id)
+            pin = str(keystore.recipients(session).reset_pin(recipient))
+        elif not keystore.leases(session).acquire(lease, plan.holder, PIN_LEASE):
+            log.warning("recipient %s: PIN lease already held", recipient.id)
+        plan.pin_leases.append(lease)
+        return pin
 
     def commit(self, plan: Plan, delivered: set[str]) -> None:
-        """Record the ledger (and sent PIN mails) for recipients whose mails were relayed."""
+        """Record the ledger and sent PIN mails for delivered recipients; free PIN leases."""
         entries = [(rid, version) for rcpt, rid, version in plan.sealed if rcpt in delivered]
-        if not entries:
+        if not entries and not plan.pin_leases:
             return
-        assert plan.created is not None and plan.expires is not None
         keystore = self.runtime.keystore
         with keystore.session() as session:
             ledger = keystore.ledger(session)
             for rid, version in entries:
+                assert plan.created is not None and plan.expires is not None
                 ledger.record_sealed(
                     message_id=plan.message_id,
                     recipient_id=rid,
@@ -312,6 +319,9 @@ class Sealer:
                     notices.record(
                         PIN_NOTICE, str(rid), message_id=plan.message_id, recipient_id=rid
                     )
+            leases = keystore.leases(session)
+            for lease in plan.pin_leases:
+                leases.release(lease, plan.holder)
 
 
 def _secure_htm(armored: str, header: Any, settings: Any, recipient: Recipient, lang: str) -> str:

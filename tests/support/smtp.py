@@ -97,8 +97,18 @@ class _Controller(Controller):
         super().__init__(handler, **kwargs)
 
     def factory(self) -> SMTP:
-        cls = LMTP if self._lmtp else SMTP
+        cls = _LongLinesLMTP if self._lmtp else _LongLinesSMTP
         return cls(self.handler, **self.SMTP_kwargs)
+
+
+class _LongLinesSMTP(SMTP):
+    """Accepts lines longer than RFC 5321's 1000 characters, as Postfix does."""
+
+    line_length_limit = 1024 * 1024
+
+
+class _LongLinesLMTP(LMTP):
+    line_length_limit = 1024 * 1024
 
 
 class RecordingSink:
