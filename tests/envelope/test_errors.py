@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -170,8 +170,9 @@ def test_damaged_payload_lengths(armored: str, mangle) -> None:  # type: ignore[
         (SEPARATOR + "\n", SEPARATOR + "\n!"),
         (SEPARATOR + "\n", SEPARATOR + "\nA"),
         ("\n" + END, "==\n" + END),
+        ("\n" + END, "A===\n" + END),
     ],
-    ids=["bad-character", "stray-character", "extra-padding"],
+    ids=["bad-character", "stray-character", "extra-padding", "three-padding"],
 )
 def test_damaged_payload_base64(armored: str, old: str, new: str) -> None:
     with pytest.raises(DecryptionError):
@@ -240,6 +241,7 @@ def test_header_of_another_recipient_is_refused() -> None:
         ([ALICE], {"chunk_size": 1000}, "chunk size"),
         ([ALICE], {"sender": "x" * 70000}, "sender is longer"),
         ([ALICE], {"rng": lambda n: b"\x00"}, "rng returned"),
+        ([ALICE], {"now": datetime(1960, 1, 1, tzinfo=UTC)}, "created is out of range"),
     ],
 )
 def test_seal_refuses_bad_arguments(

@@ -107,8 +107,9 @@ def test_mail_without_envelope() -> None:
         b"<!DOCTYPE html><html><body><form><textarea>hello</textarea></form></body></html>",
         b"%PDF-1.7\n\x00\x01binary",
         "Grüße".encode(),
+        "-----BEGIN WEBCRYPT ENVELOPE-----\nGrüße\n-----END WEBCRYPT ENVELOPE-----".encode(),
     ],
-    ids=["empty", "other-html", "pdf", "text"],
+    ids=["empty", "other-html", "pdf", "text", "not-ascii-inside"],
 )
 def test_files_that_are_not_ours(data: bytes) -> None:
     with pytest.raises(EnvelopeFormatError, match="No WebCrypt secure message was found"):
