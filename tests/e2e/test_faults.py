@@ -1,0 +1,272 @@
+"""Faults between Postfix, the filter, the relay and the keystore: nothing lost or leaked.
+
+Postfix (the guide's configuration) is the sending MTA that queues and retries;
+the filter relays straight to the recording sink, which can refuse, stall or
+vanish. Each test counts what arrives at the sink: every message exactly once
+(the documented SMTP mode with one recipient per delivery allows no duplicate
+in these scenarios), and no triggered message in plaintext.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.gateway import ADVISER, COLLEAGUE, Gateway, body_text, mail, sort_mail
+from tests.e2e.processes import fresh_database, http_status
+from tests.e2e.tcpproxy import TcpProxy
+from tests.support.components import need, port_open
+from tests.support.postfix import PostfixInstance
+from tests.support.smtp import RecordingSink
+
+pytestmark = [pytest.mark.postfix, pytest.mark.slow]
+
+CUSTOMERS = ["anna@example.com", "bert@example.net"]
+SECRET = "Account 4711 balance 1,000,000."
+RELAY_TIMEOUT = 3.0
+
+
+@pytest.fixture
+def faulty(tmp_path: Path, mta: PostfixInstance, sink: RecordingSink) -> Iterator[Gateway]:
+    """A gateway whose filter relays straight to the sink, with a short relay timeout."""
+    installation = Gateway(
+        tmp_path,
+        config_toml=mta.webcrypt_toml(),
+        WEBCRYPT_FILTER_RELAY=sink.url,
+        WEBCRYPT_FILTER_RELAY_TIMEOUT=str(RELAY_TIMEOUT),
+    )
+    installation.init()
+    try:
+        yield installation
+    finally:
+        installation.stop()
+
+
+def known_customers(mta: PostfixInstance, sink: RecordingSink) -> None:
+    """Send each customer a first message (accounts, PIN mails), then forget the sink's mail."""
+    for customer in CUSTOMERS:
+        mta.submit(ADVISER, [customer], mail("WebCrypt welcome", customer, SECRET))
+    mta.wait_until_empty()
+    sink.wait_for(2 * len(CUSTOMERS))
+    sink.clear()
+
+
+def submit_batch(mta: PostfixInstance) -> None:
+    """One sealed message per customer and one internal message."""
+    for customer in CUSTOMERS:
+        mta.submit(ADVISER, [customer], mail("WebCrypt statement", customer, SECRET))
+    mta.submit(ADVISER, [COLLEAGUE], mail("WebCrypt note", COLLEAGUE, SECRET))
+
+
+def assert_batch_once(sink: RecordingSink, gateway: Gateway) -> None:
+    """The batch arrived exactly once: sealed for customers, plain for the colleague."""
+    received = sink.wait_for(len(CUSTOMERS) + 1, timeout=30)
+    time.sleep(0.5)  # a duplicate would arrive right behind
+    arrived = sort_mail(sink.messages)
+    assert len(sink.messages) == len(CUSTOMERS) + 1, gateway.logs()
+    assert sorted(c.rcpt_tos[0] for c in arrived.carriers) == sorted(CUSTOMERS)
+    assert [p.rcpt_tos for p in arrived.plain] == [[COLLEAGUE]]
+    for message in received:
+        if message.rcpt_tos != [COLLEAGUE]:
+            assert SECRET.encode() not in message.data
+
+
+def deferred_reasons(mta: PostfixInstance, count: int) -> list[str]:
+    """Wait until `count` messages are deferred; return their reasons."""
+    return [
+        str(recipient.get("delay_reason", ""))
+        for item in mta.wait_deferred(count)
+        for recipient in item["recipients"]  # type: ignore[union-attr]
+    ]
+
+
+def test_relay_down_and_back(
+    mta: PostfixInstance, sink: RecordingSink, faulty: Gateway, tmp_path: Path
+) -> None:
+    faulty.filter()
+    known_customers(mta, sink)
+    sink.stop()
+    submit_batch(mta)
+    reasons = deferred_reasons(mta, 3)
+    assert all("451" in reason for reason in reasons), reasons
+    with RecordingSink(port=sink.port) as back:
+        mta.wait_until_empty(timeout=60, flush=True)
+        assert_batch_once(back, faulty)
+
+
+@pytest.mark.parametrize("reply", ["451 4.3.0 Busy, come back later", "421 4.4.2 Closing"])
+def test_relay_refuses_temporarily(
+    mta: PostfixInstance, sink: RecordingSink, faulty: Gateway, reply: str
+) -> None:
+    faulty.filter()
+    known_customers(mta, sink)
+    sink.refuse(reply)
+    submit_batch(mta)
+    reasons = deferred_reasons(mta, 3)
+    assert all("451" in reason for reason in reasons), reasons
+    assert sink.messages == []
+    sink.accept()
+    mta.wait_until_empty(timeout=60, flush=True)
+    assert_batch_once(sink, faulty)
+
+
+def test_relay_refuses_for_good_the_adviser_gets_a_bounce(
+    mta: PostfixInstance, sink: RecordingSink, faulty: Gateway
+) -> None:
+    faulty.filter()
+    known_customers(mta, sink)
+    sink.refuse("554 5.7.1 Not accepted here", at="RCPT", address=CUSTOMERS[0])
+    mta.submit(ADVISER, [CUSTOMERS[0]], mail("WebCrypt statement", CUSTOMERS[0], SECRET))
+    mta.wait_until_empty(timeout=60)
+    (bounce,) = sink.wait_for(1)
+    time.sleep(0.5)
+    assert len(sink.messages) == 1
+    # Postfix bounced the refusal to the adviser; nothing reached the customer.
+    assert bounce.rcpt_tos == [ADVISER]
+    assert "554" in bounce.data.decode(errors="replace")
+    assert mta.wait_log(r"status=bounced")
+
+
+def test_relay_stalls_past_the_timeout(
+    mta: PostfixInstance, sink: RecordingSink, faulty: Gateway
+) -> None:
+    faulty.filter()
+    known_customers(mta, sink)
+    stall = RELAY_TIMEOUT + 3
+    # The stalled relay never commits: after the stall it refuses what it held.
+    sink.stall(stall)
+    sink.refuse("451 4.3.0 Lost the message")
+    started = time.monotonic()
+    submit_batch(mta)
+    reasons = deferred_reasons(mta, 3)
+    assert all("451" in reason for reason in reasons), reasons
+    # Let every stalled transaction end before the relay accepts again.
+    time.sleep(max(0.0, started + stall + RELAY_TIMEOUT + 1 - time.monotonic()))
+    assert sink.messages == []
+    sink.accept()
+    mta.wait_until_empty(timeout=60, flush=True)
+    assert_batch_once(sink, faulty)
+
+
+def test_filter_killed_mid_transaction(
+    mta: PostfixInstance, sink: RecordingSink, faulty: Gateway
+) -> None:
+    process = faulty.filter()
+    known_customers(mta, sink)
+    stall = 4.0
+    # The relay holds the first message's DATA reply and then never commits it.
+    sink.stall(stall)
+    sink.refuse("451 4.3.0 Lost the message")
+    submit_batch(mta)
+    deadline = time.monotonic() + 30
+    while sink.attempts == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sink.attempts, "the filter never reached the relay"
+    killed = time.monotonic()
+    process.signal(signal.SIGKILL)
+    process.wait(10)
+    assert deferred_reasons(mta, 3)
+    time.sleep(max(0.0, killed + stall + 1 - time.monotonic()))
+    assert sink.messages == []
+    sink.accept()
+    faulty.filter()
+    mta.wait_until_empty(timeout=60, flush=True)
+    assert_batch_once(sink, faulty)
+
+
+def test_sigterm_during_load_drains(
+    mta: PostfixInstance, sink: RecordingSink, faulty: Gateway
+) -> None:
+    process = faulty.filter()
+    known_customers(mta, sink)
+    count = 12
+    sink.stall(1.5)  # every relayed message takes a while: SIGTERM lands mid-flight
+    for number in range(count):
+        customer = CUSTOMERS[number % 2]
+        mta.submit(ADVISER, [customer], mail(f"WebCrypt load {number}", customer, SECRET))
+    deadline = time.monotonic() + 30
+    while sink.attempts == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.signal(signal.SIGTERM)
+    assert process.wait(60) == 0, process.log()
+    finished_before_restart = len(sink.messages)
+    assert finished_before_restart >= 1, "transactions in progress were not finished"
+    sink.accept()
+    faulty.filter()
+    mta.wait_until_empty(timeout=90, flush=True)
+    sink.wait_for(count, timeout=30)
+    time.sleep(0.5)
+    subjects = sorted(m.parsed()["Subject"] for m in sink.messages)
+    assert len(subjects) == count, (subjects, faulty.logs())
+    assert len(set(subjects)) == count  # nothing twice: drained transactions were acknowledged
+
+
+@pytest.fixture
+def proxied_postgresql() -> Iterator[tuple[str, TcpProxy]]:
+    """A fresh PostgreSQL database reached through a proxy the test can cut."""
+    need(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
+    with fresh_database("postgresql") as url:
+        proxy = TcpProxy("127.0.0.1", 5432).start()
+        try:
+            yield url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/"), proxy
+        finally:
+            proxy.stop()
+
+
+def test_keystore_database_stopped_mid_run(
+    tmp_path: Path,
+    mta: PostfixInstance,
+    sink: RecordingSink,
+    proxied_postgresql: tuple[str, TcpProxy],
+) -> None:
+    url, database = proxied_postgresql
+    gateway = Gateway(
+        tmp_path,
+        keystore_url=url,
+        config_toml=mta.webcrypt_toml(),
+        WEBCRYPT_FILTER_RELAY=sink.url,
+        WEBCRYPT_FILTER_RELAY_TIMEOUT=str(RELAY_TIMEOUT),
+    )
+    gateway.init()
+    try:
+        gateway.filter()
+        _portal, base = gateway.portal()
+        known_customers(mta, sink)
+
+        database.cut()
+        submit_batch(mta)
+        reasons = deferred_reasons(mta, 2)
+        assert any("key store" in reason for reason in reasons), reasons
+        # Plaintext for the colleague may pass (no keys needed); nothing sealed went out unsealed.
+        for message in sink.messages:
+            assert message.rcpt_tos == [COLLEAGUE] and SECRET in body_text(message)
+        assert http_status(f"{base}/healthz") == 503
+        page = _get(f"{base}/login")
+        assert page[0] in {200, 503}
+        if page[0] == 503:
+            assert "try again later" in page[1].lower()
+
+        database.restore()
+        mta.wait_until_empty(timeout=90, flush=True)
+        assert_batch_once(sink, gateway)
+        deadline = time.monotonic() + 30
+        while http_status(f"{base}/healthz") != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert http_status(f"{base}/healthz") == 200
+    finally:
+        gateway.stop()
+
+
+def _get(url: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status), response.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read().decode(errors="replace")
