@@ -64,10 +64,11 @@ def seal_one(runtime: Any, message: bytes, *, recipient: str, sender: str) -> Ba
             expires=expires,
             now=now,
         )
+        header = sealed.headers[address]
         lang = account.language or settings.default_language
         page = render_secure_htm(
             sealed.armored(address),
-            sealed.headers[address],
+            header,
             branding=Branding.from_settings(settings, lang),
             security_phrase=account.security_phrase,
             lang=lang,
@@ -76,8 +77,8 @@ def seal_one(runtime: Any, message: bytes, *, recipient: str, sender: str) -> Ba
             message_id=message_id,
             recipient_id=account.id,
             sender=sender,
-            created=now,
-            expires=expires,
+            created=header.created,
+            expires=header.expires,
             key_version=material.version,
         )
     return BatchResult(recipient=address, message_id=message_id, secure_htm=page, pin=pin)
