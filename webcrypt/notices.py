@@ -124,18 +124,50 @@ def compose(
         for attachment in attachments:
             mixed.attach(attachment)
         body = mixed
-    body["From"] = sender
-    body["To"] = to
-    body["Subject"] = encode_header(subject)
-    body["Date"] = format_datetime(now) if now is not None else format_datetime_now()
-    body["Message-ID"] = make_msgid(domain=domain_of(sender.rpartition("<")[2].strip(">")) or None)
-    for name, value in headers:
-        body[name] = value
     if "MIME-Version" not in body:
         body["MIME-Version"] = "1.0"
+    date = format_datetime(now) if now is not None else format_datetime_now()
+    domain = domain_of(sender.rpartition("<")[2].strip(">")) or None
+    top = [
+        ("From", sender),
+        ("To", to),
+        ("Subject", encode_header(subject)),
+        ("Date", date),
+        ("Message-ID", make_msgid(domain=_ascii_domain(domain))),
+        *headers,
+    ]
     out = io.BytesIO()
+    # Address fields are written as given: a non-ASCII address stays UTF-8 (RFC 6532),
+    # which compat32 would wrongly turn into an encoded word.
+    for name, value in top:
+        out.write(fold(name, value).encode("utf-8"))
     BytesGenerator(out, mangle_from_=False, policy=_WIRE).flatten(body)
     return out.getvalue()
+
+
+def fold(name: str, value: str, width: int = 78) -> str:
+    """Return one header field, whitespace-folded to about `width` columns, CRLF-terminated."""
+    if "\r\n" in value:  # already encoded and folded
+        return f"{name}: {value}\r\n"
+    words = value.split()
+    lines, current = [], f"{name}:"
+    for word in words:
+        if len(current) + 1 + len(word) > width and current.strip() != f"{name}:":
+            lines.append(current)
+            current = f" {word}"
+        else:
+            current = f"{current} {word}"
+    lines.append(current)
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _ascii_domain(domain: str | None) -> str | None:
+    if not domain:
+        return None
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
 
 
 def format_datetime_now() -> str:
