@@ -64,24 +64,23 @@ def message_count(session: Session, recipient_id: int) -> int:
 def key_versions(session: Session, recipient_id: int) -> list[KeyVersionInfo]:
     """Return the key versions of an account, oldest first (never the key material)."""
     rows = session.execute(
-        select(RecipientKey.version, RecipientKey.created_at, RecipientKey.wrapped_key.is_(None))
+        select(
+            RecipientKey.version,
+            RecipientKey.created_at,
+            RecipientKey.destroyed_at,
+            RecipientKey.wrapped_key.is_(None),
+        )
         .where(RecipientKey.recipient_id == recipient_id)
         .order_by(RecipientKey.version)
     ).all()
-    destroyed_at = dict(
-        session.execute(
-            select(RecipientKey.version, RecipientKey.destroyed_at).where(
-                RecipientKey.recipient_id == recipient_id
-            )
-        ).all()
-    )
     return [
         KeyVersionInfo(
             version=int(version),
             created_at=created,
-            destroyed_at=(destroyed_at.get(version) or created) if gone else None,
+            # A key destroyed without a time (account deletion) still counts as destroyed.
+            destroyed_at=(destroyed or created) if gone else None,
         )
-        for version, created, gone in rows
+        for version, created, destroyed, gone in rows
     ]
 
 

@@ -275,7 +275,7 @@ class SettingsService:
             raise SettingsError(errors)
         return result
 
-    def update(self, changes: Mapping[str, object], *, actor: str) -> Settings:
+    def update(self, changes: Mapping[str, object], *, actor: str, ip: str = "") -> Settings:
         """Validate and store `changes`; every field is checked before anything is written."""
         current = self.get()
         result = self.validate(changes)
@@ -293,7 +293,10 @@ class SettingsService:
         if changed:
             self.session.flush()
             AuditService(self.session, clock=self.clock).record(
-                "settings.update", actor=actor, detail="changed: " + ", ".join(sorted(changed))
+                "settings.update",
+                actor=actor,
+                ip=ip,
+                detail="changed: " + ", ".join(sorted(changed)),
             )
         return result
 

@@ -24,7 +24,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     """Create the portal application around `runtime` (built from the configuration if None)."""
     from importlib import import_module
 
-    from portal import errors, extensions, security, views
+    from portal import admin, errors, extensions, health, security, views
     from portal.context import RUNTIME_KEY
     from portal.limits import size_limits
     from portal.wrappers import PortalRequest
@@ -81,9 +81,11 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     extensions.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    health.init_app(app)  # before views: /healthz is the liveness probe of portal.health
     views.init_app(app)
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(name).bp)
+    admin.register(app)
     extensions.apply_rate_limits(app)
     return app
 

@@ -1,0 +1,99 @@
+"""The admin frontend under /admin: users, settings, branding, monitoring and audit log.
+
+Admins log in with a password and a TOTP code and keep their session in a cookie of their
+own (see `portal.admin.session`). Roles: "admin" may do everything, "helpdesk" only manages
+recipient accounts.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from flask import Blueprint, Flask, Response, render_template
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+
+bp = Blueprint(
+    "admin",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+#: Modules whose views register on `bp` when imported.
+VIEWS = (
+    "portal.admin.login",
+    "portal.admin.dashboard",
+    "portal.admin.users",
+    "portal.admin.messages",
+    "portal.admin.settings_page",
+    "portal.admin.branding",
+    "portal.admin.auditlog",
+)
+#: Views that count against the login rate limit (POST only).
+LOGIN_VIEWS = ("admin.login", "admin.factor")
+DEFAULT_LOGIN_LIMIT = "10 per minute;60 per hour"
+
+
+def _error(status: int, title: str, message: str) -> ResponseReturnValue:
+    return render_template("admin/error.html", status=status, title=title, message=message), status
+
+
+@bp.errorhandler(403)
+def forbidden(error: Exception) -> ResponseReturnValue:
+    """Tell a helpdesk user that this part of the admin area is not theirs."""
+    return _error(
+        403,
+        "Not allowed",
+        "Your role does not include this page. Ask an administrator if you need it.",
+    )
+
+
+@bp.errorhandler(404)
+def not_found(error: Exception) -> ResponseReturnValue:
+    """Say that there is no such page or record."""
+    return _error(404, "Not found", "There is no such page or record.")
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError) -> ResponseReturnValue:
+    """Explain an expired or missing form token."""
+    return _error(
+        400,
+        "The form has expired",
+        "For your protection the form was not accepted. Reload the page and try again.",
+    )
+
+
+def _after_request(response: Response) -> Response:
+    from portal.admin.session import save
+
+    return save(response)
+
+
+def _setup(state: BlueprintSetupState) -> None:
+    """Rate-limit the login views with the portal's limiter."""
+    app = state.app
+    app.config.setdefault("RATELIMIT_ADMIN_LOGIN", DEFAULT_LOGIN_LIMIT)
+    limiter = app.extensions.get("portal.limiter")
+    if limiter is None:
+        return
+    for endpoint in LOGIN_VIEWS:
+        view = app.view_functions[endpoint]
+        limiter.limit(lambda: str(app.config["RATELIMIT_ADMIN_LOGIN"]), methods=["POST"])(view)
+
+
+def register(app: Flask) -> None:
+    """Register the admin blueprint on `app`."""
+    app.register_blueprint(bp)
+
+
+for _name in VIEWS:
+    import_module(_name)
+bp.after_request(_after_request)
+bp.record_once(_setup)
+
+__all__ = ["bp", "register"]

@@ -1,0 +1,168 @@
+"""Admin login: password, then a TOTP code; the first login enrolls the authenticator app."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pyotp
+import qrcode
+import qrcode.image.svg
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from keystore.lockout import is_locked, register_failure
+from portal.admin import bp
+from portal.admin import session as admin_session
+from portal.admin.access import AdminServices, client_ip, safe_next, services
+from portal.admin.forms import CodeForm, EnrollForm, LoginForm
+from portal.context import now, settings
+from portal.health import ADMIN_ACTIONS, ADMIN_LOGINS
+
+FAILED = (
+    "The email address or the password is not correct, or the account is locked for a while "
+    "after too many failed attempts."
+)
+FAILED_CODE = (
+    "The code is not correct, or the account is locked for a while after too many failed "
+    "attempts. Check the time on your phone and use the newest code."
+)
+
+
+def _audit(found: AdminServices, action: str, *, actor: str, detail: str = "") -> None:
+    found.audit.record(action, actor=actor, target=actor, ip=client_ip(), detail=detail)
+    ADMIN_ACTIONS.labels(action=action).inc()
+
+
+def _failure(found: AdminServices, email: str, outcome: str, admin: Any, detail: str) -> None:
+    """Audit a failed attempt, and the lockout when this failure caused one."""
+    ADMIN_LOGINS.labels(outcome="failed").inc()
+    _audit(found, "admin.login_failed", actor=email[:320], detail=f"{detail} ({outcome})")
+    if outcome == "bad" and admin is not None and is_locked(admin, now()):
+        _audit(found, "admin.lockout", actor=admin.email, detail="too many failed attempts")
+
+
+def qr_data_uri(uri: str) -> str:
+    """Return the QR code of an otpauth:// URI as an inline SVG data: URI."""
+    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    svg: bytes = image.to_string()
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
+def group(secret: str) -> str:
+    """Return a secret in groups of four for typing it into an app."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def verify_code(secret: str, code: str) -> bool:
+    """Check a TOTP code against `secret` at the portal's clock (one step of drift allowed)."""
+    digits = "".join(code.split())
+    return pyotp.TOTP(secret).verify(digits, for_time=now(), valid_window=1)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """Check address and password; the second factor follows on the next page."""
+    form = LoginForm()
+    next_url = request.values.get("next", "")
+    note = (
+        "Your session ended after a period of inactivity."
+        if (request.method == "GET" and admin_session.ended_by_timeout())
+        else ""
+    )
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("admin/login.html", form=form, next=next_url, note=note), status
+    email = form.email.data.strip()
+    with services() as found:
+        result = found.admins.authenticate(email, form.password.data)
+        if result.ok:
+            admin_session.start_factor(result.admin)
+        else:
+            _failure(found, email, result.outcome, found.admins.get(email), "wrong password")
+    if not result.ok:
+        return render_template("admin/login.html", form=form, next=next_url, failure=FAILED), 401
+    return redirect(url_for("admin.factor", next=next_url or None))
+
+
+def _enroll_page(found: AdminServices, admin: Any, form: EnrollForm, **extra: Any) -> str:
+    secret = admin_session.state().get("enroll")
+    if not secret:
+        secret = pyotp.random_base32()
+        admin_session.set_enrollment_secret(secret)
+    uri = pyotp.TOTP(secret).provisioning_uri(
+        name=admin.email, issuer_name=settings().product_name or "WebCrypt"
+    )
+    return render_template(
+        "admin/enroll.html",
+        form=form,
+        qr=qr_data_uri(uri),
+        secret=group(secret),
+        email=admin.email,
+        **extra,
+    )
+
+
+@bp.route("/login/factor", methods=["GET", "POST"])
+def factor() -> ResponseReturnValue:
+    """Second factor: the TOTP code, or on the first login, enrolling the app."""
+    admin_id = admin_session.pending_admin_id()
+    next_url = request.values.get("next", "")
+    if admin_id is None:
+        flash("Please log in again.", "error")
+        return redirect(url_for("admin.login"))
+    with services() as found:
+        admin = found.admins.get_by_id(admin_id)
+        pending_tag = str(admin_session.state().get("tag", ""))
+        if admin is None or admin.disabled or pending_tag != admin_session.credential_tag(admin):
+            admin_session.log_out()
+            return redirect(url_for("admin.login"))
+        if admin.totp_secret is None:
+            return _enroll(found, admin, next_url)
+        form = CodeForm()
+        if request.method == "GET" or not form.validate_on_submit():
+            status = 400 if request.method == "POST" else 200
+            return render_template("admin/factor.html", form=form, next=next_url), status
+        if is_locked(admin, now()) or not verify_code(admin.totp_secret, form.code.data):
+            if not is_locked(admin, now()):
+                register_failure(found.session, admin, now())
+            _failure(found, admin.email, "bad", admin, "wrong authentication code")
+            return render_template(
+                "admin/factor.html", form=form, next=next_url, failure=FAILED_CODE
+            ), 401
+        found.admins.record_login(admin)
+        _audit(found, "admin.login", actor=admin.email)
+        ADMIN_LOGINS.labels(outcome="ok").inc()
+        admin_session.log_in(admin)
+        home = "admin.dashboard" if admin.role == "admin" else "admin.users"
+    return redirect(safe_next(next_url, url_for(home)))
+
+
+def _enroll(found: AdminServices, admin: Any, next_url: str) -> ResponseReturnValue:
+    form = EnrollForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return _enroll_page(found, admin, form, next=next_url), status
+    secret = str(admin_session.state().get("enroll", ""))
+    if not secret or not verify_code(secret, form.code.data):
+        register_failure(found.session, admin, now())
+        _failure(found, admin.email, "bad", admin, "wrong code while enrolling")
+        return _enroll_page(found, admin, form, next=next_url, failure=FAILED_CODE), 401
+    found.admins.set_password(admin, form.new_password.data)
+    found.admins.set_totp_secret(admin, secret)
+    found.admins.record_login(admin)
+    _audit(found, "admin.totp_enrolled", actor=admin.email)
+    _audit(found, "admin.login", actor=admin.email)
+    ADMIN_LOGINS.labels(outcome="ok").inc()
+    admin_session.log_in(admin)
+    flash("Two-factor login is set up and your password is saved.", "success")
+    home = "admin.dashboard" if admin.role == "admin" else "admin.users"
+    return redirect(safe_next(next_url, url_for(home)))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> ResponseReturnValue:
+    """End the admin session (the CSRF token is checked for every POST)."""
+    admin_session.log_out()
+    flash("You have been logged out.", "success")
+    return redirect(url_for("admin.login"))

@@ -1,0 +1,49 @@
+"""Withdrawing a sealed message by its Message-ID: the portal refuses to open it afterwards."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from portal.admin import bp
+from portal.admin.access import current, record, require, services
+from portal.admin.forms import WithdrawForm
+
+
+@bp.route("/messages/withdraw", methods=["GET", "POST"])
+@require("admin")
+def withdraw() -> ResponseReturnValue:
+    """Look a message up (first step) and withdraw it after confirmation (second step)."""
+    form = WithdrawForm(message_id=request.args.get("message_id", ""))
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("admin/withdraw.html", form=form, entries=None), status
+    message_id = form.normalized()
+    with services() as found:
+        entries = found.ledger.find(message_id)
+        if not entries:
+            form.message_id.errors = [
+                "No sealed message with this ID is in the ledger (expired messages are "
+                "removed after the retention period)."
+            ]
+            return render_template("admin/withdraw.html", form=form, entries=None), 404
+        if request.form.get("confirm") != "yes":
+            recipients = {
+                entry.recipient_id: found.recipients.get_by_id(entry.recipient_id)
+                for entry in entries
+            }
+            return render_template(
+                "admin/withdraw.html", form=form, entries=entries, recipients=recipients
+            )
+        count = found.ledger.revoke(message_id, by=current().email)
+        record(
+            found,
+            "message.withdraw",
+            target=message_id,
+            detail=f"withdrawn for {count} recipient(s)",
+        )
+    if count:
+        flash(f"The message is withdrawn for {count} recipient(s).", "success")
+    else:
+        flash("The message had been withdrawn already.", "success")
+    return redirect(url_for("admin.withdraw"))

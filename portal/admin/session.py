@@ -1,0 +1,197 @@
+"""The admin login, kept in its own signed cookie apart from the recipients' session.
+
+The cookie ``webcrypt_admin`` is sent only to ``/admin`` (Path), only same-site (SameSite
+Strict) and never to scripts (HttpOnly). It is signed with the portal's secret under a salt
+of its own, so neither a recipient's session cookie nor anything else signed by the portal
+passes as an admin session, and the recipient pages never look at it.
+
+Stages: "factor" (password accepted, second factor outstanding, a few minutes at most),
+"full" (logged in). The session carries a tag of the account's credentials and role, so a
+new password, a new TOTP secret, a role change or disabling the account ends it at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, current_app, g, request, session
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from portal.context import now, settings
+
+COOKIE = "webcrypt_admin"
+PATH = "/admin"
+SALT = "webcrypt.admin-session"
+FACTOR = "factor"
+FULL = "full"
+FACTOR_SECONDS = 300
+MAX_HOURS = 12
+_STATE = "_admin_state"
+_DIRTY = "_admin_state_dirty"
+
+
+@dataclass(frozen=True)
+class AdminIdentity:
+    """The logged-in admin as the views need it (no database object)."""
+
+    id: int
+    email: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        """Tell whether the account may do everything (not only user management)."""
+        return self.role == "admin"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(str(current_app.config["SECRET_KEY"]), salt=SALT)
+
+
+def credential_tag(admin: Any) -> str:
+    """Return a short keyed tag of what a session depends on: credentials, role, state."""
+    material = "|".join(
+        (
+            str(admin.password_hash or ""),
+            str(admin.totp_secret or ""),
+            str(admin.role),
+            "disabled" if admin.disabled else "enabled",
+        )
+    ).encode()
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, material, hashlib.sha256).hexdigest()[:16]
+
+
+def state() -> dict[str, Any]:
+    """Return this request's admin session state (read from the cookie once)."""
+    if _STATE not in g:
+        loaded: dict[str, Any] = {}
+        raw = request.cookies.get(COOKIE)
+        if raw:
+            try:
+                value = _serializer().loads(raw, max_age=MAX_HOURS * 3600)
+            except BadSignature:
+                value = None
+            if isinstance(value, dict):
+                loaded = value
+        setattr(g, _STATE, loaded)
+    return getattr(g, _STATE)
+
+
+def replace(new_state: dict[str, Any]) -> None:
+    """Replace the state; the cookie is written (or removed when empty) with the response."""
+    setattr(g, _STATE, new_state)
+    setattr(g, _DIRTY, True)
+
+
+def start_factor(admin: Any) -> None:
+    """Remember that the password was right; the second factor must follow soon."""
+    replace(
+        {
+            "stage": FACTOR,
+            "id": int(admin.id),
+            "at": int(now().timestamp()),
+            "tag": credential_tag(admin),
+        }
+    )
+
+
+def set_enrollment_secret(secret: str) -> None:
+    """Keep the TOTP secret being enrolled until the first code confirms it."""
+    current = dict(state())
+    current["enroll"] = secret
+    replace(current)
+
+
+def pending_admin_id() -> int | None:
+    """Return the account waiting for its second factor, if it is still in time."""
+    current = state()
+    if current.get("stage") != FACTOR:
+        return None
+    if int(now().timestamp()) - int(current.get("at", 0)) > FACTOR_SECONDS:
+        return None
+    return int(current["id"])
+
+
+def log_in(admin: Any) -> None:
+    """Start the admin session proper, with a fresh CSRF token."""
+    stamp = int(now().timestamp())
+    replace(
+        {
+            "stage": FULL,
+            "id": int(admin.id),
+            "since": stamp,
+            "seen": stamp,
+            "tag": credential_tag(admin),
+        }
+    )
+    session.pop("csrf_token", None)
+
+
+def log_out() -> None:
+    """End the admin session (the recipients' session, if any, stays as it is)."""
+    replace({})
+
+
+def identity(admin: Any) -> AdminIdentity | None:
+    """Check the full session against `admin` (loaded by the id in the session).
+
+    Returns None, and ends the session, when it is idle too long, too old, or the
+    account changed or was disabled since the login.
+    """
+    current = state()
+    if current.get("stage") != FULL or admin is None:
+        return None
+    stamp = int(now().timestamp())
+    idle = int(settings().admin_idle_minutes) * 60
+    too_old = stamp - int(current.get("since", 0)) > MAX_HOURS * 3600
+    idle_out = stamp - int(current.get("seen", 0)) > idle
+    if (
+        too_old
+        or idle_out
+        or admin.disabled
+        or not hmac.compare_digest(str(current.get("tag", "")), credential_tag(admin))
+    ):
+        replace({"ended": True} if idle_out else {})
+        return None
+    if stamp - int(current["seen"]) >= 30:
+        replace({**current, "seen": stamp})
+    return AdminIdentity(int(admin.id), str(admin.email), str(admin.role))
+
+
+def session_id() -> int | None:
+    """Return the account id of a full session (not yet checked against the account)."""
+    current = state()
+    return int(current["id"]) if current.get("stage") == FULL and "id" in current else None
+
+
+def ended_by_timeout() -> bool:
+    """Tell (once) whether the last session ended because it was idle."""
+    if state().get("ended"):
+        replace({})
+        return True
+    return False
+
+
+def save(response: Response) -> Response:
+    """Write the admin cookie when the state changed during this request."""
+    if not g.get(_DIRTY):
+        return response
+    current = state()
+    secure = current_app.config.get("SESSION_COOKIE_SECURE", False)
+    if not current:
+        response.delete_cookie(COOKIE, path=PATH, httponly=True, secure=secure, samesite="Strict")
+        return response
+    response.set_cookie(
+        COOKIE,
+        _serializer().dumps(current),
+        max_age=MAX_HOURS * 3600,
+        path=PATH,
+        httponly=True,
+        secure=secure,
+        samesite="Strict",
+    )
+    return response

@@ -1,0 +1,168 @@
+"""The settings page: every admin setting, validated by the keystore, with per-field errors.
+
+A saved change is in force in this process at once and on every other filter and portal
+instance within a minute (they re-read the settings every 30 seconds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from keystore.errors import SettingsError
+from portal.admin import bp
+from portal.admin.access import client_ip, current, require, services
+from portal.admin.forms import BareForm
+from portal.context import runtime
+from portal.health import ADMIN_ACTIONS
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one setting appears on a page."""
+
+    name: str
+    label: str
+    kind: str  # text, number, list, choice, flag, area, color
+    hint: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
+    (
+        "Mail rules",
+        (
+            Field(
+                "trigger_word", "Trigger word", "text", "A word in the subject that seals a mail."
+            ),
+            Field(
+                "internal_domains",
+                "Internal domains",
+                "list",
+                "Comma or space separated. Empty: the domains from the configuration file.",
+            ),
+            Field(
+                "attachment_domains",
+                "Domains that get a neutral attachment",
+                "list",
+                "External domains whose mail systems strip .htm attachments.",
+            ),
+            Field("max_message_size", "Largest message (bytes)", "number", "10485760 = 10 MB"),
+        ),
+    ),
+    (
+        "Messages and notices",
+        (
+            Field("message_expiry_days", "Messages expire after (days)", "number"),
+            Field("expiry_notice_days", "Expiry notice, days before", "number", "0 = none"),
+            Field(
+                "expiry_notice_mode",
+                "Expiry notice for",
+                "choice",
+                choices=(("all", "all messages"), ("unread", "unread messages"), ("never", "none")),
+            ),
+            Field("unread_notice_days", "Tell the adviser when unread after (days)", "number"),
+            Field("read_receipts", "Read receipts to advisers", "flag"),
+            Field("withdraw_link", "Withdraw link in the adviser's copy", "flag"),
+            Field("ledger_retention_days", "Keep message records for (days)", "number"),
+        ),
+    ),
+    (
+        "Accounts",
+        (
+            Field("inactivity_days", "Delete unused accounts after (days)", "number"),
+            Field("inactivity_notice_days", "Notice before deletion (days)", "number"),
+            Field("key_rotation_days", "Rotate recipient keys every (days)", "number"),
+            Field(
+                "pin_delivery",
+                "PIN delivery",
+                "choice",
+                "Who gets the one-time PIN of a new account or after a password reset.",
+                (
+                    ("adviser", "to the adviser (by phone to the recipient)"),
+                    ("recipient", "to the recipient"),
+                ),
+            ),
+            Field(
+                "default_language",
+                "Default language",
+                "choice",
+                choices=(("en", "English"), ("de", "Deutsch")),
+            ),
+        ),
+    ),
+    (
+        "Security",
+        (
+            Field("session_idle_minutes", "Recipient idle timeout (minutes)", "number"),
+            Field("session_max_hours", "Recipient session lifetime (hours)", "number"),
+            Field("admin_idle_minutes", "Admin idle timeout (minutes)", "number"),
+            Field("lockout_threshold", "Lock accounts after failed logins", "number"),
+            Field("lockout_minutes", "Lock for (minutes)", "number"),
+        ),
+    ),
+)
+
+
+def shown_value(field: Field, value: Any) -> Any:
+    """Return a stored value as the form shows it."""
+    if field.kind == "list":
+        return ", ".join(value)
+    return value
+
+
+def submitted(fields: tuple[Field, ...]) -> dict[str, object]:
+    """Read the submitted values of `fields` (an unticked box is sent as "false")."""
+    values: dict[str, object] = {}
+    for field in fields:
+        if field.kind == "flag":
+            values[field.name] = "true" if request.form.get(field.name) else "false"
+        else:
+            values[field.name] = request.form.get(field.name, "")
+    return values
+
+
+def save(values: Mapping[str, object]) -> Any:
+    """Validate and store settings as the current admin; raise SettingsError on bad input."""
+    with services() as found:
+        saved = found.settings.update(values, actor=current().email, ip=client_ip())
+    ADMIN_ACTIONS.labels(action="settings.update").inc()
+    runtime().refresh_settings()
+    return saved
+
+
+def all_fields() -> tuple[Field, ...]:
+    """Return every field of the settings page."""
+    return tuple(field for _, fields in SECTIONS for field in fields)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@require("admin")
+def settings_page() -> ResponseReturnValue:
+    """Show and change the settings."""
+    form = BareForm()
+    errors: dict[str, str] = {}
+    fields = all_fields()
+    if request.method == "POST" and form.validate_on_submit():
+        values = submitted(fields)
+        try:
+            save(values)
+        except SettingsError as exc:
+            errors = exc.errors
+        else:
+            flash("Settings saved. Every instance uses them within a minute.", "success")
+            return redirect(url_for("admin.settings_page"))
+        shown = dict(values)
+        status = 400
+    else:
+        with services() as found:
+            stored = found.settings.get()
+        shown = {field.name: shown_value(field, getattr(stored, field.name)) for field in fields}
+        status = 400 if request.method == "POST" else 200
+    return render_template(
+        "admin/settings.html", form=form, sections=SECTIONS, values=shown, errors=errors
+    ), status

@@ -1,0 +1,263 @@
+"""Recipient accounts: search by address prefix, detail page, and confirmed actions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from keystore import reports
+from keystore.lockout import is_locked
+from portal.admin import bp
+from portal.admin.access import AdminServices, record, require, services
+from portal.admin.forms import ConfirmForm
+from portal.admin.pinmail import NoDestination, build_pin_mail, destination
+from portal.context import now, runtime, settings
+from webcrypt.relay import RelayError
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 25
+MAX_PAGE = 10_000
+USER_ROLES = ("admin", "helpdesk")
+
+
+@dataclass(frozen=True)
+class Action:
+    """A change to an account that needs a confirmation step."""
+
+    title: str
+    button: str
+    explanation: str
+    audit: str
+    danger: bool = False
+    typed: bool = False
+
+
+ACTIONS: dict[str, Action] = {
+    "reset": Action(
+        "Reset password",
+        "Reset and send a new PIN",
+        "The current password stops working at once. A new one-time PIN is mailed "
+        "automatically to {destination}. The recipient logs in with it and chooses a new "
+        "password.",
+        "recipient.reset_password",
+    ),
+    "unlock": Action(
+        "Unlock",
+        "Unlock the account",
+        "The lock after failed logins is lifted and the failure counter starts again at 0.",
+        "recipient.unlock",
+    ),
+    "deactivate": Action(
+        "Deactivate",
+        "Deactivate the account",
+        "The recipient can no longer log in, and the gateway stops sealing new mail for this "
+        "address (senders get a notice instead). Keys are kept; the account can be "
+        "reactivated.",
+        "recipient.deactivate",
+        danger=True,
+    ),
+    "reactivate": Action(
+        "Reactivate",
+        "Reactivate the account",
+        "The recipient can log in again and new mail to this address is sealed again.",
+        "recipient.reactivate",
+    ),
+    "rotate": Action(
+        "Rotate key",
+        "Create a new key version",
+        "New messages are sealed with a new key version. Messages sent before stay readable "
+        "until they expire.",
+        "recipient.rotate_key",
+    ),
+    "delete": Action(
+        "Delete",
+        "Delete the account and its keys",
+        "Every key of this account is destroyed: every message ever sent to {address} becomes "
+        "unreadable for everyone, for good. The account and its personal data are removed. "
+        "A new message to this address would create a new account.",
+        "recipient.delete",
+        danger=True,
+        typed=True,
+    ),
+}
+
+
+def page_number() -> int:
+    """Return the requested page (1 when missing or nonsense)."""
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        return 1
+    return min(max(page, 1), MAX_PAGE)
+
+
+@bp.route("/users")
+@require(*USER_ROLES)
+def users() -> ResponseReturnValue:
+    """Search recipients by the start of their address, a page at a time."""
+    prefix = request.args.get("q", "").strip()[:320]
+    page = page_number()
+    with services() as found:
+        rows = found.recipients.search(prefix, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        moment = now()
+        results = [
+            {
+                "id": row.id,
+                "address": row.address,
+                "status": row.status,
+                "locked": is_locked(row, moment),
+                "created_at": row.created_at,
+                "last_login_at": row.last_login_at,
+            }
+            for row in rows[:PAGE_SIZE]
+        ]
+    return render_template(
+        "admin/users.html",
+        q=prefix,
+        page=page,
+        results=results,
+        has_next=len(rows) > PAGE_SIZE,
+    )
+
+
+def _load(found: AdminServices, recipient_id: int) -> Any:
+    recipient = found.recipients.get_by_id(recipient_id)
+    if recipient is None:
+        abort(404)
+    return recipient
+
+
+def detail_context(found: AdminServices, recipient: Any) -> dict[str, Any]:
+    """Everything the detail page shows about an account (never keys or secrets)."""
+    moment = now()
+    return {
+        "recipient": recipient,
+        "locked": is_locked(recipient, moment),
+        "needs_pin": recipient.needs_pin,
+        "keys": reports.key_versions(found.session, recipient.id),
+        "message_count": reports.message_count(found.session, recipient.id),
+        "messages": found.ledger.for_recipient(recipient.id, limit=20),
+        "actions": ACTIONS,
+    }
+
+
+@bp.route("/users/<int:recipient_id>")
+@require(*USER_ROLES)
+def user(recipient_id: int) -> ResponseReturnValue:
+    """Show one account."""
+    with services() as found:
+        recipient = _load(found, recipient_id)
+        return render_template("admin/user.html", **detail_context(found, recipient))
+
+
+def explanation(action: Action, recipient: Any) -> str:
+    """Fill in the account's address and where a new PIN would go."""
+    try:
+        to, delivery = destination(recipient, settings())
+        where = f"the {delivery} ({to})"
+    except NoDestination:
+        where = "nobody: no adviser is on record for this account"
+    return action.explanation.format(address=recipient.address, destination=where)
+
+
+@bp.route("/users/<int:recipient_id>/<name>", methods=["GET", "POST"])
+@require(*USER_ROLES)
+def user_action(recipient_id: int, name: str) -> ResponseReturnValue:
+    """Confirm (GET) and carry out (POST) one action on an account."""
+    action = ACTIONS.get(name)
+    if action is None:
+        abort(404)
+    form = ConfirmForm()
+    with services() as found:
+        recipient = _load(found, recipient_id)
+        address = recipient.address
+        page = {
+            "action": action,
+            "name": name,
+            "recipient": recipient,
+            "explanation": explanation(action, recipient),
+            "form": form,
+        }
+        if request.method == "GET" or not form.validate_on_submit():
+            return render_template("admin/confirm.html", **page)
+        if action.typed and not form.check_typed(address):
+            return render_template("admin/confirm.html", **page), 400
+        try:
+            detail = PERFORM[name](found, recipient)
+        except NoDestination as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("admin.user", recipient_id=recipient_id))
+        except RelayError as exc:
+            # Raising rolls the transaction back: the old password stays valid.
+            log.warning("PIN mail for %s not sent: %s", address, exc)
+            found.session.rollback()
+            flash(
+                "The mail with the new PIN could not be sent, so nothing was changed "
+                f"({exc}). Try again later.",
+                "error",
+            )
+            return redirect(url_for("admin.user", recipient_id=recipient_id))
+        record(found, action.audit, target=address, detail=detail)
+    flash(f"{action.title}: done for {address}. {detail}".strip(), "success")
+    if name == "delete":
+        return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.user", recipient_id=recipient_id))
+
+
+def _reset(found: AdminServices, recipient: Any) -> str:
+    current = settings()
+    destination(recipient, current)  # refuse before anything changes
+    pin = found.recipients.reset_pin(recipient)
+    config = runtime().config
+    domains = sorted(runtime().internal_domains()) or ["localhost"]
+    mail = build_pin_mail(
+        recipient=recipient,
+        pin=pin,
+        settings=current,
+        portal_url=str(config.portal.public_url),
+        internal_domain=domains[0],
+    )
+    runtime().relay_for("portal").send(mail.data, mail_from=mail.mail_from, rcpt_tos=[mail.to])
+    return f"New PIN mailed to the {mail.delivery} ({mail.to})."
+
+
+def _unlock(found: AdminServices, recipient: Any) -> str:
+    found.recipients.unlock(recipient)
+    return ""
+
+
+def _deactivate(found: AdminServices, recipient: Any) -> str:
+    found.recipients.set_status(recipient, "deactivated")
+    return ""
+
+
+def _reactivate(found: AdminServices, recipient: Any) -> str:
+    found.recipients.set_status(recipient, "active")
+    return ""
+
+
+def _rotate(found: AdminServices, recipient: Any) -> str:
+    version = found.recipients.rotate_key(recipient)
+    return f"New key version {version}."
+
+
+def _delete(found: AdminServices, recipient: Any) -> str:
+    versions = len(found.recipients.key_versions(recipient))
+    found.recipients.delete(recipient)
+    return f"{versions} key version(s) destroyed."
+
+
+PERFORM: dict[str, Callable[[AdminServices, Any], str]] = {
+    "reset": _reset,
+    "unlock": _unlock,
+    "deactivate": _deactivate,
+    "reactivate": _reactivate,
+    "rotate": _rotate,
+    "delete": _delete,
+}
