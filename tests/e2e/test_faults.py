@@ -270,3 +270,21 @@ def _get(url: str) -> tuple[int, str]:
             return int(response.status), response.read().decode(errors="replace")
     except urllib.error.HTTPError as exc:
         return int(exc.code), exc.read().decode(errors="replace")
+
+
+def test_first_contact_pin_survives_a_relay_outage(
+    mta: PostfixInstance, sink: RecordingSink, faulty: Gateway
+) -> None:
+    faulty.filter()
+    sink.stop()
+    customer = "new.customer@example.org"
+    mta.submit(ADVISER, [customer], mail("WebCrypt first contact", customer, SECRET))
+    assert deferred_reasons(mta, 1)
+    with RecordingSink(port=sink.port) as back:
+        mta.wait_until_empty(timeout=60, flush=True)
+        back.wait_for(1)
+        time.sleep(1)
+        arrived = sort_mail(back.messages)
+    assert [c.rcpt_tos for c in arrived.carriers] == [[customer]]
+    # The account was created on the failed attempt; the adviser still needs its PIN.
+    assert len(arrived.pins) == 1, faulty.logs()

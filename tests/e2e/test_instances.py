@@ -1,0 +1,187 @@
+"""Several instances on one keystore: two filters and two portals, as behind a load balancer.
+
+Every process is a real `webcrypt filter` / `webcrypt portal` configured only by
+environment variables, sharing the keystore database, the master key, the
+session secret and Redis for rate limits.
+"""
+
+from __future__ import annotations
+
+import random
+import smtplib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.browser import Browser
+from tests.e2e.gateway import ADVISER, PIN, Gateway, body_text, mail, secure_htm, sort_mail
+from tests.e2e.processes import fresh_database
+from tests.support.components import free_port, need, port_open
+from tests.support.smtp import RecordingSink
+
+pytestmark = [pytest.mark.databases, pytest.mark.slow]
+
+PASSWORD = "Velvet-Harbour-Lantern-93"
+
+
+@dataclass
+class Cluster:
+    """Two filters and two portals of one installation, and the sink they relay to."""
+
+    gateway: Gateway
+    sink: RecordingSink
+    filter_ports: list[int]
+    portals: list[str]
+
+    def send(self, filter_index: int, to: str, subject: str, body: str) -> None:
+        """Submit one message from the adviser to filter number `filter_index`."""
+        port = self.filter_ports[filter_index]
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+            client.sendmail(ADVISER, [to], mail(subject, to, body))
+
+
+@pytest.fixture(scope="module", params=["postgresql", "mariadb"])
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """Two `webcrypt filter` and two `webcrypt portal` processes on one database and Redis."""
+    backend: str = request.param
+    need(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
+    import redis
+
+    redis_db = random.randint(1, 15)
+    with fresh_database(backend) as url, RecordingSink() as sink:
+        gateway = Gateway(
+            tmp_path_factory.mktemp(f"cluster-{backend}"),
+            keystore_url=url,
+            relay_url=sink.url,
+            WEBCRYPT_PORTAL_PUBLIC_URL="http://portal.test",
+            WEBCRYPT_PORTAL_RATELIMIT_STORAGE=f"redis://127.0.0.1:6379/{redis_db}",
+        )
+        redis.Redis(db=redis_db).flushdb()
+        try:
+            gateway.init()
+            ports = [free_port(), free_port()]
+            for port in ports:
+                gateway.filter(port)
+            portals = [gateway.portal()[1] for _ in range(2)]
+            yield Cluster(gateway, sink, ports, portals)
+        finally:
+            gateway.stop()
+            redis.Redis(db=redis_db).flushdb()
+
+
+def envelope_of(message: object) -> str:
+    """The armored envelope inside a carrier's secure.htm."""
+    from webcrypt.securehtm import extract_envelope
+
+    return extract_envelope(secure_htm(message))  # type: ignore[arg-type]
+
+
+def test_sealed_anywhere_opens_everywhere_and_one_login_serves_both_portals(
+    cluster: Cluster,
+) -> None:
+    customer = f"reader{random.randint(0, 10**6)}@example.com"
+    cluster.send(0, customer, "WebCrypt first", "Secret from filter one.")
+    cluster.send(1, customer, "WebCrypt second", "Secret from filter two.")
+    arrived = sort_mail(cluster.sink.wait_for(3))
+    carriers = arrived.carriers_to(customer)
+    assert len(carriers) == 2
+    (pin_mail,) = [p for p in arrived.pins if customer in body_text(p)]
+    pin_match = PIN.search(body_text(pin_mail))
+    assert pin_match
+    first, second = (envelope_of(c) for c in carriers)
+    portal_a, portal_b = cluster.portals
+
+    browser = Browser()
+    page = browser.post(f"{portal_a}/open", {"envelope": first}, carry=False)
+    assert page.status == 200 and "csrf_token" in page.hidden, page.text[:2000]
+    page = browser.post(f"{portal_a}/login/pin", {"email": customer, "pin": pin_match[1]})
+    assert page.status == 200, page.text[:2000]
+    page = browser.post(
+        f"{portal_a}/setup",
+        {
+            "new_password": PASSWORD,
+            "confirm": PASSWORD,
+            "question": "first_pet",
+            "answer": "Rex",
+            "phrase": "",
+        },
+    )
+    assert page.status == 200, page.text[:2000]
+    assert "Secret from filter one." in page.text
+
+    # The session made on portal A is good on portal B, which opens what either filter sealed.
+    browser.get(f"{portal_b}/")
+    for portal in (portal_b, portal_a):
+        for envelope, secret in ((second, "Secret from filter two."), (first, "one.")):
+            page = browser.post(f"{portal}/read", {"envelope": envelope})
+            assert page.status == 200, page.text[:2000]
+            assert secret in page.text
+    cluster.sink.clear()
+
+
+def test_first_messages_through_both_filters_at_once_create_one_account(
+    cluster: Cluster,
+) -> None:
+    cluster.sink.clear()
+    addresses = [f"race{n}.{random.randint(0, 10**6)}@example.org" for n in range(4)]
+    errors: list[BaseException] = []
+
+    def send(index: int, address: str) -> None:
+        try:
+            cluster.send(index, address, "WebCrypt race", f"Race body {index}.")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=send, args=(index, address))
+        for address in addresses
+        for index in (0, 1)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    arrived = sort_mail(cluster.sink.wait_for(len(addresses) * 3))
+    for address in addresses:
+        carriers = arrived.carriers_to(address)
+        assert len(carriers) == 2
+        # One account, one key: both carriers open with it, and one PIN went out.
+        bodies = sorted(
+            cluster.gateway.open_carrier(c).get_body(preferencelist=("plain",)).get_content()
+            for c in carriers
+        )
+        assert [b.strip() for b in bodies] == ["Race body 0.", "Race body 1."]
+        assert len([p for p in arrived.pins if address in body_text(p)]) == 1
+    runtime = cluster.gateway.runtime()
+    try:
+        keystore = runtime.keystore  # type: ignore[attr-defined]
+        with keystore.session() as session:
+            found = [keystore.recipients(session).get(a) for a in addresses]
+    finally:
+        runtime.close()  # type: ignore[attr-defined]
+    assert all(recipient is not None for recipient in found)
+    assert len({recipient.id for recipient in found if recipient}) == len(addresses)
+    cluster.sink.clear()
+
+
+def test_login_rate_limit_is_shared_between_portals(cluster: Cluster, tmp_path: Path) -> None:
+    browser = Browser()
+    page = browser.get(f"{cluster.portals[0]}/login")
+    token = page.hidden.get("csrf_token", "")
+    assert token, page.text[:2000]
+    statuses = []
+    for attempt in range(12):
+        portal = cluster.portals[attempt % 2]
+        fields = {"csrf_token": token, "email": "nobody@example.com", "password": "wrong-guess"}
+        statuses.append(browser.post(f"{portal}/login", fields, carry=False).status)
+        if statuses[-1] == 429:
+            break
+    # Ten per minute in all: with limits kept per portal, twelve attempts would all be 401.
+    assert statuses[-1] == 429, statuses
+    assert set(statuses[:-1]) == {401}, statuses
