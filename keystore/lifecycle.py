@@ -151,7 +151,7 @@ class LifecycleService:
 
     # -- messages -------------------------------------------------------------------------
 
-    def _live_messages(self, now: datetime) -> Select[tuple[LedgerEntry]]:
+    def _live_messages(self, now: datetime) -> Select[LedgerEntry]:
         return select(LedgerEntry).where(
             LedgerEntry.revoked_at.is_(None), LedgerEntry.expires_at > as_utc(now)
         )
@@ -196,6 +196,22 @@ class LifecycleService:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     # -- accounts -------------------------------------------------------------------------
+
+    def recipients_by_id(self, ids: Iterable[int]) -> dict[int, Recipient]:
+        """Return the accounts with these ids (missing ones are left out)."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[int, Recipient] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            for recipient in self.session.scalars(select(Recipient).where(Recipient.id.in_(chunk))):
+                found[recipient.id] = recipient
+        return found
+
+    def lock_recipient(self, recipient_id: int) -> Recipient | None:
+        """Return the account with its row locked until the end of the transaction."""
+        return self.session.scalar(
+            select(Recipient).where(Recipient.id == recipient_id).with_for_update()
+        )
 
     def inactive_since(self, cutoff: datetime, *, limit: int = 1000) -> list[Recipient]:
         """Return accounts with no login, activity or new message since `cutoff`.

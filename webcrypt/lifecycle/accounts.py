@@ -1,0 +1,133 @@
+"""Unused accounts: a notice before deletion, then deletion with only a hash in the audit log.
+
+An account counts as used when it was created, logged in, opened a message, or received a
+new message. After `inactivity_days - inactivity_notice_days` without use the recipient gets
+a notice with the deletion date; the account is deleted once it is unused for
+`inactivity_days` AND the notice went out at least `inactivity_notice_days` earlier (so a
+housekeeping that was off for a while, or a shortened setting, never deletes an account
+without the full notice period). Using the account starts a new period: the notice of the
+old period no longer counts, and a new one is sent when the time comes.
+Deactivated accounts get no notice (their owners cannot log in) and are deleted after
+`inactivity_days`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from keystore.models import Recipient
+from webcrypt.lifecycle.context import ACTOR, JobContext
+from webcrypt.lifecycle.mails import inactivity_mail
+from webcrypt.lifecycle.sending import Pending, SendResult
+
+log = logging.getLogger(__name__)
+
+INACTIVITY = "inactivity"
+KINDS = (INACTIVITY,)
+BATCH = 1000
+
+
+def address_hash(address: str) -> str:
+    """Return the audit trace of a deleted address: SHA-256 of its normalized form."""
+    return "sha256:" + hashlib.sha256(address.encode("utf-8")).hexdigest()
+
+
+def period_key(recipient_id: int, last_used: datetime) -> str:
+    """Return the notice key of one period of non-use (it changes whenever the account is used)."""
+    return f"{recipient_id}:{int(last_used.timestamp())}"
+
+
+@dataclass
+class InactivityResult:
+    """Notices sent and accounts deleted by one run."""
+
+    notices: SendResult
+    deleted: int
+
+
+def inactivity(ctx: JobContext) -> InactivityResult:
+    """Send due inactivity notices, then delete the accounts whose time is up."""
+    notices = ctx.sender.send_all(_due_notices(ctx))
+    return InactivityResult(notices=notices, deleted=_delete_unused(ctx))
+
+
+def _due_notices(ctx: JobContext) -> list[Pending]:
+    days, notice_days = ctx.settings.inactivity_days, ctx.settings.inactivity_notice_days
+    if notice_days <= 0:
+        return []
+    pending: list[Pending] = []
+    with ctx.session() as session:
+        lifecycle = ctx.lifecycle(session)
+        candidates = lifecycle.inactive_since(
+            ctx.now - timedelta(days=days - notice_days), limit=BATCH
+        )
+        active = [r for r in candidates if r.status == "active"]
+        last = {r.id: lifecycle.last_used(r) for r in active}
+        keys = {r.id: period_key(r.id, last[r.id]) for r in active}
+        done = lifecycle.recorded_keys(INACTIVITY, list(keys.values()))
+        for recipient in active:
+            if keys[recipient.id] in done:
+                continue
+            deletion = max(
+                last[recipient.id] + timedelta(days=days), ctx.now + timedelta(days=notice_days)
+            )
+            mail = inactivity_mail(
+                recipient=recipient.address,
+                domain_of=_sending_domain(ctx, recipient),
+                last_used=last[recipient.id],
+                deletion=deletion,
+                portal_url=ctx.portal_url,
+                settings=ctx.settings,
+                lang=recipient.language,
+                now=ctx.now,
+            )
+            pending.append(Pending(INACTIVITY, keys[recipient.id], mail, recipient_id=recipient.id))
+    return pending
+
+
+def _sending_domain(ctx: JobContext, recipient: Recipient) -> str:
+    """Return an address whose domain notices to this recipient come from."""
+    if recipient.created_by and "@" in recipient.created_by:
+        return recipient.created_by
+    domains = sorted(ctx.runtime.internal_domains())
+    return f"postmaster@{domains[0]}" if domains else "postmaster@localhost"
+
+
+def _delete_unused(ctx: JobContext) -> int:
+    cutoff = ctx.now - timedelta(days=ctx.settings.inactivity_days)
+    with ctx.session() as session:
+        ids = [r.id for r in ctx.lifecycle(session).inactive_since(cutoff, limit=BATCH)]
+    return sum(1 for recipient_id in ids if _delete_if_unused(ctx, recipient_id, cutoff))
+
+
+def _delete_if_unused(ctx: JobContext, recipient_id: int, cutoff: datetime) -> bool:
+    """Delete one account in its own transaction, re-checking under a row lock."""
+    notice_days = ctx.settings.inactivity_notice_days
+    with ctx.session() as session:
+        lifecycle = ctx.lifecycle(session)
+        recipient = lifecycle.lock_recipient(recipient_id)
+        if recipient is None:
+            return False
+        last = lifecycle.last_used(recipient)
+        if last >= cutoff:
+            return False
+        if recipient.status == "active" and notice_days > 0:
+            noticed = lifecycle.notice_sent_at(INACTIVITY, period_key(recipient.id, last))
+            if noticed is None or noticed > ctx.now - timedelta(days=notice_days):
+                return False
+        ctx.audit(session).record(
+            "recipient.delete",
+            actor=ACTOR,
+            target=address_hash(recipient.address),
+            detail=(
+                f"account unused since {last.date().isoformat()} "
+                f"(after {ctx.settings.inactivity_days} days); keys destroyed, data removed"
+            ),
+        )
+        lifecycle.forget_recipient_notices(recipient.id)
+        ctx.recipients(session).delete(recipient)
+    log.info("deleted unused account %s", recipient_id)
+    return True
