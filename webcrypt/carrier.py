@@ -8,13 +8,13 @@ envelope as a neutral file for mail systems that strip ``.htm`` attachments.
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.mime.base import MIMEBase
 from email.utils import formataddr, getaddresses
 from typing import Any
 
-from webcrypt.notices import LANGUAGES, compose, language, render_mail
+from webcrypt.notices import LANGUAGES, Part, compose, language, render_mail
 
 HTML_NAME = "secure.htm"
 NEUTRAL_NAME = "secure-message.dat"
@@ -46,28 +46,27 @@ class Adviser:
         return formataddr((self.name, self.address))
 
 
-def attachment(content: str, *, neutral: bool) -> MIMEBase:
+def attachment(content: str, *, neutral: bool) -> Part:
     """Wrap the attachment text 7-bit when it is ASCII with short lines, else quoted-printable."""
-    maintype, subtype = ("application", "octet-stream") if neutral else ("text", "html")
-    part = MIMEBase(maintype, subtype)
+    content_type = "application/octet-stream" if neutral else "text/html"
     filename = NEUTRAL_NAME if neutral else HTML_NAME
     data = content.replace("\r\n", "\n")
     clean = data.isascii() and all(len(line) <= MAX_7BIT_LINE for line in data.split("\n"))
     if clean:
-        if not neutral:
-            part.set_param("charset", "us-ascii")
-        part.set_payload(data.replace("\n", "\r\n"))
-        part["Content-Transfer-Encoding"] = "7bit"
+        charset = "" if neutral else '; charset="us-ascii"'
+        encoding, body = "7bit", data.replace("\n", "\r\n").encode("ascii")
     else:
-        import quopri
-
-        if not neutral:
-            part.set_param("charset", "utf-8")
-        encoded = quopri.encodestring(data.encode("utf-8"))
-        part.set_payload(encoded.decode("ascii"))
-        part["Content-Transfer-Encoding"] = "quoted-printable"
-    part.add_header("Content-Disposition", "attachment", filename=filename)
-    return part
+        charset = "" if neutral else '; charset="utf-8"'
+        encoded = binascii.b2a_qp(data.encode("utf-8"), istext=True)
+        encoding, body = "quoted-printable", encoded.replace(b"\n", b"\r\n")
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    headers = (
+        ("Content-Type", f'{content_type}{charset}; name="{filename}"'),
+        ("Content-Transfer-Encoding", encoding),
+        ("Content-Disposition", f'attachment; filename="{filename}"'),
+    )
+    return Part(headers, body)
 
 
 def readable_parts(

@@ -7,17 +7,11 @@ then a blank line, then the text body) with an optional ``<name>.<lang>.html`` b
 
 from __future__ import annotations
 
-import io
+import binascii
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from email import policy
-from email.charset import QP, Charset
-from email.generator import BytesGenerator
 from email.header import Header
-from email.message import Message
-from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
 from typing import Any
@@ -27,7 +21,6 @@ import jinja2
 from webcrypt.rules.message import domain_of
 
 LANGUAGES = ("en", "de")
-_WIRE = policy.compat32.clone(linesep="\r\n", max_line_length=78)
 
 
 @dataclass(frozen=True)
@@ -84,10 +77,45 @@ def render_mail(folder: str, name: str, lang: str, **context: Any) -> Rendered:
     return Rendered(subject=subject.strip(), text=body.lstrip("\n"), html=html)
 
 
-def _text_part(text: str, subtype: str) -> MIMEText:
-    charset = Charset("utf-8")
-    charset.body_encoding = QP
-    return MIMEText(text, subtype, charset)  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class Part:
+    """A MIME entity: header fields and an already encoded, CRLF-terminated body."""
+
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def to_bytes(self) -> bytes:
+        """Serialize headers, blank line, body."""
+        head = "".join(f"{name}: {value}\r\n" for name, value in self.headers)
+        return head.encode("ascii") + b"\r\n" + self.body
+
+
+def text_part(text: str, subtype: str) -> Part:
+    """A UTF-8 text part, quoted-printable (lines stay short and mostly readable)."""
+    encoded = binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True)
+    body = encoded.replace(b"\n", b"\r\n")
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return Part(
+        (
+            ("Content-Type", f'text/{subtype}; charset="utf-8"'),
+            ("Content-Transfer-Encoding", "quoted-printable"),
+        ),
+        body,
+    )
+
+
+def multipart(subtype: str, parts: Sequence[Part]) -> Part:
+    """A multipart entity around `parts`, with a boundary none of them contains."""
+    bodies = [part.to_bytes() for part in parts]
+    while True:
+        boundary = f"=_{uuid.uuid4().hex}"
+        marker = boundary.encode("ascii")
+        if not any(marker in body for body in bodies):
+            break
+    out = [b"--" + marker + b"\r\n" + body for body in bodies]
+    body = b"\r\n".join(out) + b"\r\n--" + marker + b"--\r\n"
+    return Part((("Content-Type", f'multipart/{subtype}; boundary="{boundary}"'),), body)
 
 
 def encode_header(value: str) -> str:
@@ -104,7 +132,7 @@ def compose(
     subject: str,
     text: str,
     html: str | None = None,
-    attachments: Sequence[MIMEBase] = (),
+    attachments: Sequence[Part] = (),
     headers: Iterable[tuple[str, str]] = (),
     now: Any = None,
 ) -> bytes:
@@ -112,20 +140,11 @@ def compose(
 
     `sender` and `to` are ready-made header values; `headers` are extra raw header fields.
     """
-    body: Message = _text_part(text, "plain")
+    body = text_part(text, "plain")
     if html is not None:
-        alternative = MIMEMultipart("alternative")
-        alternative.attach(body)
-        alternative.attach(_text_part(html, "html"))
-        body = alternative
+        body = multipart("alternative", [body, text_part(html, "html")])
     if attachments:
-        mixed = MIMEMultipart("mixed")
-        mixed.attach(body)
-        for attachment in attachments:
-            mixed.attach(attachment)
-        body = mixed
-    if "MIME-Version" not in body:
-        body["MIME-Version"] = "1.0"
+        body = multipart("mixed", [body, *attachments])
     date = format_datetime(now) if now is not None else format_datetime_now()
     domain = domain_of(sender.rpartition("<")[2].strip(">")) or None
     top = [
@@ -136,13 +155,9 @@ def compose(
         ("Message-ID", make_msgid(domain=_ascii_domain(domain))),
         *headers,
     ]
-    out = io.BytesIO()
-    # Address fields are written as given: a non-ASCII address stays UTF-8 (RFC 6532),
-    # which compat32 would wrongly turn into an encoded word.
-    for name, value in top:
-        out.write(fold(name, value).encode("utf-8"))
-    BytesGenerator(out, mangle_from_=False, policy=_WIRE).flatten(body)
-    return out.getvalue()
+    # Address fields are written as given: a non-ASCII address stays UTF-8 (RFC 6532).
+    head = "".join(fold(name, value) for name, value in top) + "MIME-Version: 1.0\r\n"
+    return head.encode("utf-8") + body.to_bytes()
 
 
 def fold(name: str, value: str, width: int = 78) -> str:

@@ -1,0 +1,299 @@
+"""Benchmark the filter against a plain aiosmtpd pass-through relay, side by side.
+
+    python bench/filter.py            20 KB and 2 MB messages
+    python bench/filter.py --quick    fewer messages
+
+Three processes on loopback: a sink that accepts and discards, the filter (sealing every
+message for one external recipient whose account exists, relaying into the sink), and the
+baseline (aiosmtpd whose handler hands each message unchanged to the same pooled relay
+client, into the same sink). The same client drives both with the same messages: smtplib
+sessions in threads, and Postfix's `smtp-source` when it is installed. Printed per size:
+messages per second, mean and 95th percentile latency per message (end of DATA to 250,
+smtplib only), the ratio filter/baseline, and the peak resident memory of both servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import random
+import shutil
+import smtplib
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+KB = 1024
+MB = 1024 * KB
+ADVISER = "adviser@bank.example"
+CUSTOMER = "kunde@mail.example"
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def message(size: int, seed: int = 1) -> bytes:
+    """A mail of about `size` bytes: some prose and a base64 attachment, like real mail."""
+    rng = random.Random(seed)
+    attachment = base64.encodebytes(rng.randbytes(max(0, size * 3 // 4 - 2000))).replace(
+        b"\n", b"\r\n"
+    )
+    prose = b"Sehr geehrte Kundin, anbei die Unterlagen zu Ihrem Vertrag.\r\n" * 30
+    return (
+        (
+            f"From: Anna Adviser <{ADVISER}>\r\nTo: {CUSTOMER}\r\nSubject: WebCrypt Unterlagen\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+            "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        ).encode()
+        + prose
+        + (
+            b"--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+            b'Content-Disposition: attachment; filename="vertrag.pdf"\r\n\r\n'
+        )
+        + attachment
+        + b"--b--\r\n"
+    )
+
+
+# -- the servers (each runs in its own process) ------------------------------------------------
+
+
+def serve_sink(port: int) -> None:
+    """Accept and discard."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            return "250 OK"
+
+    class LongLines(SMTP):
+        line_length_limit = MB
+
+    class SinkController(Controller):
+        def factory(self):  # type: ignore[no-untyped-def]
+            return LongLines(self.handler, data_size_limit=None, enable_SMTPUTF8=True)
+
+    SinkController(Sink(), hostname="127.0.0.1", port=port).start()
+    threading.Event().wait()
+
+
+def serve_baseline(port: int, sink_port: int) -> None:
+    """aiosmtpd that relays every message unchanged with the filter's relay client."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
+
+    from webcrypt.relay import open_relay
+
+    relay = open_relay(f"smtp://127.0.0.1:{sink_port}", timeout=60)
+
+    class PassThrough:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            await relay.send_async(
+                envelope.original_content,
+                mail_from=envelope.mail_from,
+                rcpt_tos=list(envelope.rcpt_tos),
+            )
+            return "250 OK"
+
+    class Big(SMTP):
+        line_length_limit = MB
+
+    class BaselineController(Controller):
+        def factory(self):  # type: ignore[no-untyped-def]
+            return Big(self.handler, data_size_limit=None, enable_SMTPUTF8=True)
+
+    BaselineController(PassThrough(), hostname="127.0.0.1", port=port).start()
+    threading.Event().wait()
+
+
+def serve_filter(port: int, sink_port: int, data_dir: str) -> None:
+    """The real filter with a fresh SQLite keystore under `data_dir`."""
+    import logging
+
+    from keystore.db import Keystore
+    from keystore.masterkey import MasterKey
+    from webcrypt.config import load_config
+    from webcrypt.filter import FilterServer
+    from webcrypt.runtime import Runtime
+
+    logging.basicConfig(level=logging.WARNING)
+    env = {
+        "WEBCRYPT_GENERAL_DATA_DIR": data_dir,
+        "WEBCRYPT_FILTER_LISTEN": f"127.0.0.1:{port}",
+        "WEBCRYPT_FILTER_RELAY": f"smtp://127.0.0.1:{sink_port}",
+        "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
+        "WEBCRYPT_PORTAL_PUBLIC_URL": "https://portal.bank.example",
+    }
+    config = load_config(None, environ=env)
+    master_key = MasterKey.generate()
+    Keystore(config.keystore.url, master_key=master_key).upgrade()
+    runtime = Runtime(config, master_key=master_key)
+    FilterServer(runtime).start()
+    threading.Event().wait()
+
+
+# -- the client ------------------------------------------------------------------------------
+
+
+def drive(port: int, data: bytes, count: int, sessions: int) -> tuple[float, list[float]]:
+    """Send `count` messages over `sessions` parallel connections; return (seconds, latencies)."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    per_session = [count // sessions + (1 if i < count % sessions else 0) for i in range(sessions)]
+
+    def session(n: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=300) as client:
+            for _ in range(n):
+                started = time.perf_counter()
+                client.sendmail(ADVISER, [CUSTOMER], data)
+                with lock:
+                    latencies.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=session, args=(n,)) for n in per_session if n]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, latencies
+
+
+def drive_smtp_source(port: int, size: int, count: int, sessions: int) -> float:
+    """Send with Postfix's smtp-source; return the seconds it took."""
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            SMTP_SOURCE,
+            "-d",
+            "-s",
+            str(sessions),
+            "-m",
+            str(count),
+            "-l",
+            str(size),
+            "-f",
+            ADVISER,
+            "-t",
+            CUSTOMER,
+            "-S",
+            "WebCrypt bench",
+            f"127.0.0.1:{port}",
+        ],
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def peak_rss(pid: int) -> int:
+    """Peak resident memory of a process in bytes (VmHWM)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer messages")
+    parser.add_argument("--sessions", type=int, default=4, help="parallel SMTP sessions")
+    parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        role, *rest = args.serve
+        if role == "sink":
+            serve_sink(int(rest[0]))
+        elif role == "baseline":
+            serve_baseline(int(rest[0]), int(rest[1]))
+        else:
+            serve_filter(int(rest[0]), int(rest[1]), rest[2])
+        return
+
+    plan = [(20 * KB, 100 if args.quick else 400), (2 * MB, 10 if args.quick else 40)]
+    sink_port, filter_port, base_port = free_port(), free_port(), free_port()
+    data_dir = tempfile.mkdtemp(prefix="webcrypt-bench-")
+    me = [sys.executable, __file__, "--serve"]
+    procs = {
+        "sink": subprocess.Popen([*me, "sink", str(sink_port)]),
+        "filter": subprocess.Popen([*me, "filter", str(filter_port), str(sink_port), data_dir]),
+        "baseline": subprocess.Popen([*me, "baseline", str(base_port), str(sink_port)]),
+    }
+    try:
+        for port in (sink_port, filter_port, base_port):
+            wait_port(port)
+        # Warm up: the first message creates the recipient's account (argon2 for the PIN).
+        for port in (filter_port, base_port):
+            drive(port, message(20 * KB), 3, 1)
+        print(f"sessions={args.sessions}  cpus={os.cpu_count()}  python={sys.version.split()[0]}")
+        print(f"{'size':>7} {'server':>9} {'msgs':>5} {'msg/s':>8} {'mean ms':>8} {'p95 ms':>8}")
+        results: dict[tuple[int, str], tuple[float, float]] = {}
+        for size, count in plan:
+            data = message(size)
+            for name, port in (("baseline", base_port), ("filter", filter_port)):
+                seconds, latencies = drive(port, data, count, args.sessions)
+                rate = count / seconds
+                mean = statistics.mean(latencies) * 1000
+                p95 = sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000
+                results[(size, name)] = (rate, mean)
+                print(
+                    f"{size // KB:>5}KB {name:>9} {count:>5} {rate:>8.1f} {mean:>8.1f} {p95:>8.1f}"
+                )
+            base_rate, base_mean = results[(size, "baseline")]
+            rate, mean = results[(size, "filter")]
+            print(
+                f"{'':>7} filter/baseline throughput {rate / base_rate:.2f}x, time per message "
+                f"{base_rate / rate:.2f}x, added latency {mean - base_mean:+.1f} ms"
+            )
+        if shutil.which(SMTP_SOURCE):
+            print(f"\nsmtp-source ({SMTP_SOURCE}, -s {args.sessions} -d):")
+            for size, count in plan:
+                timings = {}
+                for name, port in (("baseline", base_port), ("filter", filter_port)):
+                    seconds = drive_smtp_source(port, size, count, args.sessions)
+                    timings[name] = count / seconds
+                    print(f"{size // KB:>5}KB {name:>9} {count:>5} {count / seconds:>8.1f} msg/s")
+                print(
+                    f"{'':>7} filter/baseline throughput "
+                    f"{timings['filter'] / timings['baseline']:.2f}x"
+                )
+        else:
+            print(f"\n{SMTP_SOURCE} not installed: smtp-source run skipped")
+        print(
+            f"\npeak RSS: filter {peak_rss(procs['filter'].pid) / MB:.0f} MB, "
+            f"baseline {peak_rss(procs['baseline'].pid) / MB:.0f} MB, "
+            f"largest message {max(s for s, _ in plan) / MB:.0f} MB"
+        )
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            proc.wait(10)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
