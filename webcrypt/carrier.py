@@ -12,6 +12,7 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import formataddr, getaddresses
+from functools import lru_cache
 from typing import Any
 
 from webcrypt.notices import LANGUAGES, Part, compose, language, render_mail
@@ -51,7 +52,7 @@ def attachment(content: str, *, neutral: bool) -> Part:
     content_type = "application/octet-stream" if neutral else "text/html"
     filename = NEUTRAL_NAME if neutral else HTML_NAME
     data = content.replace("\r\n", "\n")
-    clean = data.isascii() and all(len(line) <= MAX_7BIT_LINE for line in data.split("\n"))
+    clean = data.isascii() and max(map(len, data.split("\n"))) <= MAX_7BIT_LINE
     if clean:
         charset = "" if neutral else '; charset="us-ascii"'
         encoding, body = "7bit", data.replace("\n", "\r\n").encode("ascii")
@@ -69,15 +70,17 @@ def attachment(content: str, *, neutral: bool) -> Part:
     return Part(headers, body)
 
 
+@lru_cache(maxsize=256)
 def readable_parts(
     *,
     adviser: Adviser,
     settings: Any,
     portal_url: str,
-    langs: Sequence[str],
+    langs: tuple[str, ...],
     neutral: bool,
 ) -> tuple[str, str]:
-    """Render the text and HTML note, one language after the other."""
+    """Render the text and HTML note, one language after the other (cached: same inputs,
+    same note)."""
     texts, htmls = [], []
     for lang in langs:
         rendered = render_mail(
@@ -124,7 +127,11 @@ def build_carrier(
     """Build one recipient's carrier mail as CRLF bytes."""
     langs = carrier_languages(recipient_lang, settings.default_language)
     text, html = readable_parts(
-        adviser=adviser, settings=settings, portal_url=portal_url, langs=langs, neutral=neutral
+        adviser=adviser,
+        settings=settings,
+        portal_url=portal_url,
+        langs=tuple(langs),
+        neutral=neutral,
     )
     return compose(
         sender=adviser.header(),

@@ -2,8 +2,8 @@
 
 The order is what keeps the delivery contract: plan everything first (a failure there sends
 nothing, so a triggered message is never relayed in plaintext), relay the mails one by one,
-record the ledger only for recipients whose mails were all taken, and answer 250 only for
-those. Replies are SMTP reply lines; `webcrypt.filter` turns them into the protocol's answer.
+record which PIN mails went out, and answer 250 only for recipients whose mails were all
+taken. Replies are SMTP reply lines; `webcrypt.filter` turns them into the protocol's answer.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ log = logging.getLogger("webcrypt.filter")
 
 KEYSTORE_DOWN = "451 4.3.0 The key store is unavailable; try again later"
 INTERNAL_ERROR = "451 4.3.0 Temporary error while sealing the message; try again later"
-LEDGER_ERROR = "451 4.3.0 Could not record the sealed message; try again later"
 
 
 class Delivery:
@@ -93,14 +92,13 @@ class Delivery:
             if rcpt not in plan.refused
             and not any(i in failures for i in plan.depends.get(rcpt, []))
         }
-        ledger_failed = False
-        if plan.sealed or plan.pin_leases:
+        if plan.pin_leases:
             try:
                 await asyncio.to_thread(self.sealer.commit, plan, delivered)
             except Exception as exc:
-                log.error("recording the ledger failed: %r", exc, exc_info=exc)
-                ledger_failed = True
-        sealed = {rcpt for rcpt, _, _ in plan.sealed}
+                # Everything went out: a retry would only duplicate it. The PIN lease expires
+                # by itself; without the notice a later message may issue a new PIN.
+                log.error("recording the PIN mail failed: %r", exc, exc_info=exc)
         replies = []
         for rcpt in rcpt_tos:
             if rcpt in plan.refused:
@@ -108,8 +106,6 @@ class Delivery:
             elif rcpt not in delivered:
                 failed = [failures[i] for i in plan.depends.get(rcpt, []) if i in failures]
                 replies.append(failed[0])
-            elif ledger_failed and rcpt in sealed:
-                replies.append(LEDGER_ERROR)
             else:
                 replies.append(f"250 2.0.0 OK {plan.decisions.get(rcpt, 'pass')}")
         return replies, sent_bytes

@@ -185,8 +185,12 @@ class Sealer:
         keys: dict[str, envelope.RecipientKey] = {}
         accounts: dict[str, tuple[Recipient, str | None]] = {}
         keystore = self.runtime.keystore
+        # One write transaction: accounts, keys and the ledger. Recording before the relay
+        # means a message the MTA finally gives up on leaves a ledger row behind (metadata
+        # only); a retry of the same message updates the same rows.
         with keystore.session() as session:
             recipients = keystore.recipients(session)
+            ledger = keystore.ledger(session)
             for rcpt in external:
                 address = normalize_address(rcpt)
                 recipient, pin = recipients.get_or_create(address, created_by=adviser.address)
@@ -202,6 +206,14 @@ class Sealer:
                     key=material.key,
                 )
                 accounts[rcpt] = (recipient, pin)
+                ledger.record_sealed(
+                    message_id=plan.message_id,
+                    recipient_id=recipient.id,
+                    sender=adviser.address,
+                    created=now,
+                    expires=plan.expires,
+                    key_version=material.version,
+                )
                 session.expunge(recipient)
 
         sealed = None
@@ -296,26 +308,15 @@ class Sealer:
         return pin
 
     def commit(self, plan: Plan, delivered: set[str]) -> None:
-        """Record the ledger and sent PIN mails for delivered recipients; free PIN leases."""
-        entries = [(rid, version) for rcpt, rid, version in plan.sealed if rcpt in delivered]
-        if not entries and not plan.pin_leases:
+        """Record the PIN mails that went out and free the PIN leases of this plan."""
+        if not plan.pin_leases:
             return
+        sent = {rid for rcpt, rid, _ in plan.sealed if rcpt in delivered}
         keystore = self.runtime.keystore
         with keystore.session() as session:
-            ledger = keystore.ledger(session)
-            for rid, version in entries:
-                assert plan.created is not None and plan.expires is not None
-                ledger.record_sealed(
-                    message_id=plan.message_id,
-                    recipient_id=rid,
-                    sender=plan.sender,
-                    created=plan.created,
-                    expires=plan.expires,
-                    key_version=version,
-                )
             notices = keystore.notices(session)
             for rid in plan.pins:
-                if any(rid == r for r, _ in entries):
+                if rid in sent:
                     notices.record(
                         PIN_NOTICE, str(rid), message_id=plan.message_id, recipient_id=rid
                     )

@@ -137,7 +137,7 @@ def test_lmtp_gives_one_status_per_recipient(make_harness):
     assert [r.rcpt_tos for r in carriers(received)] == [["c@cust.example"]]
     with harness.runtime.keystore.session() as session:
         entries = harness.runtime.keystore.ledger(session).find("d1@bank.example")
-    assert len(entries) == 1
+    assert len(entries) == 2  # recorded when sealed, before relaying
 
 
 def test_lmtp_size_refusal_is_repeated_per_recipient(make_harness):
