@@ -65,6 +65,7 @@ class FilterSMTP(SMTP):
             await asyncio.wait_for(gate.acquire(), self.filter.gate_wait)
         except TimeoutError:
             await self.push("451 4.3.2 Too busy right now; try again later")
+            self._set_post_data_state()
             return
         self.filter.busy += 1
         try:

@@ -8,6 +8,7 @@ recipient depends on. `Sealer.commit` records the ledger once the relay took eve
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import uuid
@@ -157,6 +158,10 @@ class Sealer:
         new_id = None if plan.message_id else make_msgid(domain=domain_of(mail_from) or None)
         if new_id:
             plan.message_id = new_id.strip("<>")
+        elif not _usable_id(plan.message_id):
+            # The ledger keeps ids up to 255 ASCII characters; derive one from odd ids.
+            digest = hashlib.sha256(plan.message_id.encode("utf-8", "surrogateescape"))
+            plan.message_id = f"{digest.hexdigest()[:40]}@{_ascii(domain_of(mail_from))}"
         inner = rewrite_headers(
             message,
             trigger_word=context.trigger_word,
@@ -184,6 +189,16 @@ class Sealer:
 
         keys: dict[str, envelope.RecipientKey] = {}
         accounts: dict[str, tuple[Recipient, str | None]] = {}
+        for rcpt in list(external):
+            try:
+                normalize_address(rcpt)
+            except ValueError:
+                plan.refused[rcpt] = (
+                    f"550 5.1.3 Cannot encrypt for {_ascii(strip_secure(rcpt))}: not an address "
+                    "the gateway can make an account for"
+                )
+                plan.decisions[rcpt] = "refused"
+                external.remove(rcpt)
         keystore = self.runtime.keystore
         # One write transaction: accounts, keys and the ledger. Recording before the relay
         # means a message the MTA finally gives up on leaves a ledger row behind (metadata
@@ -323,6 +338,16 @@ class Sealer:
             leases = keystore.leases(session)
             for lease in plan.pin_leases:
                 leases.release(lease, plan.holder)
+
+
+def _usable_id(message_id: str) -> bool:
+    """Tell whether a Message-ID fits the ledger as it is."""
+    return 0 < len(message_id) <= 250 and message_id.isascii() and message_id.isprintable()
+
+
+def _ascii(text: str) -> str:
+    """Printable ASCII for reply texts and generated ids."""
+    return text.encode("ascii", "backslashreplace").decode("ascii") or "localhost"
 
 
 def _secure_htm(armored: str, header: Any, settings: Any, recipient: Recipient, lang: str) -> str:

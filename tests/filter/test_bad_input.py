@@ -138,3 +138,26 @@ def test_exactly_the_size_limit_sealed(harness):
     harness.send(data, to=["c@cust.example"])
     (carrier,) = carriers(harness.sink.wait_for(2))
     assert open_carrier(harness.runtime, carrier).endswith(data[-100:])
+
+
+def test_very_long_message_id(harness):
+    long_id = "x" * 400 + "@bank.example"
+    data = rfc5322(
+        f"From: {ADVISER}\nTo: c@cust.example\nSubject: WebCrypt\n"
+        f"Message-ID: <{long_id}>\n\nsecret\n"
+    )
+    harness.send(data, to=["c@cust.example"])
+    (carrier,) = carriers(harness.sink.wait_for(2))
+    assert MailMessage(open_carrier(harness.runtime, carrier)).message_id == long_id
+
+
+def test_address_the_gateway_cannot_encrypt_for(harness):
+    data = rfc5322(f"From: {ADVISER}\nTo: c@cust.example\nSubject: WebCrypt\n\nsecret\n")
+    with harness.client() as client:
+        client.ehlo()
+        client.mail(ADVISER)
+        assert client.rcpt('"john doe"@cust.example')[0] == 250
+        code, text = client.data(data)
+    assert code == 550
+    assert b"Cannot encrypt" in text
+    assert harness.sink.messages == []
