@@ -14,6 +14,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+PASSWORD = "Velvet-Harbour-Lantern-93"
+"""The password test recipients choose on their first login."""
+
 
 class _Inputs(HTMLParser):
     """Collects the hidden inputs of a page."""
@@ -78,3 +81,21 @@ class Browser:
         page.hidden = parser.hidden
         self.last = page
         return page
+
+
+def first_login(browser: Browser, portal: str, envelope: str, address: str, pin: str) -> Page:
+    """Open `envelope` on `portal` as a new recipient: PIN login, choose a password, read."""
+    page = browser.post(f"{portal}/open", {"envelope": envelope}, carry=False)
+    assert page.status == 200 and "csrf_token" in page.hidden, page.text[:2000]
+    page = browser.post(f"{portal}/login/pin", {"email": address, "pin": pin})
+    assert page.status == 200, page.text[:2000]
+    return browser.post(
+        f"{portal}/setup",
+        {
+            "new_password": PASSWORD,
+            "confirm": PASSWORD,
+            "question": "first_pet",
+            "answer": "Rex",
+            "phrase": "",
+        },
+    )

@@ -16,15 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import Browser
+from tests.e2e.browser import Browser, first_login
 from tests.e2e.gateway import ADVISER, PIN, Gateway, body_text, mail, secure_htm, sort_mail
 from tests.e2e.processes import fresh_database
 from tests.support.components import free_port, need, port_open
 from tests.support.smtp import RecordingSink
 
 pytestmark = [pytest.mark.databases, pytest.mark.slow]
-
-PASSWORD = "Velvet-Harbour-Lantern-93"
 
 
 @dataclass
@@ -97,20 +95,7 @@ def test_sealed_anywhere_opens_everywhere_and_one_login_serves_both_portals(
     portal_a, portal_b = cluster.portals
 
     browser = Browser()
-    page = browser.post(f"{portal_a}/open", {"envelope": first}, carry=False)
-    assert page.status == 200 and "csrf_token" in page.hidden, page.text[:2000]
-    page = browser.post(f"{portal_a}/login/pin", {"email": customer, "pin": pin_match[1]})
-    assert page.status == 200, page.text[:2000]
-    page = browser.post(
-        f"{portal_a}/setup",
-        {
-            "new_password": PASSWORD,
-            "confirm": PASSWORD,
-            "question": "first_pet",
-            "answer": "Rex",
-            "phrase": "",
-        },
-    )
+    page = first_login(browser, portal_a, first, customer, pin_match[1])
     assert page.status == 200, page.text[:2000]
     assert "Secret from filter one." in page.text
 

@@ -8,9 +8,20 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.gateway import ADVISER, COLLEAGUE, PIN, Gateway, body_text, mail, sort_mail
+from tests.e2e.browser import Browser, first_login
+from tests.e2e.gateway import (
+    ADVISER,
+    COLLEAGUE,
+    PIN,
+    Gateway,
+    body_text,
+    mail,
+    secure_htm,
+    sort_mail,
+)
 from tests.support.postfix import PostfixInstance
 from tests.support.smtp import RecordingSink
+from webcrypt.securehtm import extract_envelope
 
 pytestmark = pytest.mark.postfix
 
@@ -96,3 +107,20 @@ def test_filter_down_postfix_defers_then_delivers_exactly_once(
     assert len(sink.messages) == 7
     for carrier in arrived.carriers:
         assert SECRET.encode() not in carrier.data
+
+
+def test_sealed_mail_opens_on_the_portal(
+    mta: PostfixInstance, gateway: Gateway, sink: RecordingSink
+) -> None:
+    gateway.filter()
+    _portal, base = gateway.portal(WEBCRYPT_PORTAL_PUBLIC_URL="http://portal.test")
+    mta.submit(ADVISER, [CUSTOMER], mail("Loan WebCrypt", CUSTOMER, SECRET))
+    mta.wait_until_empty()
+    arrived = sort_mail(sink.wait_for(2))
+    (carrier,) = arrived.carriers_to(CUSTOMER)
+    pin = PIN.search(body_text(arrived.pins[0]))
+    assert pin
+    envelope = extract_envelope(secure_htm(carrier))
+    page = first_login(Browser(), base, envelope, CUSTOMER, pin[1])
+    assert page.status == 200, page.text[:2000]
+    assert SECRET in page.text
