@@ -206,6 +206,9 @@ class FilterServer:
 
     def start(self) -> None:
         """Listen and serve in a background thread; return once the socket is bound."""
+        if not log.isEnabledFor(logging.DEBUG):
+            # aiosmtpd logs every command, recipients included, at INFO: keep them out.
+            logging.getLogger("mail.log").setLevel(logging.WARNING)
         started = threading.Event()
         failure: list[BaseException] = []
         if self.loop.is_closed():
