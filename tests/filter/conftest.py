@@ -13,6 +13,7 @@ import pytest
 from keystore.db import Keystore
 from keystore.masterkey import MasterKey
 from tests.keystore.conftest import FakeClock, fast_hasher
+from tests.support.components import free_port
 from tests.support.smtp import RecordingSink
 from webcrypt.config import load_config
 from webcrypt.filter import FilterServer
@@ -91,6 +92,7 @@ def make_harness(
             "WEBCRYPT_GENERAL_DATA_DIR": str(tmp_path),
             "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{database}",
             "WEBCRYPT_FILTER_RELAY": sink.url,
+            "WEBCRYPT_FILTER_LISTEN": f"127.0.0.1:{free_port()}",
             "WEBCRYPT_FILTER_PROTOCOL": protocol,
             "WEBCRYPT_FILTER_INTERNAL_DOMAINS": BANK,
             "WEBCRYPT_FILTER_RELAY_TIMEOUT": str(relay_timeout),

@@ -192,3 +192,22 @@ def test_metrics_and_the_log_line(make_harness, caplog):
         text = response.read().decode()
     assert 'webcrypt_filter_recipients_total{decision="sealed+pin"}' in text
     assert "webcrypt_filter_transaction_seconds_bucket" in text
+
+
+def test_run_serves_until_sigterm(harness):
+    import os
+    import signal
+
+    from webcrypt.filter import run
+
+    harness.server.stop(drain_timeout=1)
+    seen = []
+
+    def ready(server):
+        seen.append(server.port)
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+            client.sendmail(ADVISER, ["c@cust.example"], OFFER)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    run(harness.runtime, ready=ready)
+    assert seen and len(carriers(harness.sink.wait_for(2))) == 1
