@@ -154,7 +154,8 @@ class FilterServer:
             lmtp=self.protocol == "lmtp",
             gate_wait=min(float(config.relay_timeout), 100.0),
         )
-        self.loop = asyncio.new_event_loop()
+        self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
+        self.loop.close()  # a fresh loop is made by each start()
         self.port = 0
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[SMTP] = set()
@@ -196,8 +197,15 @@ class FilterServer:
     async def _start(self) -> None:
         self.handler.gate = asyncio.Semaphore(self.max_transactions)
         host, _, port = self.listen.rpartition(":")
-        settings = await asyncio.to_thread(self.runtime.settings)
-        self._size_limit = int(settings.max_message_size)
+        try:
+            settings = await asyncio.to_thread(self.runtime.settings)
+            self._size_limit = int(settings.max_message_size)
+        except Exception as exc:  # serve anyway: messages get 451 until the keystore is back
+            log.warning(
+                "cannot read settings at start (%s); using a %d byte limit for now",
+                exc,
+                self._size_limit,
+            )
         self._server = await self.loop.create_server(
             self._protocol, host=host.strip("[]") or "127.0.0.1", port=int(port)
         )

@@ -211,3 +211,31 @@ def test_run_serves_until_sigterm(harness):
 
     run(harness.runtime, ready=ready)
     assert seen and len(carriers(harness.sink.wait_for(2))) == 1
+
+
+def test_starts_without_keystore_and_defers(tmp_path):
+    from keystore.masterkey import MasterKey
+    from webcrypt.config import load_config
+    from webcrypt.filter import FilterServer
+    from webcrypt.runtime import Runtime
+
+    env = {
+        "WEBCRYPT_GENERAL_DATA_DIR": str(tmp_path),
+        "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{tmp_path}/missing/keystore.db",
+        "WEBCRYPT_FILTER_RELAY": f"smtp://127.0.0.1:{free_port()}",
+        "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
+    }
+    runtime = Runtime(load_config(None, environ=env), master_key=MasterKey.generate())
+    server = FilterServer(runtime, listen="127.0.0.1:0")
+    server.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+            client.ehlo()
+            client.mail(ADVISER)
+            client.rcpt("c@cust.example")
+            code, text = client.data(OFFER)
+        assert code == 451
+        assert b"key store" in text
+    finally:
+        server.stop(drain_timeout=1)
+        runtime.close()
