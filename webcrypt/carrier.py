@@ -15,7 +15,9 @@ from email.utils import formataddr, getaddresses
 from functools import lru_cache
 from typing import Any
 
-from webcrypt.notices import LANGUAGES, Part, compose, language, render_mail
+from markupsafe import Markup
+
+from webcrypt.notices import LANGUAGES, Part, compose, language, render_mail, render_template
 
 HTML_NAME = "secure.htm"
 NEUTRAL_NAME = "secure-message.dat"
@@ -81,7 +83,7 @@ def readable_parts(
 ) -> tuple[str, str]:
     """Render the text and HTML note, one language after the other (cached: same inputs,
     same note)."""
-    texts, htmls = [], []
+    texts, htmls, titles = [], [], []
     for lang in langs:
         rendered = render_mail(
             "carrier",
@@ -100,8 +102,11 @@ def readable_parts(
             neutral=neutral,
         )
         texts.append(rendered.text)
-        htmls.append(rendered.html or "")
-    return "\n\n----------------------------------------\n\n".join(texts), "\n<hr>\n".join(htmls)
+        # Output of an autoescaped template: already safe HTML.
+        htmls.append(Markup(rendered.html or ""))  # noqa: S704
+        titles.append(rendered.subject)
+    html = render_template("carrier/layout.html", lang=langs[0], title=titles[0], fragments=htmls)
+    return "\n\n----------------------------------------\n\n".join(texts), html
 
 
 def carrier_languages(recipient_lang: str | None, default: str) -> list[str]:

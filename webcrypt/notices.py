@@ -62,6 +62,11 @@ def language(lang: str | None, default: str = "en") -> str:
     return "en"
 
 
+def render_template(name: str, **context: Any) -> str:
+    """Render one template of ``webcrypt/templates`` (HTML ones are autoescaped)."""
+    return _environment().get_template(name).render(**context)
+
+
 def render_mail(folder: str, name: str, lang: str, **context: Any) -> Rendered:
     """Render ``<folder>/<name>.<lang>.txt`` (and ``.html`` when it exists)."""
     env = _environment()
