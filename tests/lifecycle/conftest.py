@@ -69,9 +69,12 @@ def make_runtime(url: str, tmp_path: Path, clock: Any, sink: RecordingSink) -> R
             "WEBCRYPT_PORTAL_PUBLIC_URL": PORTAL,
         }
     )
-    runtime = Runtime(config, clock=clock, master_key=MasterKey.generate(), settings_ttl=0)
+    # Settings are cached for the whole test and refreshed by `update_settings`: a portal
+    # request must not have to read them while it holds the SQLite write lock.
+    runtime = Runtime(config, clock=clock, master_key=MasterKey.generate(), settings_ttl=3600)
     runtime.keystore.hasher = Hasher(make_context(memory_kib=1024, time_cost=1, parallelism=1))
     runtime.keystore.upgrade()
+    runtime.settings()
     return runtime
 
 
@@ -99,9 +102,10 @@ def any_runtime(
 
 
 def update_settings(runtime: Runtime, **changes: Any) -> None:
-    """Change admin settings (the test runtime caches nothing)."""
+    """Change admin settings and make the runtime read them again."""
     with runtime.keystore.session() as session:
         runtime.keystore.settings(session).update(changes, actor="test")
+    runtime.refresh_settings()
 
 
 @dataclass
@@ -112,6 +116,7 @@ class Sealed:
     header: envelope.Header
     recipient_id: int
     message_id: str
+    pin: str | None = None
 
 
 def seal_message(
@@ -128,7 +133,7 @@ def seal_message(
     expires = now + timedelta(days=runtime.settings().message_expiry_days)
     with keystore.session() as session:
         recipients = keystore.recipients(session)
-        recipient, _pin = recipients.get_or_create(to, created_by=sender)
+        recipient, pin = recipients.get_or_create(to, created_by=sender)
         material = recipients.current_key(recipient)
         key = envelope.RecipientKey(
             address=recipient.address,
@@ -154,7 +159,20 @@ def seal_message(
             key_version=material.version,
         )
         armored = sealed.armored(recipient.address)
-        return Sealed(armored, sealed.headers[recipient.address], recipient.id, message_id)
+        header = sealed.headers[recipient.address]
+        return Sealed(armored, header, recipient.id, message_id, pin)
+
+
+@pytest.fixture
+def portal_client(runtime: Runtime) -> Any:
+    """A test client of the portal (with the withdraw blueprint) around `runtime`."""
+    from portal import create_app
+    from portal.withdraw import bp
+
+    app = create_app(runtime, {"SECRET_KEY": "test-secret", "TESTING": True})
+    if "withdraw" not in app.blueprints:
+        app.register_blueprint(bp)
+    return app.test_client()
 
 
 def notices(messages: list[Received]) -> list[tuple[str, str]]:

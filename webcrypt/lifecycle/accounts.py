@@ -92,7 +92,8 @@ def _sending_domain(ctx: JobContext, recipient: Recipient) -> str:
     """Return an address whose domain notices to this recipient come from."""
     if recipient.created_by and "@" in recipient.created_by:
         return recipient.created_by
-    domains = sorted(ctx.runtime.internal_domains())
+    # From the settings of this run: no keystore read while a session is open.
+    domains = ctx.settings.internal_domains or ctx.runtime.config.filter.internal_domains
     return f"postmaster@{domains[0]}" if domains else "postmaster@localhost"
 
 

@@ -1,0 +1,95 @@
+"""Two housekeeping runs at once send every notice exactly once, on every database backend."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from tests.lifecycle.conftest import ADVISER, FakeClock, notices, seal_message, update_settings
+from tests.support.smtp import RecordingSink
+from webcrypt.housekeeping import Report, run_housekeeping
+from webcrypt.runtime import Runtime
+
+CUSTOMERS = [f"kunde{i}@example.net" for i in range(4)]
+
+
+def _prepare(runtime: Runtime, clock: FakeClock) -> None:
+    """Two messages per customer, one of them opened on day 25; on day 27 everything is due."""
+    update_settings(runtime, read_receipts=True)
+    for number, customer in enumerate(CUSTOMERS):
+        for which in ("a", "b"):
+            seal_message(runtime, f"{which}{number}@bank.example", to=customer)
+    clock.advance(days=25)
+    with runtime.keystore.session() as session:
+        ledger, recipients = runtime.keystore.ledger(session), runtime.keystore.recipients(session)
+        for number, customer in enumerate(CUSTOMERS):
+            account = recipients.get(customer)
+            assert account is not None
+            assert ledger.mark_opened(f"a{number}@bank.example", account.id)
+    clock.advance(days=2)
+
+
+def _expected() -> Counter[tuple[str, str]]:
+    expected: Counter[tuple[str, str]] = Counter()
+    expected[("unread", ADVISER)] = len(CUSTOMERS)
+    expected[("receipt", ADVISER)] = len(CUSTOMERS)
+    for customer in CUSTOMERS:
+        expected[("expiry", customer)] = 2
+    return expected
+
+
+def _run_together(runtime: Runtime, count: int, *, use_lease: bool) -> list[Report]:
+    barrier = threading.Barrier(count)
+    reports: list[Report] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            reports.append(run_housekeeping(runtime, use_lease=use_lease))
+        except BaseException as exc:  # surface in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    return reports
+
+
+@pytest.mark.parametrize("use_lease", [False, True], ids=["claims-only", "lease"])
+def test_concurrent_runs_send_each_notice_once(
+    use_lease: bool, any_runtime: Runtime, clock: FakeClock, sink: RecordingSink
+) -> None:
+    _prepare(any_runtime, clock)
+    reports = _run_together(any_runtime, 3, use_lease=use_lease)
+    assert all(r.ok for r in reports), [r.failures for r in reports]
+    assert sum(r.mails_sent for r in reports) == sum(_expected().values())
+    assert Counter(notices(sink.messages)) == _expected()
+    bodies = [m.data for m in sink.messages if b"unread" in m.data.lower()]
+    assert len(set(bodies)) == len(bodies)
+
+    # Later runs find nothing left to send.
+    again = _run_together(any_runtime, 2, use_lease=use_lease)
+    assert sum(r.mails_sent for r in again) == 0
+    assert Counter(notices(sink.messages)) == _expected()
+
+
+def test_a_held_lease_makes_other_runs_skip(runtime: Runtime, clock: FakeClock) -> None:
+    from keystore.lifecycle import LifecycleService
+    from webcrypt.housekeeping import LEASE_NAME, LEASE_TTL
+
+    with runtime.keystore.session() as session:
+        assert LifecycleService(session, clock=clock).acquire_lease(
+            LEASE_NAME, "other-host:1", ttl=LEASE_TTL
+        )
+    assert run_housekeeping(runtime).skipped
+    clock.advance(seconds=LEASE_TTL.total_seconds() + 1)  # the other instance died
+    report = run_housekeeping(runtime)
+    assert not report.skipped and report.ok
+    with runtime.keystore.session() as session:
+        assert LifecycleService(session, clock=clock).lease_holder(LEASE_NAME) is None
