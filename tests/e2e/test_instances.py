@@ -10,14 +10,24 @@ from __future__ import annotations
 import random
 import smtplib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import Browser, first_login
-from tests.e2e.gateway import ADVISER, PIN, Gateway, body_text, mail, secure_htm, sort_mail
+from tests.e2e.browser import PASSWORD, Browser, first_login
+from tests.e2e.gateway import (
+    ADVISER,
+    PIN,
+    Gateway,
+    body_text,
+    is_carrier,
+    mail,
+    secure_htm,
+    sort_mail,
+)
 from tests.e2e.processes import fresh_database
 from tests.support.components import free_port, need, port_open
 from tests.support.smtp import RecordingSink
@@ -170,3 +180,59 @@ def test_login_rate_limit_is_shared_between_portals(cluster: Cluster, tmp_path: 
     # Ten per minute in all: with limits kept per portal, twelve attempts would all be 401.
     assert statuses[-1] == 429, statuses
     assert set(statuses[:-1]) == {401}, statuses
+
+
+def test_lockout_counts_are_shared_between_portals(cluster: Cluster) -> None:
+    customer = f"locked{random.randint(0, 10**6)}@example.com"
+    cluster.send(0, customer, "WebCrypt hello", "Hello.")
+    arrived = sort_mail(cluster.sink.wait_for(2))
+    pin = PIN.search(body_text(next(p for p in arrived.pins if customer in body_text(p))))
+    assert pin
+    browser = Browser()
+    portal_a, portal_b = cluster.portals
+    page = first_login(
+        browser, portal_a, envelope_of(arrived.carriers_to(customer)[0]), customer, pin[1]
+    )
+    assert page.status == 200
+    cluster.sink.clear()
+
+    stranger = Browser()
+    stranger.get(f"{portal_a}/login")
+    statuses = []
+    for attempt in range(5):  # the default lockout threshold, spread over both portals
+        portal = cluster.portals[attempt % 2]
+        statuses.append(
+            stranger.post(
+                f"{portal}/login", {"email": customer, "password": "Wrong-Guess-1"}
+            ).status
+        )
+    assert set(statuses) <= {401, 429}, statuses
+    page = stranger.post(f"{portal_b}/login", {"email": customer, "password": PASSWORD})
+    assert page.status in {401, 429}, "the account should be locked on every portal"
+
+
+@pytest.mark.parametrize("probe", ["Vertraulich"])
+def test_admin_setting_reaches_every_filter_within_a_minute(cluster: Cluster, probe: str) -> None:
+    if cluster.gateway.env["WEBCRYPT_KEYSTORE_URL"].startswith("mysql"):
+        pytest.skip("one backend is enough for a setting that lives in the keystore")
+    customer = "setting.probe@example.com"
+    runtime = cluster.gateway.runtime()
+    try:
+        keystore = runtime.keystore  # type: ignore[attr-defined]
+        with keystore.session() as session:
+            keystore.settings(session).update({"trigger_word": probe}, actor="admin@bank.example")
+    finally:
+        runtime.close()  # type: ignore[attr-defined]
+    cluster.sink.clear()
+    sealed = [False, False]
+    deadline = time.monotonic() + 70
+    while not all(sealed) and time.monotonic() < deadline:
+        for index in (0, 1):
+            if sealed[index]:
+                continue
+            before = len(cluster.sink.messages)
+            cluster.send(index, customer, f"{probe} probe", "Probe.")
+            received = cluster.sink.wait_for(before + 1)[before:]
+            sealed[index] = any(is_carrier(message) for message in received)
+        time.sleep(2)
+    assert sealed == [True, True]
