@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["create_app", "create_server", "serve"]
 
-BLUEPRINTS = ("portal.auth", "portal.reader", "portal.reply", "portal.profile")
+BLUEPRINTS = ("portal.auth", "portal.reader", "portal.reply", "portal.profile", "portal.withdraw")
 
 
 def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:

@@ -165,14 +165,10 @@ def seal_message(
 
 @pytest.fixture
 def portal_client(runtime: Runtime) -> Any:
-    """A test client of the portal (with the withdraw blueprint) around `runtime`."""
+    """A test client of the portal around `runtime`."""
     from portal import create_app
-    from portal.withdraw import bp
 
-    app = create_app(runtime, {"SECRET_KEY": "test-secret", "TESTING": True})
-    if "withdraw" not in app.blueprints:
-        app.register_blueprint(bp)
-    return app.test_client()
+    return create_app(runtime, {"SECRET_KEY": "test-secret", "TESTING": True}).test_client()
 
 
 def notices(messages: list[Received]) -> list[tuple[str, str]]:
