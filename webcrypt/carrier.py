@@ -122,7 +122,7 @@ def build_carrier(
     adviser: Adviser,
     to: str,
     subject: str,
-    attachment_text: str,
+    attached: Part,
     neutral: bool,
     settings: Any,
     portal_url: str,
@@ -144,6 +144,6 @@ def build_carrier(
         subject=subject,
         text=text,
         html=html,
-        attachments=[attachment(attachment_text, neutral=neutral)],
+        attachments=[attached],
         headers=thread_headers,
     )

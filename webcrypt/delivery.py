@@ -73,10 +73,14 @@ class Delivery:
                 failures[index] = failures[min(failures)]
                 continue
             try:
+                data = mail.data if isinstance(mail.data, bytes) else None
+                if data is None:
+                    data = await asyncio.to_thread(mail.build)
                 await self.relay.send_async(
-                    mail.data, mail_from=mail.mail_from, rcpt_tos=list(mail.rcpt_tos)
+                    data, mail_from=mail.mail_from, rcpt_tos=list(mail.rcpt_tos)
                 )
-                sent_bytes += len(mail.data)
+                sent_bytes += len(data)
+                del data
             except RelayError as exc:
                 metrics.RELAY_FAILURES.labels(temporary=str(exc.temporary).lower()).inc()
                 log.warning("relay refused a %s mail: %s", mail.kind, exc.reason)

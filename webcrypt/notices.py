@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import binascii
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr, make_msgid
@@ -34,12 +34,20 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One mail to hand to the relay, with the envelope recipients it serves."""
+    """One mail to hand to the relay, with the envelope recipients it serves.
 
-    data: bytes
+    `data` is the message, or a function that builds it when it is about to be relayed (so
+    twenty carriers of a large message are not all held in memory at once).
+    """
+
+    data: bytes | Callable[[], bytes]
     mail_from: str
     rcpt_tos: tuple[str, ...]
     kind: str
+
+    def build(self) -> bytes:
+        """Return the message bytes."""
+        return self.data if isinstance(self.data, bytes) else self.data()
 
 
 @lru_cache(maxsize=1)
@@ -84,15 +92,37 @@ def render_mail(folder: str, name: str, lang: str, **context: Any) -> Rendered:
 
 @dataclass(frozen=True)
 class Part:
-    """A MIME entity: header fields and an already encoded, CRLF-terminated body."""
+    """A MIME entity: header fields and either an encoded CRLF-terminated body or sub-parts.
+
+    Serializing yields chunks that are joined once, so a large attachment is copied once.
+    """
 
     headers: tuple[tuple[str, str], ...]
-    body: bytes
+    body: bytes = b""
+    parts: tuple[Part, ...] = ()
+    boundary: str = ""
+
+    def chunks(self) -> Iterator[bytes]:
+        """Yield the serialized entity piece by piece."""
+        yield "".join(f"{name}: {value}\r\n" for name, value in self.headers).encode() + b"\r\n"
+        if not self.parts:
+            yield self.body
+            return
+        marker = self.boundary.encode("ascii")
+        for index, part in enumerate(self.parts):
+            yield (b"\r\n--" if index else b"--") + marker + b"\r\n"
+            yield from part.chunks()
+        yield b"\r\n--" + marker + b"--\r\n"
+
+    def contains(self, marker: bytes) -> bool:
+        """Tell whether `marker` occurs anywhere in the entity."""
+        if marker in self.body or any(marker in value.encode() for _, value in self.headers):
+            return True
+        return any(part.contains(marker) for part in self.parts)
 
     def to_bytes(self) -> bytes:
-        """Serialize headers, blank line, body."""
-        head = "".join(f"{name}: {value}\r\n" for name, value in self.headers)
-        return head.encode("ascii") + b"\r\n" + self.body
+        """Serialize the entity."""
+        return b"".join(self.chunks())
 
 
 def text_part(text: str, subtype: str) -> Part:
@@ -112,15 +142,12 @@ def text_part(text: str, subtype: str) -> Part:
 
 def multipart(subtype: str, parts: Sequence[Part]) -> Part:
     """A multipart entity around `parts`, with a boundary none of them contains."""
-    bodies = [part.to_bytes() for part in parts]
     while True:
         boundary = f"=_{uuid.uuid4().hex}"
-        marker = boundary.encode("ascii")
-        if not any(marker in body for body in bodies):
+        if not any(part.contains(boundary.encode("ascii")) for part in parts):
             break
-    out = [b"--" + marker + b"\r\n" + body for body in bodies]
-    body = b"\r\n".join(out) + b"\r\n--" + marker + b"--\r\n"
-    return Part((("Content-Type", f'multipart/{subtype}; boundary="{boundary}"'),), body)
+    content_type = f'multipart/{subtype}; boundary="{boundary}"'
+    return Part((("Content-Type", content_type),), parts=tuple(parts), boundary=boundary)
 
 
 def encode_header(value: str) -> str:
@@ -162,7 +189,7 @@ def compose(
     ]
     # Address fields are written as given: a non-ASCII address stays UTF-8 (RFC 6532).
     head = "".join(fold(name, value) for name, value in top) + "MIME-Version: 1.0\r\n"
-    return head.encode("utf-8") + body.to_bytes()
+    return b"".join([head.encode("utf-8"), *body.chunks()])
 
 
 def fold(name: str, value: str, width: int = 78) -> str:

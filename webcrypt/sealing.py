@@ -8,6 +8,7 @@ recipient depends on. `Sealer.commit` records the ledger once the relay took eve
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from keystore.addresses import normalize_address
 from keystore.models import Recipient
 from webcrypt import envelope
-from webcrypt.carrier import Adviser, build_carrier
+from webcrypt.carrier import Adviser, attachment, build_carrier
 from webcrypt.notices import Outgoing, deactivated_notice, encode_header, pin_mail
 from webcrypt.rules import Context, matching_triggers
 from webcrypt.rules import internal_sender as internal_sender_rule
@@ -101,7 +102,7 @@ def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str 
         out.append(raw_field)
     if message_id:
         out.append(b"Message-ID: <" + message_id.encode("utf-8") + b">" + line_end)
-    return b"".join(out) + message.body
+    return b"".join([*out, message.body_view])
 
 
 class Sealer:
@@ -167,11 +168,13 @@ class Sealer:
             trigger_word=context.trigger_word,
             message_id=plan.message_id if new_id else None,
         )
-        if internal:
-            plan.add(Outgoing(inner, mail_from, tuple(internal), "plain"), internal)
-            plan.decisions.update(dict.fromkeys(internal, "plain"))
         if external:
             self._seal(plan, message, inner, mail_from, external)
+        if internal:
+            # Relayed after the carriers: a carrier that cannot be built or relayed stops the
+            # transaction before the internal copy went out, so a retry duplicates less.
+            plan.add(Outgoing(inner, mail_from, tuple(internal), "plain"), internal)
+            plan.decisions.update(dict.fromkeys(internal, "plain"))
         return plan
 
     def _seal(
@@ -261,24 +264,18 @@ class Sealer:
                 continue
             assert sealed is not None
             key = keys[rcpt]
-            armored = sealed.armored(key.address)
-            neutral = domain_of(rcpt) in attachment_domains
-            lang = recipient.language or settings.default_language
-            text = (
-                armored
-                if neutral
-                else _secure_htm(armored, sealed.headers[key.address], settings, recipient, lang)
-            )
-            carrier = build_carrier(
+            carrier = functools.partial(
+                _carrier,
+                sealed=sealed,
+                address=key.address,
+                neutral=domain_of(rcpt) in attachment_domains,
                 adviser=adviser,
                 to=shown,
                 subject=subject,
-                attachment_text=text,
-                neutral=neutral,
                 settings=settings,
                 portal_url=self.portal_url,
-                recipient_lang=recipient.language,
-                thread_headers=thread,
+                recipient=recipient,
+                thread=thread,
             )
             plan.add(Outgoing(carrier, mail_from, (shown,), "carrier"), [rcpt])
             plan.sealed.append((rcpt, recipient.id, key.key_version))
@@ -348,6 +345,53 @@ def _usable_id(message_id: str) -> bool:
 def _ascii(text: str) -> str:
     """Printable ASCII for reply texts and generated ids."""
     return text.encode("ascii", "backslashreplace").decode("ascii") or "localhost"
+
+
+def _carrier(
+    *,
+    sealed: envelope.SealedMessage,
+    address: str,
+    neutral: bool,
+    adviser: Adviser,
+    to: str,
+    subject: str,
+    settings: Any,
+    portal_url: str,
+    recipient: Recipient,
+    thread: Sequence[tuple[str, str]],
+) -> bytes:
+    """Build one recipient's carrier (called just before it is relayed)."""
+    lang = recipient.language or settings.default_language
+    # The attachment text lives only for this call: large messages are copied less.
+    part = attachment(
+        _attachment_text(sealed, address, neutral, settings, recipient, lang), neutral=neutral
+    )
+    return build_carrier(
+        adviser=adviser,
+        to=to,
+        subject=subject,
+        attached=part,
+        neutral=neutral,
+        settings=settings,
+        portal_url=portal_url,
+        recipient_lang=recipient.language,
+        thread_headers=thread,
+    )
+
+
+def _attachment_text(
+    sealed: envelope.SealedMessage,
+    address: str,
+    neutral: bool,
+    settings: Any,
+    recipient: Recipient,
+    lang: str,
+) -> str:
+    """The bare armored envelope (neutral variant) or secure.htm around it."""
+    armored = sealed.armored(address)
+    if neutral:
+        return armored
+    return _secure_htm(armored, sealed.headers[address], settings, recipient, lang)
 
 
 def _secure_htm(armored: str, header: Any, settings: Any, recipient: Recipient, lang: str) -> str:

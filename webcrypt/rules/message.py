@@ -16,14 +16,18 @@ _SEPARATOR = re.compile(rb"\r?\n\r?\n")
 
 def split_message(raw: bytes) -> tuple[bytes, bytes]:
     """Split raw bytes into the header block (with its line end) and the rest."""
+    start = _body_start(raw)
+    return raw[:start], raw[start:]
+
+
+def _body_start(raw: bytes) -> int:
+    """Offset where the header block ends: the blank line goes with the body."""
     if raw.startswith((b"\r\n", b"\n")):
-        return b"", raw
+        return 0
     match = _SEPARATOR.search(raw)
     if match is None:
-        return raw, b""
-    # Keep the first line end with the headers, the blank line goes with the body.
-    first_end = raw.index(b"\n", match.start()) + 1
-    return raw[:first_end], raw[first_end:]
+        return len(raw)
+    return raw.index(b"\n", match.start()) + 1
 
 
 def strip_secure(address: str) -> str:
@@ -52,7 +56,18 @@ class MailMessage:
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
-        self.header_block, self.body = split_message(raw)
+        self.body_start = _body_start(raw)
+        self.header_block = raw[: self.body_start]
+
+    @property
+    def body(self) -> bytes:
+        """The bytes after the header block (a copy; `body_view` avoids it)."""
+        return self.raw[self.body_start :]
+
+    @property
+    def body_view(self) -> memoryview:
+        """The bytes after the header block, without copying them."""
+        return memoryview(self.raw)[self.body_start :]
 
     @cached_property
     def headers(self) -> Message:
