@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -321,3 +323,59 @@ def test_default_command_serves_with_the_image_environment(tmp_path: Path) -> No
         assert http_status(f"http://127.0.0.1:{port}/healthz") == 200
     finally:
         assert serve.stop() == 0, serve.log()
+
+
+@pytest.mark.slow
+def test_runtime_stage_runs_from_the_wheels_alone(tmp_path: Path) -> None:
+    """Replay both stages without Docker: wheels built, installed offline, the image's command."""
+    wheels, venv, source = tmp_path / "wheels", tmp_path / "venv", tmp_path / "src"
+    # The build context as the build stage's COPY instructions lay it out (WORKDIR = source).
+    for name, rest in stages()[0]:
+        if name != "COPY":
+            continue
+        *items, target = rest.split()
+        base = source / target.removeprefix("./").rstrip("/")
+        for item in items:
+            if (ROOT / item).is_dir():
+                ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+                shutil.copytree(ROOT / item, base, ignore=ignore)
+            else:
+                base.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / item, base / Path(item).name if target.endswith("/") else base)
+    build = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels)),
+            f"{source}[postgresql,mariadb,redis]",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    need(build.returncode == 0, f"pip cannot build the wheels here: {build.stderr[-500:]}")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    install = [str(venv / "bin" / "pip"), "install", "--quiet", "--no-index"]
+    install += ["--find-links", str(wheels), "webcrypt[postgresql,mariadb,redis]"]
+    subprocess.run(install, check=True, timeout=600)
+
+    port = free_port()
+    env = clean_environment(**image_environment())
+    env["WEBCRYPT_GENERAL_DATA_DIR"] = str(tmp_path / "data")
+    env["WEBCRYPT_PORTAL_LISTEN"] = f"127.0.0.1:{port}"
+    env["WEBCRYPT_FILTER_LISTEN"] = f"127.0.0.1:{free_port()}"
+    entry = exec_form(single(runtime_stage(), "ENTRYPOINT"))
+    command = [str(venv / "bin" / entry[0]), *exec_form(single(runtime_stage(), "CMD"))]
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while http_status(f"http://127.0.0.1:{port}/healthz") != 200:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        # Templates, translations and migrations came along in the wheel.
+        assert http_status(f"http://127.0.0.1:{port}/") == 200
+        assert http_status(f"http://127.0.0.1:{port}/readyz") == 200
+    finally:
+        process.terminate()
+        assert process.wait(30) == 0, (tmp_path / "serve.log").read_text()
+        log.close()
