@@ -289,7 +289,8 @@ def main() -> None:
         else:
             print(f"\n{SMTP_SOURCE} not installed: smtp-source run skipped")
         print(
-            f"\npeak RSS: filter {peak_rss(procs['filter'].pid) / MB:.0f} MB, "
+            f"\npeak RSS: filter {peak_rss(procs['filter'].pid) / MB:.0f} MB "
+            f"({idle / MB:.0f} MB after start-up), "
             f"baseline {peak_rss(procs['baseline'].pid) / MB:.0f} MB, "
             f"largest message {max(s for s, _ in plan) / MB:.0f} MB"
         )
