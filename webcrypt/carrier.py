@@ -18,6 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from webcrypt.notices import LANGUAGES, Part, compose, language, render_mail, render_template
+from webcrypt.rules.message import decode_text
 
 HTML_NAME = "secure.htm"
 NEUTRAL_NAME = "secure-message.dat"
@@ -40,7 +41,7 @@ class Adviser:
             pairs = []
         name, address = pairs[0] if pairs else ("", "")
         address = address or fallback
-        return cls(address=address, name=" ".join(name.split()) or address)
+        return cls(address=address, name=decode_text(name) or address)
 
     def header(self) -> str:
         """Return the From header value."""

@@ -198,3 +198,15 @@ def test_attachment_domains_get_a_neutral_attachment(harness):
     assert b"<html" not in part.get_payload(decode=True).lower()
     assert b"upload the file" in carrier.data
     assert SECRET.encode() in open_carrier(harness.runtime, carrier)
+
+
+def test_encoded_adviser_name_is_shown_decoded(harness):
+    data = rfc5322(
+        f"From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <{ADVISER}>\nTo: c@cust.example\n"
+        "Subject: WebCrypt\n\nsecret\n"
+    )
+    harness.send(data, to=["c@cust.example"])
+    (carrier,) = carriers(harness.sink.wait_for(2))
+    parsed = carrier.parsed()
+    assert parsed["From"].addresses[0].display_name == "Jürgen Müller"
+    assert "Jürgen Müller" in parsed.get_body(("plain",)).get_content()
