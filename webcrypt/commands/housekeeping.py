@@ -22,7 +22,8 @@ def housekeeping(click_ctx: click.Context, quiet: bool) -> None:
         return
     from webcrypt.housekeeping import run_housekeeping
 
-    ctx: Context = click_ctx.find_object(Context)
+    ctx = click_ctx.find_object(Context)
+    assert ctx is not None, "the webcrypt group sets the context"
     logging.basicConfig(
         level=getattr(logging, str(ctx.config.general.log_level).upper()),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",

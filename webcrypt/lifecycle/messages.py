@@ -6,7 +6,8 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 
-from keystore.models import LedgerEntry
+from keystore.lifecycle import LifecycleService
+from keystore.models import LedgerEntry, Recipient
 from webcrypt.lifecycle.context import JobContext, normalized
 from webcrypt.lifecycle.mails import expiry_mail, receipt_mail, unread_mail, withdraw_offer_mail
 from webcrypt.lifecycle.sending import Pending, SendResult, message_key
@@ -27,6 +28,17 @@ OFFER_WINDOW = timedelta(days=2)
 """Messages sealed longer ago than this get no withdraw offer any more."""
 
 
+def _not_yet_sent(
+    lifecycle: LifecycleService, kind: str, entries: list[LedgerEntry]
+) -> list[tuple[LedgerEntry, Recipient]]:
+    """Return the entries, with their accounts, that have no notice of `kind` yet."""
+    keys = [message_key(e.message_id, e.recipient_id) for e in entries]
+    done = lifecycle.recorded_keys(kind, keys)
+    todo = [e for e, k in zip(entries, keys, strict=True) if k not in done]
+    accounts = lifecycle.recipients_by_id(e.recipient_id for e in todo)
+    return [(e, accounts[e.recipient_id]) for e in todo if e.recipient_id in accounts]
+
+
 def unread_notices(ctx: JobContext) -> SendResult:
     """Tell advisers about messages still unopened `unread_notice_days` after sealing."""
     days = ctx.settings.unread_notice_days
@@ -36,14 +48,7 @@ def unread_notices(ctx: JobContext) -> SendResult:
     with ctx.session() as session:
         lifecycle = ctx.lifecycle(session)
         entries = lifecycle.unopened_since(ctx.now - timedelta(days=days), now=ctx.now)
-        keys = [message_key(e.message_id, e.recipient_id) for e in entries]
-        done = lifecycle.recorded_keys(UNREAD, keys)
-        entries = [e for e, k in zip(entries, keys, strict=True) if k not in done]
-        accounts = lifecycle.recipients_by_id(e.recipient_id for e in entries)
-        for entry in entries:
-            recipient = accounts.get(entry.recipient_id)
-            if recipient is None:
-                continue
+        for entry, recipient in _not_yet_sent(lifecycle, UNREAD, entries):
             mail = unread_mail(
                 adviser=entry.sender,
                 recipient=recipient.address,
@@ -66,17 +71,10 @@ def read_receipts(ctx: JobContext) -> SendResult:
     pending: list[Pending] = []
     with ctx.session() as session:
         lifecycle = ctx.lifecycle(session)
-        entries = lifecycle.opened_since(ctx.now - RECEIPT_WINDOW)
-        keys = [message_key(e.message_id, e.recipient_id) for e in entries]
-        done = lifecycle.recorded_keys(RECEIPT, keys)
-        entries = [e for e, k in zip(entries, keys, strict=True) if k not in done]
-        if not entries:
-            return SendResult()
-        accounts = lifecycle.recipients_by_id(e.recipient_id for e in entries)
-        advisers = lifecycle.advisers_with_read_receipts(normalized(e.sender) for e in entries)
-        for entry in entries:
-            recipient = accounts.get(entry.recipient_id)
-            if recipient is None or entry.first_opened_at is None:
+        due = _not_yet_sent(lifecycle, RECEIPT, lifecycle.opened_since(ctx.now - RECEIPT_WINDOW))
+        advisers = lifecycle.advisers_with_read_receipts(normalized(e.sender) for e, _ in due)
+        for entry, recipient in due:
+            if entry.first_opened_at is None:
                 continue
             wanted = (
                 ctx.settings.read_receipts
@@ -109,13 +107,8 @@ def expiry_notices(ctx: JobContext) -> SendResult:
         entries = lifecycle.expiring_within(
             ctx.now + timedelta(days=days), now=ctx.now, unread_only=mode == "unread"
         )
-        keys = [message_key(e.message_id, e.recipient_id) for e in entries]
-        done = lifecycle.recorded_keys(EXPIRY, keys)
-        entries = [e for e, k in zip(entries, keys, strict=True) if k not in done]
-        accounts = lifecycle.recipients_by_id(e.recipient_id for e in entries)
-        for entry in entries:
-            recipient = accounts.get(entry.recipient_id)
-            if recipient is None or recipient.status != "active":
+        for entry, recipient in _not_yet_sent(lifecycle, EXPIRY, entries):
+            if recipient.status != "active":
                 continue
             mail = expiry_mail(
                 recipient=recipient.address,

@@ -91,9 +91,10 @@ class NoticeSender:
         if not self.claim(notice):
             return False
         mail = notice.mail
+        data = mail.data if isinstance(mail.data, bytes) else mail.data()
         try:
             self.runtime.relay_for("portal").send(
-                mail.data, mail_from=mail.mail_from, rcpt_tos=list(mail.rcpt_tos)
+                data, mail_from=mail.mail_from, rcpt_tos=list(mail.rcpt_tos)
             )
         except RelayError as exc:
             if exc.temporary:
