@@ -141,7 +141,14 @@ def combine(replies: list[str]) -> str:
 class FilterServer:
     """The filter on its own asyncio loop in a thread: ``start()``, then ``stop()``."""
 
-    def __init__(self, runtime: Any, *, listen: str | None = None, protocol: str | None = None):
+    def __init__(
+        self,
+        runtime: Any,
+        *,
+        listen: str | None = None,
+        protocol: str | None = None,
+        settings_interval: float = 10.0,
+    ):
         config = runtime.config.filter
         self.runtime = runtime
         self.listen = listen or str(config.listen)
@@ -162,6 +169,7 @@ class FilterServer:
         self._thread: threading.Thread | None = None
         self._metrics: Any = None
         self._size_limit = 10 * 1024 * 1024
+        self._settings_interval = settings_interval
         self._refresher: asyncio.Task[None] | None = None
 
     def _protocol(self) -> SMTP:
@@ -192,7 +200,7 @@ class FilterServer:
                 self._size_limit = int(settings.max_message_size)
             except Exception as exc:  # keep the last known limit while the keystore is away
                 log.warning("cannot read settings: %s", exc)
-            await asyncio.sleep(10)
+            await asyncio.sleep(self._settings_interval)
 
     async def _start(self) -> None:
         self.handler.gate = asyncio.Semaphore(self.max_transactions)

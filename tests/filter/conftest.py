@@ -106,7 +106,7 @@ def make_harness(
         runtime.keystore = Keystore(
             config.keystore.url, master_key=master_key, clock=clock, hasher=fast_hasher()
         )
-        server = FilterServer(runtime, listen="127.0.0.1:0")
+        server = FilterServer(runtime, listen="127.0.0.1:0", settings_interval=0.05)
         server.start()
         harness = Harness(runtime, server, sink, clock)
         started.append(harness)

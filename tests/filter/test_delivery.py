@@ -239,3 +239,15 @@ def test_starts_without_keystore_and_defers(tmp_path):
     finally:
         server.stop(drain_timeout=1)
         runtime.close()
+
+
+def test_size_limit_follows_the_admin_setting_without_restart(harness):
+    harness.settings(max_message_size=2048)
+    deadline = time.monotonic() + 10
+    size = ""
+    while time.monotonic() < deadline and size != "2048":
+        with harness.client() as client:
+            client.ehlo()
+            size = client.esmtp_features.get("size", "")
+        time.sleep(0.05)
+    assert size == "2048"
