@@ -51,7 +51,12 @@ def open_carrier(runtime, received: Received) -> bytes:
 
 
 def lmtp_transaction(port: int, mail_from: str, rcpt_tos: list[str], data: bytes) -> list[str]:
-    """Run one LMTP transaction and return the RCPT replies' codes and every DATA reply."""
+    """Run one LMTP transaction and return the DATA replies (one per accepted recipient)."""
+    return lmtp_session(port, [(mail_from, rcpt_tos, data)])[0]
+
+
+def lmtp_session(port: int, transactions: list[tuple[str, list[str], bytes]]) -> list[list[str]]:
+    """Run LMTP transactions on one connection; return each one's DATA replies."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         stream = sock.makefile("rwb")
 
@@ -70,12 +75,14 @@ def lmtp_transaction(port: int, mail_from: str, rcpt_tos: list[str], data: bytes
 
         reply()
         command("LHLO test")
-        assert command(f"MAIL FROM:<{mail_from}>").startswith("250")
-        accepted = [r for r in rcpt_tos if command(f"RCPT TO:<{r}>").startswith("250")]
-        assert command("DATA").startswith("354")
-        body = data.replace(b"\r\n.", b"\r\n..")
-        stream.write(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
-        stream.flush()
-        replies = [reply() for _ in accepted]
+        results = []
+        for mail_from, rcpt_tos, data in transactions:
+            assert command(f"MAIL FROM:<{mail_from}>").startswith("250")
+            accepted = [r for r in rcpt_tos if command(f"RCPT TO:<{r}>").startswith("250")]
+            assert command("DATA").startswith("354")
+            body = data.replace(b"\r\n.", b"\r\n..")
+            stream.write(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+            stream.flush()
+            results.append([reply() for _ in accepted])
         command("QUIT")
-        return replies
+        return results
