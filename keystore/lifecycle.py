@@ -213,11 +213,13 @@ class LifecycleService:
             select(Recipient).where(Recipient.id == recipient_id).with_for_update()
         )
 
-    def inactive_since(self, cutoff: datetime, *, limit: int = 1000) -> list[Recipient]:
-        """Return accounts with no login, activity or new message since `cutoff`.
+    def inactive_since(
+        self, cutoff: datetime, *, after_id: int = 0, limit: int = 1000
+    ) -> list[Recipient]:
+        """Return accounts with no login, activity or new message since `cutoff`, by id.
 
         Creation, last login, last activity and the newest message sealed for the
-        account all count as use.
+        account all count as use. Pages through the accounts with `after_id`.
         """
         cut = as_utc(cutoff)
         newer_message = exists().where(
@@ -230,6 +232,7 @@ class LifecycleService:
                 or_(Recipient.last_login_at.is_(None), Recipient.last_login_at < cut),
                 or_(Recipient.last_activity_at.is_(None), Recipient.last_activity_at < cut),
                 ~newer_message,
+                Recipient.id > after_id,
             )
             .order_by(Recipient.id)
             .limit(limit)

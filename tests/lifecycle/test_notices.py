@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from keystore.lifecycle import LifecycleService
 from tests.lifecycle.conftest import (
     ADVISER,
@@ -162,3 +164,35 @@ def test_late_notice_postpones_deletion(
     clock.advance(days=1)
     assert run_housekeeping(runtime).accounts_deleted == 1
     assert notices(sink.messages) == [("inactivity", CUSTOMER)]
+
+
+def test_many_accounts_are_handled_page_by_page(
+    runtime: Runtime, clock: FakeClock, sink: RecordingSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webcrypt.lifecycle import accounts
+
+    monkeypatch.setattr(accounts, "BATCH", 2)
+    update_settings(runtime, unread_notice_days=0, expiry_notice_mode="never")
+    addresses = [f"kunde{i}@example.net" for i in range(5)]
+    for number, address in enumerate(addresses):
+        seal_message(runtime, f"m{number}@bank.example", to=address)
+    clock.advance(days=366)
+    assert run_housekeeping(runtime).inactivity_notices == 5
+    clock.advance(days=30)
+    assert run_housekeeping(runtime).accounts_deleted == 5
+    assert sorted(to for _kind, to in notices(sink.messages)) == addresses
+
+
+def test_a_claimed_notice_is_not_sent_again(
+    runtime: Runtime, clock: FakeClock, sink: RecordingSink
+) -> None:
+    """At most once: a run that died after claiming leaves the notice unsent for good."""
+    from webcrypt.lifecycle.sending import message_key
+
+    sealed = seal_message(runtime, "m1@bank.example")
+    clock.advance(days=10)
+    with runtime.keystore.session() as session:
+        key = message_key(sealed.message_id, sealed.recipient_id)
+        assert LifecycleService(session, clock=clock).claim_notice("unread", key)
+    assert run_housekeeping(runtime).unread_notices == 0
+    assert sink.messages == []

@@ -50,19 +50,29 @@ class InactivityResult:
 
 def inactivity(ctx: JobContext) -> InactivityResult:
     """Send due inactivity notices, then delete the accounts whose time is up."""
-    notices = ctx.sender.send_all(_due_notices(ctx))
-    return InactivityResult(notices=notices, deleted=_delete_unused(ctx))
+    result = InactivityResult(notices=SendResult(), deleted=0)
+    if ctx.settings.inactivity_notice_days > 0:
+        after_id = 0
+        while True:
+            pending, after_id = _due_notices(ctx, after_id)
+            sent = ctx.sender.send_all(pending)
+            result.notices.sent += sent.sent
+            result.notices.skipped += sent.skipped
+            result.notices.failed.extend(sent.failed)
+            if not after_id or sent.failed:
+                break
+    result.deleted = _delete_unused(ctx)
+    return result
 
 
-def _due_notices(ctx: JobContext) -> list[Pending]:
+def _due_notices(ctx: JobContext, after_id: int) -> tuple[list[Pending], int]:
+    """Return the notices due in one page of accounts, and the id to go on after (0: done)."""
     days, notice_days = ctx.settings.inactivity_days, ctx.settings.inactivity_notice_days
-    if notice_days <= 0:
-        return []
     pending: list[Pending] = []
     with ctx.session() as session:
         lifecycle = ctx.lifecycle(session)
         candidates = lifecycle.inactive_since(
-            ctx.now - timedelta(days=days - notice_days), limit=BATCH
+            ctx.now - timedelta(days=days - notice_days), after_id=after_id, limit=BATCH
         )
         active = [r for r in candidates if r.status == "active"]
         last = {r.id: lifecycle.last_used(r) for r in active}
@@ -85,7 +95,7 @@ def _due_notices(ctx: JobContext) -> list[Pending]:
                 now=ctx.now,
             )
             pending.append(Pending(INACTIVITY, keys[recipient.id], mail, recipient_id=recipient.id))
-    return pending
+    return pending, candidates[-1].id if len(candidates) == BATCH else 0
 
 
 def _sending_domain(ctx: JobContext, recipient: Recipient) -> str:
@@ -99,9 +109,15 @@ def _sending_domain(ctx: JobContext, recipient: Recipient) -> str:
 
 def _delete_unused(ctx: JobContext) -> int:
     cutoff = ctx.now - timedelta(days=ctx.settings.inactivity_days)
-    with ctx.session() as session:
-        ids = [r.id for r in ctx.lifecycle(session).inactive_since(cutoff, limit=BATCH)]
-    return sum(1 for recipient_id in ids if _delete_if_unused(ctx, recipient_id, cutoff))
+    deleted, after_id = 0, 0
+    while True:
+        with ctx.session() as session:
+            page = ctx.lifecycle(session).inactive_since(cutoff, after_id=after_id, limit=BATCH)
+            ids = [r.id for r in page]
+        deleted += sum(1 for recipient_id in ids if _delete_if_unused(ctx, recipient_id, cutoff))
+        if len(ids) < BATCH:
+            return deleted
+        after_id = ids[-1]
 
 
 def _delete_if_unused(ctx: JobContext, recipient_id: int, cutoff: datetime) -> bool:
