@@ -13,12 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import formataddr, getaddresses
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
 from webcrypt.notices import LANGUAGES, Part, compose, language, render_mail, render_template
 from webcrypt.rules.message import decode_text
+
+if TYPE_CHECKING:
+    from keystore.models import Recipient
+    from webcrypt import envelope
 
 HTML_NAME = "secure.htm"
 NEUTRAL_NAME = "secure-message.dat"
@@ -147,4 +151,71 @@ def build_carrier(
         html=html,
         attachments=[attached],
         headers=thread_headers,
+    )
+
+
+def carrier_for(
+    *,
+    sealed: envelope.SealedMessage,
+    address: str,
+    neutral: bool,
+    adviser: Adviser,
+    to: str,
+    subject: str,
+    settings: Any,
+    portal_url: str,
+    recipient: Recipient,
+    thread: Sequence[tuple[str, str]],
+) -> bytes:
+    """Build one recipient's carrier from the sealed message (called just before relaying)."""
+    lang = recipient.language or settings.default_language
+    # The attachment text lives only for this call: large messages are copied less.
+    part = attachment(
+        _attachment_text(sealed, address, neutral, settings, recipient, lang), neutral=neutral
+    )
+    return build_carrier(
+        adviser=adviser,
+        to=to,
+        subject=subject,
+        attached=part,
+        neutral=neutral,
+        settings=settings,
+        portal_url=portal_url,
+        recipient_lang=recipient.language,
+        thread_headers=thread,
+    )
+
+
+def _attachment_text(
+    sealed: envelope.SealedMessage,
+    address: str,
+    neutral: bool,
+    settings: Any,
+    recipient: Recipient,
+    lang: str,
+) -> str:
+    """The bare armored envelope (neutral variant) or secure.htm around it."""
+    armored = sealed.armored(address)
+    if neutral:
+        return armored
+    return _secure_htm(armored, sealed.headers[address], settings, recipient, lang)
+
+
+def _secure_htm(armored: str, header: Any, settings: Any, recipient: Recipient, lang: str) -> str:
+    """Render secure.htm for one recipient."""
+    from webcrypt.securehtm import render_secure_htm
+
+    branding = None
+    try:
+        from webcrypt.branding import Branding
+
+        branding = Branding.from_settings(settings, lang)
+    except ImportError:  # branding is optional for the attachment
+        branding = None
+    return render_secure_htm(
+        armored,
+        header,
+        branding=branding,
+        security_phrase=recipient.security_phrase,
+        lang=lang if lang in ("en", "de") else "en",
     )

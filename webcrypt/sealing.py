@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from keystore.addresses import normalize_address
 from keystore.models import Recipient
 from webcrypt import envelope
-from webcrypt.carrier import Adviser, attachment, build_carrier
+from webcrypt.carrier import Adviser, carrier_for
 from webcrypt.notices import Outgoing, deactivated_notice, encode_header, pin_mail
 from webcrypt.rules import Context, matching_triggers
 from webcrypt.rules import internal_sender as internal_sender_rule
@@ -39,10 +39,6 @@ PIN_LEASE = timedelta(minutes=15)
 
 _SECURE_IN_HEADER = re.compile(rb"#secure(?=[\s>,;\"]|$)", re.IGNORECASE)
 _FIELD_START = re.compile(rb"^[^\s:]+:", re.MULTILINE)
-
-
-class RefusedRecipient(Exception):
-    """A recipient that must be refused with a 5xx reply (the text explains why)."""
 
 
 def secure_to_internal_reply(address: str) -> str:
@@ -265,7 +261,7 @@ class Sealer:
             assert sealed is not None
             key = keys[rcpt]
             carrier = functools.partial(
-                _carrier,
+                carrier_for,
                 sealed=sealed,
                 address=key.address,
                 neutral=domain_of(rcpt) in attachment_domains,
@@ -345,70 +341,3 @@ def _usable_id(message_id: str) -> bool:
 def _ascii(text: str) -> str:
     """Printable ASCII for reply texts and generated ids."""
     return text.encode("ascii", "backslashreplace").decode("ascii") or "localhost"
-
-
-def _carrier(
-    *,
-    sealed: envelope.SealedMessage,
-    address: str,
-    neutral: bool,
-    adviser: Adviser,
-    to: str,
-    subject: str,
-    settings: Any,
-    portal_url: str,
-    recipient: Recipient,
-    thread: Sequence[tuple[str, str]],
-) -> bytes:
-    """Build one recipient's carrier (called just before it is relayed)."""
-    lang = recipient.language or settings.default_language
-    # The attachment text lives only for this call: large messages are copied less.
-    part = attachment(
-        _attachment_text(sealed, address, neutral, settings, recipient, lang), neutral=neutral
-    )
-    return build_carrier(
-        adviser=adviser,
-        to=to,
-        subject=subject,
-        attached=part,
-        neutral=neutral,
-        settings=settings,
-        portal_url=portal_url,
-        recipient_lang=recipient.language,
-        thread_headers=thread,
-    )
-
-
-def _attachment_text(
-    sealed: envelope.SealedMessage,
-    address: str,
-    neutral: bool,
-    settings: Any,
-    recipient: Recipient,
-    lang: str,
-) -> str:
-    """The bare armored envelope (neutral variant) or secure.htm around it."""
-    armored = sealed.armored(address)
-    if neutral:
-        return armored
-    return _secure_htm(armored, sealed.headers[address], settings, recipient, lang)
-
-
-def _secure_htm(armored: str, header: Any, settings: Any, recipient: Recipient, lang: str) -> str:
-    """Render secure.htm for one recipient."""
-    from webcrypt.securehtm import render_secure_htm
-
-    branding = None
-    try:
-        from webcrypt.branding import Branding
-
-        branding = Branding.from_settings(settings, lang)
-    except ImportError:  # branding is optional for the attachment
-        branding = None
-    return render_secure_htm(
-        armored,
-        header,
-        branding=branding,
-        security_phrase=recipient.security_phrase,
-        lang=lang if lang in ("en", "de") else "en",
-    )
