@@ -42,6 +42,14 @@ class Delivery:
         return self._relay
 
     async def deliver(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> list[str]:
+        """Process one message in a worker thread; return one reply per envelope recipient.
+
+        The whole sequence runs in one thread: sealing is CPU and keystore work, the relay
+        client blocks, and one hand-over per message costs less than one per step.
+        """
+        return await asyncio.to_thread(self.process, raw, mail_from, rcpt_tos)
+
+    def process(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> list[str]:
         """Process one message; return one reply per envelope recipient, in order."""
         started = time.monotonic()
         metrics.SIZE.observe(len(raw))
@@ -50,7 +58,7 @@ class Delivery:
         sent_bytes = 0
         try:
             try:
-                plan = await asyncio.to_thread(self.sealer.plan, raw, mail_from, rcpt_tos)
+                plan = self.sealer.plan(raw, mail_from, rcpt_tos)
             except KeystoreUnavailable as exc:
                 log.warning("keystore unavailable: %s", exc)
                 replies = [KEYSTORE_DOWN] * len(rcpt_tos)
@@ -58,14 +66,14 @@ class Delivery:
                 log.exception("sealing failed")
                 replies = [INTERNAL_ERROR] * len(rcpt_tos)
             else:
-                replies, sent_bytes = await self._relay_and_commit(plan, rcpt_tos)
+                replies, sent_bytes = self._relay_and_commit(plan, rcpt_tos)
         finally:
             metrics.IN_FLIGHT.dec()
         duration = time.monotonic() - started
         self._observe(plan, raw, mail_from, rcpt_tos, replies, sent_bytes, duration)
         return replies
 
-    async def _relay_and_commit(self, plan: Plan, rcpt_tos: list[str]) -> tuple[list[str], int]:
+    def _relay_and_commit(self, plan: Plan, rcpt_tos: list[str]) -> tuple[list[str], int]:
         failures: dict[int, str] = {}
         sent_bytes = 0
         for index, mail in enumerate(plan.outgoing):
@@ -73,12 +81,8 @@ class Delivery:
                 failures[index] = failures[min(failures)]
                 continue
             try:
-                data = mail.data if isinstance(mail.data, bytes) else None
-                if data is None:
-                    data = await asyncio.to_thread(mail.build)
-                await self.relay.send_async(
-                    data, mail_from=mail.mail_from, rcpt_tos=list(mail.rcpt_tos)
-                )
+                data = mail.build()
+                self.relay.send(data, mail_from=mail.mail_from, rcpt_tos=list(mail.rcpt_tos))
                 sent_bytes += len(data)
                 del data
             except RelayError as exc:
@@ -98,7 +102,7 @@ class Delivery:
         }
         if plan.pin_leases:
             try:
-                await asyncio.to_thread(self.sealer.commit, plan, delivered)
+                self.sealer.commit(plan, delivered)
             except Exception as exc:
                 # Everything went out: a retry would only duplicate it. The PIN lease expires
                 # by itself; without the notice a later message may issue a new PIN.
