@@ -13,6 +13,7 @@ from keystore.db import Keystore
 from tests.filter.conftest import ADVISER
 from tests.filter.helpers import PIN_PATTERN, carriers, lmtp_transaction, pin_mails, rfc5322
 from tests.support.components import free_port
+from tests.support.smtp import RecordingSink
 
 SECRET = "Confidential figures: 1, 2, 3."
 OFFER = rfc5322(
@@ -33,10 +34,9 @@ def test_relay_down_defers_and_the_retry_succeeds(make_harness):
     harness.sink.stop()
     reason = assert_deferred(harness)
     assert "refused the connection" in reason
-    harness.sink.__init__(port=harness.sink.port)
-    harness.sink.start()
-    harness.send(OFFER, to=["c@cust.example"])
-    received = harness.sink.wait_for(2)
+    with RecordingSink(port=harness.sink.port) as back:
+        harness.send(OFFER, to=["c@cust.example"])
+        received = back.wait_for(2)
     assert len(carriers(received)) == 1
     assert SECRET.encode() not in b"".join(r.data for r in received)
 
