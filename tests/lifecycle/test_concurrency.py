@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -93,3 +94,55 @@ def test_a_held_lease_makes_other_runs_skip(runtime: Runtime, clock: FakeClock) 
     assert not report.skipped and report.ok
     with runtime.keystore.session() as session:
         assert LifecycleService(session, clock=clock).lease_holder(LEASE_NAME) is None
+
+
+def _run_in_process(
+    keystore_url: str, master_key: str, relay: str, secret_file: str, now: str, start: Any
+) -> dict[str, int]:
+    """Run housekeeping in a separate process, as a second host would."""
+    from datetime import datetime
+
+    from keystore.masterkey import MasterKey
+    from webcrypt.config import load_config
+
+    config = load_config(
+        environ={
+            "WEBCRYPT_KEYSTORE_URL": keystore_url,
+            "WEBCRYPT_PORTAL_RELAY": relay,
+            "WEBCRYPT_PORTAL_SECRET_KEY_FILE": secret_file,
+            "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
+        }
+    )
+    runtime = Runtime(config, master_key=MasterKey.from_base64(master_key))
+    try:
+        start.wait(60)
+        report = run_housekeeping(runtime, now=datetime.fromisoformat(now), use_lease=False)
+        return {"sent": report.mails_sent, "failures": len(report.failures)}
+    finally:
+        runtime.close()
+
+
+def test_two_processes_send_each_notice_once(
+    any_runtime: Runtime, clock: FakeClock, sink: RecordingSink
+) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _prepare(any_runtime, clock)
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(2, mp_context=context) as pool:
+        start = manager.Event()
+        args = (
+            str(any_runtime.config.keystore.url),
+            any_runtime.master_key.to_base64(),
+            sink.url,
+            str(any_runtime.config.portal.secret_key_file),
+            clock().isoformat(),
+            start,
+        )
+        futures = [pool.submit(_run_in_process, *args) for _ in range(2)]
+        start.set()
+        results = [future.result(120) for future in futures]
+    assert [r["failures"] for r in results] == [0, 0]
+    assert sum(r["sent"] for r in results) == sum(_expected().values())
+    assert Counter(notices(sink.messages)) == _expected()
