@@ -29,8 +29,11 @@ INTERNAL_ERROR = "451 4.3.0 Temporary error while sealing the message; try again
 class Delivery:
     """Runs the plan-relay-commit sequence for the filter."""
 
-    def __init__(self, runtime: Any, *, sealer: Sealer | None = None) -> None:
+    def __init__(
+        self, runtime: Any, *, per_recipient: bool = False, sealer: Sealer | None = None
+    ) -> None:
         self.runtime = runtime
+        self.per_recipient = per_recipient
         self.sealer = sealer or Sealer(runtime)
         self._relay: Any = None
 
@@ -74,10 +77,13 @@ class Delivery:
         return replies
 
     def _relay_and_commit(self, plan: Plan, rcpt_tos: list[str]) -> tuple[list[str], int]:
+        # Over LMTP each recipient has its own reply, so after a failure the other recipients'
+        # mails still go out. Over SMTP one reply covers all: nothing more is sent, so that a
+        # retried message is duplicated as little as possible.
         failures: dict[int, str] = {}
         sent_bytes = 0
         for index, mail in enumerate(plan.outgoing):
-            if failures and not self._independent(plan):
+            if failures and not self.per_recipient:
                 failures[index] = failures[min(failures)]
                 continue
             try:
@@ -117,15 +123,6 @@ class Delivery:
             else:
                 replies.append(f"250 2.0.0 OK {plan.decisions.get(rcpt, 'pass')}")
         return replies, sent_bytes
-
-    def _independent(self, plan: Plan) -> bool:
-        """Whether later mails may still go out after a failure.
-
-        Over LMTP each recipient has its own reply, so the others can be delivered. Over SMTP
-        one reply covers all: after a failure nothing more is sent, to keep duplicates of a
-        retried message few.
-        """
-        return str(self.runtime.config.filter.protocol) == "lmtp"
 
     def _observe(
         self,

@@ -155,7 +155,7 @@ class FilterServer:
         self.protocol = protocol or str(config.protocol)
         self.max_transactions = int(config.max_transactions)
         self.idle_timeout = max(float(config.idle_timeout), IDLE_TIMEOUT_MINIMUM)
-        self.delivery = Delivery(runtime)
+        self.delivery = Delivery(runtime, per_recipient=self.protocol == "lmtp")
         self.handler = FilterHandler(
             self.delivery,
             lmtp=self.protocol == "lmtp",
