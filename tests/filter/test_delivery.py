@@ -251,3 +251,12 @@ def test_size_limit_follows_the_admin_setting_without_restart(harness):
             size = client.esmtp_features.get("size", "")
         time.sleep(0.05)
     assert size == "2048"
+
+
+def test_smtp_stops_at_the_first_failure(harness):
+    harness.sink.refuse("550 5.1.1 unknown", at="RCPT", address="bad@cust.example")
+    with pytest.raises(smtplib.SMTPDataError) as caught:
+        harness.send(OFFER, to=["bad@cust.example", "c@cust.example"])
+    assert caught.value.smtp_code == 554
+    assert b"550 5.1.1" in caught.value.smtp_error
+    assert harness.sink.messages == []
