@@ -182,3 +182,15 @@ def test_bad_urls():
         open_relay("http://example.com", timeout=1)
     with pytest.raises(ValueError):
         open_relay("outbox:", timeout=1)
+
+
+def test_lmtp_sink_answers_per_recipient():
+    from tests.filter.helpers import lmtp_transaction
+
+    with RecordingSink(lmtp=True) as lmtp_sink:
+        replies = lmtp_transaction(lmtp_sink.port, "a@x.example", ["b@x", "c@x"], MESSAGE)
+        assert [r[:3] for r in replies] == ["250", "250"]
+        lmtp_sink.refuse("452 4.2.2 full")
+        replies = lmtp_transaction(lmtp_sink.port, "a@x.example", ["b@x", "c@x"], MESSAGE)
+        assert [r[:3] for r in replies] == ["452", "452"]
+        assert len(lmtp_sink.messages) == 1

@@ -73,7 +73,8 @@ class _Handler:
                 await asyncio.wait_for(release.wait(), stall)
         reply = self.sink._reply_for("DATA", "")
         if reply:
-            return reply
+            # LMTP wants one reply per recipient: aiosmtpd writes the lines as given.
+            return "\r\n".join([reply] * len(envelope.rcpt_tos)) if self.sink.lmtp else reply
         content = envelope.original_content or b""
         received = Received(
             mail_from=envelope.mail_from or "",
