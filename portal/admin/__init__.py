@@ -83,7 +83,10 @@ def _setup(state: BlueprintSetupState) -> None:
         return
     for endpoint in LOGIN_VIEWS:
         view = app.view_functions[endpoint]
-        limiter.limit(lambda: str(app.config["RATELIMIT_ADMIN_LOGIN"]), methods=["POST"])(view)
+        # The limit is checked by the wrapper, so the wrapper must be the registered view.
+        app.view_functions[endpoint] = limiter.limit(
+            lambda: str(app.config["RATELIMIT_ADMIN_LOGIN"]), methods=["POST"]
+        )(view)
 
 
 def register(app: Flask) -> None:

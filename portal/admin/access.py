@@ -7,12 +7,12 @@ from contextlib import contextmanager
 from functools import cached_property, wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
 from portal.admin import session as admin_session
 from portal.admin.session import AdminIdentity
-from portal.context import runtime
+from portal.context import runtime, settings
 from portal.health import ADMIN_ACTIONS
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -58,6 +58,23 @@ def services() -> Iterator[AdminServices]:
         yield AdminServices(session)
 
 
+class Page:
+    """A page to render once the database session is closed.
+
+    Rendering runs the portal's template context, which may read the settings through a
+    session of its own; on SQLite a second session must not wait for the first one.
+    """
+
+    def __init__(self, template: str, context: dict[str, Any], status: int = 200, **more: Any):
+        self.template = template
+        self.context = {**context, **more}
+        self.status = status
+
+    def render(self) -> tuple[str, int]:
+        """Render the page with its status."""
+        return render_template(self.template, **self.context), self.status
+
+
 def client_ip() -> str:
     """Return the address the request came from (as resolved behind trusted proxies)."""
     return request.remote_addr or ""
@@ -87,8 +104,10 @@ def require(*roles: str) -> Callable[[View], View]:
             admin_id = admin_session.session_id()
             who = None
             if admin_id is not None:
+                idle_minutes = int(settings().admin_idle_minutes)
                 with services() as found:
-                    who = admin_session.identity(found.admins.get_by_id(admin_id))
+                    admin = found.admins.get_by_id(admin_id)
+                    who = admin_session.identity(admin, idle_minutes=idle_minutes)
             if who is None:
                 target = request.full_path.rstrip("?") if request.method == "GET" else None
                 return redirect(url_for("admin.login", next=target))

@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from keystore.lockout import is_locked, register_failure
 from portal.admin import bp
 from portal.admin import session as admin_session
-from portal.admin.access import AdminServices, client_ip, safe_next, services
+from portal.admin.access import AdminServices, Page, client_ip, safe_next, services
 from portal.admin.forms import CodeForm, EnrollForm, LoginForm
 from portal.context import now, settings
 from portal.health import ADMIN_ACTIONS, ADMIN_LOGINS
@@ -85,20 +85,15 @@ def login() -> ResponseReturnValue:
     return redirect(url_for("admin.factor", next=next_url or None))
 
 
-def _enroll_page(found: AdminServices, admin: Any, form: EnrollForm, **extra: Any) -> str:
+def _enroll_page(admin: Any, form: EnrollForm, product: str, **extra: Any) -> Page:
     secret = admin_session.state().get("enroll")
     if not secret:
         secret = pyotp.random_base32()
         admin_session.set_enrollment_secret(secret)
-    uri = pyotp.TOTP(secret).provisioning_uri(
-        name=admin.email, issuer_name=settings().product_name or "WebCrypt"
-    )
-    return render_template(
+    uri = pyotp.TOTP(secret).provisioning_uri(name=admin.email, issuer_name=product)
+    return Page(
         "admin/enroll.html",
-        form=form,
-        qr=qr_data_uri(uri),
-        secret=group(secret),
-        email=admin.email,
+        {"form": form, "qr": qr_data_uri(uri), "secret": group(secret), "email": admin.email},
         **extra,
     )
 
@@ -111,53 +106,62 @@ def factor() -> ResponseReturnValue:
     if admin_id is None:
         flash("Please log in again.", "error")
         return redirect(url_for("admin.login"))
+    product = settings().product_name or "WebCrypt"
     with services() as found:
-        admin = found.admins.get_by_id(admin_id)
-        pending_tag = str(admin_session.state().get("tag", ""))
-        if admin is None or admin.disabled or pending_tag != admin_session.credential_tag(admin):
-            admin_session.log_out()
-            return redirect(url_for("admin.login"))
-        if admin.totp_secret is None:
-            return _enroll(found, admin, next_url)
-        form = CodeForm()
-        if request.method == "GET" or not form.validate_on_submit():
-            status = 400 if request.method == "POST" else 200
-            return render_template("admin/factor.html", form=form, next=next_url), status
-        if is_locked(admin, now()) or not verify_code(admin.totp_secret, form.code.data):
-            if not is_locked(admin, now()):
-                register_failure(found.session, admin, now())
-            _failure(found, admin.email, "bad", admin, "wrong authentication code")
-            return render_template(
-                "admin/factor.html", form=form, next=next_url, failure=FAILED_CODE
-            ), 401
-        found.admins.record_login(admin)
-        _audit(found, "admin.login", actor=admin.email)
-        ADMIN_LOGINS.labels(outcome="ok").inc()
-        admin_session.log_in(admin)
-        home = "admin.dashboard" if admin.role == "admin" else "admin.users"
+        outcome = _second_factor(found, admin_id, next_url, product)
+    return outcome.render() if isinstance(outcome, Page) else outcome
+
+
+def _second_factor(
+    found: AdminServices, admin_id: int, next_url: str, product: str
+) -> Page | ResponseReturnValue:
+    admin = found.admins.get_by_id(admin_id)
+    pending_tag = str(admin_session.state().get("tag", ""))
+    if admin is None or admin.disabled or pending_tag != admin_session.credential_tag(admin):
+        admin_session.log_out()
+        return redirect(url_for("admin.login"))
+    if admin.totp_secret is None:
+        return _enroll(found, admin, next_url, product)
+    form = CodeForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return Page("admin/factor.html", {"form": form, "next": next_url}, status)
+    locked = is_locked(admin, now())
+    if locked or not verify_code(admin.totp_secret, form.code.data):
+        if not locked:
+            register_failure(found.session, admin, now())
+        _failure(found, admin.email, "bad", admin, "wrong authentication code")
+        context = {"form": form, "next": next_url, "failure": FAILED_CODE}
+        return Page("admin/factor.html", context, 401)
+    return _logged_in(found, admin, next_url)
+
+
+def _logged_in(found: AdminServices, admin: Any, next_url: str) -> ResponseReturnValue:
+    found.admins.record_login(admin)
+    _audit(found, "admin.login", actor=admin.email)
+    ADMIN_LOGINS.labels(outcome="ok").inc()
+    admin_session.log_in(admin)
+    home = "admin.dashboard" if admin.role == "admin" else "admin.users"
     return redirect(safe_next(next_url, url_for(home)))
 
 
-def _enroll(found: AdminServices, admin: Any, next_url: str) -> ResponseReturnValue:
+def _enroll(
+    found: AdminServices, admin: Any, next_url: str, product: str
+) -> Page | ResponseReturnValue:
     form = EnrollForm()
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
-        return _enroll_page(found, admin, form, next=next_url), status
+        return _enroll_page(admin, form, product, status=status, next=next_url)
     secret = str(admin_session.state().get("enroll", ""))
     if not secret or not verify_code(secret, form.code.data):
         register_failure(found.session, admin, now())
         _failure(found, admin.email, "bad", admin, "wrong code while enrolling")
-        return _enroll_page(found, admin, form, next=next_url, failure=FAILED_CODE), 401
+        return _enroll_page(admin, form, product, status=401, next=next_url, failure=FAILED_CODE)
     found.admins.set_password(admin, form.new_password.data)
     found.admins.set_totp_secret(admin, secret)
-    found.admins.record_login(admin)
     _audit(found, "admin.totp_enrolled", actor=admin.email)
-    _audit(found, "admin.login", actor=admin.email)
-    ADMIN_LOGINS.labels(outcome="ok").inc()
-    admin_session.log_in(admin)
     flash("Two-factor login is set up and your password is saved.", "success")
-    home = "admin.dashboard" if admin.role == "admin" else "admin.users"
-    return redirect(safe_next(next_url, url_for(home)))
+    return _logged_in(found, admin, next_url)
 
 
 @bp.route("/logout", methods=["POST"])

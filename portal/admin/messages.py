@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from portal.admin import bp
-from portal.admin.access import current, record, require, services
+from portal.admin.access import Page, current, record, require, services
 from portal.admin.forms import WithdrawForm
 
 
@@ -26,22 +26,20 @@ def withdraw() -> ResponseReturnValue:
                 "No sealed message with this ID is in the ledger (expired messages are "
                 "removed after the retention period)."
             ]
-            return render_template("admin/withdraw.html", form=form, entries=None), 404
-        if request.form.get("confirm") != "yes":
+            page = Page("admin/withdraw.html", {"form": form, "entries": None}, 404)
+        elif request.form.get("confirm") != "yes":
             recipients = {
                 entry.recipient_id: found.recipients.get_by_id(entry.recipient_id)
                 for entry in entries
             }
-            return render_template(
-                "admin/withdraw.html", form=form, entries=entries, recipients=recipients
-            )
-        count = found.ledger.revoke(message_id, by=current().email)
-        record(
-            found,
-            "message.withdraw",
-            target=message_id,
-            detail=f"withdrawn for {count} recipient(s)",
-        )
+            context = {"form": form, "entries": entries, "recipients": recipients}
+            page = Page("admin/withdraw.html", context)
+        else:
+            count = found.ledger.revoke(message_id, by=current().email)
+            record(found, "message.withdraw", target=message_id, detail=f"{count} recipient(s)")
+            page = None
+    if page is not None:
+        return page.render()
     if count:
         flash(f"The message is withdrawn for {count} recipient(s).", "success")
     else:

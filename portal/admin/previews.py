@@ -60,6 +60,6 @@ def carrier_parts(settings: Any, lang: str) -> tuple[str, str]:
         adviser=Adviser(address=SAMPLE_SENDER, name="Berta Berater"),
         settings=settings,
         portal_url=portal_url(),
-        langs=[lang],
+        langs=(lang,),
         neutral=False,
     )

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Response, current_app, g, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from portal.context import now, settings
+from portal.context import now
 
 COOKIE = "webcrypt_admin"
 PATH = "/admin"
@@ -136,7 +136,7 @@ def log_out() -> None:
     replace({})
 
 
-def identity(admin: Any) -> AdminIdentity | None:
+def identity(admin: Any, *, idle_minutes: int) -> AdminIdentity | None:
     """Check the full session against `admin` (loaded by the id in the session).
 
     Returns None, and ends the session, when it is idle too long, too old, or the
@@ -146,7 +146,7 @@ def identity(admin: Any) -> AdminIdentity | None:
     if current.get("stage") != FULL or admin is None:
         return None
     stamp = int(now().timestamp())
-    idle = int(settings().admin_idle_minutes) * 60
+    idle = idle_minutes * 60
     too_old = stamp - int(current.get("since", 0)) > MAX_HOURS * 3600
     idle_out = stamp - int(current.get("seen", 0)) > idle
     if (

@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from keystore import reports
 from keystore.lockout import is_locked
 from portal.admin import bp
-from portal.admin.access import AdminServices, record, require, services
+from portal.admin.access import AdminServices, Page, record, require, services
 from portal.admin.forms import ConfirmForm
 from portal.admin.pinmail import NoDestination, build_pin_mail, destination
 from portal.context import now, runtime, settings
@@ -152,14 +152,22 @@ def detail_context(found: AdminServices, recipient: Any) -> dict[str, Any]:
 def user(recipient_id: int) -> ResponseReturnValue:
     """Show one account."""
     with services() as found:
-        recipient = _load(found, recipient_id)
-        return render_template("admin/user.html", **detail_context(found, recipient))
+        context = detail_context(found, _load(found, recipient_id))
+    return render_template("admin/user.html", **context)
 
 
-def explanation(action: Action, recipient: Any) -> str:
+@dataclass(frozen=True)
+class Surroundings:
+    """What the actions need besides the database: settings and the company's domain."""
+
+    settings: Any
+    internal_domain: str
+
+
+def explanation(action: Action, recipient: Any, current: Any) -> str:
     """Fill in the account's address and where a new PIN would go."""
     try:
-        to, delivery = destination(recipient, settings())
+        to, delivery = destination(recipient, current)
         where = f"the {delivery} ({to})"
     except NoDestination:
         where = "nobody: no adviser is on record for this account"
@@ -173,87 +181,98 @@ def user_action(recipient_id: int, name: str) -> ResponseReturnValue:
     action = ACTIONS.get(name)
     if action is None:
         abort(404)
-    form = ConfirmForm()
+    around = Surroundings(settings(), (sorted(runtime().internal_domains()) or ["localhost"])[0])
     with services() as found:
-        recipient = _load(found, recipient_id)
-        address = recipient.address
-        page = {
+        outcome = _act(found, recipient_id, name, action, around)
+    return outcome.render() if isinstance(outcome, Page) else outcome
+
+
+def _act(
+    found: AdminServices, recipient_id: int, name: str, action: Action, around: Surroundings
+) -> Page | ResponseReturnValue:
+    form = ConfirmForm()
+    recipient = _load(found, recipient_id)
+    address = recipient.address
+    page = Page(
+        "admin/confirm.html",
+        {
             "action": action,
             "name": name,
             "recipient": recipient,
-            "explanation": explanation(action, recipient),
+            "explanation": explanation(action, recipient, around.settings),
             "form": form,
-        }
-        if request.method == "GET" or not form.validate_on_submit():
-            return render_template("admin/confirm.html", **page)
-        if action.typed and not form.check_typed(address):
-            return render_template("admin/confirm.html", **page), 400
-        try:
-            detail = PERFORM[name](found, recipient)
-        except NoDestination as exc:
-            flash(str(exc), "error")
-            return redirect(url_for("admin.user", recipient_id=recipient_id))
-        except RelayError as exc:
-            # Raising rolls the transaction back: the old password stays valid.
-            log.warning("PIN mail for %s not sent: %s", address, exc)
-            found.session.rollback()
-            flash(
-                "The mail with the new PIN could not be sent, so nothing was changed "
-                f"({exc}). Try again later.",
-                "error",
-            )
-            return redirect(url_for("admin.user", recipient_id=recipient_id))
-        record(found, action.audit, target=address, detail=detail)
+        },
+    )
+    if request.method == "GET" or not form.validate_on_submit():
+        return page
+    if action.typed and not form.check_typed(address):
+        page.status = 400
+        return page
+    back = redirect(url_for("admin.user", recipient_id=recipient_id))
+    try:
+        detail = PERFORM[name](found, recipient, around)
+    except NoDestination as exc:
+        flash(str(exc), "error")
+        return back
+    except RelayError as exc:
+        # Nothing may change when the mail is not out: the old password stays valid.
+        log.warning("PIN mail for %s not sent: %s", address, exc)
+        found.session.rollback()
+        flash(
+            f"The mail with the new PIN could not be sent, so nothing was changed ({exc}). "
+            "Try again later.",
+            "error",
+        )
+        return back
+    record(found, action.audit, target=address, detail=detail)
     flash(f"{action.title}: done for {address}. {detail}".strip(), "success")
     if name == "delete":
         return redirect(url_for("admin.users"))
-    return redirect(url_for("admin.user", recipient_id=recipient_id))
+    return back
 
 
-def _reset(found: AdminServices, recipient: Any) -> str:
-    current = settings()
-    destination(recipient, current)  # refuse before anything changes
+def _reset(found: AdminServices, recipient: Any, around: Surroundings) -> str:
+    destination(recipient, around.settings)  # refuse before anything changes
     pin = found.recipients.reset_pin(recipient)
-    config = runtime().config
-    domains = sorted(runtime().internal_domains()) or ["localhost"]
     mail = build_pin_mail(
         recipient=recipient,
         pin=pin,
-        settings=current,
-        portal_url=str(config.portal.public_url),
-        internal_domain=domains[0],
+        settings=around.settings,
+        portal_url=str(runtime().config.portal.public_url),
+        internal_domain=around.internal_domain,
     )
+    # Sent before the commit: if the relay refuses, the reset is rolled back.
     runtime().relay_for("portal").send(mail.data, mail_from=mail.mail_from, rcpt_tos=[mail.to])
     return f"New PIN mailed to the {mail.delivery} ({mail.to})."
 
 
-def _unlock(found: AdminServices, recipient: Any) -> str:
+def _unlock(found: AdminServices, recipient: Any, around: Surroundings) -> str:
     found.recipients.unlock(recipient)
     return ""
 
 
-def _deactivate(found: AdminServices, recipient: Any) -> str:
+def _deactivate(found: AdminServices, recipient: Any, around: Surroundings) -> str:
     found.recipients.set_status(recipient, "deactivated")
     return ""
 
 
-def _reactivate(found: AdminServices, recipient: Any) -> str:
+def _reactivate(found: AdminServices, recipient: Any, around: Surroundings) -> str:
     found.recipients.set_status(recipient, "active")
     return ""
 
 
-def _rotate(found: AdminServices, recipient: Any) -> str:
+def _rotate(found: AdminServices, recipient: Any, around: Surroundings) -> str:
     version = found.recipients.rotate_key(recipient)
     return f"New key version {version}."
 
 
-def _delete(found: AdminServices, recipient: Any) -> str:
+def _delete(found: AdminServices, recipient: Any, around: Surroundings) -> str:
     versions = len(found.recipients.key_versions(recipient))
     found.recipients.delete(recipient)
     return f"{versions} key version(s) destroyed."
 
 
-PERFORM: dict[str, Callable[[AdminServices, Any], str]] = {
+PERFORM: dict[str, Callable[[AdminServices, Any, Surroundings], str]] = {
     "reset": _reset,
     "unlock": _unlock,
     "deactivate": _deactivate,
