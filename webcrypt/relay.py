@@ -226,6 +226,9 @@ class SMTPRelay(Relay):
                     temporary=False,
                 )
             options.append("SMTPUTF8")
+        elif conn.has_extn("smtputf8") and not data[: data.find(b"\r\n\r\n")].isascii():
+            # Raw UTF-8 in the header fields (RFC 6532): say so when the server understands it.
+            options.append("SMTPUTF8")
         if not data.isascii() and conn.has_extn("8bitmime"):
             options.append("BODY=8BITMIME")
         if conn.has_extn("size"):

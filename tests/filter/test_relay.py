@@ -194,3 +194,19 @@ def test_lmtp_sink_answers_per_recipient():
         replies = lmtp_transaction(lmtp_sink.port, "a@x.example", ["b@x", "c@x"], MESSAGE)
         assert [r[:3] for r in replies] == ["452", "452"]
         assert len(lmtp_sink.messages) == 1
+
+
+def test_utf8_headers_ask_for_smtputf8(sink):
+    relay = open_relay(sink.url, timeout=5)
+    try:
+        relay.send(
+            "From: Jürgen <a@bank.example>\r\nSubject: x\r\n\r\nbody\r\n".encode(),
+            mail_from="a@bank.example",
+            rcpt_tos=["b@x.example"],
+        )
+        relay.send(MESSAGE, mail_from="a@bank.example", rcpt_tos=["b@x.example"])
+    finally:
+        relay.close()
+    first, second = sink.wait_for(2)
+    assert "SMTPUTF8" in first.mail_options
+    assert "SMTPUTF8" not in second.mail_options
