@@ -2,7 +2,10 @@
 
     python bench/load.py                          1000 messages, smtp-source when installed
     python bench/load.py --count 200 --driver python
-    python bench/load.py --keystore-url postgresql+psycopg://postgres@127.0.0.1/test
+    python bench/load.py --keystore-url postgresql+psycopg://postgres@127.0.0.1/webcrypt_bench
+
+(--keystore-url must name an empty database of its own, e.g. `createdb webcrypt_bench`:
+the run creates the schema in it.)
 
 The filter runs as its own process (configured by WEBCRYPT_* variables, a fresh SQLite
 keystore unless --keystore-url is given) and relays into a counting sink in this process.
