@@ -1,9 +1,9 @@
-"""One incoming message from plan to relay to ledger, with a reply per envelope recipient.
+"""One incoming message from plan to relay to ledger, with an outcome per envelope recipient.
 
 The order is what keeps the delivery contract: plan everything first (a failure there sends
 nothing, so a triggered message is never relayed in plaintext), relay the mails one by one,
 record which PIN mails went out, and answer 250 only for recipients whose mails were all
-taken. Replies are SMTP reply lines; `webcrypt.filter` turns them into the protocol's answer.
+taken. The outcomes say what happened; `webcrypt.filter` turns them into SMTP/LMTP replies.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from keystore.errors import KeystoreUnavailable
@@ -22,8 +23,25 @@ from webcrypt.sealing import Plan, Sealer
 
 log = logging.getLogger("webcrypt.filter")
 
-KEYSTORE_DOWN = "451 4.3.0 The key store is unavailable; try again later"
-INTERNAL_ERROR = "451 4.3.0 Temporary error while sealing the message; try again later"
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one envelope recipient; `webcrypt.filter` turns it into a reply.
+
+    `result` is "delivered", "deferred" (try again later), "failed" (the relay refused for
+    good) or "refused" (a retry cannot help); `cause` says whose fault it was: "keystore",
+    "sealing", "relay", "address" or "internal-secure".
+    """
+
+    result: str
+    decision: str = ""
+    cause: str = ""
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the recipient's mails were all relayed."""
+        return self.result == "delivered"
 
 
 class Delivery:
@@ -44,7 +62,7 @@ class Delivery:
             self._relay = self.runtime.relay_for("filter")
         return self._relay
 
-    async def deliver(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> list[str]:
+    async def deliver(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> list[Outcome]:
         """Process one message in a worker thread; return one reply per envelope recipient.
 
         The whole sequence runs in one thread: sealing is CPU and keystore work, the relay
@@ -52,8 +70,8 @@ class Delivery:
         """
         return await asyncio.to_thread(self.process, raw, mail_from, rcpt_tos)
 
-    def process(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> list[str]:
-        """Process one message; return one reply per envelope recipient, in order."""
+    def process(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> list[Outcome]:
+        """Process one message; return one outcome per envelope recipient, in order."""
         started = time.monotonic()
         metrics.SIZE.observe(len(raw))
         metrics.IN_FLIGHT.inc()
@@ -64,10 +82,10 @@ class Delivery:
                 plan = self.sealer.plan(raw, mail_from, rcpt_tos)
             except KeystoreUnavailable as exc:
                 log.warning("keystore unavailable: %s", exc)
-                replies = [KEYSTORE_DOWN] * len(rcpt_tos)
+                replies = [Outcome("deferred", cause="keystore")] * len(rcpt_tos)
             except Exception:
                 log.exception("sealing failed")
-                replies = [INTERNAL_ERROR] * len(rcpt_tos)
+                replies = [Outcome("deferred", cause="sealing")] * len(rcpt_tos)
             else:
                 replies, sent_bytes = self._relay_and_commit(plan, rcpt_tos)
         finally:
@@ -76,11 +94,11 @@ class Delivery:
         self._observe(plan, raw, mail_from, rcpt_tos, replies, sent_bytes, duration)
         return replies
 
-    def _relay_and_commit(self, plan: Plan, rcpt_tos: list[str]) -> tuple[list[str], int]:
+    def _relay_and_commit(self, plan: Plan, rcpt_tos: list[str]) -> tuple[list[Outcome], int]:
         # Over LMTP each recipient has its own reply, so after a failure the other recipients'
         # mails still go out. Over SMTP one reply covers all: nothing more is sent, so that a
         # retried message is duplicated as little as possible.
-        failures: dict[int, str] = {}
+        failures: dict[int, Outcome] = {}
         sent_bytes = 0
         for index, mail in enumerate(plan.outgoing):
             if failures and not self.per_recipient:
@@ -94,11 +112,11 @@ class Delivery:
             except RelayError as exc:
                 metrics.RELAY_FAILURES.labels(temporary=str(exc.temporary).lower()).inc()
                 log.warning("relay refused a %s mail: %s", mail.kind, exc.reason)
-                code = "451 4.4.1" if exc.temporary else "554 5.4.1"
-                failures[index] = f"{code} Could not pass the message on: {_oneline(exc.reason)}"
+                result = "deferred" if exc.temporary else "failed"
+                failures[index] = Outcome(result, cause="relay", reason=_oneline(exc.reason))
             except Exception:
                 log.exception("relay failed")
-                failures[index] = "451 4.3.0 Could not pass the message on; try again later"
+                failures[index] = Outcome("deferred", cause="sealing")
 
         delivered = {
             rcpt
@@ -113,16 +131,17 @@ class Delivery:
                 # Everything went out: a retry would only duplicate it. The PIN lease expires
                 # by itself; without the notice a later message may issue a new PIN.
                 log.error("recording the PIN mail failed: %r", exc, exc_info=exc)
-        replies = []
+        outcomes = []
         for rcpt in rcpt_tos:
             if rcpt in plan.refused:
-                replies.append(plan.refused[rcpt])
+                cause, reason = plan.refused[rcpt]
+                outcomes.append(Outcome("refused", cause=cause, reason=reason))
             elif rcpt not in delivered:
                 failed = [failures[i] for i in plan.depends.get(rcpt, []) if i in failures]
-                replies.append(failed[0])
+                outcomes.append(failed[0])
             else:
-                replies.append(f"250 2.0.0 OK {plan.decisions.get(rcpt, 'pass')}")
-        return replies, sent_bytes
+                outcomes.append(Outcome("delivered", decision=plan.decisions.get(rcpt, "pass")))
+        return outcomes, sent_bytes
 
     def _observe(
         self,
@@ -130,17 +149,12 @@ class Delivery:
         raw: bytes,
         mail_from: str,
         rcpt_tos: list[str],
-        replies: list[str],
+        replies: list[Outcome],
         sent_bytes: int,
         duration: float,
     ) -> None:
         """Write the one log line per message and update the metrics."""
-        decisions = [
-            (plan.decisions.get(r, "pass") if plan else "error")
-            if reply.startswith("2")
-            else ("refused" if reply.startswith("5") else "deferred")
-            for r, reply in zip(rcpt_tos, replies, strict=True)
-        ]
+        decisions = [outcome.decision if outcome.ok else outcome.result for outcome in replies]
         for decision in decisions:
             metrics.RECIPIENTS.labels(decision=decision).inc()
         if plan is not None:
@@ -149,8 +163,8 @@ class Delivery:
                 metrics.PINS.inc(pins)
         worst = (
             "4xx"
-            if any(r[0] == "4" for r in replies)
-            else ("5xx" if any(r[0] == "5" for r in replies) else "2xx")
+            if any(o.result == "deferred" for o in replies)
+            else ("5xx" if any(not o.ok for o in replies) else "2xx")
         )
         metrics.MESSAGES.labels(reply=worst).inc()
         metrics.DURATION.observe(duration)
@@ -170,13 +184,14 @@ class Delivery:
             worst,
         )
         if log.isEnabledFor(logging.DEBUG):
-            for rcpt, decision, reply in zip(rcpt_tos, decisions, replies, strict=True):
+            for rcpt, decision, outcome in zip(rcpt_tos, decisions, replies, strict=True):
                 log.debug(
-                    "message id=%s rcpt=%s decision=%s reply=%s",
+                    "message id=%s rcpt=%s decision=%s cause=%s reason=%s",
                     _short_id(message_id),
                     rcpt,
                     decision,
-                    reply,
+                    outcome.cause or "-",
+                    outcome.reason or "-",
                 )
 
     def close(self) -> None:

@@ -24,10 +24,10 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from webcrypt import metrics
-from webcrypt.delivery import Delivery
+from webcrypt.delivery import Delivery, Outcome
 from webcrypt.lmtp import PerRecipientReplies
 from webcrypt.rules.message import has_secure_suffix
-from webcrypt.sealing import secure_to_internal_reply
+from webcrypt.sealing import secure_to_internal_reason
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +110,17 @@ class FilterHandler:
             except Exception as exc:
                 return await self.handle_exception(exc)
             if internal:
-                return secure_to_internal_reply(address)
+                return f"550 5.7.1 {secure_to_internal_reason(address)}"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> Any:
         """Seal and relay; one reply (SMTP) or one per recipient (LMTP)."""
-        replies = await self.delivery.deliver(
+        outcomes = await self.delivery.deliver(
             envelope.original_content or b"", envelope.mail_from or "", list(envelope.rcpt_tos)
         )
+        replies = [reply(outcome) for outcome in outcomes]
         return replies if self.lmtp else combine(replies)
 
     async def handle_exception(self, error: Exception) -> str:
@@ -127,6 +128,25 @@ class FilterHandler:
         log.error("unexpected error in the filter: %r", error, exc_info=error)
         metrics.MESSAGES.labels(reply="4xx").inc()
         return "451 4.3.0 Temporary error in the content filter; try again later"
+
+
+_TEMPORARY = {
+    "keystore": "451 4.3.0 The key store is unavailable; try again later",
+    "sealing": "451 4.3.0 Temporary error while sealing the message; try again later",
+}
+_REFUSED = {"internal-secure": "550 5.7.1", "address": "550 5.1.3"}
+
+
+def reply(outcome: Outcome) -> str:
+    """The SMTP reply line for one recipient's outcome."""
+    if outcome.ok:
+        return f"250 2.0.0 OK {outcome.decision}"
+    if outcome.result == "refused":
+        return f"{_REFUSED.get(outcome.cause, '550 5.7.1')} {outcome.reason}"
+    if outcome.cause == "relay":
+        code = "451 4.4.1" if outcome.result == "deferred" else "554 5.4.1"
+        return f"{code} Could not pass the message on: {outcome.reason}"
+    return _TEMPORARY.get(outcome.cause, _TEMPORARY["sealing"])
 
 
 def combine(replies: list[str]) -> str:

@@ -41,11 +41,11 @@ _SECURE_IN_HEADER = re.compile(rb"#secure(?=[\s>,;\"]|$)", re.IGNORECASE)
 _FIELD_START = re.compile(rb"^[^\s:]+:", re.MULTILINE)
 
 
-def secure_to_internal_reply(address: str) -> str:
-    """The 550 reply for ``#secure`` on an internal address."""
+def secure_to_internal_reason(address: str) -> str:
+    """Why ``#secure`` on an internal address is refused."""
     return (
-        f"550 5.7.1 {strip_secure(address).strip('<>')} is an internal address: internal mail "
-        "is never encrypted, remove #secure and send again"
+        f"{strip_secure(address).strip('<>')} is an internal address: internal mail is never "
+        "encrypted, remove #secure and send again"
     )
 
 
@@ -58,7 +58,8 @@ class Plan:
     outgoing: list[Outgoing] = field(default_factory=list)
     decisions: dict[str, str] = field(default_factory=dict)
     depends: dict[str, list[int]] = field(default_factory=dict)
-    refused: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Recipients refused for good: address -> (cause, reason for the sender)."""
     sealed: list[tuple[str, int, int]] = field(default_factory=list)
     pins: list[int] = field(default_factory=list)
     created: datetime | None = None
@@ -148,7 +149,7 @@ class Sealer:
         external = [r for r in rcpt_tos if not context.is_internal(r)]
         for rcpt in internal:
             if has_secure_suffix(rcpt):
-                plan.refused[rcpt] = secure_to_internal_reply(rcpt)
+                plan.refused[rcpt] = ("internal-secure", secure_to_internal_reason(rcpt))
                 plan.decisions[rcpt] = "refused"
         internal = [r for r in internal if r not in plan.refused]
 
@@ -193,8 +194,9 @@ class Sealer:
                 normalize_address(rcpt)
             except ValueError:
                 plan.refused[rcpt] = (
-                    f"550 5.1.3 Cannot encrypt for {_ascii(strip_secure(rcpt))}: not an address "
-                    "the gateway can make an account for"
+                    "address",
+                    f"Cannot encrypt for {_ascii(strip_secure(rcpt))}: not an address the "
+                    "gateway can make an account for",
                 )
                 plan.decisions[rcpt] = "refused"
                 external.remove(rcpt)
