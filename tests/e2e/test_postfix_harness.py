@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.e2e.passthrough import PassThroughFilter
-from tests.support.postfix import DOC, PostfixInstance, doc_snippets, render
+from tests.support.components import need
+from tests.support.postfix import DOC, PostfixInstance, doc_snippets, need_postfix, render
 from tests.support.smtp import RecordingSink
 
 pytestmark = pytest.mark.postfix
 
+ROOT = Path(__file__).resolve().parents[2]
 ADVISER = "adviser@bank.example"
 CUSTOMER = "customer@example.com"
 
@@ -140,3 +146,62 @@ def test_instance_refuses_to_share_the_system_configuration() -> None:
         assert os.stat(mta.root).st_mode & 0o777 == 0o755
     finally:
         mta.stop()
+
+
+def postconf_warnings(config_dir: Path) -> str:
+    """Run postconf over main.cf and master.cf of `config_dir`; return its complaints."""
+    found = ""
+    for option in ("-n", "-M", "-P"):
+        result = subprocess.run(
+            ["/usr/sbin/postconf", "-c", str(config_dir), option],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        found += result.stderr
+    return found
+
+
+@pytest.mark.parametrize("variant", ["smtp", "lmtp"])
+def test_guide_blocks_pass_postconf_without_warnings(tmp_path: Path, variant: str) -> None:
+    need_postfix()
+    mta = PostfixInstance(relay_port=1, variant=variant)
+    try:
+        mta.config_dir.mkdir()
+        (mta.config_dir / "main.cf").write_text(mta.main_cf())
+        (mta.config_dir / "master.cf").write_text(mta.master_cf())
+        assert postconf_warnings(mta.config_dir) == ""
+    finally:
+        mta.stop()
+
+
+def test_compose_postfix_start_script_builds_a_clean_configuration(tmp_path: Path) -> None:
+    """Replay the compose file's Postfix start command on Debian's files, then postconf."""
+    need_postfix()
+    need(Path("/usr/share/postfix/main.cf.dist").exists(), "Debian's main.cf.dist is missing")
+    service = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    configs = {name: item["content"] for name, item in service["configs"].items()}
+    etc, run = tmp_path / "etc", tmp_path / "run"
+    etc.mkdir()
+    run.mkdir()
+    shutil.copy("/usr/share/postfix/main.cf.dist", etc / "main.cf.orig")
+    shutil.copy("/usr/share/postfix/master.cf.dist", etc / "master.cf.orig")
+    for mount in service["services"]["postfix"]["configs"]:
+        (run / Path(mount["target"]).name).write_text(configs[mount["source"]])
+    script = service["services"]["postfix"]["command"][2].replace("$$", "$")
+    script = script.split("&& exec postfix start-fg")[0]
+    script = script.replace("/etc/postfix/", f"{etc}/").replace("/run/webcrypt/", f"{run}/")
+    script = script.replace("postconf ", f"postconf -c {etc} ")
+    # Keep the replay away from the system's spool.
+    script += (
+        f' && postconf -c {etc} -e "queue_directory = {tmp_path}" "data_directory = {tmp_path}"'
+    )
+    subprocess.run(["sh", "-c", script], check=True, env={"PATH": "/usr/sbin:/usr/bin:/bin"})
+    assert postconf_warnings(etc) == ""
+    services = subprocess.run(
+        ["/usr/sbin/postconf", "-c", str(etc), "-M"], capture_output=True, text=True, check=True
+    ).stdout
+    assert re.search(r"^webcrypt\s+unix\s+-\s+-\s+n\s+-\s+10\s+smtp", services, re.M)
+    assert re.search(r"^127\.0\.0\.1:10026\s+inet", services, re.M)
+    assert not re.search(r"^\S+\s+\S+\s+\S+\s+\S+\s+y\s", services, re.M), "chroot left on"
