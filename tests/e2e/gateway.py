@@ -79,9 +79,9 @@ class Gateway:
         process.wait_smtp(int(listen.rpartition(":")[2]), timeout=60)
         return process
 
-    def portal(self, **env: str) -> tuple[WebcryptProcess, str]:
-        """Start `webcrypt portal` on a free port; return it and its base URL."""
-        port = free_port()
+    def portal(self, port: int | None = None, **env: str) -> tuple[WebcryptProcess, str]:
+        """Start `webcrypt portal` (on a free port by default); return it and its base URL."""
+        port = port or free_port()
         process = self._process(["portal"], {"WEBCRYPT_PORTAL_LISTEN": f"127.0.0.1:{port}", **env})
         process.start()
         base = f"http://127.0.0.1:{port}"

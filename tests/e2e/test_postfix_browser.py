@@ -1,0 +1,74 @@
+"""The whole way in a real browser: Postfix delivers the carrier, Chromium opens secure.htm.
+
+The attachment is saved from the mail that arrived at the final sink and opened
+from a file:// URL with JavaScript off, as a recipient would open it from a
+mail program; its button posts the envelope to the running portal, where the
+recipient logs in with the PIN the adviser received, chooses a password and
+reads the message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.browser import PASSWORD
+from tests.e2e.gateway import ADVISER, PIN, Gateway, body_text, mail, secure_htm, sort_mail
+from tests.support.components import free_port, need, need_program
+from tests.support.postfix import PostfixInstance
+from tests.support.smtp import RecordingSink
+
+pytestmark = [pytest.mark.postfix, pytest.mark.browser, pytest.mark.slow]
+
+CUSTOMER = "customer@example.com"
+SECRET = "Your new credit line: 25,000 EUR."
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def test_recipient_opens_secure_htm_from_a_file_and_reads_the_message(
+    tmp_path: Path, mta: PostfixInstance, sink: RecordingSink
+) -> None:
+    chromium = need_program("/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need(False, "playwright is not installed")
+    port = free_port()
+    portal_url = f"http://127.0.0.1:{port}"
+    gateway = Gateway(
+        tmp_path, config_toml=mta.webcrypt_toml(), WEBCRYPT_PORTAL_PUBLIC_URL=portal_url
+    )
+    gateway.init()
+    try:
+        gateway.filter()
+        gateway.portal(port)
+        mta.submit(ADVISER, [CUSTOMER], mail("Credit line WebCrypt", CUSTOMER, SECRET))
+        mta.wait_until_empty()
+        arrived = sort_mail(sink.wait_for(2))
+        (carrier,) = arrived.carriers_to(CUSTOMER)
+        pin = PIN.search(body_text(arrived.pins[0]))
+        assert pin
+        attachment = tmp_path / "secure.htm"
+        attachment.write_bytes(secure_htm(carrier))
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            context = browser.new_context(java_script_enabled=False)
+            page = context.new_page()
+            page.goto(attachment.as_uri())
+            page.click("button[value=en]")
+            page.wait_for_url(f"{portal_url}/**")
+            page.click("button[name=use_pin]")
+            page.fill("input[name=email]", CUSTOMER)
+            page.fill("input[name=pin]", pin[1])
+            page.click("button.primary")
+            page.fill("input[name=new_password]", PASSWORD)
+            page.fill("input[name=confirm]", PASSWORD)
+            page.select_option("select[name=question]", "first_pet")
+            page.fill("input[name=answer]", "Rex")
+            page.click("button.primary")
+            assert SECRET in page.content()
+            browser.close()
+    finally:
+        gateway.stop()
