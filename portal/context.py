@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
+from flask import current_app, g
 
 if TYPE_CHECKING:
     from keystore.settings import Settings
@@ -19,18 +19,24 @@ RUNTIME_KEY = "webcrypt.runtime"
 
 def runtime() -> Runtime:
     """Return the runtime the current application was built around."""
-    return current_app.extensions[RUNTIME_KEY]  # type: ignore[no-any-return]
+    return current_app.extensions[RUNTIME_KEY]
 
 
 def now() -> datetime:
     """Return the current time from the runtime's clock (aware UTC)."""
     clock = current_app.config.get("CLOCK") or runtime().clock
-    return clock()  # type: ignore[no-any-return]
+    return clock()
 
 
 def settings() -> Settings:
-    """Return the admin settings (cached by the runtime)."""
-    return runtime().settings()
+    """Return the admin settings, read once per request (the runtime caches across requests).
+
+    Reading them once up front also means no second database session is opened while a
+    request holds one (SQLite allows one writer at a time).
+    """
+    if "webcrypt_settings" not in g:
+        g.webcrypt_settings = runtime().settings()
+    return g.webcrypt_settings  # type: ignore[no-any-return]
 
 
 class Services:
@@ -59,5 +65,6 @@ class Services:
 @contextmanager
 def services() -> Iterator[Services]:
     """Open a keystore session (committed on success) and yield its services."""
+    settings()
     with runtime().keystore.session() as session:
         yield Services(session)

@@ -61,7 +61,8 @@ def _keystore_unavailable(error: KeystoreUnavailable) -> tuple[str, int]:
         503,
         _("Please try again later"),
         _(
-            "The portal cannot reach its database right now. Nothing was lost: try again in a few minutes."
+            "The portal cannot reach its database right now. Nothing was lost: "
+            "try again in a few minutes."
         ),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, current_app, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -72,6 +74,6 @@ def apply_rate_limits(app: Flask) -> None:
         csrf.exempt(app.view_functions[endpoint])
 
 
-def _configured(key: str):  # type: ignore[no-untyped-def]
+def _configured(key: str) -> Callable[[], str]:
     """Return a callable reading the limit from the app config at request time."""
     return lambda: str(current_app.config[key])

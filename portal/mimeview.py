@@ -68,7 +68,8 @@ def leaves(message: Message) -> Iterator[tuple[str, Message]]:
     def walk(part: Message) -> Iterator[tuple[str, Message]]:
         nonlocal counter
         if part.is_multipart() and part.get_content_maintype() == "multipart":
-            for child in part.get_payload():  # type: ignore[union-attr]
+            children: Any = part.get_payload()
+            for child in children:
                 yield from walk(child)
             return
         counter += 1
@@ -87,9 +88,9 @@ def _header(message: Message, name: str) -> str:
 
 def _payload(part: Message) -> bytes:
     if part.get_content_type() == "message/rfc822":
-        inner = part.get_payload()
-        if isinstance(inner, list) and inner:
-            return bytes(inner[0].as_bytes(policy=policy.SMTP))
+        inner = _inner(part)
+        if inner is not None:
+            return bytes(inner.as_bytes(policy=policy.SMTP))
     data = part.get_payload(decode=True)
     return data if isinstance(data, bytes) else b""
 
@@ -198,18 +199,19 @@ def build_view(raw: bytes) -> MessageView:
         if _is_tnef(part):
             files = _tnef_files(data)
             if files:
-                for index, (name, content) in enumerate(files, start=1):
+                for index, (file_name, content) in enumerate(files, start=1):
                     sub_id = f"{part_id}.{index}"
-                    guessed = mimetypes.guess_type(name)[0] or "application/octet-stream"
+                    guessed = mimetypes.guess_type(file_name)[0] or "application/octet-stream"
                     view.attachments.append(
                         Attachment(
-                            sub_id, safe_filename(name, sub_id, guessed), guessed, len(content)
+                            sub_id, safe_filename(file_name, sub_id, guessed), guessed, len(content)
                         )
                     )
                 continue
         name = part.get_filename()
-        if not name and kind == "message/rfc822":
-            name = _header(_inner(part), "Subject") + ".eml" if _inner(part) else None
+        inner = _inner(part) if kind == "message/rfc822" else None
+        if not name and inner is not None:
+            name = _header(inner, "Subject") + ".eml"
         view.attachments.append(
             Attachment(part_id, safe_filename(name, part_id, kind), kind, len(data))
         )
@@ -217,8 +219,10 @@ def build_view(raw: bytes) -> MessageView:
 
 
 def _inner(part: Message) -> Message | None:
-    inner = part.get_payload()
-    return inner[0] if isinstance(inner, list) and inner else None
+    inner: Any = part.get_payload()
+    if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+        return inner[0]
+    return None
 
 
 def find_attachment(raw: bytes, part_id: str) -> tuple[Attachment, bytes] | None:
