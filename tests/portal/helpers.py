@@ -123,7 +123,7 @@ def csrf_token(page: str | bytes) -> str:
         or re.search(r'value="([^"]+)"[^>]*name="csrf_token"', text)
     )
     assert match, "no CSRF token in page"
-    return html.unescape(match.group(1))
+    return html.unescape(match.group(1)).strip()
 
 
 def hidden(page: str | bytes, name: str) -> str:
@@ -133,4 +133,4 @@ def hidden(page: str | bytes, name: str) -> str:
         rf'value="([^"]*)"[^>]*name="{re.escape(name)}"', text
     )
     assert match, f"no field {name} in page"
-    return html.unescape(match.group(1))
+    return html.unescape(match.group(1)).strip()
