@@ -69,7 +69,7 @@ def apply_rate_limits(app: Flask) -> None:
     for endpoint, key in RATE_LIMITS.items():
         view = app.view_functions.get(endpoint)
         if view is not None:
-            limiter.limit(_configured(key), methods=["POST"])(view)
+            app.view_functions[endpoint] = limiter.limit(_configured(key), methods=["POST"])(view)
     for endpoint in CSRF_EXEMPT:
         csrf.exempt(app.view_functions[endpoint])
 
