@@ -1,0 +1,226 @@
+"""User management: search, detail, and each confirmed, audited action."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.admin.conftest import ADMIN, audit_actions, post_form, text_of
+from tests.portal.conftest import first_login, login, make_runtime, update_settings
+from tests.portal.helpers import ADVISER, CUSTOMER, FakeClock, build_mail, csrf_token, seal
+from tests.support.components import free_port
+from webcrypt.runtime import Runtime
+
+
+def account_id(runtime: Runtime, address: str = CUSTOMER) -> int:
+    with runtime.keystore.session() as session:
+        return int(runtime.keystore.recipients(session).get(address).id)
+
+
+def outbox(runtime: Runtime) -> list[bytes]:
+    folder = Path(str(runtime.config.filter.relay).removeprefix("outbox:"))
+    return [path.read_bytes() for path in sorted(folder.glob("*.eml"))]
+
+
+def pin_in(mail: bytes) -> str:
+    message = message_from_bytes(mail, policy=policy.default)
+    body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    digits = [line.strip() for line in body.splitlines() if line.strip().replace(" ", "").isdigit()]
+    assert digits, body
+    return digits[0]
+
+
+@pytest.fixture
+def customer(runtime: Runtime, client: FlaskClient) -> int:
+    """A recipient who has set a password (logged out again)."""
+    sealed = seal(runtime, build_mail())
+    first_login(client, sealed.pin)
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/").data)})
+    return account_id(runtime)
+
+
+def test_search_by_prefix_with_pages(admin_client: FlaskClient, runtime: Runtime) -> None:
+    with runtime.keystore.session() as session:
+        accounts = runtime.keystore.recipients(session)
+        for n in range(27):
+            accounts.get_or_create(f"anna{n:02d}@example.com", created_by=ADVISER)
+        accounts.get_or_create("bernd@example.com", created_by=ADVISER)
+    first = admin_client.get("/admin/users?q=ANNA")
+    assert first.status_code == 200
+    text = text_of(first)
+    assert "anna00@example.com" in text and "anna24@example.com" in text
+    assert "anna25@example.com" not in text and "bernd" not in text
+    assert "Next page" in text
+    second = text_of(admin_client.get("/admin/users?q=anna&page=2"))
+    assert "anna25@example.com" in second and "anna26@example.com" in second
+    assert "anna24@example.com" not in second and "Next page" not in second
+    assert "No account starts with" in text_of(admin_client.get("/admin/users?q=zora"))
+    # Nonsense page numbers do not break the page.
+    assert admin_client.get("/admin/users?q=anna&page=x").status_code == 200
+
+
+def test_detail_page(admin_client: FlaskClient, runtime: Runtime, customer: int) -> None:
+    seal(runtime, build_mail())
+    text = text_of(admin_client.get(f"/admin/users/{customer}"))
+    assert CUSTOMER in text
+    assert "Status active" in text
+    assert f"by {ADVISER}" in text
+    assert "Messages 2" in text
+    assert "v1: created" in text
+    assert "not locked" in text and "Failed logins 0" in text
+    assert "password set" in text
+    assert admin_client.get("/admin/users/99999").status_code == 404
+
+
+def test_reset_password_mails_a_pin_to_the_adviser(
+    admin_client: FlaskClient, runtime: Runtime, customer: int, client: FlaskClient
+) -> None:
+    url = f"/admin/users/{customer}/reset"
+    page = admin_client.get(url)
+    assert f"to the adviser ({ADVISER})" in text_of(page)
+    before = len(outbox(runtime))
+    response = admin_client.post(url, data={"csrf_token": csrf_token(page.data), "confirm": "yes"})
+    assert response.status_code == 302
+    mails = outbox(runtime)
+    assert len(mails) == before + 1
+    mail = mails[-1]
+    assert f"X-Envelope-To: {ADVISER}".encode() in mail
+    assert CUSTOMER.encode() in mail
+    pin = pin_in(mail)
+    assert ("recipient.reset_password", ADMIN, CUSTOMER) in audit_actions(runtime)
+    # The old password is gone; the PIN works once.
+    with runtime.keystore.session() as session:
+        accounts = runtime.keystore.recipients(session)
+        assert accounts.authenticate(CUSTOMER, "correct horse battery staple").outcome == "pin_required"
+        assert accounts.authenticate_pin(CUSTOMER, pin).ok
+
+
+def test_reset_can_mail_the_recipient(
+    admin_client: FlaskClient, runtime: Runtime, customer: int
+) -> None:
+    update_settings(runtime, pin_delivery="recipient", default_language="de")
+    response = post_form(admin_client, f"/admin/users/{customer}/reset", {"confirm": "yes"})
+    assert response.status_code == 302
+    mail = outbox(runtime)[-1]
+    assert f"X-Envelope-To: {CUSTOMER}".encode() in mail
+    message = message_from_bytes(mail, policy=policy.default)
+    assert "Einmal-PIN" in str(message["Subject"])
+    # The mail comes from the company's domain, not from the customer's.
+    assert "bank.example" in str(message["From"])
+
+
+def test_reset_without_an_adviser_changes_nothing(
+    admin_client: FlaskClient, runtime: Runtime
+) -> None:
+    with runtime.keystore.session() as session:
+        recipient, _pin = runtime.keystore.recipients(session).get_or_create(
+            "walkin@example.com", created_by=""
+        )
+        recipient_id = recipient.id
+    before = len(outbox(runtime))
+    response = post_form(admin_client, f"/admin/users/{recipient_id}/reset", {"confirm": "yes"})
+    assert response.status_code == 302
+    page = admin_client.get(response.headers["Location"])
+    assert "No adviser is on record" in text_of(page)
+    assert len(outbox(runtime)) == before
+    assert "recipient.reset_password" not in [a for a, _, _ in audit_actions(runtime)]
+
+
+def test_reset_is_undone_when_the_mail_cannot_go_out(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    from portal import create_app
+    from tests.admin.conftest import ADMIN_PASSWORD, SECRETS, Account, create_admin, log_in
+    from tests.portal.conftest import TEST_CONFIG
+
+    closed = f"smtp://127.0.0.1:{free_port()}"
+    runtime = make_runtime(tmp_path, clock, WEBCRYPT_PORTAL_RELAY=closed)
+    try:
+        app = create_app(runtime, dict(TEST_CONFIG))
+        create_admin(runtime, ADMIN, ADMIN_PASSWORD, secret=SECRETS[ADMIN])
+        customer_client = app.test_client()
+        sealed = seal(runtime, build_mail())
+        first_login(customer_client, sealed.pin)
+        admin = log_in(app.test_client(), Account(ADMIN, ADMIN_PASSWORD, SECRETS[ADMIN]), clock)
+        recipient_id = account_id(runtime)
+        response = post_form(admin, f"/admin/users/{recipient_id}/reset", {"confirm": "yes"})
+        page = admin.get(response.headers["Location"])
+        assert "could not be sent, so nothing was changed" in text_of(page)
+        fresh = app.test_client()
+        assert login(fresh).status_code == 302  # the password still works
+    finally:
+        runtime.close()
+
+
+def test_unlock(admin_client: FlaskClient, runtime: Runtime, customer: int, client: FlaskClient) -> None:
+    for _ in range(5):
+        login(client, password="wrong wrong wrong")
+    text = text_of(admin_client.get(f"/admin/users/{customer}"))
+    assert "locked until" in text
+    response = post_form(admin_client, f"/admin/users/{customer}/unlock", {"confirm": "yes"})
+    assert response.status_code == 302
+    assert "not locked" in text_of(admin_client.get(f"/admin/users/{customer}"))
+    assert login(client).status_code == 302
+    assert ("recipient.unlock", ADMIN, CUSTOMER) in audit_actions(runtime)
+
+
+def test_deactivate_and_reactivate(
+    admin_client: FlaskClient, runtime: Runtime, customer: int, client: FlaskClient
+) -> None:
+    page = admin_client.get(f"/admin/users/{customer}/deactivate")
+    assert "stops sealing" in text_of(page)
+    post_form(admin_client, f"/admin/users/{customer}/deactivate", {"confirm": "yes"})
+    assert login(client).status_code == 401
+    post_form(admin_client, f"/admin/users/{customer}/reactivate", {"confirm": "yes"})
+    assert login(client).status_code == 302
+    actions = [a for a, _, _ in audit_actions(runtime)]
+    assert "recipient.deactivate" in actions and "recipient.reactivate" in actions
+
+
+def test_rotate_key(admin_client: FlaskClient, runtime: Runtime, customer: int) -> None:
+    post_form(admin_client, f"/admin/users/{customer}/rotate", {"confirm": "yes"})
+    text = text_of(admin_client.get(f"/admin/users/{customer}"))
+    assert "v1: created" in text and "v2: created" in text
+    with runtime.keystore.session() as session:
+        accounts = runtime.keystore.recipients(session)
+        assert accounts.current_key(accounts.get(CUSTOMER)).version == 2
+    assert ("recipient.rotate_key", ADMIN, CUSTOMER) in audit_actions(runtime)
+
+
+def test_delete_needs_the_typed_address(
+    admin_client: FlaskClient, runtime: Runtime, customer: int
+) -> None:
+    url = f"/admin/users/{customer}/delete"
+    page = admin_client.get(url)
+    assert "becomes unreadable for everyone" in text_of(page)
+    wrong = admin_client.post(
+        url, data={"csrf_token": csrf_token(page.data), "confirm": "yes", "typed": "someone@else"}
+    )
+    assert wrong.status_code == 400
+    assert "Type the address exactly" in text_of(wrong)
+    with runtime.keystore.session() as session:
+        assert runtime.keystore.recipients(session).get(CUSTOMER) is not None
+    response = admin_client.post(
+        url, data={"csrf_token": csrf_token(page.data), "confirm": "yes", "typed": CUSTOMER.upper()}
+    )
+    assert response.status_code == 302
+    with runtime.keystore.session() as session:
+        assert runtime.keystore.recipients(session).get(CUSTOMER) is None
+        assert runtime.keystore.recipients(session).key(customer, 1) is None
+    assert ("recipient.delete", ADMIN, CUSTOMER) in audit_actions(runtime)
+
+
+def test_unknown_action_is_404(admin_client: FlaskClient, customer: int) -> None:
+    assert admin_client.get(f"/admin/users/{customer}/explode").status_code == 404
+
+
+def test_get_never_changes_anything(admin_client: FlaskClient, runtime: Runtime, customer: int) -> None:
+    for name in ("reset", "unlock", "deactivate", "rotate", "delete"):
+        assert admin_client.get(f"/admin/users/{customer}/{name}").status_code == 200
+    with runtime.keystore.session() as session:
+        recipient = runtime.keystore.recipients(session).get(CUSTOMER)
+        assert recipient.status == "active" and recipient.password_hash
+    assert not [a for a, _, _ in audit_actions(runtime) if a.startswith("recipient.")]
