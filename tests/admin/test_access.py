@@ -61,7 +61,9 @@ def test_helpdesk_manages_users(
     url = f"/admin/users/{recipient_id}/deactivate"
     page = helpdesk_client.get(url)
     assert page.status_code == 200
-    response = helpdesk_client.post(url, data={"csrf_token": csrf_token(page.data), "confirm": "yes"})
+    response = helpdesk_client.post(
+        url, data={"csrf_token": csrf_token(page.data), "confirm": "yes"}
+    )
     assert response.status_code == 302
     with runtime.keystore.session() as session:
         assert runtime.keystore.recipients(session).get(CUSTOMER).status == "deactivated"

@@ -10,11 +10,15 @@ from tests.portal.helpers import CUSTOMER, build_mail, csrf_token, seal
 from webcrypt.runtime import Runtime
 
 
-def test_withdraw_a_message(admin_client: FlaskClient, runtime: Runtime, client: FlaskClient) -> None:
+def test_withdraw_a_message(
+    admin_client: FlaskClient, runtime: Runtime, client: FlaskClient
+) -> None:
     sealed = seal(runtime, build_mail(body="Nur für Sie"))
     other = seal(runtime, build_mail(body="Noch eine Nachricht"))
     # First step: look the message up (angle brackets as in a Message-ID header are fine).
-    lookup = post_form(admin_client, "/admin/messages/withdraw", {"message_id": f"<{sealed.message_id}>"})
+    lookup = post_form(
+        admin_client, "/admin/messages/withdraw", {"message_id": f"<{sealed.message_id}>"}
+    )
     assert lookup.status_code == 200
     text = text_of(lookup)
     assert CUSTOMER in text and "cannot be undone" in text
@@ -23,7 +27,11 @@ def test_withdraw_a_message(admin_client: FlaskClient, runtime: Runtime, client:
     # Second step: confirm.
     response = admin_client.post(
         "/admin/messages/withdraw",
-        data={"csrf_token": csrf_token(lookup.data), "message_id": sealed.message_id, "confirm": "yes"},
+        data={
+            "csrf_token": csrf_token(lookup.data),
+            "message_id": sealed.message_id,
+            "confirm": "yes",
+        },
     )
     assert response.status_code == 302
     assert "withdrawn for 1 recipient" in text_of(admin_client.get(response.headers["Location"]))
@@ -33,15 +41,21 @@ def test_withdraw_a_message(admin_client: FlaskClient, runtime: Runtime, client:
         assert entry.revoked_at is not None and entry.revoked_by == ADMIN
     # The portal refuses the withdrawn message and still opens the other one.
     first_login(client, sealed.pin)
-    refused = client.post("/read", data={"csrf_token": csrf_token(client.get("/").data), "envelope": sealed.armored})
+    refused = client.post(
+        "/read", data={"csrf_token": csrf_token(client.get("/").data), "envelope": sealed.armored}
+    )
     assert refused.status_code >= 400
     assert "withdrawn" in text_of(refused).lower()
-    shown = client.post("/read", data={"csrf_token": csrf_token(client.get("/").data), "envelope": other.armored})
+    shown = client.post(
+        "/read", data={"csrf_token": csrf_token(client.get("/").data), "envelope": other.armored}
+    )
     assert "Noch eine Nachricht" in shown.get_data(as_text=True)
 
 
 def test_unknown_message_id(admin_client: FlaskClient) -> None:
-    response = post_form(admin_client, "/admin/messages/withdraw", {"message_id": "nothing@bank.example"})
+    response = post_form(
+        admin_client, "/admin/messages/withdraw", {"message_id": "nothing@bank.example"}
+    )
     assert response.status_code == 404
     assert "No sealed message with this ID" in text_of(response)
 

@@ -94,7 +94,10 @@ def test_reset_password_mails_a_pin_to_the_adviser(
     # The old password is gone; the PIN works once.
     with runtime.keystore.session() as session:
         accounts = runtime.keystore.recipients(session)
-        assert accounts.authenticate(CUSTOMER, "correct horse battery staple").outcome == "pin_required"
+        assert (
+            accounts.authenticate(CUSTOMER, "correct horse battery staple").outcome
+            == "pin_required"
+        )
         assert accounts.authenticate_pin(CUSTOMER, pin).ok
 
 
@@ -129,9 +132,7 @@ def test_reset_without_an_adviser_changes_nothing(
     assert "recipient.reset_password" not in [a for a, _, _ in audit_actions(runtime)]
 
 
-def test_reset_is_undone_when_the_mail_cannot_go_out(
-    tmp_path: Path, clock: FakeClock
-) -> None:
+def test_reset_is_undone_when_the_mail_cannot_go_out(tmp_path: Path, clock: FakeClock) -> None:
     from portal import create_app
     from tests.admin.conftest import ADMIN_PASSWORD, SECRETS, Account, create_admin, log_in
     from tests.portal.conftest import TEST_CONFIG
@@ -155,7 +156,9 @@ def test_reset_is_undone_when_the_mail_cannot_go_out(
         runtime.close()
 
 
-def test_unlock(admin_client: FlaskClient, runtime: Runtime, customer: int, client: FlaskClient) -> None:
+def test_unlock(
+    admin_client: FlaskClient, runtime: Runtime, customer: int, client: FlaskClient
+) -> None:
     for _ in range(5):
         login(client, password="wrong wrong wrong")
     text = text_of(admin_client.get(f"/admin/users/{customer}"))
@@ -217,7 +220,9 @@ def test_unknown_action_is_404(admin_client: FlaskClient, customer: int) -> None
     assert admin_client.get(f"/admin/users/{customer}/explode").status_code == 404
 
 
-def test_get_never_changes_anything(admin_client: FlaskClient, runtime: Runtime, customer: int) -> None:
+def test_get_never_changes_anything(
+    admin_client: FlaskClient, runtime: Runtime, customer: int
+) -> None:
     for name in ("reset", "unlock", "deactivate", "rotate", "delete"):
         assert admin_client.get(f"/admin/users/{customer}/{name}").status_code == 200
     with runtime.keystore.session() as session:

@@ -1,0 +1,143 @@
+"""The settings page: every setting, validated, per-field errors, in force at once here."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from portal.admin.settings_page import all_fields
+from tests.admin.conftest import ADMIN, audit_actions, text_of
+from tests.portal.helpers import csrf_token
+from webcrypt.runtime import Runtime
+
+
+def form_values(page: bytes) -> dict[str, str]:
+    """Read the current values of the settings form as a browser would submit them."""
+    html = page.decode()
+    values: dict[str, str] = {}
+    for field in all_fields():
+        if field.kind == "flag":
+            if re.search(rf'name="{field.name}" value="true" checked', html):
+                values[field.name] = "true"
+        elif field.kind == "choice":
+            block = re.search(rf'<select id="{field.name}".*?</select>', html, re.S)
+            assert block
+            chosen = re.search(r'<option value="([^"]*)" selected', block.group(0))
+            assert chosen
+            values[field.name] = chosen.group(1)
+        elif field.kind in ("list", "area"):
+            match = re.search(rf'<textarea[^>]*name="{field.name}"[^>]*>([^<]*)</textarea>', html)
+            assert match, field.name
+            values[field.name] = match.group(1)
+        else:
+            match = re.search(rf'name="{field.name}" value="([^"]*)"', html)
+            assert match, field.name
+            values[field.name] = match.group(1)
+    return values
+
+
+def submit(client: FlaskClient, **changes: Any) -> Any:
+    page = client.get("/admin/settings")
+    data = {**form_values(page.data), **changes, "csrf_token": csrf_token(page.data)}
+    return client.post("/admin/settings", data={k: v for k, v in data.items() if v is not None})
+
+
+def test_every_setting_is_on_the_page(admin_client: FlaskClient) -> None:
+    from keystore.settings import FIELDS
+
+    branding = {
+        "product_name",
+        "brand_color",
+        "logo_png",
+        "logo_mime",
+        "footer_en",
+        "footer_de",
+        "contact_en",
+        "contact_de",
+    }
+    shown = {field.name for field in all_fields()}
+    assert shown == set(FIELDS) - branding
+    html = admin_client.get("/admin/settings").get_data(as_text=True)
+    for name in shown:
+        assert (f'id="{name}"' in html and f'for="{name}"' in html) or f'id="{name}"' in html
+
+
+def test_saving_applies_at_once(admin_client: FlaskClient, runtime: Runtime) -> None:
+    response = submit(
+        admin_client,
+        trigger_word="Vertraulich",
+        internal_domains="bank.example, filiale.example",
+        max_message_size="20971520",
+        pin_delivery="recipient",
+        read_receipts="true",
+        admin_idle_minutes="20",
+    )
+    assert response.status_code == 302, text_of(response)
+    current = runtime.settings()
+    assert current.trigger_word == "Vertraulich"
+    assert current.internal_domains == ("bank.example", "filiale.example")
+    assert current.max_message_size == 20971520
+    assert current.pin_delivery == "recipient"
+    assert current.read_receipts is True
+    assert current.admin_idle_minutes == 20
+    assert runtime.is_internal("x@filiale.example")
+    events = [(a, actor) for a, actor, _ in audit_actions(runtime)]
+    assert ("settings.update", ADMIN) in events
+    # An unticked box switches the option off again.
+    submit(admin_client, read_receipts=None)
+    assert runtime.settings().read_receipts is False
+
+
+def test_saving_refreshes_a_cached_copy(admin_client: FlaskClient, runtime: Runtime) -> None:
+    runtime._settings_ttl = 3600  # as in production: cached
+    runtime.settings()
+    submit(admin_client, trigger_word="Geheim")
+    assert runtime.settings().trigger_word == "Geheim"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("trigger_word", "two words", "must be one word"),
+        ("trigger_word", "", "must be one word"),
+        ("max_message_size", "ten", "must be a whole number"),
+        ("max_message_size", "10", "must be between"),
+        ("message_expiry_days", "0", "must be between"),
+        ("expiry_notice_days", "30", "must be less than message_expiry_days"),
+        ("ledger_retention_days", "5", "must be at least message_expiry_days"),
+        ("internal_domains", "bank..example", "is not a domain name"),
+        ("attachment_domains", "-bad-.example", "is not a domain name"),
+        ("pin_delivery", "carrier-pigeon", "must be one of"),
+        ("default_language", "fr", "must be one of"),
+        ("expiry_notice_mode", "sometimes", "must be one of"),
+        ("session_idle_minutes", "-1", "must be between"),
+        ("admin_idle_minutes", "100000", "must be between"),
+        ("lockout_threshold", "0", "must be between"),
+    ],
+)
+def test_validation_errors_are_shown_per_field(
+    admin_client: FlaskClient, runtime: Runtime, field: str, value: str, message: str
+) -> None:
+    response = submit(admin_client, **{field: value})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    error = re.search(rf'<p class="error-text" id="{field}-error">([^<]*)</p>', html)
+    assert error, f"no error shown for {field}"
+    assert message in error.group(1)
+    assert f'aria-describedby="{field}-hint {field}-error"' in html or (
+        f'aria-describedby="{field}-error"' in html
+    )
+    assert "Nothing was saved" in text_of(response)
+    # The typed value is kept in the form, and nothing was stored.
+    assert "settings.update" not in [a for a, _, _ in audit_actions(runtime)]
+
+
+def test_nothing_is_saved_when_one_field_is_wrong(
+    admin_client: FlaskClient, runtime: Runtime
+) -> None:
+    response = submit(admin_client, trigger_word="Neu", lockout_threshold="zero")
+    assert response.status_code == 400
+    assert runtime.settings().trigger_word == "WebCrypt"
