@@ -6,12 +6,52 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from keystore.clock import Clock, as_utc, utcnow
-from keystore.models import LedgerEntry
+from keystore.models import LedgerEntry, Recipient, RecipientKey
+
+
+def _guarded_insert() -> Any:
+    """INSERT one ledger row, only while the account is active and the key version current.
+
+    Current means live (not destroyed) and no newer live version exists: exactly the
+    version `current_key` would hand out at this moment.
+    """
+    key = RecipientKey.__table__.alias("k")
+    newer = RecipientKey.__table__.alias("n")
+    ledger = LedgerEntry.__table__
+    accounts = Recipient.__table__
+    rows = (
+        select(
+            bindparam("message_id", type_=ledger.c.message_id.type),
+            key.c.recipient_id,
+            bindparam("sender", type_=ledger.c.sender.type),
+            bindparam("created", type_=ledger.c.created_at.type),
+            bindparam("expires", type_=ledger.c.expires_at.type),
+            key.c.version,
+        )
+        .select_from(key.join(accounts, accounts.c.id == key.c.recipient_id))
+        .where(
+            key.c.recipient_id == bindparam("recipient_id"),
+            key.c.version == bindparam("key_version"),
+            key.c.wrapped_key.is_not(None),
+            accounts.c.status == "active",
+            ~exists().where(
+                newer.c.recipient_id == key.c.recipient_id,
+                newer.c.version > key.c.version,
+                newer.c.wrapped_key.is_not(None),
+            ),
+        )
+    )
+    columns = ["message_id", "recipient_id", "sender", "created_at", "expires_at", "key_version"]
+    # rowcount of an INSERT is kept only on request (SQLAlchemy 2).
+    return insert(LedgerEntry).from_select(columns, rows).execution_options(preserve_rowcount=True)
+
+
+_GUARDED_INSERT = _guarded_insert()
 
 
 @dataclass(frozen=True)
@@ -69,6 +109,36 @@ class LedgerService:
         existing.key_version = key_version
         self.session.flush()
         return existing
+
+    def record_sealed_if_current(
+        self,
+        *,
+        message_id: str,
+        recipient_id: int,
+        sender: str,
+        created: datetime,
+        expires: datetime,
+        key_version: int,
+    ) -> bool:
+        """Record a new entry in one statement, only if the key version may still be used.
+
+        False, with nothing recorded, when the account is no longer active, was deleted, or
+        the version was destroyed or superseded by a newer one: the caller's idea of the
+        account is stale. A second entry for the same message and recipient raises
+        IntegrityError (use `record_sealed` to update one).
+        """
+        result = self.session.connection().execute(
+            _GUARDED_INSERT,
+            {
+                "message_id": message_id,
+                "recipient_id": recipient_id,
+                "sender": sender,
+                "created": as_utc(created),
+                "expires": as_utc(expires),
+                "key_version": key_version,
+            },
+        )
+        return _rowcount(result) == 1
 
     def get(self, message_id: str, recipient_id: int) -> LedgerEntry | None:
         """Return the entry of one message for one recipient."""

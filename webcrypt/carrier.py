@@ -21,8 +21,8 @@ from webcrypt.notices import LANGUAGES, Part, compose, language, render_mail, re
 from webcrypt.rules.message import decode_text
 
 if TYPE_CHECKING:
-    from keystore.models import Recipient
     from webcrypt import envelope
+    from webcrypt.keycache import Account
 
 HTML_NAME = "secure.htm"
 NEUTRAL_NAME = "secure-message.dat"
@@ -164,7 +164,7 @@ def carrier_for(
     subject: str,
     settings: Any,
     portal_url: str,
-    recipient: Recipient,
+    recipient: Account,
     thread: Sequence[tuple[str, str]],
 ) -> bytes:
     """Build one recipient's carrier from the sealed message (called just before relaying)."""
@@ -191,7 +191,7 @@ def _attachment_text(
     address: str,
     neutral: bool,
     settings: Any,
-    recipient: Recipient,
+    recipient: Account,
     lang: str,
 ) -> str:
     """The bare armored envelope (neutral variant) or secure.htm around it."""
@@ -201,7 +201,7 @@ def _attachment_text(
     return _secure_htm(armored, sealed.headers[address], settings, recipient, lang)
 
 
-def _secure_htm(armored: str, header: Any, settings: Any, recipient: Recipient, lang: str) -> str:
+def _secure_htm(armored: str, header: Any, settings: Any, recipient: Account, lang: str) -> str:
     """Render secure.htm for one recipient."""
     from webcrypt.securehtm import render_secure_htm
 

@@ -19,12 +19,14 @@ from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from keystore.addresses import normalize_address
 from keystore.models import Recipient
 from webcrypt import envelope
 from webcrypt.carrier import Adviser, carrier_for
+from webcrypt.keycache import Account, AccountCache
 from webcrypt.notices import Outgoing, deactivated_notice, encode_header, pin_mail
 from webcrypt.rules import Context, matching_triggers
 from webcrypt.rules import internal_sender as internal_sender_rule
@@ -105,8 +107,9 @@ def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str 
 class Sealer:
     """Turns incoming messages into plans, with the keystore and settings of a runtime."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Any, *, account_cache: AccountCache | None = None) -> None:
         self.runtime = runtime
+        self.account_cache = account_cache if account_cache is not None else AccountCache()
 
     @property
     def portal_url(self) -> str:
@@ -187,8 +190,6 @@ class Sealer:
         plan.expires = now + timedelta(days=settings.message_expiry_days)
         plan.sender = adviser.address
 
-        keys: dict[str, envelope.RecipientKey] = {}
-        accounts: dict[str, tuple[Recipient, str | None]] = {}
         for rcpt in list(external):
             try:
                 normalize_address(rcpt)
@@ -200,37 +201,10 @@ class Sealer:
                 )
                 plan.decisions[rcpt] = "refused"
                 external.remove(rcpt)
-        keystore = self.runtime.keystore
-        # One write transaction: accounts, keys and the ledger. Recording before the relay
-        # means a message the MTA finally gives up on leaves a ledger row behind (metadata
-        # only); a retry of the same message updates the same rows.
-        with keystore.session() as session:
-            recipients = keystore.recipients(session)
-            ledger = keystore.ledger(session)
-            for rcpt in external:
-                address = normalize_address(rcpt)
-                recipient, pin = recipients.get_or_create(address, created_by=adviser.address)
-                if recipient.status != "active":
-                    accounts[rcpt] = (recipient, None)
-                    continue
-                pin = self._pin(session, recipient, pin, plan)
-                material = recipients.current_key(recipient)
-                keys[rcpt] = envelope.RecipientKey(
-                    address=address,
-                    key_id=material.key_id,
-                    key_version=material.version,
-                    key=material.key,
-                )
-                accounts[rcpt] = (recipient, pin)
-                ledger.record_sealed(
-                    message_id=plan.message_id,
-                    recipient_id=recipient.id,
-                    sender=adviser.address,
-                    created=now,
-                    expires=plan.expires,
-                    key_version=material.version,
-                )
-                session.expunge(recipient)
+        accounts = self._accounts(plan, adviser.address, external)
+        keys = {
+            rcpt: account.key for rcpt, (account, _) in accounts.items() if account.key is not None
+        }
 
         sealed = None
         if keys:
@@ -246,7 +220,7 @@ class Sealer:
         thread = [(n, message.get(n)) for n in ("In-Reply-To", "References") if message.get(n)]
         attachment_domains = {d.lower() for d in settings.attachment_domains}
         for rcpt in external:
-            recipient, pin = accounts[rcpt]
+            account, pin = accounts[rcpt]
             shown = strip_secure(rcpt).strip("<>")
             if rcpt not in keys:
                 plan.decisions[rcpt] = "deactivated"
@@ -272,11 +246,11 @@ class Sealer:
                 subject=subject,
                 settings=settings,
                 portal_url=self.portal_url,
-                recipient=recipient,
+                recipient=account,
                 thread=thread,
             )
             plan.add(Outgoing(carrier, mail_from, (shown,), "carrier"), [rcpt])
-            plan.sealed.append((rcpt, recipient.id, key.key_version))
+            plan.sealed.append((rcpt, account.recipient_id, key.key_version))
             plan.decisions[rcpt] = "sealed"
             if pin:
                 mail = pin_mail(
@@ -288,34 +262,120 @@ class Sealer:
                     lang=settings.default_language,
                 )
                 plan.add(mail, [rcpt])
-                plan.pins.append(recipient.id)
+                plan.pins.append(account.recipient_id)
                 plan.decisions[rcpt] = "sealed+pin"
+
+    def _accounts(
+        self, plan: Plan, sender: str, external: list[str]
+    ) -> dict[str, tuple[Account, str | None]]:
+        """Return each recipient's account and PIN to mail, with the ledger entries recorded.
+
+        From the account cache when it knows every recipient (one guarded insert per
+        recipient, nothing else), else from the keystore.
+        """
+        addresses = {rcpt: normalize_address(rcpt) for rcpt in external}
+        cached = {address: self.account_cache.get(address) for address in addresses.values()}
+        if cached and all(cached.values()):
+            found = {address: account for address, account in cached.items() if account}
+            try:
+                self._record_cached(plan, sender, found)
+            except _StaleAccount as stale:
+                self.account_cache.forget(stale.address)
+            except IntegrityError:
+                pass  # sealed before (the MTA retries it): the keystore path updates the entries
+            else:
+                return {rcpt: (found[address], None) for rcpt, address in addresses.items()}
+        return self._load_accounts(plan, sender, addresses)
+
+    def _record_cached(self, plan: Plan, sender: str, accounts: dict[str, Account]) -> None:
+        """Record the ledger entries of cached accounts; raise _StaleAccount if one changed."""
+        assert plan.created is not None and plan.expires is not None
+        keystore = self.runtime.keystore
+        with keystore.session() as session:
+            ledger = keystore.ledger(session)
+            for address, account in accounts.items():
+                assert account.key is not None
+                if not ledger.record_sealed_if_current(
+                    message_id=plan.message_id,
+                    recipient_id=account.recipient_id,
+                    sender=sender,
+                    created=plan.created,
+                    expires=plan.expires,
+                    key_version=account.key.key_version,
+                ):
+                    raise _StaleAccount(address)  # rolls back what this loop recorded
+
+    def _load_accounts(
+        self, plan: Plan, sender: str, addresses: dict[str, str]
+    ) -> dict[str, tuple[Account, str | None]]:
+        """Find or create the accounts in the keystore, record the ledger, fill the cache."""
+        assert plan.created is not None and plan.expires is not None
+        keystore = self.runtime.keystore
+        accounts: dict[str, tuple[Account, str | None]] = {}
+        settled: dict[str, Account] = {}
+        # One write transaction: accounts, keys and the ledger. Recording before the relay
+        # means a message the MTA finally gives up on leaves a ledger row behind (metadata
+        # only); a retry of the same message updates the same rows.
+        with keystore.session() as session:
+            recipients = keystore.recipients(session)
+            ledger = keystore.ledger(session)
+            for rcpt, address in addresses.items():
+                recipient, pin = recipients.get_or_create(address, created_by=sender)
+                if recipient.status != "active":
+                    accounts[rcpt] = (_account(recipient, None), None)
+                    continue
+                pin, pin_settled = self._pin(session, recipient, pin, plan)
+                material = recipients.current_key(recipient)
+                key = envelope.RecipientKey(
+                    address=address,
+                    key_id=material.key_id,
+                    key_version=material.version,
+                    key=material.key,
+                )
+                account = _account(recipient, key)
+                accounts[rcpt] = (account, pin)
+                if pin_settled:
+                    settled[address] = account
+                ledger.record_sealed(
+                    message_id=plan.message_id,
+                    recipient_id=recipient.id,
+                    sender=sender,
+                    created=plan.created,
+                    expires=plan.expires,
+                    key_version=material.version,
+                )
+        for address, account in settled.items():
+            self.account_cache.put(address, account)
+        return accounts
 
     def _pin(
         self, session: Session, recipient: Recipient, pin: str | None, plan: Plan
-    ) -> str | None:
+    ) -> tuple[str | None, bool]:
         """Return the PIN to mail for this recipient, holding the account's PIN lease.
 
         get_or_create returns the PIN only to the call that created the account. If relaying
         that first message fails, the MTA's retry must still carry a PIN: an account whose
         PIN mail was never recorded as sent, whose owner never logged in, and whose PIN lease
         nobody holds (no other delivery of its first PIN is under way) gets a fresh PIN.
+
+        The second item tells whether the account's first PIN is settled (it needs no PIN
+        mail now and will not unless someone changes it): only such accounts are cached.
         """
         keystore = self.runtime.keystore
         lease = f"pin:{recipient.id}"
         if pin is None:
             if recipient.password_hash or recipient.last_login_at or not recipient.pin_hash:
-                return None
+                return None, True
             if keystore.notices(session).was_sent(PIN_NOTICE, str(recipient.id)):
-                return None
+                return None, True
             if not keystore.leases(session).acquire(lease, plan.holder, PIN_LEASE):
-                return None
+                return None, False
             log.info("recipient %s: the first PIN mail was not relayed; new PIN", recipient.id)
             pin = str(keystore.recipients(session).reset_pin(recipient))
         elif not keystore.leases(session).acquire(lease, plan.holder, PIN_LEASE):
             log.warning("recipient %s: PIN lease already held", recipient.id)
         plan.pin_leases.append(lease)
-        return pin
+        return pin, False
 
     def commit(self, plan: Plan, delivered: set[str]) -> None:
         """Record the PIN mails that went out and free the PIN leases of this plan."""
@@ -333,6 +393,25 @@ class Sealer:
             leases = keystore.leases(session)
             for lease in plan.pin_leases:
                 leases.release(lease, plan.holder)
+
+
+class _StaleAccount(Exception):
+    """A cached account changed (deactivated, deleted, key rotated or destroyed)."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address)
+        self.address = address
+
+
+def _account(recipient: Recipient, key: envelope.RecipientKey | None) -> Account:
+    """What sealing keeps of an account row (the row itself stays with its session)."""
+    return Account(
+        recipient_id=recipient.id,
+        active=recipient.status == "active" and key is not None,
+        key=key,
+        language=recipient.language,
+        security_phrase=recipient.security_phrase,
+    )
 
 
 def _usable_id(message_id: str) -> bool:
