@@ -1,0 +1,169 @@
+"""Replies and new messages: only internal addresses from the message or the ledger."""
+
+from __future__ import annotations
+
+import io
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+from tests.portal.helpers import ADVISER, CUSTOMER, build_mail, csrf_token, seal
+
+
+def outbox(tmp_path: Path) -> list:  # type: ignore[type-arg]
+    files = sorted((tmp_path / "outbox").glob("*.eml"))
+    return [message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
+
+
+def compose(client: FlaskClient, armored: str, mode: str = "reply"):  # type: ignore[no-untyped-def]
+    token = csrf_token(client.get("/").data)
+    return client.post("/reply", data={"csrf_token": token, "envelope": armored, "mode": mode})
+
+
+def send(client: FlaskClient, page, armored: str, **fields):  # type: ignore[no-untyped-def]
+    data = {"csrf_token": csrf_token(page.data), "envelope": armored, **fields}
+    return client.post("/reply/send", data=data, content_type="multipart/form-data")
+
+
+def test_reply_goes_to_the_adviser(logged_in: FlaskClient, runtime, tmp_path: Path) -> None:
+    raw = build_mail(subject="Ihr Vertrag", body="Bitte unterschreiben.", cc="extern@other.example")
+    sealed = seal(runtime, raw)
+    page = compose(logged_in, sealed.armored)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "&gt; Bitte unterschreiben." in text
+    assert ADVISER in text
+    response = send(
+        logged_in,
+        page,
+        sealed.armored,
+        body="Erledigt, danke!",
+        attachments=[(io.BytesIO(b"%PDF signed"), "unterschrieben.pdf")],
+        # Attempts to add recipients through the form are ignored.
+        to="attacker@evil.example",
+        cc="attacker@evil.example",
+    )
+    assert response.status_code == 200, response.data[:2000]
+    assert b"has been sent" in response.data
+    (mail,) = outbox(tmp_path)
+    assert mail["To"] == ADVISER
+    assert mail["Cc"] is None
+    assert mail["From"] == CUSTOMER and mail["Reply-To"] == CUSTOMER
+    assert mail["Subject"] == "Re: Ihr Vertrag [WebCrypt]"
+    original = message_from_bytes(raw, policy=policy.default)
+    assert mail["In-Reply-To"] == original["Message-ID"]
+    assert "Erledigt, danke!" in mail.get_body(("plain",)).get_content()
+    (attachment,) = list(mail.iter_attachments())
+    assert attachment.get_filename() == "unterschrieben.pdf"
+    assert attachment.get_content() == b"%PDF signed"
+    assert "evil.example" not in mail.as_string()
+
+
+def test_reply_keeps_an_existing_trigger_word(logged_in: FlaskClient, runtime, tmp_path: Path) -> None:
+    sealed = seal(runtime, build_mail(subject="WebCrypt Angebot"))
+    page = compose(logged_in, sealed.armored)
+    send(logged_in, page, sealed.armored, body="Ok")
+    (mail,) = outbox(tmp_path)
+    assert mail["Subject"] == "Re: WebCrypt Angebot"
+
+
+def test_reply_all_adds_only_internal_addresses(
+    logged_in: FlaskClient, runtime, tmp_path: Path
+) -> None:
+    raw = build_mail(
+        to=f"{CUSTOMER}, kollegin@bank.example", cc="extern@other.example, chef@bank.example"
+    )
+    sealed = seal(runtime, raw)
+    page = compose(logged_in, sealed.armored, mode="all")
+    send(logged_in, page, sealed.armored, body="An alle", reply_all="y")
+    (mail,) = outbox(tmp_path)
+    assert mail["To"] == ADVISER
+    assert mail["Cc"] == "kollegin@bank.example, chef@bank.example"
+    assert "other.example" not in str(mail["Cc"])
+
+
+def test_no_reply_to_an_external_sender(logged_in: FlaskClient, runtime) -> None:
+    sealed = seal(runtime, build_mail(sender="someone@other.example"), sender="someone@other.example")
+    assert compose(logged_in, sealed.armored).status_code == 403
+
+
+def test_reply_needs_login(client: FlaskClient, runtime, account: str) -> None:
+    sealed = seal(runtime, build_mail())
+    token = csrf_token(client.get("/").data)
+    response = client.post("/reply/send", data={"csrf_token": token, "envelope": sealed.armored, "body": "x"})
+    assert b'name="password"' in response.data
+
+
+def test_reply_size_limit(logged_in: FlaskClient, runtime, tmp_path: Path) -> None:
+    from tests.portal.conftest import update_settings
+
+    update_settings(runtime, max_message_size=1024 * 1024)
+    sealed = seal(runtime, build_mail())
+    page = compose(logged_in, sealed.armored)
+    response = send(
+        logged_in, page, sealed.armored, body="x",
+        attachments=[(io.BytesIO(b"0" * (900 * 1024)), "big.bin")],
+    )
+    assert response.status_code == 400
+    assert b"too large" in response.data
+    assert outbox(tmp_path) == []
+
+
+def test_relay_failure_keeps_the_text(logged_in: FlaskClient, runtime, tmp_path: Path) -> None:
+    sealed = seal(runtime, build_mail())
+    page = compose(logged_in, sealed.armored)
+    (tmp_path / "outbox").rmdir()
+    (tmp_path / "outbox").write_text("not a directory")
+    response = send(logged_in, page, sealed.armored, body="Mein wichtiger Text")
+    assert response.status_code == 400
+    assert b"could not be sent" in response.data
+    assert b"Mein wichtiger Text" in response.data
+
+
+def test_write_to_a_known_adviser(logged_in: FlaskClient, runtime, tmp_path: Path) -> None:
+    page = logged_in.get("/write")
+    assert ADVISER in page.get_data(as_text=True)
+    response = logged_in.post(
+        "/write",
+        data={"csrf_token": csrf_token(page.data), "to": ADVISER, "subject": "Frage", "body": "Hallo"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    (mail,) = outbox(tmp_path)
+    assert mail["To"] == ADVISER and mail["Subject"] == "Frage [WebCrypt]"
+
+
+def test_write_refuses_other_addresses(logged_in: FlaskClient, tmp_path: Path) -> None:
+    page = logged_in.get("/write")
+    for to in ("attacker@evil.example", "chef@bank.example"):
+        response = logged_in.post(
+            "/write",
+            data={"csrf_token": csrf_token(page.data), "to": to, "subject": "x", "body": "y"},
+        )
+        assert response.status_code == 400
+    assert outbox(tmp_path) == []
+
+
+def test_write_refuses_header_injection(logged_in: FlaskClient, tmp_path: Path) -> None:
+    page = logged_in.get("/write")
+    response = logged_in.post(
+        "/write",
+        data={
+            "csrf_token": csrf_token(page.data),
+            "to": ADVISER,
+            "subject": "Hallo\r\nBcc: attacker@evil.example",
+            "body": "y",
+        },
+    )
+    assert response.status_code == 400
+    assert outbox(tmp_path) == []
+
+
+def test_write_without_known_advisers(client: FlaskClient, runtime) -> None:
+    from tests.portal.conftest import first_login
+
+    sealed = seal(runtime, build_mail(), to="ohne@example.com", record=False)
+    first_login(client, sealed.pin, address="ohne@example.com")
+    page = client.get("/write")
+    assert b"There is none yet" in page.data
