@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 from typing import Any
 
 import pyotp
@@ -11,6 +12,7 @@ import qrcode.image.svg
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from keystore import reports
 from keystore.lockout import is_locked, register_failure
 from portal.admin import bp
 from portal.admin import session as admin_session
@@ -54,10 +56,15 @@ def group(secret: str) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
-def verify_code(secret: str, code: str) -> bool:
-    """Check a TOTP code against `secret` at the portal's clock (one step of drift allowed)."""
+def matching_step(secret: str, code: str) -> int | None:
+    """Return the time step whose TOTP code `code` is (one step of clock drift allowed)."""
     digits = "".join(code.split())
-    return pyotp.TOTP(secret).verify(digits, for_time=now(), valid_window=1)
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now())
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), digits):
+            return step
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -127,18 +134,22 @@ def _second_factor(
         status = 400 if request.method == "POST" else 200
         return Page("admin/factor.html", {"form": form, "next": next_url}, status)
     locked = is_locked(admin, now())
-    if locked or not verify_code(admin.totp_secret, form.code.data):
+    step = matching_step(admin.totp_secret, form.code.data)
+    used = reports.last_totp_step(found.session, admin.email)
+    if used is not None and step is not None and step <= used:
+        step = None  # a code works once: a replayed or older code is refused
+    if locked or step is None:
         if not locked:
             register_failure(found.session, admin, now())
         _failure(found, admin.email, "bad", admin, "wrong authentication code")
         context = {"form": form, "next": next_url, "failure": FAILED_CODE}
         return Page("admin/factor.html", context, 401)
-    return _logged_in(found, admin, next_url)
+    return _logged_in(found, admin, next_url, step)
 
 
-def _logged_in(found: AdminServices, admin: Any, next_url: str) -> ResponseReturnValue:
+def _logged_in(found: AdminServices, admin: Any, next_url: str, step: int) -> ResponseReturnValue:
     found.admins.record_login(admin)
-    _audit(found, "admin.login", actor=admin.email)
+    _audit(found, "admin.login", actor=admin.email, detail=f"totp step {step}")
     ADMIN_LOGINS.labels(outcome="ok").inc()
     admin_session.log_in(admin)
     home = "admin.dashboard" if admin.role == "admin" else "admin.users"
@@ -153,7 +164,8 @@ def _enroll(
         status = 400 if request.method == "POST" else 200
         return _enroll_page(admin, form, product, status=status, next=next_url)
     secret = str(admin_session.state().get("enroll", ""))
-    if not secret or not verify_code(secret, form.code.data):
+    step = matching_step(secret, form.code.data) if secret else None
+    if step is None:
         register_failure(found.session, admin, now())
         _failure(found, admin.email, "bad", admin, "wrong code while enrolling")
         return _enroll_page(admin, form, product, status=401, next=next_url, failure=FAILED_CODE)
@@ -161,7 +173,7 @@ def _enroll(
     found.admins.set_totp_secret(admin, secret)
     _audit(found, "admin.totp_enrolled", actor=admin.email)
     flash("Two-factor login is set up and your password is saved.", "success")
-    return _logged_in(found, admin, next_url)
+    return _logged_in(found, admin, next_url, step)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -74,6 +74,7 @@ def test_first_login_enrolls_totp_and_replaces_the_password(
     # The one-time password is used up; the new one works, with a code.
     fresh = client.application.test_client()
     assert password_step(fresh, ADMIN, "one-time-password-123").status_code == 401
+    clock.advance(seconds=30)  # each code works once
     log_in(fresh, Account(ADMIN, NEW_PASSWORD, secret), clock)
 
 
@@ -228,3 +229,15 @@ def test_totp_codes_use_a_standard_secret(admin_account: Account, clock: FakeClo
     assert pyotp.TOTP(admin_account.secret).verify(
         code_at(admin_account.secret, clock), for_time=clock.now
     )
+
+
+def test_a_code_works_only_once(
+    client: FlaskClient, admin_account: Account, runtime: Runtime, clock: FakeClock
+) -> None:
+    log_in(client, admin_account, clock)
+    other = client.application.test_client()
+    password_step(other, ADMIN, admin_account.password)
+    # The code just used (or an older one) is refused, even from another browser.
+    assert factor_step(other, code_at(admin_account.secret, clock)).status_code == 401
+    clock.advance(seconds=30)
+    assert factor_step(other, code_at(admin_account.secret, clock)).status_code == 302
