@@ -39,6 +39,13 @@ def settings() -> Settings:
     return g.webcrypt_settings  # type: ignore[no-any-return]
 
 
+def is_internal(address: str) -> bool:
+    """Tell whether `address` belongs to one of the company's domains (settings, else config)."""
+    configured = settings().internal_domains or runtime().config.filter.internal_domains
+    domain = address.rpartition("@")[2].strip().strip(">").lower()
+    return domain in {str(name).lower() for name in configured}
+
+
 class Services:
     """The keystore services of one database session, created on first use."""
 

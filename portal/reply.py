@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from portal.auth import carried_envelope, login_page
-from portal.context import now, runtime, services, settings
+from portal.context import is_internal, now, runtime, services, settings
 from portal.forms import ReplyForm, WriteForm
 from portal.identity import current_recipient
 from portal.mimeview import build_view
@@ -37,7 +37,7 @@ def _recipients_for(opened: Opened, view: Any, reply_all: bool) -> list[str]:
         view,
         opened.address,
         reply_all=reply_all,
-        is_internal=runtime().is_internal,
+        is_internal=is_internal,
     )
 
 
@@ -163,9 +163,7 @@ def write() -> ResponseReturnValue:
         if recipient is None:
             return login_page()
         address = str(recipient.address)
-        advisers = known_advisers(
-            found.ledger.for_recipient(int(recipient.id)), runtime().is_internal
-        )
+        advisers = known_advisers(found.ledger.for_recipient(int(recipient.id)), is_internal)
     form = WriteForm()
     form.to.choices = [SelectChoice(adviser, adviser) for adviser in advisers]
     if not advisers:

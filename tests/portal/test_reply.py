@@ -60,7 +60,9 @@ def test_reply_goes_to_the_adviser(logged_in: FlaskClient, runtime, tmp_path: Pa
     assert "evil.example" not in mail.as_string()
 
 
-def test_reply_keeps_an_existing_trigger_word(logged_in: FlaskClient, runtime, tmp_path: Path) -> None:
+def test_reply_keeps_an_existing_trigger_word(
+    logged_in: FlaskClient, runtime, tmp_path: Path
+) -> None:
     sealed = seal(runtime, build_mail(subject="WebCrypt Angebot"))
     page = compose(logged_in, sealed.armored)
     send(logged_in, page, sealed.armored, body="Ok")
@@ -84,14 +86,18 @@ def test_reply_all_adds_only_internal_addresses(
 
 
 def test_no_reply_to_an_external_sender(logged_in: FlaskClient, runtime) -> None:
-    sealed = seal(runtime, build_mail(sender="someone@other.example"), sender="someone@other.example")
+    sealed = seal(
+        runtime, build_mail(sender="someone@other.example"), sender="someone@other.example"
+    )
     assert compose(logged_in, sealed.armored).status_code == 403
 
 
 def test_reply_needs_login(client: FlaskClient, runtime, account: str) -> None:
     sealed = seal(runtime, build_mail())
     token = csrf_token(client.get("/").data)
-    response = client.post("/reply/send", data={"csrf_token": token, "envelope": sealed.armored, "body": "x"})
+    response = client.post(
+        "/reply/send", data={"csrf_token": token, "envelope": sealed.armored, "body": "x"}
+    )
     assert b'name="password"' in response.data
 
 
@@ -102,7 +108,10 @@ def test_reply_size_limit(logged_in: FlaskClient, runtime, tmp_path: Path) -> No
     sealed = seal(runtime, build_mail())
     page = compose(logged_in, sealed.armored)
     response = send(
-        logged_in, page, sealed.armored, body="x",
+        logged_in,
+        page,
+        sealed.armored,
+        body="x",
         attachments=[(io.BytesIO(b"0" * (900 * 1024)), "big.bin")],
     )
     assert response.status_code == 400
@@ -126,7 +135,12 @@ def test_write_to_a_known_adviser(logged_in: FlaskClient, runtime, tmp_path: Pat
     assert ADVISER in page.get_data(as_text=True)
     response = logged_in.post(
         "/write",
-        data={"csrf_token": csrf_token(page.data), "to": ADVISER, "subject": "Frage", "body": "Hallo"},
+        data={
+            "csrf_token": csrf_token(page.data),
+            "to": ADVISER,
+            "subject": "Frage",
+            "body": "Hallo",
+        },
         content_type="multipart/form-data",
     )
     assert response.status_code == 200

@@ -1,0 +1,71 @@
+"""The profile page and its forms."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from tests.portal.conftest import login
+from tests.portal.helpers import CUSTOMER, PASSWORD, csrf_token
+
+
+def test_profile_shows_account_dates(logged_in: FlaskClient) -> None:
+    page = logged_in.get("/profile").get_data(as_text=True)
+    for label in ("Account created", "Last login", "Account valid until", CUSTOMER):
+        assert label in page
+    assert "What was the name of your first pet?" in page
+
+
+def test_profile_needs_login(client: FlaskClient) -> None:
+    assert b'name="password"' in client.get("/profile").data
+
+
+def test_change_password_checks_the_current_one(logged_in: FlaskClient) -> None:
+    page = logged_in.get("/profile")
+    data = {
+        "password-csrf_token": csrf_token(page.data),
+        "password-current_password": "not my password",
+        "password-new_password": "a fresh long secret 1",
+        "password-confirm": "a fresh long secret 1",
+    }
+    assert logged_in.post("/profile/password", data=data).status_code == 401
+    data["password-current_password"] = PASSWORD
+    assert logged_in.post("/profile/password", data=data).status_code == 302
+    logged_in.post("/logout", data={"csrf_token": csrf_token(logged_in.get("/").data)})
+    assert login(logged_in, password="a fresh long secret 1").status_code == 302
+
+
+def test_change_security_question(logged_in: FlaskClient, runtime) -> None:
+    page = logged_in.get("/profile")
+    data = {
+        "question-csrf_token": csrf_token(page.data),
+        "question-current_password": PASSWORD,
+        "question-question": "first_car",
+        "question-answer": "Golf",
+    }
+    assert logged_in.post("/profile/question", data=data).status_code == 302
+    with runtime.keystore.session() as session:
+        assert runtime.keystore.recipients(session).get(CUSTOMER).security_question == "first_car"
+
+
+def test_security_phrase_set_and_cleared(logged_in: FlaskClient, runtime) -> None:
+    page = logged_in.get("/profile")
+    token = csrf_token(page.data)
+    data = {"phrase-csrf_token": token, "phrase-phrase": "Roter Leuchtturm"}
+    assert logged_in.post("/profile/phrase", data=data).status_code == 302
+    with runtime.keystore.session() as session:
+        assert (
+            runtime.keystore.recipients(session).get(CUSTOMER).security_phrase == "Roter Leuchtturm"
+        )
+    data["phrase-phrase"] = ""
+    assert logged_in.post("/profile/phrase", data=data).status_code == 302
+    with runtime.keystore.session() as session:
+        assert runtime.keystore.recipients(session).get(CUSTOMER).security_phrase is None
+
+
+def test_change_language_switches_the_portal(logged_in: FlaskClient, runtime) -> None:
+    page = logged_in.get("/profile")
+    data = {"language-csrf_token": csrf_token(page.data), "language-language": "de"}
+    response = logged_in.post("/profile/language", data=data, follow_redirects=True)
+    assert "Passwort ändern" in response.get_data(as_text=True)
+    with runtime.keystore.session() as session:
+        assert runtime.keystore.recipients(session).get(CUSTOMER).language == "de"
