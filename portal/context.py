@@ -36,7 +36,8 @@ def settings() -> Settings:
     """
     if "webcrypt_settings" not in g:
         g.webcrypt_settings = runtime().settings()
-    return g.webcrypt_settings  # type: ignore[no-any-return]
+    current: Settings = g.webcrypt_settings
+    return current
 
 
 def is_internal(address: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, current_app, request, session
 from flask_babel import Babel
@@ -69,7 +70,8 @@ def apply_rate_limits(app: Flask) -> None:
     for endpoint, key in RATE_LIMITS.items():
         view = app.view_functions.get(endpoint)
         if view is not None:
-            app.view_functions[endpoint] = limiter.limit(_configured(key), methods=["POST"])(view)
+            limited: Any = limiter.limit(_configured(key), methods=["POST"])(view)
+            app.view_functions[endpoint] = limited
     for endpoint in CSRF_EXEMPT:
         csrf.exempt(app.view_functions[endpoint])
 
