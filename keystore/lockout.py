@@ -7,6 +7,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from keystore.audit import AuditService
 from keystore.settings import SettingsService
 
 
@@ -32,6 +33,15 @@ def register_failure(session: Session, account: Lockable, now: datetime) -> None
     if account.failed_logins >= settings.lockout_threshold:
         account.locked_until = now + timedelta(minutes=settings.lockout_minutes)
         account.failed_logins = 0
+        # A lockout is a security event: it goes to the audit log, whoever's account it is.
+        name = str(getattr(account, "address", None) or getattr(account, "email", ""))
+        AuditService(session, clock=lambda: now).record(
+            "security.lockout",
+            actor="system",
+            target=name,
+            detail=f"{settings.lockout_threshold} failed logins; locked for "
+            f"{settings.lockout_minutes} minutes",
+        )
     session.flush()
 
 

@@ -36,12 +36,10 @@ def _audit(found: AdminServices, action: str, *, actor: str, detail: str = "") -
     ADMIN_ACTIONS.labels(action=action).inc()
 
 
-def _failure(found: AdminServices, email: str, outcome: str, admin: Any, detail: str) -> None:
-    """Audit a failed attempt, and the lockout when this failure caused one."""
+def _failure(found: AdminServices, email: str, outcome: str, detail: str) -> None:
+    """Audit a failed attempt (a lockout it causes is audited by the keystore)."""
     ADMIN_LOGINS.labels(outcome="failed").inc()
     _audit(found, "admin.login_failed", actor=email[:320], detail=f"{detail} ({outcome})")
-    if outcome == "bad" and admin is not None and is_locked(admin, now()):
-        _audit(found, "admin.lockout", actor=admin.email, detail="too many failed attempts")
 
 
 def qr_data_uri(uri: str) -> str:
@@ -86,7 +84,7 @@ def login() -> ResponseReturnValue:
         if result.ok:
             admin_session.start_factor(result.admin)
         else:
-            _failure(found, email, result.outcome, found.admins.get(email), "wrong password")
+            _failure(found, email, result.outcome, "wrong password")
     if not result.ok:
         return render_template("admin/login.html", form=form, next=next_url, failure=FAILED), 401
     return redirect(url_for("admin.factor", next=next_url or None))
@@ -141,7 +139,7 @@ def _second_factor(
     if locked or step is None:
         if not locked:
             register_failure(found.session, admin, now())
-        _failure(found, admin.email, "bad", admin, "wrong authentication code")
+        _failure(found, admin.email, "locked" if locked else "bad", "wrong authentication code")
         context = {"form": form, "next": next_url, "failure": FAILED_CODE}
         return Page("admin/factor.html", context, 401)
     return _logged_in(found, admin, next_url, step)
@@ -167,7 +165,7 @@ def _enroll(
     step = matching_step(secret, form.code.data) if secret else None
     if step is None:
         register_failure(found.session, admin, now())
-        _failure(found, admin.email, "bad", admin, "wrong code while enrolling")
+        _failure(found, admin.email, "bad", "wrong code while enrolling")
         return _enroll_page(admin, form, product, status=401, next=next_url, failure=FAILED_CODE)
     found.admins.set_password(admin, form.new_password.data)
     found.admins.set_totp_secret(admin, secret)

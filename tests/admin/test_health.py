@@ -98,3 +98,28 @@ def test_metrics_with_a_token(tmp_path: Path, clock: FakeClock) -> None:
         assert client.get("/metrics", environ_base=REMOTE).status_code == 403
     finally:
         runtime.close()
+
+
+def sample(name: str, **labels: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_metrics_count_logins_opens_and_admin_actions(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    from tests.portal.conftest import first_login
+
+    before = {
+        "login_ok": sample("webcrypt_portal_logins_total", outcome="ok"),
+        "login_failed": sample("webcrypt_portal_logins_total", outcome="failed"),
+        "open_ok": sample("webcrypt_portal_opens_total", outcome="ok"),
+    }
+    sealed = seal(runtime, build_mail())
+    assert sealed.pin
+    first_login(client, sealed.pin, envelope=sealed.armored)
+    login(client, password="not the password at all")
+    assert sample("webcrypt_portal_logins_total", outcome="ok") == before["login_ok"] + 1
+    assert sample("webcrypt_portal_logins_total", outcome="failed") == before["login_failed"] + 1
+    assert sample("webcrypt_portal_opens_total", outcome="ok") == before["open_ok"] + 1

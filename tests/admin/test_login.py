@@ -154,7 +154,7 @@ def test_lockout_after_failed_passwords(
         assert password_step(client, ADMIN, "wrong password").status_code == 401
     # Locked: even the right password fails, with the same answer.
     assert password_step(client, ADMIN, admin_account.password).status_code == 401
-    assert ("admin.lockout", ADMIN, ADMIN) in audit_actions(runtime)
+    assert ("security.lockout", "system", ADMIN) in audit_actions(runtime)
     clock.advance(minutes=11)
     log_in(client, admin_account, clock)
 

@@ -163,6 +163,7 @@ def test_unlock(
         login(client, password="wrong wrong wrong")
     text = text_of(admin_client.get(f"/admin/users/{customer}"))
     assert "locked until" in text
+    assert ("security.lockout", "system", CUSTOMER) in audit_actions(runtime)
     response = post_form(admin_client, f"/admin/users/{customer}/unlock", {"confirm": "yes"})
     assert response.status_code == 302
     assert "not locked" in text_of(admin_client.get(f"/admin/users/{customer}"))
