@@ -81,7 +81,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     extensions.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    health.init_app(app)  # before views: /healthz is the liveness probe of portal.health
+    health.init_app(app)
     views.init_app(app)
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(name).bp)
