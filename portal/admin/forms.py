@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 MIN_PASSWORD = 12
 
@@ -90,9 +88,3 @@ class LogoForm(FlaskForm):
     """The logo upload."""
 
     logo = FileField("Logo (PNG or JPEG)")
-
-
-def require_file(form: Any, field: Any) -> None:
-    """Refuse an empty upload."""
-    if not field.data:
-        raise ValidationError("Choose a file.")
