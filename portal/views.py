@@ -1,4 +1,4 @@
-"""Application-wide views and template context: branding, language choice, health."""
+"""Application-wide views and template context: branding and language choice."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, abort, redirect, request, session
 from flask_babel import get_locale
 
-from portal.context import runtime, settings
+from portal.context import settings
 from portal.extensions import LANGUAGE_KEY, LANGUAGES
 from portal.identity import visitor
 
@@ -96,12 +96,6 @@ def choose_language(code: str) -> Any:
     return redirect(target)
 
 
-def health() -> tuple[dict[str, str], int]:
-    """Report whether the portal can reach its keystore (for load balancers)."""
-    runtime().keystore.ping()
-    return {"status": "ok"}, 200
-
-
 def init_app(app: Flask) -> None:
     """Register the application-wide views and the template context."""
     app.context_processor(_template_context)
@@ -109,4 +103,3 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/brand.css", "brand_css", brand_css)
     app.add_url_rule("/logo", "logo", logo)
     app.add_url_rule("/language/<code>", "language", choose_language)
-    app.add_url_rule("/healthz", "health", health)
