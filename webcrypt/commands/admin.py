@@ -14,9 +14,13 @@ from webcrypt.commands.context import Context, pass_context
 MIN_PASSWORD = 12
 
 
+#: No 0/o, 1/l/i: the password is read off a terminal and typed in.
+ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
 def generate_password() -> str:
-    """Return a random one-time password that is easy to type (about 120 bits)."""
-    return "-".join(secrets.token_urlsafe(6) for _ in range(4))
+    """Return a random one-time password that is easy to type (20 characters, ~99 bits)."""
+    return "-".join("".join(secrets.choice(ALPHABET) for _ in range(5)) for _ in range(4))
 
 
 @click.group()
