@@ -10,7 +10,7 @@ import unicodedata
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -18,6 +18,7 @@ from flask_wtf.file import FileField
 from wtforms.validators import InputRequired
 
 from portal.auth import carried_envelope, logged_in_address, login_page
+from portal.extensions import LANGUAGE_KEY, LANGUAGES
 from portal.reading import Refusal, open_envelope, parse_envelope, problem, show_message
 from portal.security import DOWNLOAD_POLICY, use_policy
 
@@ -57,6 +58,9 @@ def open_post() -> ResponseReturnValue:
     Exempt from CSRF: it changes nothing and only shows the next step on our origin.
     """
     text = carried_envelope()
+    if request.form.get("lang") in LANGUAGES:
+        # The button the recipient pressed in secure.htm tells the language they read.
+        session[LANGUAGE_KEY] = request.form["lang"]
     if not text:
         return redirect(url_for("reader.index"))
     return next_step(text, cross_site=True)

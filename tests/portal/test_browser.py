@@ -1,0 +1,187 @@
+"""End to end in headless Chromium: filter -> secure.htm -> portal -> reply at an SMTP sink.
+
+A real message goes through the running filter; its secure.htm is opened from a file://
+URL, the button posts it to the portal (served by waitress), the recipient logs in with
+the PIN from the adviser's notice, chooses a password, reads, downloads an attachment
+and replies. The reply must arrive at the SMTP sink, addressed to the adviser only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from keystore.masterkey import MasterKey
+from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, build_mail
+from tests.support.components import free_port, need
+from tests.support.smtp import RecordingSink
+from webcrypt.config import load_config
+from webcrypt.runtime import Runtime
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Filter and portal (waitress, in a thread) on loopback, relaying to a recording sink."""
+    import portal
+    from webcrypt.filter import FilterServer
+
+    need(os.path.exists(CHROMIUM), "chromium is not installed (apt-get install chromium)")
+    sink = RecordingSink().start()
+    portal_port = free_port()
+    session_key = tmp_path / "session.key"
+    session_key.write_text("browser-test-session-key")
+    session_key.chmod(0o600)
+    config = load_config(
+        environ={
+            "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{tmp_path / 'keystore.db'}",
+            "WEBCRYPT_KEYSTORE_MASTER_KEY_FILE": str(tmp_path / "master.key"),
+            "WEBCRYPT_PORTAL_SECRET_KEY_FILE": str(session_key),
+            "WEBCRYPT_FILTER_RELAY": sink.url,
+            "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
+            "WEBCRYPT_PORTAL_PUBLIC_URL": f"http://127.0.0.1:{portal_port}",
+            "WEBCRYPT_PORTAL_LISTEN": f"127.0.0.1:{portal_port}",
+        }
+    )
+    runtime = Runtime(config, master_key=MasterKey.generate())
+    runtime.keystore.upgrade()
+    filter_server = FilterServer(runtime, listen="127.0.0.1:0")
+    filter_server.start()
+    web = portal.create_server(runtime, threads=4)
+    thread = threading.Thread(target=web.run, daemon=True)
+    thread.start()
+    try:
+        yield {
+            "filter": filter_server,
+            "sink": sink,
+            "portal": f"http://127.0.0.1:{portal_port}",
+            "runtime": runtime,
+        }
+    finally:
+        web.close()
+        filter_server.stop(drain_timeout=5)
+        runtime.close()
+        sink.stop()
+
+
+def test_open_read_download_and_reply_in_chromium(gateway: dict[str, Any], tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    sink: RecordingSink = gateway["sink"]
+    contract = os.urandom(50_000)
+    raw = build_mail(
+        subject="Ihr Vertrag WebCrypt",
+        body="Guten Tag,\nanbei Ihr Vertrag.\n",
+        attachments=[("Vertrag Übersicht.pdf", "application/pdf", contract)],
+    )
+    with smtplib.SMTP("127.0.0.1", gateway["filter"].port, timeout=30) as client:
+        client.sendmail(ADVISER, [CUSTOMER], raw)
+    received = sink.wait_for(2, timeout=30)
+    carrier = next(m for m in received if CUSTOMER in m.rcpt_tos).parsed()
+    notice = next(m for m in received if ADVISER in m.rcpt_tos).parsed()
+    pin = re.search(r"\b(\d{4} \d{4})\b", notice.get_body(("plain",)).get_content())
+    assert pin, "no PIN in the adviser's notice"
+    secure = next(p for p in carrier.iter_attachments() if p.get_filename() == "secure.htm")
+    secure_htm = tmp_path / "secure.htm"
+    content = secure.get_content()
+    secure_htm.write_bytes(content.encode() if isinstance(content, str) else content)
+    sink.clear()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(accept_downloads=True, viewport={"width": 360, "height": 740})
+            page.goto(secure_htm.as_uri())
+            page.get_by_role("button", name="Open message").first.click()
+            page.wait_for_url(f"{gateway['portal']}/open")
+            assert page.get_by_label("Email").input_value() == CUSTOMER
+
+            page.get_by_role("button", name="First login with a PIN").click()
+            page.get_by_label("PIN", exact=True).fill(pin.group(1))
+            page.get_by_role("button", name="Continue").click()
+
+            page.get_by_label("New password", exact=True).fill(PASSWORD)
+            page.get_by_label("Repeat the new password").fill(PASSWORD)
+            page.get_by_label("Security question").select_option("first_pet")
+            page.get_by_label("Answer", exact=True).fill("Bello")
+            page.get_by_role("button", name="Save and continue").click()
+
+            page.get_by_role("heading", name="Ihr Vertrag").wait_for()
+            assert "anbei Ihr Vertrag." in page.locator(".mail-text").inner_text()
+            page.screenshot(path=str(tmp_path / "message-360.png"), full_page=True)
+
+            with page.expect_download() as download_info:
+                page.get_by_role("button", name="Vertrag Übersicht.pdf").click()
+            download = download_info.value
+            assert download.suggested_filename == "Vertrag Übersicht.pdf"
+            assert Path(download.path()).read_bytes() == contract
+
+            page.get_by_role("button", name="Reply", exact=True).click()
+            page.get_by_label("Message").fill("Vielen Dank, ich unterschreibe heute.")
+            page.get_by_role("button", name="Send").click()
+            page.get_by_role("heading", name="Your message has been sent").wait_for()
+        finally:
+            browser.close()
+
+    (reply,) = sink.wait_for(1, timeout=30)
+    assert reply.rcpt_tos == [ADVISER]
+    message = reply.parsed()
+    assert message["From"] == CUSTOMER and message["Reply-To"] == CUSTOMER
+    assert "WebCrypt" in message["Subject"]
+    assert "ich unterschreibe heute" in message.get_body(("plain",)).get_content()
+
+
+def test_upload_and_html_mail_in_the_sandboxed_frame(
+    gateway: dict[str, Any], tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.portal.helpers import seal
+    from webcrypt import envelope
+    from webcrypt.securehtm import render_secure_htm
+
+    raw = build_mail(
+        html_body=(
+            '<p id="greeting" style="color: #0a0">Hallo aus HTML</p>'
+            '<img id="tracker" src="http://127.0.0.1:9/pixel.gif" alt="">'
+            "<script>document.title = 'owned'</script>"
+        )
+    )
+    sealed = seal(gateway["runtime"], raw)
+    secure_htm = tmp_path / "secure.htm"
+    secure_htm.write_text(render_secure_htm(sealed.armored, envelope.parse(sealed.armored).header))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            blocked: list[str] = []
+            page.on("request", lambda request: blocked.append(request.url))
+            page.goto(f"{gateway['portal']}/upload")
+            page.get_by_label("File (secure.htm or .eml)").set_input_files(str(secure_htm))
+            page.get_by_role("button", name="Open", exact=True).click()
+            page.get_by_role("button", name="First login with a PIN").click()
+            page.get_by_label("PIN", exact=True).fill(str(sealed.pin))
+            page.get_by_role("button", name="Continue").click()
+            page.get_by_label("New password", exact=True).fill(PASSWORD)
+            page.get_by_label("Repeat the new password").fill(PASSWORD)
+            page.get_by_label("Answer", exact=True).fill("Bello")
+            page.get_by_role("button", name="Save and continue").click()
+            frame = page.frame_locator("iframe.mail-frame")
+            greeting = frame.get_by_text("Hallo aus HTML")
+            greeting.wait_for()
+            assert greeting.evaluate("e => getComputedStyle(e).color") == "rgb(0, 170, 0)"
+            assert page.title() != "owned"
+            assert not any("pixel.gif" in url for url in blocked)
+        finally:
+            browser.close()
