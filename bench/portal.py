@@ -1,0 +1,209 @@
+"""Benchmark the portal: upload of secure.htm -> rendered message page, against envelope.open.
+
+For messages of about 100 KB, 2 MB and 10 MB this measures, in one run:
+
+* the portal: a logged-in recipient uploads secure.htm (multipart) and gets the rendered
+  message page back (Flask test client in-process: parsing the upload, extracting and
+  checking the envelope, keystore look-ups, decryption, MIME parsing, rendering);
+* the envelope's own parse + open of the same armored text;
+* peak memory (tracemalloc) of one portal open and of one envelope open.
+
+Run: .venv/bin/python bench/portal.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from keystore.masterkey import MasterKey  # noqa: E402
+from webcrypt import envelope  # noqa: E402
+from webcrypt.config import load_config  # noqa: E402
+from webcrypt.runtime import Runtime  # noqa: E402
+from webcrypt.securehtm import extract_envelope, render_secure_htm  # noqa: E402
+
+ADVISER = "berater@bank.example"
+CUSTOMER = "kunde@example.com"
+PASSWORD = "benchmark password 2026"
+SIZES = {"100 KB": 100 * 1024, "2 MB": 2 * 1024 * 1024, "10 MB": 10 * 1024 * 1024}
+
+
+def build_message(size: int) -> bytes:
+    """Return a mail of about `size` bytes: short text plus an incompressible PDF attachment."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = ADVISER
+    message["To"] = CUSTOMER
+    message["Subject"] = "Benchmark"
+    message["Message-ID"] = f"<{uuid.uuid4().hex}@bank.example>"
+    message.set_content("Guten Tag,\nanbei die Unterlagen.\n")
+    # base64 in the mail adds a third (and line breaks); aim for the total size.
+    payload = max(1024, int(size * 0.735) - 1024)
+    message.add_attachment(
+        os.urandom(payload), maintype="application", subtype="pdf", filename="scan.pdf"
+    )
+    return message.as_bytes()
+
+
+def make_runtime(directory: Path) -> Runtime:
+    """Build a runtime on a fresh SQLite keystore."""
+    config = load_config(
+        environ={
+            "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{directory / 'keystore.db'}",
+            "WEBCRYPT_KEYSTORE_MASTER_KEY_FILE": str(directory / "master.key"),
+            "WEBCRYPT_PORTAL_SECRET_KEY_FILE": str(directory / "session.key"),
+            "WEBCRYPT_FILTER_RELAY": f"outbox:{directory}",
+            "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
+        }
+    )
+    runtime = Runtime(config, master_key=MasterKey.generate())
+    runtime.keystore.upgrade()
+    return runtime
+
+
+def seal_for_customer(runtime: Runtime, raw: bytes) -> str:
+    """Seal `raw` for the customer (account, key, ledger as the filter does) and return secure.htm."""
+    message_id = f"{uuid.uuid4().hex}@bank.example"
+    with runtime.keystore.session() as session:
+        recipients = runtime.keystore.recipients(session)
+        recipient, _pin = recipients.get_or_create(CUSTOMER, created_by=ADVISER)
+        if recipient.password_hash is None:
+            recipients.set_password(recipient, PASSWORD)
+        material = recipients.current_key(recipient)
+        now = runtime.clock()
+        expires = now + timedelta(days=30)
+        key = envelope.RecipientKey(
+            recipient.address, material.key_id, material.version, material.key
+        )
+        sealed = envelope.seal(
+            raw,
+            [key],
+            sender=ADVISER,
+            message_id=message_id,
+            portal_url="http://127.0.0.1:8080",
+            expires=expires,
+            now=now,
+        )
+        runtime.keystore.ledger(session).record_sealed(
+            message_id=message_id,
+            recipient_id=recipient.id,
+            sender=ADVISER,
+            created=now,
+            expires=expires,
+            key_version=material.version,
+        )
+        armored = sealed.armored(recipient.address)
+        return render_secure_htm(armored, sealed.headers[recipient.address])
+
+
+def csrf(page: bytes) -> str:
+    """Return the CSRF token of a page."""
+    match = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert match, "no CSRF token"
+    return match.group(1).decode()
+
+
+def median_time(action: Callable[[], object], repeat: int) -> float:
+    """Return the median wall time of `action` in seconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_memory(action: Callable[[], object]) -> int:
+    """Return the peak Python memory allocated while `action` runs, in bytes."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
+    action()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak - before
+
+
+def main() -> None:
+    """Run the benchmark and print one line per message size."""
+    from portal import create_app
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=0, help="runs per size (default: by size)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as directory:
+        runtime = make_runtime(Path(directory))
+        app = create_app(
+            runtime,
+            {
+                "SECRET_KEY": "benchmark",
+                "RATELIMIT_OPEN": "100000 per minute",
+                "RATELIMIT_LOGIN": "100000 per minute",
+            },
+        )
+        client = app.test_client()
+        seal_for_customer(runtime, build_message(1024))  # account with a password
+        page = client.get("/login")
+        response = client.post(
+            "/login",
+            data={"csrf_token": csrf(page.data), "email": CUSTOMER, "password": PASSWORD},
+        )
+        assert response.status_code == 302, "login failed"
+
+        print(
+            f"{'message':>8} {'envelope':>9} {'portal':>9} {'open':>9} {'ratio':>6} "
+            f"{'portal peak':>12} {'open peak':>10}"
+        )
+        for label, size in SIZES.items():
+            raw = build_message(size)
+            secure_htm = seal_for_customer(runtime, raw).encode()
+            armored = extract_envelope(secure_htm)
+            token = csrf(client.get("/upload").data)
+            repeat = args.repeat or (20 if size < 1024 * 1024 else 5)
+
+            def portal_open() -> None:
+                result = client.post(
+                    "/upload",
+                    data={"csrf_token": token, "file": (io.BytesIO(secure_htm), "secure.htm")},
+                    content_type="multipart/form-data",
+                )
+                assert result.status_code == 200 and b"scan.pdf" in result.data, result.status
+
+            def envelope_open() -> None:
+                with runtime.keystore.session() as session:
+                    recipients = runtime.keystore.recipients(session)
+                    recipient = recipients.get(CUSTOMER)
+                    parsed = envelope.parse(armored)
+                    key = recipients.key(recipient.id, parsed.header.key_version)
+                assert envelope.open(parsed, key) == raw
+
+            portal_open()  # warm up templates and caches
+            portal_seconds = median_time(portal_open, repeat)
+            open_seconds = median_time(envelope_open, repeat)
+            portal_peak = peak_memory(portal_open)
+            open_peak = peak_memory(envelope_open)
+            print(
+                f"{label:>8} {len(secure_htm) / 2**20:>7.1f}MB {portal_seconds * 1000:>7.1f}ms "
+                f"{open_seconds * 1000:>7.1f}ms {portal_seconds / open_seconds:>5.1f}x "
+                f"{portal_peak / 2**20:>10.1f}MB {open_peak / 2**20:>8.1f}MB"
+            )
+        runtime.close()
+
+
+if __name__ == "__main__":
+    main()
