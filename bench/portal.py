@@ -28,14 +28,15 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from keystore.masterkey import MasterKey  # noqa: E402
-from webcrypt import envelope  # noqa: E402
-from webcrypt.config import load_config  # noqa: E402
-from webcrypt.runtime import Runtime  # noqa: E402
-from webcrypt.securehtm import extract_envelope, render_secure_htm  # noqa: E402
+from keystore.masterkey import MasterKey
+from webcrypt import envelope
+from webcrypt.config import load_config
+from webcrypt.runtime import Runtime
+from webcrypt.securehtm import extract_envelope, render_secure_htm
 
 ADVISER = "berater@bank.example"
 CUSTOMER = "kunde@example.com"
@@ -76,7 +77,7 @@ def make_runtime(directory: Path) -> Runtime:
 
 
 def seal_for_customer(runtime: Runtime, raw: bytes) -> str:
-    """Seal `raw` for the customer (account, key, ledger as the filter does) and return secure.htm."""
+    """Seal `raw` for the customer as the filter does (account, key, ledger); return secure.htm."""
     message_id = f"{uuid.uuid4().hex}@bank.example"
     with runtime.keystore.session() as session:
         recipients = runtime.keystore.recipients(session)
@@ -138,6 +139,41 @@ def peak_memory(action: Callable[[], object]) -> int:
     return peak - before
 
 
+def measure(client: Any, runtime: Runtime, label: str, size: int, repeat: int) -> None:
+    """Time and measure one message size; print its line."""
+    raw = build_message(size)
+    secure_htm = seal_for_customer(runtime, raw).encode()
+    armored = extract_envelope(secure_htm)
+    token = csrf(client.get("/upload").data)
+
+    def portal_open() -> None:
+        result = client.post(
+            "/upload",
+            data={"csrf_token": token, "file": (io.BytesIO(secure_htm), "secure.htm")},
+            content_type="multipart/form-data",
+        )
+        assert result.status_code == 200 and b"scan.pdf" in result.data, result.status
+
+    def envelope_open() -> None:
+        with runtime.keystore.session() as session:
+            recipients = runtime.keystore.recipients(session)
+            recipient = recipients.get(CUSTOMER)
+            parsed = envelope.parse(armored)
+            key = recipients.key(recipient.id, parsed.header.key_version)
+        assert envelope.open(parsed, key) == raw
+
+    portal_open()  # warm up templates and caches
+    portal_seconds = median_time(portal_open, repeat)
+    open_seconds = median_time(envelope_open, repeat)
+    portal_peak = peak_memory(portal_open)
+    open_peak = peak_memory(envelope_open)
+    print(
+        f"{label:>8} {len(secure_htm) / 2**20:>7.1f}MB {portal_seconds * 1000:>7.1f}ms "
+        f"{open_seconds * 1000:>7.1f}ms {portal_seconds / open_seconds:>5.1f}x "
+        f"{portal_peak / 2**20:>10.1f}MB {open_peak / 2**20:>8.1f}MB"
+    )
+
+
 def main() -> None:
     """Run the benchmark and print one line per message size."""
     from portal import create_app
@@ -170,38 +206,7 @@ def main() -> None:
             f"{'portal peak':>12} {'open peak':>10}"
         )
         for label, size in SIZES.items():
-            raw = build_message(size)
-            secure_htm = seal_for_customer(runtime, raw).encode()
-            armored = extract_envelope(secure_htm)
-            token = csrf(client.get("/upload").data)
-            repeat = args.repeat or (20 if size < 1024 * 1024 else 5)
-
-            def portal_open() -> None:
-                result = client.post(
-                    "/upload",
-                    data={"csrf_token": token, "file": (io.BytesIO(secure_htm), "secure.htm")},
-                    content_type="multipart/form-data",
-                )
-                assert result.status_code == 200 and b"scan.pdf" in result.data, result.status
-
-            def envelope_open() -> None:
-                with runtime.keystore.session() as session:
-                    recipients = runtime.keystore.recipients(session)
-                    recipient = recipients.get(CUSTOMER)
-                    parsed = envelope.parse(armored)
-                    key = recipients.key(recipient.id, parsed.header.key_version)
-                assert envelope.open(parsed, key) == raw
-
-            portal_open()  # warm up templates and caches
-            portal_seconds = median_time(portal_open, repeat)
-            open_seconds = median_time(envelope_open, repeat)
-            portal_peak = peak_memory(portal_open)
-            open_peak = peak_memory(envelope_open)
-            print(
-                f"{label:>8} {len(secure_htm) / 2**20:>7.1f}MB {portal_seconds * 1000:>7.1f}ms "
-                f"{open_seconds * 1000:>7.1f}ms {portal_seconds / open_seconds:>5.1f}x "
-                f"{portal_peak / 2**20:>10.1f}MB {open_peak / 2**20:>8.1f}MB"
-            )
+            measure(client, runtime, label, size, args.repeat or (20 if size < 2**20 else 5))
         runtime.close()
 
 
