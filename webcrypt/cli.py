@@ -160,14 +160,10 @@ def _serve(ctx: Context, *, with_filter: bool, with_portal: bool) -> None:
 
     block: Callable[[], None]
     if with_portal:
-        from waitress import create_server
-
         import portal
 
-        app = portal.create_app(runtime)
-        server: Any = create_server(
-            app, listen=config.portal.listen, threads=config.portal.threads, ident="WebCrypt"
-        )
+        # waitress with request and response bodies held in memory (no temporary files).
+        server: Any = portal.create_server(runtime)
         cleanups.append(server.close)
         block = server.run
         lines.append(f"  portal   {config.portal.public_url} (listening on {config.portal.listen})")
