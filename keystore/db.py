@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,12 @@ class Keystore:
         self.hasher = hasher or Hasher()
         self.engine = make_engine(self.url, **(engine_options or {}))
         self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time, and a writer that finds the database locked
+        # sleeps in its busy handler (milliseconds) before trying again: short transactions
+        # of this process queue here instead and follow each other at once.
+        self._writer: AbstractContextManager[object] = (
+            threading.Lock() if self.url.get_backend_name() == "sqlite" else nullcontext()
+        )
 
     def __repr__(self) -> str:
         return f"Keystore({self.url.render_as_string(hide_password=True)!r})"
@@ -127,6 +134,22 @@ class Keystore:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Open a Core connection in a transaction that commits on success, without a Session.
+
+        For hot paths of a statement or two, where the ORM's bookkeeping would cost more
+        than the statements; connection problems surface as KeystoreUnavailable.
+        """
+        try:
+            with self._writer, self.engine.begin() as connection:
+                yield connection
+        except _UNAVAILABLE as exc:
+            log.warning("keystore database unavailable: %s", exc)
+            raise KeystoreUnavailable(
+                "the keystore database is unavailable; try again later"
+            ) from exc
 
     def ping(self) -> None:
         """Check that the database answers; raise KeystoreUnavailable otherwise."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -67,6 +68,37 @@ def _rowcount(result: Any) -> int:
     return int(result.rowcount)
 
 
+def record_sealed_if_current(
+    connection: Connection,
+    *,
+    message_id: str,
+    recipient_id: int,
+    sender: str,
+    created: datetime,
+    expires: datetime,
+    key_version: int,
+) -> bool:
+    """Record a new ledger entry in one statement, only if the key version may still be used.
+
+    False, with nothing recorded, when the account is no longer active, was deleted, or the
+    version was destroyed or superseded by a newer one: the caller's idea of the account is
+    stale. A second entry for the same message and recipient raises IntegrityError
+    (`LedgerService.record_sealed` updates one).
+    """
+    result = connection.execute(
+        _GUARDED_INSERT,
+        {
+            "message_id": message_id,
+            "recipient_id": recipient_id,
+            "sender": sender,
+            "created": as_utc(created),
+            "expires": as_utc(expires),
+            "key_version": key_version,
+        },
+    )
+    return _rowcount(result) == 1
+
+
 class LedgerService:
     """Records sealed messages and what happened to them."""
 
@@ -120,25 +152,16 @@ class LedgerService:
         expires: datetime,
         key_version: int,
     ) -> bool:
-        """Record a new entry in one statement, only if the key version may still be used.
-
-        False, with nothing recorded, when the account is no longer active, was deleted, or
-        the version was destroyed or superseded by a newer one: the caller's idea of the
-        account is stale. A second entry for the same message and recipient raises
-        IntegrityError (use `record_sealed` to update one).
-        """
-        result = self.session.connection().execute(
-            _GUARDED_INSERT,
-            {
-                "message_id": message_id,
-                "recipient_id": recipient_id,
-                "sender": sender,
-                "created": as_utc(created),
-                "expires": as_utc(expires),
-                "key_version": key_version,
-            },
+        """Record a new entry only if the key version may still be used (see the function)."""
+        return record_sealed_if_current(
+            self.session.connection(),
+            message_id=message_id,
+            recipient_id=recipient_id,
+            sender=sender,
+            created=created,
+            expires=expires,
+            key_version=key_version,
         )
-        return _rowcount(result) == 1
 
     def get(self, message_id: str, recipient_id: int) -> LedgerEntry | None:
         """Return the entry of one message for one recipient."""

@@ -17,8 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from webcrypt.notices import LANGUAGES, Part, compose, language, render_mail, render_template
+from webcrypt.branding import Branding
+from webcrypt.notices import (
+    LANGUAGES,
+    Part,
+    language,
+    multipart,
+    readable_body,
+    render_mail,
+    render_template,
+    serialize,
+)
 from webcrypt.rules.message import decode_text
+from webcrypt.securehtm import render_secure_htm
 
 if TYPE_CHECKING:
     from webcrypt import envelope
@@ -39,13 +50,9 @@ class Adviser:
     @classmethod
     def from_header(cls, from_header: str, fallback: str) -> Adviser:
         """Take the display name and address of a From header, else the envelope sender."""
-        try:
-            pairs = getaddresses([from_header]) if from_header else []
-        except Exception:  # a malformed From header: the envelope sender is enough
-            pairs = []
-        name, address = pairs[0] if pairs else ("", "")
+        name, address = _name_and_address(from_header)
         address = address or fallback
-        return cls(address=address, name=decode_text(name) or address)
+        return cls(address=address, name=name or address)
 
     def header(self) -> str:
         """Return the From header value."""
@@ -54,15 +61,25 @@ class Adviser:
         return formataddr((self.name, self.address))
 
 
+@lru_cache(maxsize=1024)
+def _name_and_address(from_header: str) -> tuple[str, str]:
+    """Decoded display name and address of a From header (advisers write many mails)."""
+    try:
+        pairs = getaddresses([from_header]) if from_header else []
+    except Exception:  # a malformed From header: the envelope sender is enough
+        pairs = []
+    name, address = pairs[0] if pairs else ("", "")
+    return decode_text(name), address
+
+
 def attachment(content: str, *, neutral: bool) -> Part:
     """Wrap the attachment text 7-bit when it is ASCII with short lines, else quoted-printable."""
     content_type = "application/octet-stream" if neutral else "text/html"
     filename = NEUTRAL_NAME if neutral else HTML_NAME
     data = content.replace("\r\n", "\n")
-    clean = data.isascii() and max(map(len, data.split("\n"))) <= MAX_7BIT_LINE
-    if clean:
+    if data.isascii() and max(map(len, data.split("\n"))) <= MAX_7BIT_LINE:
         charset = "" if neutral else '; charset="us-ascii"'
-        encoding, body = "7bit", data.replace("\n", "\r\n").encode("ascii")
+        encoding, body = "7bit", data.encode("ascii").replace(b"\n", b"\r\n")
     else:
         charset = "" if neutral else '; charset="utf-8"'
         encoded = binascii.b2a_qp(data.encode("utf-8"), istext=True)
@@ -114,6 +131,22 @@ def readable_parts(
     return "\n\n----------------------------------------\n\n".join(texts), html
 
 
+@lru_cache(maxsize=256)
+def _readable_body(
+    *,
+    adviser: Adviser,
+    settings: Any,
+    portal_url: str,
+    langs: tuple[str, ...],
+    neutral: bool,
+) -> Part:
+    """The text and HTML note as a MIME part, encoded once for the same inputs."""
+    text, html = readable_parts(
+        adviser=adviser, settings=settings, portal_url=portal_url, langs=langs, neutral=neutral
+    )
+    return readable_body(text, html)
+
+
 def carrier_languages(recipient_lang: str | None, default: str) -> list[str]:
     """The recipient's language when known, else the default followed by the others."""
     if recipient_lang in LANGUAGES:
@@ -136,20 +169,18 @@ def build_carrier(
 ) -> bytes:
     """Build one recipient's carrier mail as CRLF bytes."""
     langs = carrier_languages(recipient_lang, settings.default_language)
-    text, html = readable_parts(
+    readable = _readable_body(
         adviser=adviser,
         settings=settings,
         portal_url=portal_url,
         langs=tuple(langs),
         neutral=neutral,
     )
-    return compose(
+    return serialize(
         sender=adviser.header(),
         to=to,
         subject=subject,
-        text=text,
-        html=html,
-        attachments=[attached],
+        body=multipart("mixed", [readable, attached]),
         headers=thread_headers,
     )
 
@@ -201,21 +232,18 @@ def _attachment_text(
     return _secure_htm(armored, sealed.headers[address], settings, recipient, lang)
 
 
+@lru_cache(maxsize=8)
+def _branding(settings: Any, lang: str) -> Branding:
+    """Branding from the settings (the logo is base64-encoded once per settings version)."""
+    return Branding.from_settings(settings, lang)
+
+
 def _secure_htm(armored: str, header: Any, settings: Any, recipient: Account, lang: str) -> str:
     """Render secure.htm for one recipient."""
-    from webcrypt.securehtm import render_secure_htm
-
-    branding = None
-    try:
-        from webcrypt.branding import Branding
-
-        branding = Branding.from_settings(settings, lang)
-    except ImportError:  # branding is optional for the attachment
-        branding = None
     return render_secure_htm(
         armored,
         header,
-        branding=branding,
+        branding=_branding(settings, lang),
         security_phrase=recipient.security_phrase,
         lang=lang if lang in ("en", "de") else "en",
     )

@@ -157,6 +157,14 @@ def encode_header(value: str) -> str:
     return Header(value, "utf-8", header_name="Subject").encode(linesep="\r\n")
 
 
+def readable_body(text: str, html: str | None = None) -> Part:
+    """The readable part of a mail: plain text, with an HTML alternative when given."""
+    body = text_part(text, "plain")
+    if html is not None:
+        body = multipart("alternative", [body, text_part(html, "html")])
+    return body
+
+
 def compose(
     *,
     sender: str,
@@ -172,11 +180,22 @@ def compose(
 
     `sender` and `to` are ready-made header values; `headers` are extra raw header fields.
     """
-    body = text_part(text, "plain")
-    if html is not None:
-        body = multipart("alternative", [body, text_part(html, "html")])
+    body = readable_body(text, html)
     if attachments:
         body = multipart("mixed", [body, *attachments])
+    return serialize(sender=sender, to=to, subject=subject, body=body, headers=headers, now=now)
+
+
+def serialize(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: Part,
+    headers: Iterable[tuple[str, str]] = (),
+    now: Any = None,
+) -> bytes:
+    """Put the top header fields (Date and Message-ID made here) on a MIME body; CRLF bytes."""
     date = format_datetime(now) if now is not None else format_datetime_now()
     domain = domain_of(sender.rpartition("<")[2].strip(">")) or None
     top = [

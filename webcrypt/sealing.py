@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from keystore.addresses import normalize_address
+from keystore.ledger import record_sealed_if_current
 from keystore.models import Recipient
 from webcrypt import envelope
 from webcrypt.carrier import Adviser, carrier_for
@@ -290,12 +291,11 @@ class Sealer:
     def _record_cached(self, plan: Plan, sender: str, accounts: dict[str, Account]) -> None:
         """Record the ledger entries of cached accounts; raise _StaleAccount if one changed."""
         assert plan.created is not None and plan.expires is not None
-        keystore = self.runtime.keystore
-        with keystore.session() as session:
-            ledger = keystore.ledger(session)
+        with self.runtime.keystore.transaction() as connection:
             for address, account in accounts.items():
                 assert account.key is not None
-                if not ledger.record_sealed_if_current(
+                if not record_sealed_if_current(
+                    connection,
                     message_id=plan.message_id,
                     recipient_id=account.recipient_id,
                     sender=sender,

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from keystore.db import Keystore
+from keystore.ledger import record_sealed_if_current
 
 SENDER = "adviser@bank.example"
 
@@ -88,3 +89,30 @@ def test_a_second_entry_for_the_same_message_is_an_integrity_error(keystore: Key
     assert record(keystore, "m1@bank", rid)
     with pytest.raises(IntegrityError):
         record(keystore, "m1@bank", rid)
+
+
+def test_in_a_core_transaction(keystore: Keystore) -> None:
+    rid = account(keystore)
+    with keystore.transaction() as connection:
+        assert record_sealed_if_current(
+            connection,
+            message_id="m1@bank",
+            recipient_id=rid,
+            sender=SENDER,
+            created=keystore.clock(),
+            expires=keystore.clock(),
+            key_version=1,
+        )
+    with pytest.raises(RuntimeError), keystore.transaction() as connection:
+        record_sealed_if_current(
+            connection,
+            message_id="m2@bank",
+            recipient_id=rid,
+            sender=SENDER,
+            created=keystore.clock(),
+            expires=keystore.clock(),
+            key_version=1,
+        )
+        raise RuntimeError("rolls back")
+    with keystore.session() as session:
+        assert [e.message_id for e in keystore.ledger(session).for_recipient(rid)] == ["m1@bank"]
