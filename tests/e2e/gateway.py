@@ -8,7 +8,11 @@ what arrived at the final sink: sealed carriers, plaintext copies, PIN mails.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
+import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +29,7 @@ ADVISER = "adviser@bank.example"
 COLLEAGUE = "colleague@bank.example"
 PORTAL_URL = "https://secure.bank.example"
 PIN = re.compile(r"\b(\d{4} \d{4})\b")
+_SQLITE_TEMPLATE: list[Path] = []
 
 
 class Gateway:
@@ -64,10 +69,27 @@ class Gateway:
         self._count = 0
 
     def init(self) -> None:
-        """Run `webcrypt init` (migrates the keystore)."""
+        """Run `webcrypt init` (migrates the keystore).
+
+        A fresh SQLite keystore holds nothing but its schema after `init`, so after the
+        first real run in this test session the migrated file is copied instead.
+        """
+        url = self.env["WEBCRYPT_KEYSTORE_URL"]
+        own_sqlite = url == f"sqlite:///{self.root / 'keystore.db'}"
+        if own_sqlite and _SQLITE_TEMPLATE:
+            shutil.copy(_SQLITE_TEMPLATE[0], self.root / "keystore.db")
+            return
         process = self._process(["init"], {})
         process.start()
         assert process.wait(120) == 0, process.log()
+        if own_sqlite:
+            template = Path(tempfile.mkdtemp(prefix="webcrypt-keystore-")) / "keystore.db"
+            with (
+                contextlib.closing(sqlite3.connect(self.root / "keystore.db")) as source,
+                contextlib.closing(sqlite3.connect(template)) as copy,
+            ):
+                source.backup(copy)
+            _SQLITE_TEMPLATE.append(template)
 
     def filter(self, port: int | None = None, **env: str) -> WebcryptProcess:
         """Start `webcrypt filter` on `port` (default: the configured listen address)."""
