@@ -62,7 +62,10 @@ class FilterSMTP(SMTP):
         gate = self.filter.gate
         assert gate is not None
         try:
-            await asyncio.wait_for(gate.acquire(), self.filter.gate_wait)
+            if gate.locked():  # wait_for costs a task per call: only when a wait is due
+                await asyncio.wait_for(gate.acquire(), self.filter.gate_wait)
+            else:
+                await gate.acquire()
         except TimeoutError:
             await self.push("451 4.3.2 Too busy right now; try again later")
             self._set_post_data_state()
