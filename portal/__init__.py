@@ -27,7 +27,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     from portal import admin, errors, extensions, health, security, views
     from portal.context import RUNTIME_KEY
     from portal.limits import size_limits
-    from portal.wrappers import PortalRequest
+    from portal.wrappers import PortalRequest, PortalSessionInterface
 
     if runtime is None:
         from webcrypt.config import load_config
@@ -37,6 +37,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
 
     app = Flask(__name__, instance_relative_config=False)
     app.request_class = PortalRequest
+    app.session_interface = PortalSessionInterface()
     app.extensions[RUNTIME_KEY] = runtime
     config = runtime.config
     public_url = str(config.portal.public_url).rstrip("/")
