@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    EmailField,
     HiddenField,
     MultipleFileField,
     PasswordField,
@@ -50,8 +51,8 @@ class StrongPassword:
             raise ValidationError(problem)
 
 
-def _email() -> StringField:
-    return StringField(_l("Email"), validators=[DataRequired(), Length(max=320), _no_line_breaks])
+def _email() -> EmailField:
+    return EmailField(_l("Email"), validators=[DataRequired(), Length(max=320), _no_line_breaks])
 
 
 def _new_password() -> PasswordField:
@@ -88,7 +89,11 @@ class PinLoginForm(FlaskForm):
     """First login with address and the one-time PIN from the adviser."""
 
     email = _email()
-    pin = StringField(_l("PIN"), validators=[DataRequired(), Length(max=32)])
+    pin = StringField(
+        _l("PIN"),
+        validators=[DataRequired(), Length(max=32)],
+        render_kw={"inputmode": "numeric"},
+    )
 
 
 class SetupForm(FlaskForm):
