@@ -339,3 +339,50 @@ def test_too_large_upload_gets_a_friendly_page(client: FlaskClient) -> None:
     )
     assert response.status_code == 413
     assert b"too large" in response.data
+
+
+def test_hostile_attachment_names(logged_in: FlaskClient, runtime) -> None:
+    raw = build_mail(
+        attachments=[
+            ("<img src=x onerror=alert(1)>.pdf", "application/pdf", b"a"),
+            ('../../etc/"passwd";evil.txt', "text/plain", b"b"),
+            ("report.html", "text/html", b"<script>alert(1)</script>"),
+        ]
+    )
+    # A name that decodes to a line break and a header of its own.
+    raw = raw.replace(b'filename="report.html"', b'filename="=?utf-8?q?r=0D=0AX-Evil=3A_1.html?="')
+    sealed = seal(runtime, raw)
+    page = read(logged_in, sealed.armored)
+    text = page.get_data(as_text=True)
+    assert "<img src=x" not in text and "&lt;img src=x onerror=alert(1)&gt;.pdf" in text
+    token = csrf_token(page.data)
+    second = logged_in.post(
+        "/download", data={"csrf_token": token, "envelope": sealed.armored, "part": "3"}
+    )
+    disposition = second.headers["Content-Disposition"]
+    assert "\r" not in disposition and "\n" not in disposition and "/" not in disposition
+    assert "X-Evil" not in second.headers
+    html_file = logged_in.post(
+        "/download", data={"csrf_token": token, "envelope": sealed.armored, "part": "4"}
+    )
+    assert html_file.headers["Content-Disposition"].startswith("attachment;")
+    assert "\r" not in html_file.headers["Content-Disposition"]
+    assert "X-Evil" not in html_file.headers
+    assert "sandbox" in html_file.headers["Content-Security-Policy"]
+    assert html_file.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_no_content_in_logs(
+    logged_in: FlaskClient, runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    sealed = seal(runtime, build_mail(subject="Geheimer Betreff", body="Streng geheimer Inhalt"))
+    page = read(logged_in, sealed.armored)
+    token = csrf_token(page.data)
+    logged_in.post(
+        "/download", data={"csrf_token": token, "envelope": sealed.armored, "part": "eml"}
+    )
+    logged = caplog.text
+    assert "Streng geheimer Inhalt" not in logged and "Geheimer Betreff" not in logged
