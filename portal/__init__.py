@@ -26,7 +26,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
 
     from portal import admin, errors, extensions, health, security, views
     from portal.context import RUNTIME_KEY
-    from portal.limits import size_limits
+    from portal.limits import DEFAULT_MAX_MESSAGE_SIZE, size_limits
     from portal.wrappers import PortalRequest, PortalSessionInterface
 
     if runtime is None:
@@ -42,7 +42,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     config = runtime.config
     public_url = str(config.portal.public_url).rstrip("/")
     https = public_url.startswith("https://")
-    content_length, form_memory = size_limits(10 * 1024 * 1024)
+    content_length, form_memory = size_limits(DEFAULT_MAX_MESSAGE_SIZE)
     app.config.from_mapping(
         PUBLIC_URL=public_url,
         PREFERRED_URL_SCHEME="https" if https else "http",
@@ -101,11 +101,17 @@ def create_server(
     """
     from waitress import create_server as waitress_server
 
-    from portal.limits import size_limits
+    from keystore.errors import KeystoreError
+    from portal.limits import DEFAULT_MAX_MESSAGE_SIZE, size_limits
 
     app = create_app(runtime)
     config = runtime.config
-    in_memory = size_limits(int(runtime.settings().max_message_size))[0] * 2
+    try:
+        largest = int(runtime.settings().max_message_size)
+    except KeystoreError:  # start anyway; pages say "try again later" until the database is back
+        largest = DEFAULT_MAX_MESSAGE_SIZE
+    # Twice the largest request, so a limit raised later by an admin still fits in memory.
+    in_memory = size_limits(max(largest, DEFAULT_MAX_MESSAGE_SIZE))[0] * 2
     return waitress_server(
         app,
         listen=listen or str(config.portal.listen),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 MEGABYTE = 1024 * 1024
+DEFAULT_MAX_MESSAGE_SIZE = 10 * MEGABYTE
 
 
 def size_limits(max_message_size: int) -> tuple[int, int]:

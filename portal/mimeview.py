@@ -139,9 +139,9 @@ def _is_tnef(part: Message) -> bool:
     return part.get_content_type() in TNEF_TYPES or name == "winmail.dat"
 
 
-def build_view(raw: bytes) -> MessageView:
-    """Build the read page's view of the message `raw`."""
-    message = parse(raw)
+def build_view(raw: bytes | EmailMessage) -> MessageView:
+    """Build the read page's view of the message `raw` (bytes or already parsed)."""
+    message = raw if isinstance(raw, EmailMessage) else parse(raw)
     view = MessageView(
         sender=_header(message, "From"),
         to=_header(message, "To"),
@@ -229,12 +229,13 @@ def find_attachment(raw: bytes, part_id: str) -> tuple[Attachment, bytes] | None
     """Return the attachment `part_id` of message `raw` with its bytes, or None."""
     if not re.fullmatch(r"\d{1,4}(?:\.\d{1,4})?", part_id):
         return None
-    view = build_view(raw)
+    message = parse(raw)
+    view = build_view(message)
     wanted = next((a for a in view.attachments if a.part_id == part_id), None)
     if wanted is None:
         return None
     top, _, sub = part_id.partition(".")
-    part = dict(leaves(parse(raw))).get(top)
+    part = dict(leaves(message)).get(top)
     if part is None:
         return None
     data = _payload(part)
