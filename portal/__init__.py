@@ -120,7 +120,6 @@ def create_server(
         inbuf_overflow=in_memory,
         outbuf_overflow=in_memory,
         max_request_body_size=in_memory,
-        clear_untrusted_proxy_headers=True,
     )
 
 
