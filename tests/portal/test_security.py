@@ -225,3 +225,16 @@ def test_links_open_outside_with_no_referrer(logged_in: FlaskClient, runtime) ->
     document = html.unescape(page.get_data(as_text=True))
     assert 'href="https://bank.example/info"' in document
     assert 'rel="noopener noreferrer"' in document
+
+
+def test_rate_limits_follow_the_client_behind_a_trusted_proxy(runtime) -> None:
+    from portal import create_app
+
+    app = create_app(
+        runtime, {**TEST_CONFIG, "TRUSTED_PROXIES": 1, "RATELIMIT_OPEN": "1 per minute"}
+    )
+    client = app.test_client()
+    first = client.post("/open", data={"envelope": "x"}, headers={"X-Forwarded-For": "203.0.113.1"})
+    again = client.post("/open", data={"envelope": "x"}, headers={"X-Forwarded-For": "203.0.113.1"})
+    other = client.post("/open", data={"envelope": "x"}, headers={"X-Forwarded-For": "203.0.113.2"})
+    assert (first.status_code, again.status_code, other.status_code) == (400, 429, 400)
