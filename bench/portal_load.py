@@ -41,14 +41,6 @@ from webcrypt.securehtm import extract_envelope  # noqa: E402
 STEPS = ("open", "read", "reply", "send")
 
 
-class ProxiedBrowser(Browser):
-    """A browser whose requests come through the load balancer from `address`."""
-
-    def __init__(self, address: str) -> None:
-        super().__init__()
-        self.opener.addheaders.append(("X-Forwarded-For", address))
-
-
 def set_up(base: str, sink: RecordingSink, filter_port: int, count: int) -> list[tuple]:
     """Seal one message per recipient and do every first login; return (address, envelope)."""
     import smtplib
@@ -70,7 +62,7 @@ def set_up(base: str, sink: RecordingSink, filter_port: int, count: int) -> list
         pin = PIN.search(next(body_text(p) for p in arrived.pins if address in body_text(p)))
         assert pin is not None
         envelope = extract_envelope(secure_htm(carrier))
-        browser = ProxiedBrowser(f"10.1.{number // 250}.{number % 250 + 1}")
+        browser = Browser(f"10.1.{number // 250}.{number % 250 + 1}")
         page = first_login(browser, base, envelope, address, pin[1])
         assert page.status == 200, page.text[:500]
         users.append((address, envelope, browser))

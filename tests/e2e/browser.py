@@ -54,9 +54,12 @@ class Page:
 class Browser:
     """Sends requests with one cookie jar; `last` is the most recent page."""
 
-    def __init__(self) -> None:
+    def __init__(self, forwarded_for: str | None = None) -> None:
+        """`forwarded_for`: the client address a trusted proxy in front would report."""
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        if forwarded_for:
+            self.opener.addheaders.append(("X-Forwarded-For", forwarded_for))
         self.last: Page | None = None
 
     def get(self, url: str) -> Page:

@@ -7,6 +7,7 @@ session secret and Redis for rate limits.
 
 from __future__ import annotations
 
+import itertools
 import random
 import smtplib
 import threading
@@ -33,6 +34,15 @@ from tests.support.components import free_port, need, port_open
 from tests.support.smtp import RecordingSink
 
 pytestmark = [pytest.mark.databases, pytest.mark.slow]
+
+
+_clients = itertools.count(1)
+
+
+def next_client() -> str:
+    """A client address of its own, so per-address rate limits of one test spare the others."""
+    number = next(_clients)
+    return f"10.20.{number // 250}.{number % 250 + 1}"
 
 
 @dataclass
@@ -68,6 +78,7 @@ def cluster(
             relay_url=sink.url,
             WEBCRYPT_PORTAL_PUBLIC_URL="http://portal.test",
             WEBCRYPT_PORTAL_RATELIMIT_STORAGE=f"redis://127.0.0.1:6379/{redis_db}",
+            WEBCRYPT_PORTAL_TRUSTED_PROXIES="1",
         )
         redis.Redis(db=redis_db).flushdb()
         try:
@@ -104,7 +115,7 @@ def test_sealed_anywhere_opens_everywhere_and_one_login_serves_both_portals(
     first, second = (envelope_of(c) for c in carriers)
     portal_a, portal_b = cluster.portals
 
-    browser = Browser()
+    browser = Browser(next_client())
     page = first_login(browser, portal_a, first, customer, pin_match[1])
     assert page.status == 200, page.text[:2000]
     assert "Secret from filter one." in page.text
@@ -152,7 +163,9 @@ def test_first_messages_through_both_filters_at_once_create_one_account(
             for c in carriers
         )
         assert [b.strip() for b in bodies] == ["Race body 0.", "Race body 1."]
-        assert len([p for p in arrived.pins if address in body_text(p)]) == 1
+        pins = [p for p in arrived.pins if address in body_text(p)]
+        notes = [line for line in cluster.gateway.logs().splitlines() if "PIN" in line]
+        assert len(pins) == 1, (address, notes)
     runtime = cluster.gateway.runtime()
     try:
         keystore = runtime.keystore  # type: ignore[attr-defined]
@@ -165,8 +178,37 @@ def test_first_messages_through_both_filters_at_once_create_one_account(
     cluster.sink.clear()
 
 
+def test_lockout_counts_are_shared_between_portals(cluster: Cluster) -> None:
+    customer = f"locked{random.randint(0, 10**6)}@example.com"
+    cluster.send(0, customer, "WebCrypt hello", "Hello.")
+    arrived = sort_mail(cluster.sink.wait_for(2))
+    pin = PIN.search(body_text(next(p for p in arrived.pins if customer in body_text(p))))
+    assert pin
+    browser = Browser(next_client())
+    portal_a, portal_b = cluster.portals
+    page = first_login(
+        browser, portal_a, envelope_of(arrived.carriers_to(customer)[0]), customer, pin[1]
+    )
+    assert page.status == 200
+    cluster.sink.clear()
+
+    stranger = Browser(next_client())
+    stranger.get(f"{portal_a}/login")
+    statuses = []
+    for attempt in range(5):  # the default lockout threshold, spread over both portals
+        portal = cluster.portals[attempt % 2]
+        statuses.append(
+            stranger.post(
+                f"{portal}/login", {"email": customer, "password": "Wrong-Guess-1"}
+            ).status
+        )
+    assert set(statuses) <= {401, 429}, statuses
+    page = stranger.post(f"{portal_b}/login", {"email": customer, "password": PASSWORD})
+    assert page.status in {401, 429}, "the account should be locked on every portal"
+
+
 def test_login_rate_limit_is_shared_between_portals(cluster: Cluster, tmp_path: Path) -> None:
-    browser = Browser()
+    browser = Browser(next_client())
     page = browser.get(f"{cluster.portals[0]}/login")
     token = page.hidden.get("csrf_token", "")
     assert token, page.text[:2000]
@@ -182,33 +224,15 @@ def test_login_rate_limit_is_shared_between_portals(cluster: Cluster, tmp_path: 
     assert set(statuses[:-1]) == {401}, statuses
 
 
-def test_lockout_counts_are_shared_between_portals(cluster: Cluster) -> None:
-    customer = f"locked{random.randint(0, 10**6)}@example.com"
-    cluster.send(0, customer, "WebCrypt hello", "Hello.")
-    arrived = sort_mail(cluster.sink.wait_for(2))
-    pin = PIN.search(body_text(next(p for p in arrived.pins if customer in body_text(p))))
-    assert pin
-    browser = Browser()
-    portal_a, portal_b = cluster.portals
-    page = first_login(
-        browser, portal_a, envelope_of(arrived.carriers_to(customer)[0]), customer, pin[1]
-    )
-    assert page.status == 200
-    cluster.sink.clear()
-
-    stranger = Browser()
-    stranger.get(f"{portal_a}/login")
-    statuses = []
-    for attempt in range(5):  # the default lockout threshold, spread over both portals
-        portal = cluster.portals[attempt % 2]
-        statuses.append(
-            stranger.post(
-                f"{portal}/login", {"email": customer, "password": "Wrong-Guess-1"}
-            ).status
-        )
-    assert set(statuses) <= {401, 429}, statuses
-    page = stranger.post(f"{portal_b}/login", {"email": customer, "password": PASSWORD})
-    assert page.status in {401, 429}, "the account should be locked on every portal"
+def test_rate_limits_count_each_client_behind_the_load_balancer(cluster: Cluster) -> None:
+    """With one trusted proxy in front, the client address comes from X-Forwarded-For."""
+    spent, fresh = Browser(next_client()), Browser(next_client())
+    spent.get(f"{cluster.portals[0]}/login")
+    fields = {"email": "someone@example.com", "password": "wrong-guess"}
+    statuses = [spent.post(f"{cluster.portals[0]}/login", fields).status for _ in range(11)]
+    assert statuses[-1] == 429, statuses
+    fresh.get(f"{cluster.portals[1]}/login")
+    assert fresh.post(f"{cluster.portals[1]}/login", fields).status == 401
 
 
 @pytest.mark.parametrize("probe", ["Vertraulich"])
