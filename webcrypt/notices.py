@@ -152,6 +152,8 @@ def multipart(subtype: str, parts: Sequence[Part]) -> Part:
 
 def encode_header(value: str) -> str:
     """Return a header value, RFC 2047 encoded and folded when needed."""
+    if len(value) <= 60 and value.isascii() and value.isprintable() and "=?" not in value:
+        return value  # short plain ASCII: nothing to encode or fold (email.header agrees)
     if value.isascii():
         return Header(value, "us-ascii", header_name="Subject").encode(linesep="\r\n")
     return Header(value, "utf-8", header_name="Subject").encode(linesep="\r\n")
