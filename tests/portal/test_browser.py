@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import smtplib
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 
 from keystore.masterkey import MasterKey
-from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, build_mail
+from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, ServerThread, build_mail
 from tests.support.components import free_port, need
 from tests.support.smtp import RecordingSink
 from webcrypt.config import load_config
@@ -58,9 +57,7 @@ def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
     runtime.keystore.upgrade()
     filter_server = FilterServer(runtime, listen="127.0.0.1:0")
     filter_server.start()
-    web = portal.create_server(runtime, threads=4)
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
+    web = ServerThread(portal.create_server(runtime, threads=4)).start()
     try:
         yield {
             "filter": filter_server,
@@ -69,7 +66,7 @@ def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
             "runtime": runtime,
         }
     finally:
-        web.close()
+        web.stop()
         filter_server.stop(drain_timeout=5)
         runtime.close()
         sink.stop()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-import threading
 import urllib.request
 from pathlib import Path
 
 from flask import Flask
 
+from tests.portal.helpers import ServerThread
 from tests.support.components import free_port
 
 
@@ -23,15 +23,15 @@ def test_create_server_serves_the_portal_from_memory(runtime) -> None:
     # Bodies up to the request limit stay in memory (no temporary files for plaintext).
     assert server.adj.inbuf_overflow > 27 * 1024 * 1024
     assert server.adj.outbuf_overflow > 27 * 1024 * 1024
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    serving = ServerThread(server).start()
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as response:
             assert response.status == 200
             assert response.headers["X-Content-Type-Options"] == "nosniff"
             assert response.headers["Server"] == "WebCrypt"
     finally:
-        server.close()
+        serving.stop()
+    assert not serving.thread.is_alive()
 
 
 def test_uploads_are_held_in_memory(app: Flask) -> None:
