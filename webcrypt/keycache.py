@@ -16,6 +16,10 @@ What the cache may and may not make stale:
   portal shows in carriers within a minute, the same promise as for admin settings.
 * Accounts are created, and first PINs issued, only on the slow path, under the
   database's unique index and the PIN lease: caching never affects first contact.
+
+Unwrapped keys stay in memory for up to `ACCOUNT_TTL` seconds instead of one message. The
+master key that unwraps them lives in the same process for its whole life, so this exposes
+nothing a memory disclosure would not already give away.
 """
 
 from __future__ import annotations
