@@ -1,7 +1,8 @@
 """Benchmark the filter against a plain aiosmtpd pass-through relay, side by side.
 
-    python bench/filter.py            20 KB and 2 MB messages
-    python bench/filter.py --quick    fewer messages
+    python bench/filter.py                    20 KB and 2 MB messages
+    python bench/filter.py --quick            fewer messages
+    python bench/filter.py --sink smtp-sink   Postfix's smtp-sink (C) as the sink
 
 Three processes on loopback: a sink that accepts and discards, the filter (sealing every
 message for one external recipient whose account exists, relaying into the sink), and the
@@ -10,7 +11,13 @@ client, into the same sink). The same client drives both with the same messages:
 sessions in threads, and Postfix's `smtp-source` when it is installed. Printed per size:
 messages per second and mean/95th percentile latency per message (best of the rounds; end of
 DATA to 250, smtplib only), the ratio filter/baseline (median of alternating rounds, so both
-see the same background load), and the peak resident memory of both servers.
+see the same background load), the CPU time per message of each process (server, sink,
+client: on a shared machine the steadier figure), and the peak resident memory of both servers.
+
+On a machine with few CPUs the client, the sink and the server share them: throughput then
+follows the total CPU time per message, and the sink's share counts for both servers. The
+default sink is aiosmtpd (Python, like the servers, so it costs about as much per line as
+they do); ``--sink smtp-sink`` uses Postfix's C sink, which costs next to nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ MB = 1024 * KB
 ADVISER = "adviser@bank.example"
 CUSTOMER = "kunde@mail.example"
 SMTP_SOURCE = "/usr/sbin/smtp-source"
+SMTP_SINK = "/usr/sbin/smtp-sink"
 
 
 def free_port() -> int:
@@ -209,6 +217,13 @@ def drive_smtp_source(port: int, size: int, count: int, sessions: int) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss(pid: int) -> int:
     """Peak resident memory of a process in bytes (VmHWM)."""
     with open(f"/proc/{pid}/status") as status:
@@ -223,6 +238,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer messages")
     parser.add_argument("--sessions", type=int, default=4, help="parallel SMTP sessions")
     parser.add_argument("--repeat", type=int, default=3, help="alternating rounds per case")
+    parser.add_argument(
+        "--sink",
+        choices=("aiosmtpd", "smtp-sink"),
+        default="aiosmtpd",
+        help="the sink behind both servers (smtp-sink: Postfix's, written in C)",
+    )
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -239,8 +260,14 @@ def main() -> None:
     sink_port, filter_port, base_port = free_port(), free_port(), free_port()
     data_dir = tempfile.mkdtemp(prefix="webcrypt-bench-")
     me = [sys.executable, __file__, "--serve"]
+    if args.sink == "smtp-sink":
+        # -u nobody: smtp-sink refuses to run as root otherwise.
+        user = ["-u", "nobody"] if os.geteuid() == 0 else []
+        sink = [SMTP_SINK, *user, f"127.0.0.1:{sink_port}", "256"]
+    else:
+        sink = [*me, "sink", str(sink_port)]
     procs = {
-        "sink": subprocess.Popen([*me, "sink", str(sink_port)]),
+        "sink": subprocess.Popen(sink),
         "filter": subprocess.Popen([*me, "filter", str(filter_port), str(sink_port), data_dir]),
         "baseline": subprocess.Popen([*me, "baseline", str(base_port), str(sink_port)]),
     }
@@ -253,19 +280,28 @@ def main() -> None:
         idle = peak_rss(procs["filter"].pid)
         print(
             f"sessions={args.sessions}  rounds={args.repeat} (rates: best round)  "
-            f"cpus={os.cpu_count()}  python={sys.version.split()[0]}"
+            f"cpus={os.cpu_count()}  python={sys.version.split()[0]}  sink={args.sink}"
         )
-        print(f"{'size':>7} {'server':>9} {'msgs':>5} {'msg/s':>8} {'mean ms':>8} {'p95 ms':>8}")
+        print(
+            f"{'size':>7} {'server':>9} {'msgs':>5} {'msg/s':>8} {'mean ms':>8} {'p95 ms':>8}"
+            f"   CPU ms/msg: {'server':>6} {'sink':>6} {'client':>6}"
+        )
         results: dict[tuple[int, str], tuple[float, float]] = {}
         for size, count in plan:
             data = message(size)
             runs: dict[str, list[tuple[float, list[float]]]] = {"baseline": [], "filter": []}
+            cpu: dict[str, list[tuple[float, float, float]]] = {"baseline": [], "filter": []}
             ratios = []
             # Baseline and filter alternate, so both see the same background load; the ratio
             # reported is the median of the per-round ratios.
             for _ in range(args.repeat):
                 for name, port in (("baseline", base_port), ("filter", filter_port)):
+                    server, sink_proc = procs[name].pid, procs["sink"].pid
+                    before = (cpu_seconds(server), cpu_seconds(sink_proc), time.process_time())
                     runs[name].append(drive(port, data, count, args.sessions))
+                    after = (cpu_seconds(server), cpu_seconds(sink_proc), time.process_time())
+                    used = [(b - a) / count * 1000 for a, b in zip(before, after, strict=True)]
+                    cpu[name].append((used[0], used[1], used[2]))
                 ratios.append(runs["baseline"][-1][0] / runs["filter"][-1][0])
             for name in ("baseline", "filter"):
                 seconds, latencies = min(runs[name], key=lambda run: run[0])
@@ -273,8 +309,12 @@ def main() -> None:
                 mean = statistics.mean(latencies) * 1000
                 p95 = sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000
                 results[(size, name)] = (rate, mean)
+                server_ms, sink_ms, client_ms = (
+                    statistics.median(c) for c in zip(*cpu[name], strict=True)
+                )
                 print(
                     f"{size // KB:>5}KB {name:>9} {count:>5} {rate:>8.1f} {mean:>8.1f} {p95:>8.1f}"
+                    f"               {server_ms:>6.2f} {sink_ms:>6.2f} {client_ms:>6.2f}"
                 )
             ratio = statistics.median(ratios)
             added = results[(size, "filter")][1] - results[(size, "baseline")][1]
