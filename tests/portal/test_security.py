@@ -238,3 +238,27 @@ def test_rate_limits_follow_the_client_behind_a_trusted_proxy(runtime) -> None:
     again = client.post("/open", data={"envelope": "x"}, headers={"X-Forwarded-For": "203.0.113.1"})
     other = client.post("/open", data={"envelope": "x"}, headers={"X-Forwarded-For": "203.0.113.2"})
     assert (first.status_code, again.status_code, other.status_code) == (400, 429, 400)
+
+
+def test_rate_limits_are_shared_through_redis(runtime) -> None:
+    """Two portal instances on one Redis count one client's attempts together."""
+    import uuid
+
+    from portal import create_app
+    from tests.support.components import need, port_open
+
+    need(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
+    config = {
+        **TEST_CONFIG,
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+        "RATELIMIT_OPEN": "2 per minute",
+    }
+    address = f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+    first, second = (create_app(runtime, dict(config)).test_client() for _ in range(2))
+    base = {"environ_base": {"REMOTE_ADDR": address}}
+    statuses = [
+        first.post("/open", data={"envelope": "x"}, **base).status_code,
+        second.post("/open", data={"envelope": "x"}, **base).status_code,
+        first.post("/open", data={"envelope": "x"}, **base).status_code,
+    ]
+    assert statuses == [400, 400, 429]
