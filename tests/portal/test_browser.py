@@ -98,7 +98,12 @@ def test_open_read_download_and_reply_in_chromium(gateway: dict[str, Any], tmp_p
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(accept_downloads=True, viewport={"width": 360, "height": 740})
+            # A phone-sized window with JavaScript off: every step must work without it.
+            page = browser.new_page(
+                accept_downloads=True,
+                viewport={"width": 360, "height": 740},
+                java_script_enabled=False,
+            )
             page.goto(secure_htm.as_uri())
             page.get_by_role("button", name="Open message").first.click()
             page.wait_for_url(f"{gateway['portal']}/open")
