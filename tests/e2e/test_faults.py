@@ -288,3 +288,40 @@ def test_first_contact_pin_survives_a_relay_outage(
     assert [c.rcpt_tos for c in arrived.carriers] == [[customer]]
     # The account was created on the failed attempt; the adviser still needs its PIN.
     assert len(arrived.pins) == 1, faulty.logs()
+
+
+@pytest.mark.parametrize(
+    ("override", "copies_of_first"),
+    [("", 1), ("webcrypt_destination_recipient_limit = 50\n", 2)],
+    ids=["guide-one-recipient", "fifty-recipients"],
+)
+def test_partial_relay_failure_duplicates_only_as_documented(
+    tmp_path: Path, sink: RecordingSink, override: str, copies_of_first: int
+) -> None:
+    """The relay takes the first carrier and refuses the second for now, then recovers."""
+    with PostfixInstance(relay_port=sink.port, main_override=override) as mta:
+        gateway = Gateway(
+            tmp_path,
+            config_toml=mta.webcrypt_toml(),
+            WEBCRYPT_FILTER_RELAY=sink.url,
+            WEBCRYPT_FILTER_RELAY_TIMEOUT=str(RELAY_TIMEOUT),
+        )
+        gateway.init()
+        try:
+            gateway.filter()
+            known_customers(mta, sink)
+            first, second = sorted(CUSTOMERS)
+            sink.refuse("451 4.2.0 Mailbox busy", at="RCPT", address=second)
+            mta.submit(
+                ADVISER, [first, second], mail("WebCrypt both", f"{first}, {second}", SECRET)
+            )
+            assert deferred_reasons(mta, 1)
+            sink.accept()
+            mta.wait_until_empty(timeout=60, flush=True)
+            sink.wait_for(copies_of_first + 1)
+            time.sleep(0.5)
+            delivered = sorted(m.rcpt_tos[0] for m in sink.messages)
+            assert delivered == sorted([first] * copies_of_first + [second]), gateway.logs()
+            assert all(SECRET.encode() not in m.data for m in sink.messages)
+        finally:
+            gateway.stop()

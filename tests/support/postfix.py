@@ -133,7 +133,8 @@ class PostfixInstance:
     ``variant`` picks the guide's blocks: "smtp" (``main.cf`` + ``master.cf``) or
     "lmtp" (``main.cf-lmtp`` + ``master.cf-lmtp`` + the reinjection service of
     ``master.cf``). ``content_filter=False`` leaves the filter out (plain relay).
-    ``main_extra`` is appended to main.cf before the guide's block.
+    ``main_extra`` is appended to main.cf before the guide's block, ``main_override`` after
+    it (to try a setting the guide advises against).
     """
 
     def __init__(
@@ -145,6 +146,7 @@ class PostfixInstance:
         variant: str = "smtp",
         content_filter: bool = True,
         main_extra: str = "",
+        main_override: str = "",
     ) -> None:
         need_postfix()
         self.relay_port = relay_port
@@ -154,6 +156,7 @@ class PostfixInstance:
         self.variant = variant
         self.content_filter = content_filter
         self.main_extra = main_extra
+        self.main_override = main_override
         self.root = Path(tempfile.mkdtemp(prefix="webcrypt-postfix-"))
         # Postfix daemons run as the postfix user and must reach their directories.
         self.root.chmod(0o755)
@@ -198,7 +201,7 @@ smtp_connect_timeout = 5s
         if not self.content_filter:
             return base
         name = "main.cf" if self.variant == "smtp" else f"main.cf-{self.variant}"
-        return base + "\n" + self._snippet(name)
+        return base + "\n" + self._snippet(name) + self.main_override
 
     def master_cf(self) -> str:
         """Return the whole master.cf: submission, standard services, the guide's services."""
