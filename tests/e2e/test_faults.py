@@ -206,14 +206,15 @@ def test_sigterm_during_load_drains(
     assert len(set(subjects)) == count  # nothing twice: drained transactions were acknowledged
 
 
-@pytest.fixture
-def proxied_postgresql() -> Iterator[tuple[str, TcpProxy]]:
-    """A fresh PostgreSQL database reached through a proxy the test can cut."""
-    need(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
-    with fresh_database("postgresql") as url:
-        proxy = TcpProxy("127.0.0.1", 5432).start()
+@pytest.fixture(params=["postgresql", "mariadb"])
+def proxied_database(request: pytest.FixtureRequest) -> Iterator[tuple[str, TcpProxy]]:
+    """A fresh keystore database reached through a proxy the test can cut."""
+    port = {"postgresql": 5432, "mariadb": 3306}[request.param]
+    need(port_open("127.0.0.1", port), f"{request.param} is not running on 127.0.0.1:{port}")
+    with fresh_database(request.param) as url:
+        proxy = TcpProxy("127.0.0.1", port).start()
         try:
-            yield url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/"), proxy
+            yield url.replace(f"@127.0.0.1:{port}/", f"@127.0.0.1:{proxy.port}/"), proxy
         finally:
             proxy.stop()
 
@@ -222,9 +223,9 @@ def test_keystore_database_stopped_mid_run(
     tmp_path: Path,
     mta: PostfixInstance,
     sink: RecordingSink,
-    proxied_postgresql: tuple[str, TcpProxy],
+    proxied_database: tuple[str, TcpProxy],
 ) -> None:
-    url, database = proxied_postgresql
+    url, database = proxied_database
     gateway = Gateway(
         tmp_path,
         keystore_url=url,
