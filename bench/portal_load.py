@@ -24,6 +24,7 @@ import argparse
 import base64
 import os
 import re
+import shutil
 import sys
 import threading
 import time
@@ -139,6 +140,7 @@ def main() -> None:
             time.sleep(0.5)
         finally:
             gateway.stop()
+            shutil.rmtree(root, ignore_errors=True)
     requests = sum(len(values) for values in timings.values())
     print(f"recipients        {args.recipients} concurrent, {args.rounds} rounds each")
     print(f"throughput        {requests / elapsed:.1f} requests/s ({requests} in {elapsed:.1f} s)")

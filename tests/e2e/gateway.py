@@ -8,6 +8,7 @@ what arrived at the final sink: sealed carriers, plaintext copies, PIN mails.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import re
 import shutil
@@ -83,7 +84,9 @@ class Gateway:
         process.start()
         assert process.wait(120) == 0, process.log()
         if own_sqlite:
-            template = Path(tempfile.mkdtemp(prefix="webcrypt-keystore-")) / "keystore.db"
+            folder = Path(tempfile.mkdtemp(prefix="webcrypt-keystore-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            template = folder / "keystore.db"
             with (
                 contextlib.closing(sqlite3.connect(self.root / "keystore.db")) as source,
                 contextlib.closing(sqlite3.connect(template)) as copy,
