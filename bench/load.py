@@ -246,7 +246,7 @@ def drive_smtp_source(jobs: list[Job], port: int, concurrency: int, run: str) ->
     running = [subprocess.Popen(command) for command in commands]
     for process in running:
         if process.wait() != 0:
-            raise SystemExit(f"smtp-source failed: {process.args}")
+            raise SystemExit(f"smtp-source failed: {process.args!r}")
 
 
 HISTOGRAM = "webcrypt_filter_transaction_seconds_bucket"

@@ -177,6 +177,12 @@ class Gateway:
             runtime.close()  # type: ignore[attr-defined]
 
 
+def plain_text(message: EmailMessage) -> str:
+    """The text/plain body of a parsed message (empty when it has none)."""
+    part = message.get_body(preferencelist=("plain",))
+    return str(part.get_content()) if part is not None else ""
+
+
 def parse_mail(data: bytes) -> EmailMessage:
     """Parse RFC 5322 bytes with the modern policy."""
     message = BytesParser(policy=policy.default).parsebytes(data)
@@ -228,7 +234,7 @@ def sort_mail(messages: Iterable[Received]) -> Sorted:
 def body_text(received: Received) -> str:
     """The text/plain content of a mail (empty when it has none)."""
     part = received.parsed().get_body(preferencelist=("plain",))
-    return part.get_content() if part is not None else ""  # type: ignore[attr-defined]
+    return str(part.get_content()) if part is not None else ""
 
 
 def mail(subject: str, to: str, body: str = "The confidential figures.", **headers: str) -> bytes:

@@ -81,7 +81,7 @@ def deferred_reasons(mta: PostfixInstance, count: int) -> list[str]:
     return [
         str(recipient.get("delay_reason", ""))
         for item in mta.wait_deferred(count)
-        for recipient in item["recipients"]  # type: ignore[union-attr]
+        for recipient in item["recipients"]
     ]
 
 

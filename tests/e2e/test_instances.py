@@ -26,6 +26,7 @@ from tests.e2e.gateway import (
     body_text,
     is_carrier,
     mail,
+    plain_text,
     secure_htm,
     sort_mail,
 )
@@ -158,10 +159,7 @@ def test_first_messages_through_both_filters_at_once_create_one_account(
         carriers = arrived.carriers_to(address)
         assert len(carriers) == 2
         # One account, one key: both carriers open with it, and one PIN went out.
-        bodies = sorted(
-            cluster.gateway.open_carrier(c).get_body(preferencelist=("plain",)).get_content()
-            for c in carriers
-        )
+        bodies = sorted(plain_text(cluster.gateway.open_carrier(c)) for c in carriers)
         assert [b.strip() for b in bodies] == ["Race body 0.", "Race body 1."]
         pins = [p for p in arrived.pins if address in body_text(p)]
         notes = [line for line in cluster.gateway.logs().splitlines() if "PIN" in line]

@@ -16,6 +16,7 @@ from tests.e2e.gateway import (
     Gateway,
     body_text,
     mail,
+    plain_text,
     secure_htm,
     sort_mail,
 )
@@ -48,7 +49,7 @@ def test_triggered_mail_is_sealed_for_external_and_plain_for_internal(
     assert "WebCrypt" not in carrier.parsed()["Subject"]
     assert "Contract" in carrier.parsed()["Subject"]
     original = gateway.open_carrier(carrier)
-    assert SECRET in original.get_body(preferencelist=("plain",)).get_content()
+    assert SECRET in plain_text(original)
 
     # The colleague reads the original in plaintext.
     (copy,) = arrived.plain

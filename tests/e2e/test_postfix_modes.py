@@ -77,7 +77,7 @@ def test_lmtp_retries_only_the_recipient_that_failed(
         sink.refuse("451 4.3.0 Mailbox busy", at="RCPT", address=BERT)
         lmtp_mta.submit(ADVISER, [ANNA, BERT], mail("WebCrypt both", f"{ANNA}, {BERT}", SECRET))
         (deferred,) = lmtp_mta.wait_deferred(1)
-        assert [r["address"] for r in deferred["recipients"]] == [BERT]  # type: ignore[index]
+        assert [r["address"] for r in deferred["recipients"]] == [BERT]
         assert [m.rcpt_tos for m in sink.wait_for(1)] == [[ANNA]]
 
         sink.accept()
@@ -106,7 +106,9 @@ def large_mail(size: int, to: str) -> bytes:
 def test_size_limit_leaves_room_for_the_carrier(
     mta: PostfixInstance, gateway: Gateway, sink: RecordingSink
 ) -> None:
-    limit = int(re.search(r"message_size_limit = (\d+)", doc_snippets()["main.cf"])[1])  # type: ignore[index]
+    setting = re.search(r"message_size_limit = (\d+)", doc_snippets()["main.cf"])
+    assert setting is not None
+    limit = int(setting[1])
     gateway.filter()
     original = large_mail(int(9.5 * MIB), ANNA)
     mta.submit(ADVISER, [ANNA], original)

@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tests.support.components import free_port, need, need_program
 
@@ -312,7 +313,7 @@ smtp_connect_timeout = 5s
         with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=30) as client:
             client.sendmail(mail_from, list(rcpt_tos), data, **kwargs)  # type: ignore[arg-type]
 
-    def queue(self) -> list[dict[str, object]]:
+    def queue(self) -> list[dict[str, Any]]:
         """Return the queue as ``postqueue -j`` reports it (one dict per message)."""
         result = subprocess.run(
             [POSTQUEUE, "-c", str(self.config_dir), "-j"],
@@ -339,14 +340,14 @@ smtp_connect_timeout = 5s
             time.sleep(0.1)
         raise AssertionError(f"queue not empty: {self.queue()}\n{self.log()[-4000:]}")
 
-    def wait_deferred(self, count: int, timeout: float = 30.0) -> list[dict[str, object]]:
+    def wait_deferred(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Wait until at least ``count`` queued messages carry a deferral reason."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             deferred = [
                 item
                 for item in self.queue()
-                if any(r.get("delay_reason") for r in item.get("recipients", []))  # type: ignore[union-attr]
+                if any(r.get("delay_reason") for r in item.get("recipients", []))
             ]
             if len(deferred) >= count:
                 return deferred
