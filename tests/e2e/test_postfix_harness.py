@@ -138,7 +138,7 @@ def test_lmtp_variant_delivers_many_recipients_at_once(sink: RecordingSink) -> N
     assert sorted(r for item in received for r in item.rcpt_tos) == recipients
 
 
-def test_instance_refuses_to_share_the_system_configuration() -> None:
+def test_instance_lives_in_a_folder_of_its_own() -> None:
     mta = PostfixInstance(relay_port=1)
     try:
         assert str(mta.config_dir).startswith(str(mta.root))
