@@ -379,3 +379,16 @@ def test_runtime_stage_runs_from_the_wheels_alone(tmp_path: Path) -> None:
         process.terminate()
         assert process.wait(30) == 0, (tmp_path / "serve.log").read_text()
         log.close()
+
+
+@pytest.mark.slow
+def test_housekeeping_service_runs_once_cleanly(tmp_path: Path, compose_database: str) -> None:
+    service = compose()["services"]["housekeeping"]
+    assert service["entrypoint"] == ["sh", "-c"]
+    loop = service["command"][0]
+    assert "webcrypt housekeeping --quiet" in loop and "sleep" in loop
+    env = local_environment("housekeeping", tmp_path, compose_database)
+    init = WebcryptProcess(["init"], env, tmp_path / "init.log").start()
+    assert init.wait(60) == 0, init.log()
+    once = WebcryptProcess(["housekeeping", "--quiet"], env, tmp_path / "hk.log").start()
+    assert once.wait(120) == 0, once.log()
