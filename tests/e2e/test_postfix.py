@@ -125,3 +125,21 @@ def test_sealed_mail_opens_on_the_portal(
     page = first_login(Browser(), base, envelope, CUSTOMER, pin[1])
     assert page.status == 200, page.text[:2000]
     assert SECRET in page.text
+
+
+def test_internationalized_address_through_postfix(
+    mta: PostfixInstance, gateway: Gateway, sink: RecordingSink
+) -> None:
+    gateway.filter()
+    customer = "jörg@bücher.example"
+    message = (
+        f"From: Adviser <{ADVISER}>\r\nTo: {customer}\r\nSubject: Vertrag WebCrypt\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nGrüße, geheim.\r\n"
+    ).encode()
+    mta.submit(ADVISER, [customer], message, mail_options=["SMTPUTF8"])
+    mta.wait_until_empty()
+    arrived = sort_mail(sink.wait_for(2))
+    (carrier,) = arrived.carriers_to(customer)
+    assert "SMTPUTF8" in carrier.mail_options
+    assert "Grüße, geheim." in plain_text(gateway.open_carrier(carrier))
+    assert customer in body_text(arrived.pins[0])
