@@ -6,6 +6,8 @@ arrives at the final sink after the filter and the reinjection `smtpd`.
 
 from __future__ import annotations
 
+import smtplib
+
 import pytest
 
 from tests.e2e.browser import Browser, first_login
@@ -143,3 +145,19 @@ def test_internationalized_address_through_postfix(
     assert "SMTPUTF8" in carrier.mail_options
     assert "Grüße, geheim." in plain_text(gateway.open_carrier(carrier))
     assert customer in body_text(arrived.pins[0])
+
+
+def test_secure_suffix_passes_postfix_only_in_the_header(
+    mta: PostfixInstance, gateway: Gateway, sink: RecordingSink
+) -> None:
+    """Postfix refuses `addr@domain#secure` as an envelope address; in To: it triggers."""
+    gateway.filter()
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        mta.submit(ADVISER, [f"{CUSTOMER}#secure"], mail("Hello", f"{CUSTOMER}#secure"))
+    assert refused.value.recipients[f"{CUSTOMER}#secure"][0] == 501
+    mta.submit(ADVISER, [CUSTOMER], mail("Hello", f"<{CUSTOMER}#secure>", SECRET))
+    mta.wait_until_empty()
+    arrived = sort_mail(sink.wait_for(2))
+    (carrier,) = arrived.carriers_to(CUSTOMER)
+    assert "#secure" not in carrier.parsed()["To"]
+    assert SECRET in plain_text(gateway.open_carrier(carrier))
