@@ -95,7 +95,7 @@ def sample_message(sender: str, recipient: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = "WebCrypt test message"
+    message["Subject"] = "Test message [WebCrypt]"
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(
