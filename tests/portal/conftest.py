@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from keystore.masterkey import MasterKey
+from keystore.passwords import Hasher, make_context
 from tests.portal.helpers import CUSTOMER, PASSWORD, FakeClock, build_mail, csrf_token, seal
 from webcrypt.config import load_config
 from webcrypt.runtime import Runtime
@@ -30,6 +31,8 @@ def make_runtime(tmp_path: Path, clock: Any, **environ: str) -> Runtime:
     }
     config = load_config(environ=settings)
     runtime = Runtime(config, clock=clock, master_key=MasterKey.generate(), settings_ttl=0)
+    # Cheap argon2 parameters: the tests log in often, and the machine is small.
+    runtime.keystore.hasher = Hasher(make_context(memory_kib=1024, time_cost=1, parallelism=1))
     runtime.keystore.upgrade()
     return runtime
 
