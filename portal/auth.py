@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from portal import metrics
 from portal.context import services
 from portal.forms import (
     SECURITY_QUESTIONS,
@@ -72,6 +73,7 @@ def login() -> ResponseReturnValue:
             found.recipients.record_login(result.recipient)
             log_in(result.recipient)
             found.audit.record("portal.login", actor=result.recipient.address, ip=_client())
+    metrics.login("ok" if result.ok else "failed")
     if not result.ok:
         return login_page(
             envelope=envelope,
@@ -99,6 +101,7 @@ def login_pin() -> ResponseReturnValue:
         result = found.recipients.authenticate_pin(form.email.data.strip(), form.pin.data)
         if result.ok:
             log_in(result.recipient, stage=SETUP)
+    metrics.login("ok" if result.ok else "failed")
     if not result.ok:
         return login_page(
             envelope=envelope,
@@ -196,6 +199,7 @@ def forgot_answer() -> ResponseReturnValue:
                 "portal.password_reset", actor=result.recipient.address, ip=_client()
             )
             log_in(result.recipient)
+    metrics.login("ok" if result.ok else "failed")
     if not result.ok:
         failure = _(
             "The answer is not correct, or the account is locked for a while after too many "

@@ -11,6 +11,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
+from portal import metrics
+
 LANGUAGES = ("en", "de")
 LANGUAGE_KEY = "lang"
 
@@ -26,6 +28,15 @@ RATE_LIMITS = {
     "reader.upload": "RATELIMIT_OPEN",
     "reply.send": "RATELIMIT_SEND",
     "reply.write": "RATELIMIT_SEND",
+}
+
+#: endpoint -> what a refused (rate-limited) post to it counts as.
+BREACH_COUNTERS: dict[str, Callable[[str], None]] = {
+    "auth.login": metrics.login,
+    "auth.login_pin": metrics.login,
+    "auth.forgot_answer": metrics.login,
+    "reply.send": metrics.reply,
+    "reply.write": metrics.reply,
 }
 
 #: endpoints that accept a cross-site post: they change no state and only show the next step.
@@ -70,10 +81,19 @@ def apply_rate_limits(app: Flask) -> None:
     for endpoint, key in RATE_LIMITS.items():
         view = app.view_functions.get(endpoint)
         if view is not None:
-            limited: Any = limiter.limit(_configured(key), methods=["POST"])(view)
+            limited: Any = limiter.limit(
+                _configured(key), methods=["POST"], on_breach=_count_breach
+            )(view)
             app.view_functions[endpoint] = limited
     for endpoint in CSRF_EXEMPT:
         csrf.exempt(app.view_functions[endpoint])
+
+
+def _count_breach(limit: Any) -> None:
+    """Count a post refused by a rate limit (the limiter then answers 429 as usual)."""
+    count = BREACH_COUNTERS.get(request.endpoint or "")
+    if count is not None:
+        count("rate_limited")
 
 
 def _configured(key: str) -> Callable[[], str]:

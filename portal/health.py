@@ -5,9 +5,7 @@ keystore database answers and its schema is current. `/metrics` is reachable onl
 loopback (and not through a reverse proxy on the same host) unless
 ``[portal] metrics_token`` is set and presented as a Bearer token.
 
-The portal's counters are kept here too. Recipient logins, message openings and replies
-are counted by watching which pages the portal renders, so the recipient views need no
-metrics code of their own; admin actions are counted where they are audited.
+The counters themselves live in `portal.metrics`.
 """
 
 from __future__ import annotations
@@ -15,43 +13,19 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request, template_rendered
+from flask import Blueprint, Flask, Response, request
 from flask.typing import ResponseReturnValue
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from keystore.errors import KeystoreError
+from portal import metrics as _counters  # noqa: F401 - registers the portal's counters
 from portal.context import runtime
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("health", __name__)
 
-LOGINS = Counter(
-    "webcrypt_portal_logins_total", "Recipient login attempts by outcome (ok, failed).", ["outcome"]
-)
-OPENS = Counter(
-    "webcrypt_portal_opens_total",
-    "Attempts to read a message by outcome (ok, or the problem shown: expired, revoked, ...).",
-    ["outcome"],
-)
-REPLIES = Counter(
-    "webcrypt_portal_replies_total", "Secure replies and new messages by outcome.", ["outcome"]
-)
-ADMIN_LOGINS = Counter(
-    "webcrypt_admin_logins_total", "Admin login attempts by outcome.", ["outcome"]
-)
-ADMIN_ACTIONS = Counter(
-    "webcrypt_admin_actions_total", "Audited admin actions by action name.", ["action"]
-)
-
-#: Endpoints where a recipient logs in, and the pages they show again after a failure.
-LOGIN_ENDPOINTS = ("auth.login", "auth.login_pin", "auth.forgot_answer")
-LOGIN_PAGES = ("auth/login.html", "auth/login_pin.html", "auth/forgot_answer.html")
-#: Form buttons that only switch between the password and the PIN form.
-SWITCHES = ("use_pin", "use_password")
-REPLY_ENDPOINTS = ("reply.send", "reply.write")
 PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 
 
@@ -111,45 +85,6 @@ def metrics() -> ResponseReturnValue:
     return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
 
 
-# -- counting what the recipient pages show ------------------------------------------------
-
-
-def _on_render(sender: Flask, template: Any, context: dict[str, Any], **extra: Any) -> None:
-    """Note each rendered page; a reading outcome is counted as soon as its page renders."""
-    name = getattr(template, "name", "") or ""
-    try:
-        g.setdefault("rendered", []).append(name)
-    except RuntimeError:  # rendered outside a request (a mail, a preview job)
-        return
-    if name == "reader/message.html":
-        OPENS.labels(outcome="ok").inc()
-    elif name == "reader/problem.html":
-        OPENS.labels(outcome=str(context.get("kind") or "problem")).inc()
-    elif name == "reply/sent.html":
-        REPLIES.labels(outcome="sent").inc()
-
-
-def _count_response(response: Response) -> Response:
-    """Count login attempts and failed replies from the answer the portal gives."""
-    if request.method != "POST":
-        return response
-    endpoint = request.endpoint or ""
-    status = response.status_code
-    if endpoint in LOGIN_ENDPOINTS and not any(name in request.form for name in SWITCHES):
-        rendered = g.get("rendered", [])
-        if status == 401:
-            LOGINS.labels(outcome="failed").inc()
-        elif status == 429:
-            LOGINS.labels(outcome="rate_limited").inc()
-        elif status == 302 or (status == 200 and any(n not in LOGIN_PAGES for n in rendered)):
-            LOGINS.labels(outcome="ok").inc()
-    elif endpoint in REPLY_ENDPOINTS and status >= 400:
-        REPLIES.labels(outcome="failed" if status != 429 else "rate_limited").inc()
-    return response
-
-
 def init_app(app: Flask) -> None:
-    """Register the probes and the counting hooks on `app`."""
+    """Register the probes on `app`."""
     app.register_blueprint(bp)
-    app.after_request(_count_response)
-    template_rendered.connect(_on_render, app)

@@ -16,6 +16,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from keystore.addresses import normalize_address
+from portal import metrics
 from portal.context import now, services
 from portal.identity import current_recipient
 from portal.security import MESSAGE_POLICY, use_policy
@@ -41,7 +42,8 @@ class Refusal(Exception):
 
 
 def problem(kind: str, status: int, title: str, message: str, **extra: Any) -> ResponseReturnValue:
-    """Render one of the reading error pages."""
+    """Render one of the reading error pages (and count the failed opening by its kind)."""
+    metrics.opening(kind)
     return render_template(
         "reader/problem.html", kind=kind, status=status, title=title, message=message, **extra
     ), status
@@ -174,6 +176,7 @@ def show_message(text: str) -> ResponseReturnValue:
     if view.html is not None:
         frame = frame_document(view.html, url_for("static", filename="mailframe.css"))
     use_policy(MESSAGE_POLICY)
+    metrics.opening("ok")
     return render_template(
         "reader/message.html",
         view=view,

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
+from portal import metrics
 from portal.auth import carried_envelope, login_page
 from portal.context import is_internal, now, runtime, services, settings
 from portal.forms import ReplyForm, WriteForm
@@ -124,6 +125,7 @@ def send() -> ResponseReturnValue:
     form = ReplyForm()
     recipients = _recipients_for(opened, view, bool(form.reply_all.data))
     if not recipients:
+        metrics.reply("failed")
         return _no_reply_possible()
     failure = ""
     uploads = _uploads(form.attachments.data or []) if form.validate_on_submit() else []
@@ -143,7 +145,9 @@ def send() -> ResponseReturnValue:
         )
         failure = _send(message, opened.address, recipients, "reply") or ""
         if not failure:
+            metrics.reply("sent")
             return render_template("reply/sent.html", recipients=recipients, envelope=text)
+    metrics.reply("failed")
     status = 400 if form.errors or failure else 200
     return render_template(
         "reply/compose.html",
@@ -168,11 +172,14 @@ def write() -> ResponseReturnValue:
     form.to.choices = [SelectChoice(adviser, adviser) for adviser in advisers]
     if not advisers:
         return render_template("reply/write.html", form=None)
-    if request.method == "GET" or not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        return render_template("reply/write.html", form=form), status
+    if request.method == "GET":
+        return render_template("reply/write.html", form=form)
+    if not form.validate_on_submit():
+        metrics.reply("failed")
+        return render_template("reply/write.html", form=form), 400
     uploads = _uploads(form.attachments.data or [])
     if _too_large(form.body.data, uploads):
+        metrics.reply("failed")
         failure = _("The message with its attachments is too large.")
         return render_template("reply/write.html", form=form, failure=failure), 400
     recipients = [form.to.data]
@@ -186,6 +193,7 @@ def write() -> ResponseReturnValue:
         domain=message_id_domain(current_app.config["PUBLIC_URL"]),
     )
     failure = _send(message, address, recipients, "message")
+    metrics.reply("failed" if failure else "sent")
     if failure:
         return render_template("reply/write.html", form=form, failure=failure), 503
     return render_template("reply/sent.html", recipients=recipients, envelope="")

@@ -10,10 +10,10 @@ from typing import Any, TypeVar, cast
 from flask import abort, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
+from portal import metrics
 from portal.admin import session as admin_session
 from portal.admin.session import AdminIdentity
 from portal.context import runtime, settings
-from portal.health import ADMIN_ACTIONS
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -88,7 +88,7 @@ def current() -> AdminIdentity:
 def record(found: AdminServices, action: str, *, target: str = "", detail: str = "") -> None:
     """Write an admin action to the audit log (same transaction as the change) and count it."""
     found.audit.record(action, actor=current().email, target=target, ip=client_ip(), detail=detail)
-    ADMIN_ACTIONS.labels(action=action).inc()
+    metrics.admin_action(action)
 
 
 def require(*roles: str) -> Callable[[View], View]:

@@ -14,12 +14,12 @@ from flask.typing import ResponseReturnValue
 
 from keystore import reports
 from keystore.lockout import is_locked, register_failure
+from portal import metrics
 from portal.admin import bp
 from portal.admin import session as admin_session
 from portal.admin.access import AdminServices, Page, client_ip, safe_next, services
 from portal.admin.forms import CodeForm, EnrollForm, LoginForm
 from portal.context import now, settings
-from portal.health import ADMIN_ACTIONS, ADMIN_LOGINS
 
 FAILED = (
     "The email address or the password is not correct, or the account is locked for a while "
@@ -33,12 +33,12 @@ FAILED_CODE = (
 
 def _audit(found: AdminServices, action: str, *, actor: str, detail: str = "") -> None:
     found.audit.record(action, actor=actor, target=actor, ip=client_ip(), detail=detail)
-    ADMIN_ACTIONS.labels(action=action).inc()
+    metrics.admin_action(action)
 
 
 def _failure(found: AdminServices, email: str, outcome: str, detail: str) -> None:
     """Audit a failed attempt (a lockout it causes is audited by the keystore)."""
-    ADMIN_LOGINS.labels(outcome="failed").inc()
+    metrics.admin_login("failed")
     _audit(found, "admin.login_failed", actor=email[:320], detail=f"{detail} ({outcome})")
 
 
@@ -148,7 +148,7 @@ def _second_factor(
 def _logged_in(found: AdminServices, admin: Any, next_url: str, step: int) -> ResponseReturnValue:
     found.admins.record_login(admin)
     _audit(found, "admin.login", actor=admin.email, detail=f"totp step {step}")
-    ADMIN_LOGINS.labels(outcome="ok").inc()
+    metrics.admin_login("ok")
     admin_session.log_in(admin)
     home = "admin.dashboard" if admin.role == "admin" else "admin.users"
     return redirect(safe_next(next_url, url_for(home)))

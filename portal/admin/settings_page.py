@@ -14,11 +14,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from keystore.errors import SettingsError
+from portal import metrics
 from portal.admin import bp
 from portal.admin.access import client_ip, current, require, services
 from portal.admin.forms import BareForm
 from portal.context import runtime
-from portal.health import ADMIN_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def save(values: Mapping[str, object]) -> Any:
     """Validate and store settings as the current admin; raise SettingsError on bad input."""
     with services() as found:
         saved = found.settings.update(values, actor=current().email, ip=client_ip())
-    ADMIN_ACTIONS.labels(action="settings.update").inc()
+    metrics.admin_action("settings.update")
     runtime().refresh_settings()
     return saved
 
