@@ -120,6 +120,8 @@ def create_server(
         inbuf_overflow=in_memory,
         outbuf_overflow=in_memory,
         max_request_body_size=in_memory,
+        # With trusted proxies, ProxyFix reads X-Forwarded-*; waitress must pass them on.
+        clear_untrusted_proxy_headers=not int(config.portal.trusted_proxies),
     )
 
 
