@@ -366,13 +366,20 @@ class Sealer:
         if pin is None:
             if recipient.password_hash or recipient.last_login_at or not recipient.pin_hash:
                 return None, True
-            if keystore.notices(session).was_sent(PIN_NOTICE, str(recipient.id)):
+            notices = keystore.notices(session)
+            if notices.was_sent(PIN_NOTICE, str(recipient.id)):
                 return None, True
             if not keystore.leases(session).acquire(lease, plan.holder, PIN_LEASE):
                 return None, False
+            plan.pin_leases.append(lease)
+            # The delivery that held the lease records its PIN mail and frees the lease in one
+            # transaction: look again now that the lease is ours (a READ COMMITTED database
+            # may have shown the notice missing and the lease free on either side of it).
+            if notices.was_sent(PIN_NOTICE, str(recipient.id)):
+                return None, True
             log.info("recipient %s: the first PIN mail was not relayed; new PIN", recipient.id)
-            pin = str(keystore.recipients(session).reset_pin(recipient))
-        elif not keystore.leases(session).acquire(lease, plan.holder, PIN_LEASE):
+            return str(keystore.recipients(session).reset_pin(recipient)), False
+        if not keystore.leases(session).acquire(lease, plan.holder, PIN_LEASE):
             log.warning("recipient %s: PIN lease already held", recipient.id)
         plan.pin_leases.append(lease)
         return pin, False
