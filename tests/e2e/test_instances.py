@@ -236,8 +236,6 @@ def test_rate_limits_count_each_client_behind_the_load_balancer(cluster: Cluster
 
 @pytest.mark.parametrize("probe", ["Vertraulich"])
 def test_admin_setting_reaches_every_filter_within_a_minute(cluster: Cluster, probe: str) -> None:
-    if cluster.gateway.env["WEBCRYPT_KEYSTORE_URL"].startswith("mysql"):
-        pytest.skip("one backend is enough for a setting that lives in the keystore")
     customer = "setting.probe@example.com"
     runtime = cluster.gateway.runtime()
     try:
