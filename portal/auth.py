@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from portal import metrics
-from portal.context import services
+from portal.context import Page, Services, services
 from portal.forms import (
     SECURITY_QUESTIONS,
     ForgotAnswerForm,
@@ -120,24 +120,34 @@ def login_pin() -> ResponseReturnValue:
 def setup() -> ResponseReturnValue:
     """Choose a password and a security question after the first login with the PIN."""
     envelope = carried_envelope()
+    page: Page | None = None
     with services() as found:
         recipient = current_recipient(found, stage=SETUP)
-        if recipient is None:
-            return login_page(envelope=envelope, pin=True)
-        form = SetupForm()
-        form.address = recipient.address
-        if request.method == "GET" or not form.validate_on_submit():
-            status = 400 if request.method == "POST" else 200
-            return render_template("auth/setup.html", form=form, envelope=envelope), status
-        accounts = found.recipients
-        accounts.set_password(recipient, form.new_password.data)
-        accounts.set_security_question(recipient, form.question.data, form.answer.data)
-        accounts.set_security_phrase(recipient, form.phrase.data or None)
-        accounts.record_login(recipient)
-        found.audit.record("portal.first_login", actor=recipient.address, ip=_client())
-        log_in(recipient)
+        if recipient is not None:
+            form = SetupForm()
+            form.address = recipient.address
+            if request.method == "GET" or not form.validate_on_submit():
+                status = 400 if request.method == "POST" else 200
+                page = Page("auth/setup.html", status, form=form, envelope=envelope)
+            else:
+                _finish_setup(found, recipient, form)
+    # Pages are rendered once the session is closed (see portal.context.services).
+    if recipient is None:
+        return login_page(envelope=envelope, pin=True)
+    if page is not None:
+        return page.render()
     flash(_("Your password has been saved."), "success")
     return continue_after_login(envelope)
+
+
+def _finish_setup(found: Services, recipient: Any, form: SetupForm) -> None:
+    accounts = found.recipients
+    accounts.set_password(recipient, form.new_password.data)
+    accounts.set_security_question(recipient, form.question.data, form.answer.data)
+    accounts.set_security_phrase(recipient, form.phrase.data or None)
+    accounts.record_login(recipient)
+    found.audit.record("portal.first_login", actor=recipient.address, ip=_client())
+    log_in(recipient)
 
 
 def decoy_question(address: str) -> str:

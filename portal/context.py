@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, g
+from flask import current_app, g, render_template
 
 if TYPE_CHECKING:
     from keystore.settings import Settings
@@ -40,11 +40,16 @@ def settings() -> Settings:
     return current
 
 
-def is_internal(address: str) -> bool:
-    """Tell whether `address` belongs to one of the company's domains (settings, else config)."""
+def internal_domains() -> list[str]:
+    """Return the company's domains, sorted (the admin setting when set, else the config)."""
     configured = settings().internal_domains or runtime().config.filter.internal_domains
+    return sorted({str(name).lower() for name in configured})
+
+
+def is_internal(address: str) -> bool:
+    """Tell whether `address` belongs to one of the company's domains."""
     domain = address.rpartition("@")[2].strip().strip(">").lower()
-    return domain in {str(name).lower() for name in configured}
+    return domain in internal_domains()
 
 
 class Services:
@@ -69,10 +74,39 @@ class Services:
         """Return the audit log service."""
         return self._keystore.audit(self.session)
 
+    @cached_property
+    def admins(self) -> Any:
+        """Return the admin account service."""
+        return self._keystore.admins(self.session)
+
+    @cached_property
+    def settings(self) -> Any:
+        """Return the settings service (for changing them; reading is `settings()`)."""
+        return self._keystore.settings(self.session)
+
 
 @contextmanager
 def services() -> Iterator[Services]:
-    """Open a keystore session (committed on success) and yield its services."""
+    """Open a keystore session (committed on success) and yield its services.
+
+    Only one session may be open at a time in a thread: on SQLite every session takes the
+    write lock, so a second one would wait out the busy timeout behind the first. The
+    settings are read before the session opens (and kept for the request), and pages are
+    rendered only after it closed (see `Page`), since rendering may read the settings.
+    """
     settings()
     with runtime().keystore.session() as session:
         yield Services(session)
+
+
+class Page:
+    """A page to render once the database session is closed."""
+
+    def __init__(self, template: str, status: int = 200, **context: Any) -> None:
+        self.template = template
+        self.status = status
+        self.context = context
+
+    def render(self) -> tuple[str, int]:
+        """Render the page with its status."""
+        return render_template(self.template, **self.context), self.status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -59,94 +60,98 @@ def _page(recipient: Any, status: int = 200, **forms: Any) -> ResponseReturnValu
     ), status
 
 
-def _logged_in(found: Services) -> Any:
-    return current_recipient(found)
-
-
 @bp.route("", methods=["GET"])
 def show() -> ResponseReturnValue:
     """Show the profile page."""
     with services() as found:
-        recipient = _logged_in(found)
-        if recipient is None:
-            return login_page()
-        return _page(recipient)
+        recipient = current_recipient(found)
+    return _page(recipient) if recipient is not None else login_page()
 
 
-def _check_password(found: Services, recipient: Any, password: str) -> bool:
-    result = found.recipients.authenticate(recipient.address, password)
-    return bool(result.ok)
+Change = Callable[[Services, Any, Any], None]
+
+
+def _change(
+    name: str, form: Any, apply: Change, done: str, *, password_check: bool = False
+) -> ResponseReturnValue:
+    """Validate the posted `form` of the profile section `name` and `apply` it.
+
+    The page is rendered after the session closed (see `portal.context.services`).
+    """
+    status = 0
+    with services() as found:
+        recipient = current_recipient(found)
+        if recipient is not None:
+            form.address = recipient.address
+            if not form.validate_on_submit():
+                status = 400
+            elif (
+                password_check
+                and not found.recipients.authenticate(
+                    recipient.address, form.current_password.data
+                ).ok
+            ):
+                status = 401
+            else:
+                apply(found, recipient, form)
+    if recipient is None:
+        return login_page()
+    if status == 401:
+        form.current_password.errors = [_("The current password is not correct.")]
+    if status:
+        return _page(recipient, status, **{f"{name}_form": form})
+    flash(done, "success")
+    return redirect(url_for("profile.show"))
+
+
+def _set_password(found: Services, recipient: Any, form: Any) -> None:
+    found.recipients.set_password(recipient, form.new_password.data)
+    found.audit.record("portal.password_changed", actor=recipient.address)
+    log_in(recipient)  # a new session; sessions elsewhere end with the old password
+
+
+def _set_question(found: Services, recipient: Any, form: Any) -> None:
+    found.recipients.set_security_question(recipient, form.question.data, form.answer.data)
+    found.audit.record("portal.question_changed", actor=recipient.address)
+
+
+def _set_phrase(found: Services, recipient: Any, form: Any) -> None:
+    found.recipients.set_security_phrase(recipient, form.phrase.data or None)
+
+
+def _set_language(found: Services, recipient: Any, form: Any) -> None:
+    found.recipients.set_language(recipient, form.language.data)
+    session[LANGUAGE_KEY] = form.language.data
 
 
 @bp.route("/password", methods=["POST"])
 def change_password() -> ResponseReturnValue:
     """Change the password after checking the current one."""
-    with services() as found:
-        recipient = _logged_in(found)
-        if recipient is None:
-            return login_page()
-        form = ChangePasswordForm(prefix="password")
-        form.address = recipient.address
-        if not form.validate_on_submit():
-            return _page(recipient, 400, password_form=form)
-        if not _check_password(found, recipient, form.current_password.data):
-            form.current_password.errors = [_("The current password is not correct.")]
-            return _page(recipient, 401, password_form=form)
-        found.recipients.set_password(recipient, form.new_password.data)
-        found.audit.record("portal.password_changed", actor=recipient.address)
-        log_in(recipient)  # a new session; sessions elsewhere end with the old password
-    flash(_("Your password has been changed."), "success")
-    return redirect(url_for("profile.show"))
+    form = ChangePasswordForm(prefix="password")
+    done = _("Your password has been changed.")
+    return _change("password", form, _set_password, done, password_check=True)
 
 
 @bp.route("/question", methods=["POST"])
 def change_question() -> ResponseReturnValue:
     """Change the security question and answer after checking the password."""
-    with services() as found:
-        recipient = _logged_in(found)
-        if recipient is None:
-            return login_page()
-        form = QuestionForm(prefix="question")
-        if not form.validate_on_submit():
-            return _page(recipient, 400, question_form=form)
-        if not _check_password(found, recipient, form.current_password.data):
-            form.current_password.errors = [_("The current password is not correct.")]
-            return _page(recipient, 401, question_form=form)
-        found.recipients.set_security_question(recipient, form.question.data, form.answer.data)
-        found.audit.record("portal.question_changed", actor=recipient.address)
-    flash(_("Your security question has been changed."), "success")
-    return redirect(url_for("profile.show"))
+    form = QuestionForm(prefix="question")
+    done = _("Your security question has been changed.")
+    return _change("question", form, _set_question, done, password_check=True)
 
 
 @bp.route("/phrase", methods=["POST"])
 def change_phrase() -> ResponseReturnValue:
     """Set or clear the security phrase shown in secure.htm."""
-    with services() as found:
-        recipient = _logged_in(found)
-        if recipient is None:
-            return login_page()
-        form = PhraseForm(prefix="phrase")
-        if not form.validate_on_submit():
-            return _page(recipient, 400, phrase_form=form)
-        found.recipients.set_security_phrase(recipient, form.phrase.data or None)
-    flash(_("Your security phrase has been saved."), "success")
-    return redirect(url_for("profile.show"))
+    form = PhraseForm(prefix="phrase")
+    return _change("phrase", form, _set_phrase, _("Your security phrase has been saved."))
 
 
 @bp.route("/language", methods=["POST"])
 def change_language() -> ResponseReturnValue:
     """Choose the language of the portal and of the mails."""
-    with services() as found:
-        recipient = _logged_in(found)
-        if recipient is None:
-            return login_page()
-        form = LanguageForm(prefix="language")
-        if not form.validate_on_submit():
-            return _page(recipient, 400, language_form=form)
-        found.recipients.set_language(recipient, form.language.data)
-        session[LANGUAGE_KEY] = form.language.data
-    flash(_("Your language has been saved."), "success")
-    return redirect(url_for("profile.show"))
+    form = LanguageForm(prefix="language")
+    return _change("language", form, _set_language, _("Your language has been saved."))
 
 
 __all__ = ["bp"]

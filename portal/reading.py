@@ -6,8 +6,10 @@ and only then is anything decrypted. The plaintext lives in memory for one reque
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from flask import render_template, url_for
@@ -17,7 +19,7 @@ from flask_babel import gettext as _
 
 from keystore.addresses import normalize_address
 from portal import metrics
-from portal.context import now, services
+from portal.context import Services, now, services
 from portal.identity import current_recipient
 from portal.security import MESSAGE_POLICY, use_policy
 from webcrypt import envelope as envelope_format
@@ -75,78 +77,93 @@ def parse_envelope(text: str) -> Any:
 def open_envelope(text: str, *, first_reading: bool) -> Opened:
     """Check and decrypt `text` for the logged-in recipient; raise Refusal when not possible."""
     parsed = parse_envelope(text)
-    header = parsed.header
     with services() as found:
-        recipient = current_recipient(found)
-        if recipient is None:
-            from portal.auth import login_page
+        outcome = _check_and_open(found, parsed, text, first_reading=first_reading)
+    if isinstance(outcome, Opened):
+        return outcome
+    raise Refusal(outcome())  # the page is rendered after the session closed
 
-            raise Refusal(login_page(envelope=text, email=header.recipient))
-        address, recipient_id = str(recipient.address), int(recipient.id)
-        try:
-            intended = normalize_address(header.recipient)
-        except ValueError:
-            intended = ""
-        if intended != address:
-            raise Refusal(
-                problem(
-                    "recipient",
-                    403,
-                    _("This message is meant for another address"),
-                    _(
-                        "You are logged in as %(current)s, but this message is for %(intended)s. "
-                        "Log out and log in as %(intended)s to read it.",
-                        current=address,
-                        intended=header.recipient,
-                    ),
-                    envelope=text,
-                    intended=header.recipient,
-                )
-            )
-        moment = now()
-        if envelope_format.is_expired(header, moment):
-            raise Refusal(_expired(header.expires))
-        entry = found.ledger.get(header.message_id, recipient_id)
-        if entry is not None and entry.revoked_at is not None:
-            raise Refusal(
-                problem(
-                    "withdrawn",
-                    410,
-                    _("The sender has withdrawn this message"),
-                    _(
-                        "The sender withdrew this message on %(date)s. Please contact the sender "
-                        "if you still need it.",
-                        date=_when(entry.revoked_at),
-                    ),
-                )
-            )
-        key = found.recipients.key(recipient_id, int(header.key_version))
-        if key is None:
-            raise Refusal(_expired(header.expires))
-        try:
-            raw = envelope_format.open(parsed, key)
-        except envelope_format.DecryptionError:
-            raise Refusal(
-                problem(
-                    "damaged",
-                    422,
-                    _("This message has been altered or damaged"),
-                    _(
-                        "The secure message could not be decrypted because its content was "
-                        "changed on the way. A mail security system (virus scanner, spam filter) "
-                        "may have modified the attachment."
-                    ),
-                    hint=_(
-                        "Try opening the secure.htm attachment of the original mail again, or "
-                        "save the whole mail and upload it here. If that fails too, ask the "
-                        "sender to send the message again."
-                    ),
-                )
-            ) from None
-        if first_reading:
-            found.ledger.mark_opened(header.message_id, recipient_id)
-            found.recipients.touch_activity(recipient)
+
+def _check_and_open(
+    found: Services, parsed: Any, text: str, *, first_reading: bool
+) -> Opened | Callable[[], ResponseReturnValue]:
+    """Run the checks and decrypt; return the opened message or what renders the refusal."""
+    header = parsed.header
+    recipient = current_recipient(found)
+    if recipient is None:
+        from portal.auth import login_page
+
+        return partial(login_page, envelope=text, email=header.recipient)
+    address, recipient_id = str(recipient.address), int(recipient.id)
+    try:
+        intended = normalize_address(header.recipient)
+    except ValueError:
+        intended = ""
+    if intended != address:
+        return partial(_other_address, text, header.recipient, address)
+    if envelope_format.is_expired(header, now()):
+        return partial(_expired, header.expires)
+    entry = found.ledger.get(header.message_id, recipient_id)
+    if entry is not None and entry.revoked_at is not None:
+        return partial(_withdrawn, entry.revoked_at)
+    key = found.recipients.key(recipient_id, int(header.key_version))
+    if key is None:
+        return partial(_expired, header.expires)
+    try:
+        raw = envelope_format.open(parsed, key)
+    except envelope_format.DecryptionError:
+        return _damaged
+    if first_reading:
+        found.ledger.mark_opened(header.message_id, recipient_id)
+        found.recipients.touch_activity(recipient)
     return Opened(header, raw, address, recipient_id)
+
+
+def _other_address(text: str, intended: str, current: str) -> ResponseReturnValue:
+    return problem(
+        "recipient",
+        403,
+        _("This message is meant for another address"),
+        _(
+            "You are logged in as %(current)s, but this message is for %(intended)s. "
+            "Log out and log in as %(intended)s to read it.",
+            current=current,
+            intended=intended,
+        ),
+        envelope=text,
+        intended=intended,
+    )
+
+
+def _withdrawn(revoked_at: datetime) -> ResponseReturnValue:
+    return problem(
+        "withdrawn",
+        410,
+        _("The sender has withdrawn this message"),
+        _(
+            "The sender withdrew this message on %(date)s. Please contact the sender "
+            "if you still need it.",
+            date=_when(revoked_at),
+        ),
+    )
+
+
+def _damaged() -> ResponseReturnValue:
+    return problem(
+        "damaged",
+        422,
+        _("This message has been altered or damaged"),
+        _(
+            "The secure message could not be decrypted because its content was "
+            "changed on the way. A mail security system (virus scanner, spam filter) "
+            "may have modified the attachment."
+        ),
+        hint=_(
+            "Try opening the secure.htm attachment of the original mail again, or "
+            "save the whole mail and upload it here. If that fails too, ask the "
+            "sender to send the message again."
+        ),
+    )
 
 
 def _expired(expires: datetime) -> ResponseReturnValue:

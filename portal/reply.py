@@ -164,10 +164,12 @@ def write() -> ResponseReturnValue:
     """Write a new secure message to an adviser who has sent this recipient a message."""
     with services() as found:
         recipient = current_recipient(found)
-        if recipient is None:
-            return login_page()
-        address = str(recipient.address)
-        advisers = known_advisers(found.ledger.for_recipient(int(recipient.id)), is_internal)
+        if recipient is not None:
+            entries = found.ledger.for_recipient(int(recipient.id))
+    if recipient is None:
+        return login_page()
+    address = str(recipient.address)
+    advisers = known_advisers(entries, is_internal)
     form = WriteForm()
     form.to.choices = [SelectChoice(adviser, adviser) for adviser in advisers]
     if not advisers:

@@ -1,78 +1,19 @@
-"""Database access, role checks and the audit trail of the admin views."""
+"""Role checks and the audit trail of the admin views."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import cached_property, wraps
+from collections.abc import Callable
+from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort, g, redirect, render_template, request, url_for
-from sqlalchemy.orm import Session
+from flask import abort, g, redirect, request, url_for
 
 from portal import metrics
 from portal.admin import session as admin_session
 from portal.admin.session import AdminIdentity
-from portal.context import runtime, settings
+from portal.context import Page, Services, services, settings
 
 View = TypeVar("View", bound=Callable[..., Any])
-
-
-class AdminServices:
-    """The keystore services of one database session, created on first use."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.keystore = runtime().keystore
-
-    @cached_property
-    def admins(self) -> Any:
-        """Return the admin account service."""
-        return self.keystore.admins(self.session)
-
-    @cached_property
-    def recipients(self) -> Any:
-        """Return the recipient account service."""
-        return self.keystore.recipients(self.session)
-
-    @cached_property
-    def ledger(self) -> Any:
-        """Return the message ledger service."""
-        return self.keystore.ledger(self.session)
-
-    @cached_property
-    def audit(self) -> Any:
-        """Return the audit log service."""
-        return self.keystore.audit(self.session)
-
-    @cached_property
-    def settings(self) -> Any:
-        """Return the settings service."""
-        return self.keystore.settings(self.session)
-
-
-@contextmanager
-def services() -> Iterator[AdminServices]:
-    """Open a keystore session (committed on success) and yield its services."""
-    with runtime().keystore.session() as session:
-        yield AdminServices(session)
-
-
-class Page:
-    """A page to render once the database session is closed.
-
-    Rendering runs the portal's template context, which may read the settings through a
-    session of its own; on SQLite a second session must not wait for the first one.
-    """
-
-    def __init__(self, template: str, context: dict[str, Any], status: int = 200, **more: Any):
-        self.template = template
-        self.context = {**context, **more}
-        self.status = status
-
-    def render(self) -> tuple[str, int]:
-        """Render the page with its status."""
-        return render_template(self.template, **self.context), self.status
 
 
 def client_ip() -> str:
@@ -85,7 +26,7 @@ def current() -> AdminIdentity:
     return cast(AdminIdentity, g.admin)
 
 
-def record(found: AdminServices, action: str, *, target: str = "", detail: str = "") -> None:
+def record(found: Services, action: str, *, target: str = "", detail: str = "") -> None:
     """Write an admin action to the audit log (same transaction as the change) and count it."""
     found.audit.record(action, actor=current().email, target=target, ip=client_ip(), detail=detail)
     metrics.admin_action(action)
@@ -131,3 +72,6 @@ def safe_next(target: str | None, default: str) -> str:
     ):
         return target.rstrip("?")
     return default
+
+
+__all__ = ["Page", "Services", "client_ip", "current", "record", "require", "safe_next", "services"]

@@ -17,7 +17,7 @@ from keystore.lockout import is_locked, register_failure
 from portal import metrics
 from portal.admin import bp
 from portal.admin import session as admin_session
-from portal.admin.access import AdminServices, Page, client_ip, safe_next, services
+from portal.admin.access import Page, Services, client_ip, safe_next, services
 from portal.admin.forms import CodeForm, EnrollForm, LoginForm
 from portal.context import now, settings
 
@@ -31,12 +31,12 @@ FAILED_CODE = (
 )
 
 
-def _audit(found: AdminServices, action: str, *, actor: str, detail: str = "") -> None:
+def _audit(found: Services, action: str, *, actor: str, detail: str = "") -> None:
     found.audit.record(action, actor=actor, target=actor, ip=client_ip(), detail=detail)
     metrics.admin_action(action)
 
 
-def _failure(found: AdminServices, email: str, outcome: str, detail: str) -> None:
+def _failure(found: Services, email: str, outcome: str, detail: str) -> None:
     """Audit a failed attempt (a lockout it causes is audited by the keystore)."""
     metrics.admin_login("failed")
     _audit(found, "admin.login_failed", actor=email[:320], detail=f"{detail} ({outcome})")
@@ -98,7 +98,10 @@ def _enroll_page(admin: Any, form: EnrollForm, product: str, **extra: Any) -> Pa
     uri = pyotp.TOTP(secret).provisioning_uri(name=admin.email, issuer_name=product)
     return Page(
         "admin/enroll.html",
-        {"form": form, "qr": qr_data_uri(uri), "secret": group(secret), "email": admin.email},
+        form=form,
+        qr=qr_data_uri(uri),
+        secret=group(secret),
+        email=admin.email,
         **extra,
     )
 
@@ -118,7 +121,7 @@ def factor() -> ResponseReturnValue:
 
 
 def _second_factor(
-    found: AdminServices, admin_id: int, next_url: str, product: str
+    found: Services, admin_id: int, next_url: str, product: str
 ) -> Page | ResponseReturnValue:
     admin = found.admins.get_by_id(admin_id)
     pending_tag = str(admin_session.state().get("tag", ""))
@@ -130,7 +133,7 @@ def _second_factor(
     form = CodeForm()
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
-        return Page("admin/factor.html", {"form": form, "next": next_url}, status)
+        return Page("admin/factor.html", status, form=form, next=next_url)
     locked = is_locked(admin, now())
     step = matching_step(admin.totp_secret, form.code.data)
     used = reports.last_totp_step(found.session, admin.email)
@@ -140,12 +143,11 @@ def _second_factor(
         if not locked:
             register_failure(found.session, admin, now())
         _failure(found, admin.email, "locked" if locked else "bad", "wrong authentication code")
-        context = {"form": form, "next": next_url, "failure": FAILED_CODE}
-        return Page("admin/factor.html", context, 401)
+        return Page("admin/factor.html", 401, form=form, next=next_url, failure=FAILED_CODE)
     return _logged_in(found, admin, next_url, step)
 
 
-def _logged_in(found: AdminServices, admin: Any, next_url: str, step: int) -> ResponseReturnValue:
+def _logged_in(found: Services, admin: Any, next_url: str, step: int) -> ResponseReturnValue:
     found.admins.record_login(admin)
     _audit(found, "admin.login", actor=admin.email, detail=f"totp step {step}")
     metrics.admin_login("ok")
@@ -154,9 +156,7 @@ def _logged_in(found: AdminServices, admin: Any, next_url: str, step: int) -> Re
     return redirect(safe_next(next_url, url_for(home)))
 
 
-def _enroll(
-    found: AdminServices, admin: Any, next_url: str, product: str
-) -> Page | ResponseReturnValue:
+def _enroll(found: Services, admin: Any, next_url: str, product: str) -> Page | ResponseReturnValue:
     form = EnrollForm()
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200

@@ -26,14 +26,13 @@ def withdraw() -> ResponseReturnValue:
                 "No sealed message with this ID is in the ledger (expired messages are "
                 "removed after the retention period)."
             ]
-            page = Page("admin/withdraw.html", {"form": form, "entries": None}, 404)
+            page = Page("admin/withdraw.html", 404, form=form, entries=None)
         elif request.form.get("confirm") != "yes":
             recipients = {
                 entry.recipient_id: found.recipients.get_by_id(entry.recipient_id)
                 for entry in entries
             }
-            context = {"form": form, "entries": entries, "recipients": recipients}
-            page = Page("admin/withdraw.html", context)
+            page = Page("admin/withdraw.html", form=form, entries=entries, recipients=recipients)
         else:
             count = found.ledger.revoke(message_id, by=current().email)
             record(found, "message.withdraw", target=message_id, detail=f"{count} recipient(s)")

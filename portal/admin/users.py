@@ -13,10 +13,10 @@ from flask.typing import ResponseReturnValue
 from keystore import reports
 from keystore.lockout import is_locked
 from portal.admin import bp
-from portal.admin.access import AdminServices, Page, record, require, services
+from portal.admin.access import Page, Services, record, require, services
 from portal.admin.forms import ConfirmForm
 from portal.admin.pinmail import NoDestination, build_pin_mail, destination
-from portal.context import now, runtime, settings
+from portal.context import internal_domains, now, runtime, settings
 from webcrypt.relay import RelayError
 
 log = logging.getLogger(__name__)
@@ -126,14 +126,14 @@ def users() -> ResponseReturnValue:
     )
 
 
-def _load(found: AdminServices, recipient_id: int) -> Any:
+def _load(found: Services, recipient_id: int) -> Any:
     recipient = found.recipients.get_by_id(recipient_id)
     if recipient is None:
         abort(404)
     return recipient
 
 
-def detail_context(found: AdminServices, recipient: Any) -> dict[str, Any]:
+def detail_context(found: Services, recipient: Any) -> dict[str, Any]:
     """Everything the detail page shows about an account (never keys or secrets)."""
     moment = now()
     return {
@@ -181,27 +181,25 @@ def user_action(recipient_id: int, name: str) -> ResponseReturnValue:
     action = ACTIONS.get(name)
     if action is None:
         abort(404)
-    around = Surroundings(settings(), (sorted(runtime().internal_domains()) or ["localhost"])[0])
+    around = Surroundings(settings(), (internal_domains() or ["localhost"])[0])
     with services() as found:
         outcome = _act(found, recipient_id, name, action, around)
     return outcome.render() if isinstance(outcome, Page) else outcome
 
 
 def _act(
-    found: AdminServices, recipient_id: int, name: str, action: Action, around: Surroundings
+    found: Services, recipient_id: int, name: str, action: Action, around: Surroundings
 ) -> Page | ResponseReturnValue:
     form = ConfirmForm()
     recipient = _load(found, recipient_id)
     address = recipient.address
     page = Page(
         "admin/confirm.html",
-        {
-            "action": action,
-            "name": name,
-            "recipient": recipient,
-            "explanation": explanation(action, recipient, around.settings),
-            "form": form,
-        },
+        action=action,
+        name=name,
+        recipient=recipient,
+        explanation=explanation(action, recipient, around.settings),
+        form=form,
     )
     if request.method == "GET" or not form.validate_on_submit():
         return page
@@ -231,7 +229,7 @@ def _act(
     return back
 
 
-def _reset(found: AdminServices, recipient: Any, around: Surroundings) -> str:
+def _reset(found: Services, recipient: Any, around: Surroundings) -> str:
     destination(recipient, around.settings)  # refuse before anything changes
     pin = found.recipients.reset_pin(recipient)
     mail = build_pin_mail(
@@ -246,33 +244,33 @@ def _reset(found: AdminServices, recipient: Any, around: Surroundings) -> str:
     return f"New PIN mailed to the {mail.delivery} ({mail.to})."
 
 
-def _unlock(found: AdminServices, recipient: Any, around: Surroundings) -> str:
+def _unlock(found: Services, recipient: Any, around: Surroundings) -> str:
     found.recipients.unlock(recipient)
     return ""
 
 
-def _deactivate(found: AdminServices, recipient: Any, around: Surroundings) -> str:
+def _deactivate(found: Services, recipient: Any, around: Surroundings) -> str:
     found.recipients.set_status(recipient, "deactivated")
     return ""
 
 
-def _reactivate(found: AdminServices, recipient: Any, around: Surroundings) -> str:
+def _reactivate(found: Services, recipient: Any, around: Surroundings) -> str:
     found.recipients.set_status(recipient, "active")
     return ""
 
 
-def _rotate(found: AdminServices, recipient: Any, around: Surroundings) -> str:
+def _rotate(found: Services, recipient: Any, around: Surroundings) -> str:
     version = found.recipients.rotate_key(recipient)
     return f"New key version {version}."
 
 
-def _delete(found: AdminServices, recipient: Any, around: Surroundings) -> str:
+def _delete(found: Services, recipient: Any, around: Surroundings) -> str:
     versions = len(found.recipients.key_versions(recipient))
     found.recipients.delete(recipient)
     return f"{versions} key version(s) destroyed."
 
 
-PERFORM: dict[str, Callable[[AdminServices, Any, Surroundings], str]] = {
+PERFORM: dict[str, Callable[[Services, Any, Surroundings], str]] = {
     "reset": _reset,
     "unlock": _unlock,
     "deactivate": _deactivate,

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from tests.portal.conftest import TEST_CONFIG, make_runtime
 from tests.portal.helpers import FakeClock, csrf_token
+from tests.portal.sessionguard import SessionGuard
 from webcrypt.runtime import Runtime
 
 ADMIN = "chef@bank.example"
@@ -43,7 +44,9 @@ def clock() -> FakeClock:
 def runtime(tmp_path: Path, clock: FakeClock) -> Iterator[Runtime]:
     """A runtime on a fresh keystore whose relays write to an outbox directory."""
     built = make_runtime(tmp_path, clock)
+    guard = SessionGuard(built)
     yield built
+    guard.close()
     built.close()
 
 

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from keystore.masterkey import MasterKey
 from keystore.passwords import Hasher, make_context
 from tests.portal.helpers import CUSTOMER, PASSWORD, FakeClock, build_mail, csrf_token, seal
+from tests.portal.sessionguard import SessionGuard
 from webcrypt.config import load_config
 from webcrypt.runtime import Runtime
 
@@ -56,7 +57,9 @@ def clock() -> FakeClock:
 def runtime(tmp_path: Path, clock: FakeClock) -> Iterator[Runtime]:
     """A runtime on a fresh keystore whose relay writes to an outbox directory."""
     built = make_runtime(tmp_path, clock)
+    guard = SessionGuard(built)
     yield built
+    guard.close()
     built.close()
 
 
