@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -12,13 +14,22 @@ from sqlalchemy.orm import Session
 
 from keystore.addresses import normalize_address
 from keystore.clock import Clock, utcnow
-from keystore.errors import KeystoreError
+from keystore.errors import KeystoreError, MasterKeyError
 from keystore.lockout import is_locked, register_failure, register_success
+from keystore.masterkey import MasterKey
 from keystore.models import Admin
 from keystore.passwords import Hasher
 
 ROLES = ("admin", "helpdesk")
 AdminOutcome = Literal["ok", "bad", "locked", "inactive"]
+#: Marks a TOTP secret stored wrapped under the master key; anything else is a clear
+#: secret written by an older release (read as it is and wrapped at the next login).
+WRAPPED_TOTP = "wrapped:"
+
+
+def totp_aad(admin_id: int) -> bytes:
+    """Associated data that binds a wrapped TOTP secret to its admin account."""
+    return b"webcrypt-admin-totp:" + str(admin_id).encode("ascii")
 
 
 @dataclass(frozen=True)
@@ -45,11 +56,17 @@ class AdminService:
     """Creates, lists, authenticates and disables admin accounts."""
 
     def __init__(
-        self, session: Session, *, clock: Clock = utcnow, hasher: Hasher | None = None
+        self,
+        session: Session,
+        *,
+        clock: Clock = utcnow,
+        hasher: Hasher | None = None,
+        master_key: MasterKey | None = None,
     ) -> None:
         self.session = session
         self.clock = clock
         self.hasher = hasher or Hasher()
+        self.master_key = master_key
 
     def create(self, email: str, *, role: str = "admin", password: str) -> Admin:
         """Create an account; raises KeystoreError when the address is taken."""
@@ -112,10 +129,13 @@ class AdminService:
         return AdminAuthResult("ok", admin)
 
     def record_login(self, admin: Admin) -> None:
-        """Note a successful login (after the second factor)."""
+        """Note a successful login (after the second factor); wrap a secret still in clear."""
         admin.last_login_at = self.clock()
         admin.failed_logins = 0
         admin.locked_until = None
+        stored = admin.totp_secret
+        if stored is not None and not stored.startswith(WRAPPED_TOTP):
+            self.set_totp_secret(admin, stored)
         self.session.flush()
 
     def set_password(self, admin: Admin, password: str) -> None:
@@ -131,9 +151,34 @@ class AdminService:
         self.session.flush()
 
     def set_totp_secret(self, admin: Admin, secret: str | None) -> None:
-        """Store (or remove with None) the TOTP secret of the second factor."""
-        admin.totp_secret = secret
+        """Store (or remove with None) the TOTP secret of the second factor, wrapped."""
+        if secret is None:
+            admin.totp_secret = None
+        else:
+            if admin.id is None:
+                self.session.flush()  # the wrapping is bound to the account id
+            blob = self._master_key().wrap(secret.encode("ascii"), totp_aad(admin.id))
+            admin.totp_secret = WRAPPED_TOTP + base64.b64encode(blob).decode("ascii")
         self.session.flush()
+
+    def totp_secret(self, admin: Admin) -> str | None:
+        """Return the clear TOTP secret of `admin` (None before enrolment)."""
+        stored = admin.totp_secret
+        if stored is None or not stored.startswith(WRAPPED_TOTP):
+            return stored
+        try:
+            blob = base64.b64decode(stored.removeprefix(WRAPPED_TOTP), validate=True)
+        except binascii.Error as exc:
+            raise MasterKeyError(
+                f"the stored TOTP secret of admin {admin.email} is damaged; "
+                f"reset it with `webcrypt admin reset-2fa {admin.email}`"
+            ) from exc
+        return self._master_key().unwrap(blob, totp_aad(admin.id)).decode("ascii")
+
+    def _master_key(self) -> MasterKey:
+        if self.master_key is None:
+            raise MasterKeyError("TOTP secrets need the master key; pass master_key=")
+        return self.master_key
 
     def disable(self, admin: Admin) -> None:
         """Disable an account: it can no longer log in."""

@@ -217,7 +217,9 @@ class Keystore:
 
     def admins(self, session: Session) -> AdminService:
         """Return the admin account service bound to `session`."""
-        return AdminService(session, clock=self.clock, hasher=self.hasher)
+        return AdminService(
+            session, clock=self.clock, hasher=self.hasher, master_key=self.master_key
+        )
 
     def notices(self, session: Session) -> NoticeService:
         """Return the sent-notices service bound to `session`."""

@@ -172,14 +172,16 @@ def key_aad(recipient_id: int, version: int) -> bytes:
 
 
 def rotate_master_key(keystore: Keystore, new_key: MasterKey) -> int:
-    """Re-wrap every live recipient key under `new_key` in one transaction.
+    """Re-wrap every live recipient key and admin TOTP secret under `new_key` at once.
 
-    The keystore's current master key must open every key; nothing is changed when one
-    fails. Afterwards the keystore uses `new_key`. Returns the number of keys re-wrapped.
+    The keystore's current master key must open every one; nothing is changed when one
+    fails. Afterwards the keystore uses `new_key`. Returns the number of recipient keys
+    re-wrapped.
     """
     from sqlalchemy import select
 
-    from keystore.models import RecipientKey
+    from keystore.admins import AdminService
+    from keystore.models import Admin, RecipientKey
 
     old_key = keystore.master_key
     count = 0
@@ -193,5 +195,11 @@ def rotate_master_key(keystore: Keystore, new_key: MasterKey) -> int:
             row.wrapped_key = new_key.wrap(old_key.unwrap(row.wrapped_key, aad), aad)
             row.master_key_id = new_key.key_id
             count += 1
+        old_admins = AdminService(session, master_key=old_key)
+        new_admins = AdminService(session, master_key=new_key)
+        for admin in session.scalars(
+            select(Admin).where(Admin.totp_secret.is_not(None)).with_for_update()
+        ):
+            new_admins.set_totp_secret(admin, old_admins.totp_secret(admin))
     keystore.master_key = new_key
     return count

@@ -119,7 +119,8 @@ class Admin(Base):
     email: Mapped[str] = mapped_column(address_type())
     role: Mapped[str] = mapped_column(String(16), default="admin")
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: "wrapped:" + base64 of the secret wrapped under the master key (see AdminService).
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)

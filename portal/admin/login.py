@@ -91,10 +91,10 @@ def login() -> ResponseReturnValue:
 
 
 def _enroll_page(admin: Any, form: EnrollForm, product: str, **extra: Any) -> Page:
-    secret = admin_session.state().get("enroll")
+    secret = admin_session.enrollment_secret(admin.id)
     if not secret:
         secret = pyotp.random_base32()
-        admin_session.set_enrollment_secret(secret)
+        admin_session.set_enrollment_secret(admin.id, secret)
     uri = pyotp.TOTP(secret).provisioning_uri(name=admin.email, issuer_name=product)
     return Page(
         "admin/enroll.html",
@@ -128,14 +128,15 @@ def _second_factor(
     if admin is None or admin.disabled or pending_tag != admin_session.credential_tag(admin):
         admin_session.log_out()
         return redirect(url_for("admin.login"))
-    if admin.totp_secret is None:
+    secret = found.admins.totp_secret(admin)
+    if secret is None:
         return _enroll(found, admin, next_url, product)
     form = CodeForm()
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return Page("admin/factor.html", status, form=form, next=next_url)
     locked = is_locked(admin, now())
-    step = matching_step(admin.totp_secret, form.code.data)
+    step = matching_step(secret, form.code.data)
     used = reports.last_totp_step(found.session, admin.email)
     if used is not None and step is not None and step <= used:
         step = None  # a code works once: a replayed or older code is refused
@@ -161,7 +162,7 @@ def _enroll(found: Services, admin: Any, next_url: str, product: str) -> Page | 
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return _enroll_page(admin, form, product, status=status, next=next_url)
-    secret = str(admin_session.state().get("enroll", ""))
+    secret = admin_session.enrollment_secret(admin.id)
     step = matching_step(secret, form.code.data) if secret else None
     if step is None:
         register_failure(found.session, admin, now())

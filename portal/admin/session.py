@@ -8,15 +8,25 @@ passes as an admin session, and the recipient pages never look at it.
 Stages: "factor" (password accepted, second factor outstanding, a few minutes at most),
 "full" (logged in). The session carries a tag of the account's credentials and role, so a
 new password, a new TOTP secret, a role change or disabling the account ends it at once.
+
+The cookie is signed, not encrypted: the TOTP secret being enrolled travels in it only
+encrypted (AES-GCM under a key derived from the portal's secret, bound to the account).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import os
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Response, current_app, g, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -99,11 +109,36 @@ def start_factor(admin: Any) -> None:
     )
 
 
-def set_enrollment_secret(secret: str) -> None:
-    """Keep the TOTP secret being enrolled until the first code confirms it."""
-    current = dict(state())
-    current["enroll"] = secret
-    replace(current)
+def _enrollment_cipher() -> AESGCM:
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SALT.encode() + b" totp")
+    return AESGCM(hkdf.derive(secret))
+
+
+def _enrollment_aad(admin_id: int) -> bytes:
+    return f"webcrypt-admin-enrollment:{admin_id}".encode("ascii")
+
+
+def set_enrollment_secret(admin_id: int, secret: str) -> None:
+    """Keep the TOTP secret being enrolled (encrypted) until the first code confirms it."""
+    nonce = os.urandom(12)
+    sealed = nonce + _enrollment_cipher().encrypt(
+        nonce, secret.encode("ascii"), _enrollment_aad(admin_id)
+    )
+    replace({**state(), "enroll": base64.urlsafe_b64encode(sealed).decode("ascii")})
+
+
+def enrollment_secret(admin_id: int) -> str | None:
+    """Return the TOTP secret being enrolled by `admin_id`, or None when there is none."""
+    value = state().get("enroll")
+    if not isinstance(value, str):
+        return None
+    try:
+        sealed = base64.urlsafe_b64decode(value)
+        clear = _enrollment_cipher().decrypt(sealed[:12], sealed[12:], _enrollment_aad(admin_id))
+    except (binascii.Error, ValueError, InvalidTag):
+        return None
+    return clear.decode("ascii")
 
 
 def pending_admin_id() -> int | None:
