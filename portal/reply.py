@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -15,7 +16,7 @@ from portal.auth import carried_envelope, login_page
 from portal.context import is_internal, now, runtime, services, settings
 from portal.forms import ReplyForm, WriteForm
 from portal.identity import current_recipient
-from portal.mimeview import build_view
+from portal.mimeview import MessageView, build_view
 from portal.outgoing import (
     Upload,
     build_message,
@@ -32,14 +33,35 @@ bp = Blueprint("reply", __name__)
 log = logging.getLogger(__name__)
 
 
-def _recipients_for(opened: Opened, view: Any, reply_all: bool) -> list[str]:
-    return reply_recipients(
-        str(opened.header.sender),
-        view,
-        opened.address,
-        reply_all=reply_all,
-        is_internal=is_internal,
-    )
+@dataclass(frozen=True)
+class Carried:
+    """The message a reply answers, opened from the envelope the form carries."""
+
+    text: str
+    opened: Opened
+    view: MessageView
+
+    def recipients(self, reply_all: bool) -> list[str]:
+        """Return who the reply goes to (never anyone named in the form)."""
+        return reply_recipients(
+            str(self.opened.header.sender),
+            self.view,
+            self.opened.address,
+            reply_all=reply_all,
+            is_internal=is_internal,
+        )
+
+
+def _carried_message() -> Carried | ResponseReturnValue:
+    """Open the carried envelope, or return the page that says why not."""
+    text = carried_envelope()
+    if not text:
+        return redirect(url_for("reader.index"))
+    try:
+        opened = open_envelope(text, first_reading=False)
+    except Refusal as refusal:
+        return refusal.response
+    return Carried(text, opened, build_view(opened.raw))
 
 
 def _no_reply_possible() -> tuple[str, int]:
@@ -58,21 +80,20 @@ def _no_reply_possible() -> tuple[str, int]:
 @bp.route("/reply", methods=["POST"])
 def compose() -> ResponseReturnValue:
     """Show the reply form for the carried message."""
-    text = carried_envelope()
-    if not text:
-        return redirect(url_for("reader.index"))
-    try:
-        opened = open_envelope(text, first_reading=False)
-    except Refusal as refusal:
-        return refusal.response
-    view = build_view(opened.raw)
+    carried = _carried_message()
+    if not isinstance(carried, Carried):
+        return carried
     reply_all = request.form.get("mode") == "all" or request.form.get("reply_all") == "y"
-    recipients = _recipients_for(opened, view, reply_all)
+    recipients = carried.recipients(reply_all)
     if not recipients:
         return _no_reply_possible()
-    form = ReplyForm(formdata=None, body=quote_text(view), reply_all=reply_all)
+    form = ReplyForm(formdata=None, body=quote_text(carried.view), reply_all=reply_all)
     return render_template(
-        "reply/compose.html", form=form, envelope=text, view=view, recipients=recipients
+        "reply/compose.html",
+        form=form,
+        envelope=carried.text,
+        view=carried.view,
+        recipients=recipients,
     )
 
 
@@ -114,16 +135,12 @@ def _send(message: Any, sender: str, recipients: list[str], action: str) -> str 
 @bp.route("/reply/send", methods=["POST"])
 def send() -> ResponseReturnValue:
     """Send the reply to the addresses taken from the message itself."""
-    text = carried_envelope()
-    if not text:
-        return redirect(url_for("reader.index"))
-    try:
-        opened = open_envelope(text, first_reading=False)
-    except Refusal as refusal:
-        return refusal.response
-    view = build_view(opened.raw)
+    carried = _carried_message()
+    if not isinstance(carried, Carried):
+        return carried
+    text, opened, view = carried.text, carried.opened, carried.view
     form = ReplyForm()
-    recipients = _recipients_for(opened, view, bool(form.reply_all.data))
+    recipients = carried.recipients(bool(form.reply_all.data))
     if not recipients:
         metrics.reply("failed")
         return _no_reply_possible()

@@ -62,6 +62,15 @@ def require(*roles: str) -> Callable[[View], View]:
     return decorate
 
 
+def page_number(last: int) -> int:
+    """Return the requested page of a list, 1 to `last` (1 when missing or nonsense)."""
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        return 1
+    return min(max(page, 1), last)
+
+
 def safe_next(target: str | None, default: str) -> str:
     """Return `target` when it is a path inside the admin area, else `default`."""
     if (
@@ -74,4 +83,14 @@ def safe_next(target: str | None, default: str) -> str:
     return default
 
 
-__all__ = ["Page", "Services", "client_ip", "current", "record", "require", "safe_next", "services"]
+__all__ = [
+    "Page",
+    "Services",
+    "client_ip",
+    "current",
+    "page_number",
+    "record",
+    "require",
+    "safe_next",
+    "services",
+]

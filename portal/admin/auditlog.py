@@ -12,9 +12,10 @@ from flask.typing import ResponseReturnValue
 
 from keystore import reports
 from portal.admin import bp
-from portal.admin.access import record, require, services
+from portal.admin.access import page_number, record, require, services
 
 PAGE_SIZE = 50
+MAX_PAGE = 100_000
 EXPORT_LIMIT = 100_000
 #: Spreadsheet programs run cells that start like a formula; such cells get a leading '.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -47,20 +48,12 @@ def filters() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     return query, shown, errors
 
 
-def page_number() -> int:
-    """Return the requested page (1 when missing or nonsense)."""
-    try:
-        return min(max(int(request.args.get("page", "1")), 1), 100_000)
-    except ValueError:
-        return 1
-
-
 @bp.route("/audit")
 @require("admin")
 def audit() -> ResponseReturnValue:
     """Search the audit log, newest first."""
     query, shown, errors = filters()
-    page = page_number()
+    page = page_number(MAX_PAGE)
     with services() as found:
         events = reports.search_audit(
             found.session, **query, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE

@@ -7,9 +7,10 @@ Where it goes follows the ``pin_delivery`` setting: to the adviser who created t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from webcrypt.notices import compose, language, render_mail, system_sender
+from webcrypt.lifecycle.mails import notice_mail
 
 
 class NoDestination(Exception):
@@ -44,39 +45,22 @@ def destination(recipient: Any, settings: Any) -> tuple[str, str]:
 
 
 def build_pin_mail(
-    *, recipient: Any, pin: str, settings: Any, portal_url: str, internal_domain: str
+    *, recipient: Any, pin: str, settings: Any, portal_url: str, internal_domain: str, now: datetime
 ) -> PinMail:
     """Render the PIN mail for `recipient` in the right language, to the right person.
 
     The mail comes from the product at the adviser's domain (or `internal_domain`), never
-    from the recipient's own domain.
+    from the recipient's own domain, with a null envelope sender like every notice.
     """
     to, delivery = destination(recipient, settings)
     adviser = str(recipient.created_by or "")
-    sender_domain_of = adviser if "@" in adviser else f"postmaster@{internal_domain}"
-    if delivery == "recipient":
-        lang = language(recipient.language, settings.default_language)
-        name = "pin_reset_recipient"
-    else:
-        lang = language(None, settings.default_language)
-        name = "pin_reset"
-    rendered = render_mail(
-        "mail",
-        name,
-        lang,
-        product_name=settings.product_name,
-        contact=settings.contact(lang),
-        recipient=recipient.address,
-        pin=pin,
-        portal_url=portal_url,
-    )
-    data = compose(
-        sender=system_sender(settings.product_name, sender_domain_of),
+    mail = notice_mail(
+        "pin_reset_recipient" if delivery == "recipient" else "pin_reset",
         to=to,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        headers=[("Auto-Submitted", "auto-generated")],
+        domain_of=adviser if "@" in adviser else f"postmaster@{internal_domain}",
+        settings=settings,
+        lang=recipient.language if delivery == "recipient" else None,
+        now=now,
+        context={"recipient": recipient.address, "pin": pin, "portal_url": portal_url},
     )
-    # Null sender, as for every notice of the gateway: no bounce loops.
-    return PinMail(data=data, mail_from="", to=to, delivery=delivery)
+    return PinMail(data=mail.build(), mail_from=mail.mail_from, to=to, delivery=delivery)

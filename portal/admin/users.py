@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from keystore import reports
 from keystore.lockout import is_locked
 from portal.admin import bp
-from portal.admin.access import Page, Services, record, require, services
+from portal.admin.access import Page, Services, page_number, record, require, services
 from portal.admin.forms import ConfirmForm
 from portal.admin.pinmail import NoDestination, build_pin_mail, destination
 from portal.context import internal_domains, now, runtime, settings
@@ -88,21 +88,12 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def page_number() -> int:
-    """Return the requested page (1 when missing or nonsense)."""
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        return 1
-    return min(max(page, 1), MAX_PAGE)
-
-
 @bp.route("/users")
 @require(*USER_ROLES)
 def users() -> ResponseReturnValue:
     """Search recipients by the start of their address, a page at a time."""
     prefix = request.args.get("q", "").strip()[:320]
-    page = page_number()
+    page = page_number(MAX_PAGE)
     with services() as found:
         rows = found.recipients.search(prefix, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
         moment = now()
@@ -238,6 +229,7 @@ def _reset(found: Services, recipient: Any, around: Surroundings) -> str:
         settings=around.settings,
         portal_url=str(runtime().config.portal.public_url),
         internal_domain=around.internal_domain,
+        now=now(),
     )
     # Sent before the commit: if the relay refuses, the reset is rolled back.
     runtime().relay_for("portal").send(mail.data, mail_from=mail.mail_from, rcpt_tos=[mail.to])
