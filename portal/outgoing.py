@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, getaddresses, make_msgid
+from email.utils import format_datetime, make_msgid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -157,9 +157,3 @@ def build_message(
 def _message_ids(value: str) -> list[str]:
     """Return the <id@host> tokens of a Message-ID/References value (nothing else passes)."""
     return re.findall(r"<[^<>\s\"]{1,250}@[^<>\s\"]{1,250}>", value or "")[:20]
-
-
-def all_addresses(message: EmailMessage) -> list[str]:
-    """Return every To/Cc address of a built message (for the relay's RCPT list)."""
-    values = [str(v) for v in message.get_all("To", []) + message.get_all("Cc", [])]
-    return [address for _name, address in getaddresses(values) if address]

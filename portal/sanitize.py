@@ -101,7 +101,7 @@ def clean_html(html: str, inline_images: Mapping[str, str]) -> CleanHtml:
         if tag == "img" and attribute == "src":
             source = value.strip()
             if source.lower().startswith("cid:"):
-                return inline_images.get(_content_id(source[4:]))
+                return inline_images.get(content_id_key(source[4:]))
             if _DATA_IMAGE.match(source):
                 return source
             blocked += 1
@@ -147,13 +147,8 @@ def frame_document(body: str, stylesheet: str) -> str:
     )
 
 
-def _content_id(value: str) -> str:
-    """Normalize a Content-ID (header or cid: URL form) for lookup."""
+def content_id_key(value: str) -> str:
+    """Return the lookup key of a Content-ID, from its header or a cid: URL."""
     from urllib.parse import unquote
 
     return unquote(value).strip().strip("<>").lower()
-
-
-def content_id_key(header_value: str) -> str:
-    """Return the lookup key for a part's Content-ID header."""
-    return _content_id(header_value)

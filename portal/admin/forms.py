@@ -72,7 +72,16 @@ class WithdrawForm(FlaskForm):
     """The Message-ID of a sealed message (with or without angle brackets)."""
 
     message_id = StringField(
-        "Message ID", validators=[DataRequired(), Length(max=255), Regexp(r"^[^\s]+$")]
+        "Message ID",
+        validators=[
+            DataRequired(),
+            Length(max=255, message="A Message-ID has at most 255 characters."),
+            Regexp(
+                r"^[^\s]+$",
+                message="A Message-ID has no spaces: paste it as it appears in the mail's "
+                "headers, for example <1234.abcd@bank.example>.",
+            ),
+        ],
     )
 
     def normalized(self) -> str:

@@ -66,6 +66,13 @@ def test_message_id_is_required(admin_client: FlaskClient) -> None:
     assert "This field is required" in text_of(response)
 
 
+def test_malformed_message_id_says_what_is_expected(admin_client: FlaskClient) -> None:
+    for value in ("two words@bank.example", "<a@b> <c@d>"):
+        response = post_form(admin_client, "/admin/messages/withdraw", {"message_id": value})
+        assert response.status_code == 400
+        assert "A Message-ID has no spaces" in text_of(response)
+
+
 def test_withdraw_link_from_the_detail_page(admin_client: FlaskClient, runtime: Runtime) -> None:
     sealed = seal(runtime, build_mail())
     with runtime.keystore.session() as session:
