@@ -29,8 +29,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from webcrypt.envelope import RecipientKey
+
+if TYPE_CHECKING:
+    from keystore.models import Recipient
 
 ACCOUNT_TTL = 30.0
 """Seconds an entry is trusted for language and phrase (changes show within a minute)."""
@@ -48,6 +52,17 @@ class Account:
     key: RecipientKey | None
     language: str | None
     security_phrase: str | None
+
+    @classmethod
+    def of(cls, recipient: Recipient, key: RecipientKey | None) -> Account:
+        """What sealing keeps of an account row (the row itself stays with its session)."""
+        return cls(
+            recipient_id=recipient.id,
+            active=recipient.status == "active" and key is not None,
+            key=key,
+            language=recipient.language,
+            security_phrase=recipient.security_phrase,
+        )
 
     def __repr__(self) -> str:  # never the key bytes
         version = self.key.key_version if self.key else None

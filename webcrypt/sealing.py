@@ -3,7 +3,10 @@
 `Sealer.plan` (keystore calls, then CPU work; no other I/O) turns one incoming message into
 a `Plan`: the outgoing mails (carriers, one plaintext copy for internal recipients, PIN mails,
 deactivated notices), the decision per envelope recipient, and which outgoing mails each
-recipient depends on. `Sealer.commit` records the ledger once the relay took everything.
+recipient depends on. The ledger entries are recorded while planning, before anything is
+relayed; `Sealer.commit` records the PIN mails once the relay took everything. Accounts
+already known to this process come from `webcrypt.keycache` (see there for what that may
+delay and what it never does).
 """
 
 from __future__ import annotations
@@ -322,7 +325,7 @@ class Sealer:
             for rcpt, address in addresses.items():
                 recipient, pin = recipients.get_or_create(address, created_by=sender)
                 if recipient.status != "active":
-                    accounts[rcpt] = (_account(recipient, None), None)
+                    accounts[rcpt] = (Account.of(recipient, None), None)
                     continue
                 pin, pin_settled = self._pin(session, recipient, pin, plan)
                 material = recipients.current_key(recipient)
@@ -332,7 +335,7 @@ class Sealer:
                     key_version=material.version,
                     key=material.key,
                 )
-                account = _account(recipient, key)
+                account = Account.of(recipient, key)
                 accounts[rcpt] = (account, pin)
                 if pin_settled:
                     settled[address] = account
@@ -408,17 +411,6 @@ class _StaleAccount(Exception):
     def __init__(self, address: str) -> None:
         super().__init__(address)
         self.address = address
-
-
-def _account(recipient: Recipient, key: envelope.RecipientKey | None) -> Account:
-    """What sealing keeps of an account row (the row itself stays with its session)."""
-    return Account(
-        recipient_id=recipient.id,
-        active=recipient.status == "active" and key is not None,
-        key=key,
-        language=recipient.language,
-        security_phrase=recipient.security_phrase,
-    )
 
 
 def _usable_id(message_id: str) -> bool:
