@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import smtplib
+from pathlib import Path
+
 import pytest
 
+from keystore.db import Keystore
 from tests.filter.conftest import ADVISER, Harness
 from tests.filter.helpers import carriers, open_carrier, pin_mails, rfc5322
 from webcrypt import envelope
@@ -170,4 +174,20 @@ def test_a_retried_message_updates_its_ledger_entry(harness: Harness, ticks: Tic
         harness, 3
     )  # the MTA sends it again: the cached path finds the entry, the slow one updates
     assert ledger_versions(harness, 3) == [1]
+    assert cache_of(harness).get(CUSTOMER) is not None
+
+
+def test_a_cached_account_is_not_sealed_for_without_the_ledger(
+    harness: Harness, ticks: Ticks, tmp_path: Path
+) -> None:
+    settle(harness)
+    harness.runtime.keystore = Keystore(
+        f"sqlite:///{tmp_path}/elsewhere/keystore.db", master_key=harness.runtime.master_key
+    )
+    harness.sink.clear()
+    with pytest.raises(smtplib.SMTPDataError) as caught:
+        harness.send(message(3), to=[CUSTOMER])
+    assert caught.value.smtp_code == 451
+    assert b"key store is unavailable" in caught.value.smtp_error
+    assert harness.sink.messages == []
     assert cache_of(harness).get(CUSTOMER) is not None
