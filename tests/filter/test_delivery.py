@@ -168,9 +168,19 @@ def test_stop_drains_transactions_in_flight(harness):
         time.sleep(0.01)
     stopper = threading.Thread(target=harness.server.stop, kwargs={"drain_timeout": 20})
     stopper.start()
-    time.sleep(0.2)
-    with pytest.raises(OSError):
-        smtplib.SMTP("127.0.0.1", harness.server.port, timeout=2)
+
+    def refused() -> bool:
+        try:
+            smtplib.SMTP("127.0.0.1", harness.server.port, timeout=2).close()
+        except OSError:
+            return True
+        return False
+
+    deadline = time.monotonic() + 10
+    while not refused() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert refused(), "a stopping filter must not accept new connections"
+    assert sender.is_alive(), "the transaction in flight must still be waiting for the relay"
     harness.sink.accept()
     sender.join(20)
     stopper.join(20)
