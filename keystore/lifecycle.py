@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from keystore.addresses import normalize_address
 from keystore.clock import Clock, as_utc, utcnow
 from keystore.models import AdviserOption, Lease, LedgerEntry, Notice, Recipient, RecipientKey
+from keystore.notices import NoticeService
 
 _IN_CHUNK = 500
 """At most this many values in one ``IN (...)`` list."""
@@ -92,19 +93,9 @@ class LifecycleService:
         The unique constraint decides between concurrent callers: exactly one of them gets
         True, and only that one may send the mail.
         """
-        notice = Notice(
-            kind=kind,
-            key=key,
-            message_id=message_id[:255] if message_id else None,
-            recipient_id=recipient_id,
-            sent_at=self.clock(),
+        return NoticeService(self.session, clock=self.clock).record(
+            kind, key, message_id=message_id, recipient_id=recipient_id
         )
-        try:
-            with self.session.begin_nested():
-                self.session.add(notice)
-            return True
-        except IntegrityError:
-            return False
 
     def unclaim_notice(self, kind: str, key: str) -> None:
         """Forget a claimed notice whose mail could not be sent, so a later run retries."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -18,6 +18,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from webcrypt.branding import Branding
+from webcrypt.dates import format_moment
 from webcrypt.envelope import EnvelopeFormatError, Header, parse
 from webcrypt.envelope.armor import BEGIN, END
 from webcrypt.envelope.errors import INCOMPLETE
@@ -30,20 +31,6 @@ NOT_FOUND = (
 NOT_FOUND_IN_MAIL = (
     "This e-mail does not contain a WebCrypt secure message. Please choose the mail "
     "that has the secure.htm attachment."
-)
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
 )
 _HEADER_FIELD = re.compile(rb"\A\s*(?:From [^\n]*\n)?[!-9;-~]+:")
 
@@ -96,12 +83,8 @@ _environment.filters["fold"] = fold
 
 
 def _dates(moment: datetime) -> dict[str, str]:
-    """Format a time for both languages, in UTC, independent of the machine's locale."""
-    utc = moment.astimezone(UTC)
-    return {
-        "en": f"{utc.day} {_MONTHS[utc.month - 1]} {utc.year}, {utc:%H:%M} UTC",
-        "de": f"{utc:%d.%m.%Y}, {utc:%H:%M} UTC",
-    }
+    """Format a time for both languages."""
+    return {lang: format_moment(moment, lang) for lang in ("en", "de")}
 
 
 def render_secure_htm(

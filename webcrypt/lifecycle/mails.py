@@ -8,58 +8,12 @@ from the admin settings. No mail ever carries a message's subject or content.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from keystore.settings import Settings
+from webcrypt.dates import format_day, format_moment
 from webcrypt.notices import Outgoing, compose, language, render_mail, system_sender
-
-_MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "de": [
-        "Januar",
-        "Februar",
-        "März",
-        "April",
-        "Mai",
-        "Juni",
-        "Juli",
-        "August",
-        "September",
-        "Oktober",
-        "November",
-        "Dezember",
-    ],
-}
-
-
-def format_day(moment: datetime, lang: str) -> str:
-    """Return a date for people: "23 November 2026" or "23. November 2026"."""
-    moment = moment.astimezone(UTC)
-    month = _MONTHS["de" if lang == "de" else "en"][moment.month - 1]
-    if lang == "de":
-        return f"{moment.day}. {month} {moment.year}"
-    return f"{moment.day} {month} {moment.year}"
-
-
-def format_moment(moment: datetime, lang: str) -> str:
-    """Return a date and time (UTC) for people."""
-    moment = moment.astimezone(UTC)
-    joiner = ", " if lang == "de" else " at "
-    return f"{format_day(moment, lang)}{joiner}{moment:%H:%M} UTC"
 
 
 def notice_mail(
