@@ -176,6 +176,10 @@ def _serve(ctx: Context, *, with_filter: bool, with_portal: bool) -> None:
         lines.append("")
         lines.append("Send a test mail through it:")
         lines.append("  .venv/bin/webcrypt send-test --to you@example.com")
+    if with_portal:
+        lines.append("Admin frontend: create an account with")
+        lines.append(f"  .venv/bin/webcrypt admin create admin@{config.filter.internal_domains[0]}")
+        lines.append(f"  then log in at {config.portal.public_url}/admin")
     lines.append("Stop with Ctrl-C.")
     click.echo("\n".join(lines))
     _run_until_stopped(block, cleanups)
