@@ -1,7 +1,8 @@
 """Open a carried envelope for the logged-in recipient, or say clearly why not.
 
 The checks run in a fixed order — format, login, recipient, expiry, withdrawal, key —
-and only then is anything decrypted. The plaintext lives in memory for one request.
+and only then is anything decrypted, with no keystore session open. The plaintext lives
+in memory for one request.
 """
 
 from __future__ import annotations
@@ -74,20 +75,42 @@ def parse_envelope(text: str) -> Any:
         ) from None
 
 
+@dataclass(frozen=True)
+class Permit:
+    """What the first transaction found: the reader may decrypt with `key`."""
+
+    address: str
+    recipient_id: int
+    key: bytes
+    first_opening: bool
+
+
 def open_envelope(text: str, *, first_reading: bool) -> Opened:
-    """Check and decrypt `text` for the logged-in recipient; raise Refusal when not possible."""
+    """Check and decrypt `text` for the logged-in recipient; raise Refusal when not possible.
+
+    On SQLite every keystore session holds the write lock, so no session stays open while
+    a message (up to the size limit) is decrypted: a short one reads what the checks and
+    the decryption need, and a second one, only for the first opening, records it.
+    """
     parsed = parse_envelope(text)
     with services() as found:
-        outcome = _check_and_open(found, parsed, text, first_reading=first_reading)
-    if isinstance(outcome, Opened):
-        return outcome
-    raise Refusal(outcome())  # the page is rendered after the session closed
+        outcome = _check(found, parsed, text, first_reading=first_reading)
+    if not isinstance(outcome, Permit):
+        raise Refusal(outcome())  # the page is rendered after the session closed
+    try:
+        raw = envelope_format.open(parsed, outcome.key)
+    except envelope_format.DecryptionError:
+        raise Refusal(_damaged()) from None
+    if outcome.first_opening:
+        with services() as found:
+            _record_opening(found, parsed.header.message_id, outcome.recipient_id)
+    return Opened(parsed.header, raw, outcome.address, outcome.recipient_id)
 
 
-def _check_and_open(
+def _check(
     found: Services, parsed: Any, text: str, *, first_reading: bool
-) -> Opened | Callable[[], ResponseReturnValue]:
-    """Run the checks and decrypt; return the opened message or what renders the refusal."""
+) -> Permit | Callable[[], ResponseReturnValue]:
+    """Run the checks; return what decrypting needs or what renders the refusal."""
     header = parsed.header
     recipient = current_recipient(found)
     if recipient is None:
@@ -109,14 +132,16 @@ def _check_and_open(
     key = found.recipients.key(recipient_id, int(header.key_version))
     if key is None:
         return partial(_expired, header.expires)
-    try:
-        raw = envelope_format.open(parsed, key)
-    except envelope_format.DecryptionError:
-        return _damaged
-    if first_reading:
-        found.ledger.mark_opened(header.message_id, recipient_id)
-        found.recipients.touch_activity(recipient)
-    return Opened(header, raw, address, recipient_id)
+    first_opening = first_reading and entry is not None and entry.first_opened_at is None
+    return Permit(address, recipient_id, bytes(key), first_opening)
+
+
+def _record_opening(found: Services, message_id: str, recipient_id: int) -> None:
+    """Record the first opening (a concurrent opening may have recorded it meanwhile)."""
+    if found.ledger.mark_opened(message_id, recipient_id):
+        recipient = found.recipients.get_by_id(recipient_id)
+        if recipient is not None:
+            found.recipients.touch_activity(recipient)
 
 
 def _other_address(text: str, intended: str, current: str) -> ResponseReturnValue:

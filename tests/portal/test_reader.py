@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from email import message_from_bytes, policy
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -12,8 +14,11 @@ from flask.testing import FlaskClient
 from tests.portal.conftest import login
 from tests.portal.helpers import CUSTOMER, build_mail, csrf_token, hidden, seal
 from tests.portal.tnef import build_tnef
+from tests.portal.writelock import OtherWriter
 from webcrypt import envelope
 from webcrypt.securehtm import render_secure_htm
+
+WAIT = 30  # seconds; only reached when something is wrong
 
 
 def read(client: FlaskClient, armored: str):  # type: ignore[no-untyped-def]
@@ -386,3 +391,53 @@ def test_no_content_in_logs(
     )
     logged = caplog.text
     assert "Streng geheimer Inhalt" not in logged and "Geheimer Betreff" not in logged
+
+
+def test_no_write_lock_is_held_while_decrypting(
+    logged_in: FlaskClient, runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sealed = seal(
+        runtime,
+        build_mail(attachments=[("scan.pdf", "application/pdf", os.urandom(1024 * 1024))]),
+    )
+    token = csrf_token(logged_in.get("/").data)
+    decrypting, written = threading.Event(), threading.Event()
+    real_open = envelope.open
+
+    def open_once_written(parsed: envelope.Envelope, key: bytes) -> bytes:
+        decrypting.set()
+        # Bounded: with the lock held, the other writer gives up long before this.
+        written.wait(WAIT)
+        return real_open(parsed, key)
+
+    monkeypatch.setattr(envelope, "open", open_once_written)
+    outcome: list[Any] = []
+
+    def read_in_thread() -> None:
+        try:
+            outcome.append(
+                logged_in.post("/read", data={"csrf_token": token, "envelope": sealed.armored})
+            )
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    other = OtherWriter(runtime)
+    reader = threading.Thread(target=read_in_thread)
+    reader.start()
+    try:
+        assert decrypting.wait(WAIT), "the reader never started decrypting"
+        failure = other.write()  # another process's transaction, while the reader decrypts
+    finally:
+        written.set()
+        reader.join(WAIT)
+        other.close()
+    assert failure is None, failure
+    assert not reader.is_alive()
+    response = outcome[0]
+    if isinstance(response, BaseException):
+        raise response
+    assert response.status_code == 200 and b"scan.pdf" in response.data
+    with runtime.keystore.session() as session:
+        recipient = runtime.keystore.recipients(session).get(CUSTOMER)
+        entry = runtime.keystore.ledger(session).get(sealed.message_id, recipient.id)
+        assert entry.first_opened_at is not None
