@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +14,9 @@ from keystore.lockout import is_locked
 from portal.admin import bp
 from portal.admin.access import Page, Services, page_number, record, require, services
 from portal.admin.forms import ConfirmForm
-from portal.admin.pinmail import NoDestination, build_pin_mail, destination
-from portal.context import internal_domains, now, runtime, settings
-from webcrypt.relay import RelayError
-
-log = logging.getLogger(__name__)
+from portal.admin.pinmail import NoDestination, destination
+from portal.admin.reset import reset_password
+from portal.context import internal_domains, now, settings
 
 PAGE_SIZE = 25
 MAX_PAGE = 10_000
@@ -175,12 +172,28 @@ def user_action(recipient_id: int, name: str) -> ResponseReturnValue:
     around = Surroundings(settings(), (internal_domains() or ["localhost"])[0])
     with services() as found:
         outcome = _act(found, recipient_id, name, action, around)
+    if isinstance(outcome, Reset):
+        # The relay may be slow: the PIN mail goes out after this session closed.
+        return reset_password(
+            outcome.recipient,
+            title=action.title,
+            audit=action.audit,
+            settings=around.settings,
+            internal_domain=around.internal_domain,
+        )
     return outcome.render() if isinstance(outcome, Page) else outcome
+
+
+@dataclass(frozen=True)
+class Reset:
+    """A confirmed password reset, carried out once the session is closed."""
+
+    recipient: Any
 
 
 def _act(
     found: Services, recipient_id: int, name: str, action: Action, around: Surroundings
-) -> Page | ResponseReturnValue:
+) -> Page | Reset | ResponseReturnValue:
     form = ConfirmForm()
     recipient = _load(found, recipient_id)
     address = recipient.address
@@ -198,42 +211,19 @@ def _act(
         page.status = 400
         return page
     back = redirect(url_for("admin.user", recipient_id=recipient_id))
-    try:
-        detail = PERFORM[name](found, recipient, around)
-    except NoDestination as exc:
-        flash(str(exc), "error")
-        return back
-    except RelayError as exc:
-        # Nothing may change when the mail is not out: the old password stays valid.
-        log.warning("PIN mail for %s not sent: %s", address, exc)
-        found.session.rollback()
-        flash(
-            f"The mail with the new PIN could not be sent, so nothing was changed ({exc}). "
-            "Try again later.",
-            "error",
-        )
-        return back
+    if name == "reset":
+        try:
+            destination(recipient, around.settings)  # refuse before anything is mailed
+        except NoDestination as exc:
+            flash(str(exc), "error")
+            return back
+        return Reset(recipient)
+    detail = PERFORM[name](found, recipient, around)
     record(found, action.audit, target=address, detail=detail)
     flash(f"{action.title}: done for {address}. {detail}".strip(), "success")
     if name == "delete":
         return redirect(url_for("admin.users"))
     return back
-
-
-def _reset(found: Services, recipient: Any, around: Surroundings) -> str:
-    destination(recipient, around.settings)  # refuse before anything changes
-    pin = found.recipients.reset_pin(recipient)
-    mail = build_pin_mail(
-        recipient=recipient,
-        pin=pin,
-        settings=around.settings,
-        portal_url=str(runtime().config.portal.public_url),
-        internal_domain=around.internal_domain,
-        now=now(),
-    )
-    # Sent before the commit: if the relay refuses, the reset is rolled back.
-    runtime().relay_for("portal").send(mail.data, mail_from=mail.mail_from, rcpt_tos=[mail.to])
-    return f"New PIN mailed to the {mail.delivery} ({mail.to})."
 
 
 def _unlock(found: Services, recipient: Any, around: Surroundings) -> str:
@@ -263,7 +253,6 @@ def _delete(found: Services, recipient: Any, around: Surroundings) -> str:
 
 
 PERFORM: dict[str, Callable[[Services, Any, Surroundings], str]] = {
-    "reset": _reset,
     "unlock": _unlock,
     "deactivate": _deactivate,
     "reactivate": _reactivate,

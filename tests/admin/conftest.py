@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.portal.conftest import TEST_CONFIG, make_runtime
-from tests.portal.helpers import FakeClock, csrf_token
+from tests.portal.helpers import CUSTOMER, FakeClock, csrf_token
 from tests.portal.sessionguard import SessionGuard
 from webcrypt.runtime import Runtime
 
@@ -152,3 +153,18 @@ def audit_actions(runtime: Runtime) -> list[tuple[str, str, str]]:
 def text_of(response: Any) -> str:
     """Return a response body as text with tags removed and spaces collapsed."""
     return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+
+
+def account_id(runtime: Runtime, address: str = CUSTOMER) -> int:
+    """Return the id of the recipient account of `address`."""
+    with runtime.keystore.session() as session:
+        return int(runtime.keystore.recipients(session).get(address).id)
+
+
+def pin_in(mail: bytes) -> str:
+    """Return the one-time PIN written in a PIN mail."""
+    message = message_from_bytes(mail, policy=policy.default)
+    body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    digits = [line.strip() for line in body.splitlines() if line.strip().replace(" ", "").isdigit()]
+    assert digits, body
+    return digits[0]

@@ -21,23 +21,32 @@ from webcrypt.runtime import Runtime
 BUSY_TIMEOUT_MS = 500
 
 
+def shorten_busy_timeout(keystore: Keystore, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+    """Make `keystore` give up on a held write lock after `busy_timeout_ms`.
+
+    The hook runs after the keystore's own connect hook (which sets the usual timeout);
+    pooled connections are closed so every later one gets it.
+    """
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+        finally:
+            cursor.close()
+
+    event.listen(keystore.engine, "connect", on_connect)
+    keystore.dispose()
+
+
 class OtherWriter:
     """A second keystore on the same SQLite file, as another process would open it."""
 
-    def __init__(self, runtime: Runtime, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
-        self.busy_timeout_ms = busy_timeout_ms
+    def __init__(self, runtime: Runtime) -> None:
         self.keystore = Keystore(
             runtime.keystore.url, master_key=runtime.master_key, clock=runtime.clock
         )
-        # Runs after the keystore's own connect hook, which sets the usual busy timeout.
-        event.listen(self.keystore.engine, "connect", self._short_busy_timeout)
-
-    def _short_busy_timeout(self, dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-        finally:
-            cursor.close()
+        shorten_busy_timeout(self.keystore)
 
     def write(self) -> str | None:
         """Record an audit event in a short transaction; return None, or why it failed."""

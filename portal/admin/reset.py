@@ -1,0 +1,100 @@
+"""Resetting a recipient's password: the new one-time PIN is mailed first and saved after.
+
+On SQLite every keystore session holds the database's write lock, and the relay may take
+up to its timeout to answer, so the mail must not go out inside a session. The order is:
+
+1. a short session (the caller's) loads the account and checks there is someone to mail;
+2. with no session open, a PIN is drawn and hashed, and the mail is handed to the relay —
+   when the relay refuses, nothing has changed and the old password stays valid;
+3. a second short session saves the PIN's hash (password cleared, lock lifted) together
+   with the audit event.
+
+The other orders are worse. Saving first and mailing after would leave an account whose
+password is gone and whose PIN nobody knows whenever the relay refuses (or the process
+stops in between). Mailing first, the worst case is a mail whose PIN never worked: when
+the save fails, the account stays as it was and the admin is told that the mailed PIN is
+void, so whoever got it can be told to ignore it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import flash, redirect, url_for
+from flask.typing import ResponseReturnValue
+
+from keystore.errors import KeystoreError
+from keystore.passwords import generate_pin, normalize_pin
+from portal.admin.access import Services, record, services
+from portal.admin.pinmail import build_pin_mail
+from portal.context import now, runtime
+from webcrypt.relay import RelayError
+
+log = logging.getLogger(__name__)
+
+
+def reset_password(
+    recipient: Any, *, title: str, audit: str, settings: Any, internal_domain: str
+) -> ResponseReturnValue:
+    """Mail a new PIN for `recipient` (loaded in a closed session), then save it.
+
+    Call it with no keystore session open; the caller checked there is a destination.
+    """
+    recipient_id, address = int(recipient.id), str(recipient.address)
+    back = redirect(url_for("admin.user", recipient_id=recipient_id))
+    pin = generate_pin()
+    pin_hash = runtime().keystore.hasher.hash(normalize_pin(pin))
+    mail = build_pin_mail(
+        recipient=recipient,
+        pin=pin,
+        settings=settings,
+        portal_url=str(runtime().config.portal.public_url),
+        internal_domain=internal_domain,
+        now=now(),
+    )
+    try:
+        runtime().relay_for("portal").send(mail.data, mail_from=mail.mail_from, rcpt_tos=[mail.to])
+    except RelayError as exc:
+        log.warning("PIN mail for %s not sent: %s", address, exc)
+        flash(
+            f"The mail with the new PIN could not be sent, so nothing was changed ({exc}). "
+            "Try again later.",
+            "error",
+        )
+        return back
+    detail = f"New PIN mailed to the {mail.delivery} ({mail.to})."
+    try:
+        with services() as found:
+            saved = _save_pin(found, recipient_id, pin_hash)
+            if saved:
+                record(found, audit, target=address, detail=detail)
+    except KeystoreError as exc:
+        log.warning("PIN for %s mailed but not saved: %s", address, exc)
+        flash(
+            f"The mail with the new PIN went out to the {mail.delivery} ({mail.to}), but the "
+            "reset could not be saved, so the PIN in that mail is void and the old password "
+            f"still works. Tell the {mail.delivery} to ignore that mail, and try again later.",
+            "error",
+        )
+        return back
+    if not saved:
+        flash(
+            f"{address} was deleted while the mail with the new PIN went out to the "
+            f"{mail.delivery} ({mail.to}); the PIN in that mail is void.",
+            "error",
+        )
+        return redirect(url_for("admin.users"))
+    flash(f"{title}: done for {address}. {detail}", "success")
+    return back
+
+
+def _save_pin(found: Services, recipient_id: int, pin_hash: str) -> bool:
+    """Install a mailed PIN: password cleared, lock lifted; False when the account is gone."""
+    recipient = found.recipients.get_by_id(recipient_id)
+    if recipient is None:
+        return False
+    recipient.pin_hash = pin_hash
+    recipient.password_hash = None
+    found.recipients.unlock(recipient)
+    return True
