@@ -74,6 +74,12 @@ def generate_pin() -> str:
     return f"{digits[:4]} {digits[4:]}"
 
 
+def new_pin(hasher: Hasher) -> tuple[str, str]:
+    """Draw a one-time PIN and hash it, without touching the database: (pin, hash)."""
+    pin = generate_pin()
+    return pin, hasher.hash(normalize_pin(pin))
+
+
 def normalize_pin(pin: str) -> str:
     """Return the digits of a PIN as typed (spaces, dashes and dots are ignored)."""
     return _PIN_SEPARATORS.sub("", pin.strip())

@@ -20,7 +20,7 @@ from keystore.keys import KeyMaterial, KeyVersions
 from keystore.lockout import is_locked, register_failure, register_success
 from keystore.masterkey import MasterKey
 from keystore.models import Recipient
-from keystore.passwords import Hasher, generate_pin, normalize_answer, normalize_pin
+from keystore.passwords import Hasher, new_pin, normalize_answer, normalize_pin
 
 _CREATE_ATTEMPTS = 5
 # Sorts after every character, so `prefix <= address < prefix + _TOP` is a prefix match
@@ -94,8 +94,7 @@ class RecipientService(KeyVersions):
             existing = self.get(normalized)
             if existing is not None:
                 return existing, None
-            pin = generate_pin()
-            pin_hash = self.hasher.hash(normalize_pin(pin))
+            pin, pin_hash = new_pin(self.hasher)
             try:
                 with self.session.begin_nested():
                     recipient = Recipient(
@@ -212,13 +211,20 @@ class RecipientService(KeyVersions):
 
     def reset_pin(self, recipient: Recipient) -> str:
         """Issue a new one-time PIN and clear the password; returns the PIN to hand out."""
-        pin = generate_pin()
-        recipient.pin_hash = self.hasher.hash(normalize_pin(pin))
+        pin, pin_hash = new_pin(self.hasher)
+        self.install_pin(recipient, pin_hash)
+        return pin
+
+    def install_pin(self, recipient: Recipient, pin_hash: str) -> None:
+        """Make a PIN drawn earlier with `new_pin` the account's login; clears password and lock.
+
+        For callers that must hand the PIN on (e.g. mail it) before the change is committed.
+        """
+        recipient.pin_hash = pin_hash
         recipient.password_hash = None
         recipient.failed_logins = 0
         recipient.locked_until = None
         self.session.flush()
-        return pin
 
     def record_login(self, recipient: Recipient) -> None:
         """Note a successful login (resets the failure counter and any lock)."""

@@ -25,7 +25,7 @@ from flask import flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 
 from keystore.errors import KeystoreError
-from keystore.passwords import generate_pin, normalize_pin
+from keystore.passwords import new_pin
 from portal.admin.access import Services, record, services
 from portal.admin.pinmail import build_pin_mail
 from portal.context import now, runtime
@@ -43,8 +43,7 @@ def reset_password(
     """
     recipient_id, address = int(recipient.id), str(recipient.address)
     back = redirect(url_for("admin.user", recipient_id=recipient_id))
-    pin = generate_pin()
-    pin_hash = runtime().keystore.hasher.hash(normalize_pin(pin))
+    pin, pin_hash = new_pin(runtime().keystore.hasher)
     mail = build_pin_mail(
         recipient=recipient,
         pin=pin,
@@ -94,7 +93,5 @@ def _save_pin(found: Services, recipient_id: int, pin_hash: str) -> bool:
     recipient = found.recipients.get_by_id(recipient_id)
     if recipient is None:
         return False
-    recipient.pin_hash = pin_hash
-    recipient.password_hash = None
-    found.recipients.unlock(recipient)
+    found.recipients.install_pin(recipient, pin_hash)
     return True

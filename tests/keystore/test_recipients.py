@@ -124,6 +124,25 @@ def test_reset_pin_clears_password(keystore: Keystore) -> None:
         assert service.authenticate_pin("kunde@example.com", new_pin).outcome == "ok"
 
 
+def test_a_pin_drawn_before_the_transaction_can_be_installed(keystore: Keystore) -> None:
+    from keystore.passwords import new_pin
+
+    recipient_id, _ = create(keystore)
+    pin, pin_hash = new_pin(keystore.hasher)
+    assert pin.replace(" ", "") not in pin_hash
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        service.set_password(recipient, "secret")
+        recipient.locked_until = keystore.clock() + timedelta(minutes=5)
+        service.install_pin(recipient, pin_hash)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        assert service.authenticate("kunde@example.com", "secret").outcome == "pin_required"
+        assert service.authenticate_pin("kunde@example.com", pin).outcome == "ok"
+
+
 def test_unknown_address_costs_a_verification_and_is_bad(
     keystore: Keystore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
