@@ -70,6 +70,11 @@ def test_sealed_carrier(harness):
     part = attachment_of(carrier)
     assert part["Content-Transfer-Encoding"] == "7bit"
     assert part.get_content_type() == "text/html"
+    # The carrier names the buttons exactly as secure.htm labels them.
+    page = part.get_content()
+    for button in ("Open message", "Nachricht öffnen"):
+        assert f">{button}</button>" in page.replace("&ouml;", "ö").replace("&#246;", "ö")
+        assert button in texts
     assert carrier.data.isascii()
     assert max(len(line) for line in carrier.data.split(b"\r\n")) <= 998
 
