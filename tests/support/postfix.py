@@ -314,14 +314,23 @@ smtp_connect_timeout = 5s
             client.sendmail(mail_from, list(rcpt_tos), data, **kwargs)  # type: ignore[arg-type]
 
     def queue(self) -> list[dict[str, Any]]:
-        """Return the queue as ``postqueue -j`` reports it (one dict per message)."""
+        """Return the queue as ``postqueue -j`` reports it (one dict per message).
+
+        showq reads the queue folders one after another, so a message that the queue
+        manager moves from deferred to active meanwhile is listed twice: keep the first.
+        """
         result = subprocess.run(
             [POSTQUEUE, "-c", str(self.config_dir), "-j"],
             capture_output=True,
             text=True,
             check=True,
         )
-        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+        listed: dict[str, dict[str, Any]] = {}
+        for line in result.stdout.splitlines():
+            if line.strip():
+                item = json.loads(line)
+                listed.setdefault(item["queue_id"], item)
+        return list(listed.values())
 
     def flush(self) -> None:
         """Ask Postfix to retry every queued message now (``postqueue -f``)."""
