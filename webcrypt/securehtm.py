@@ -6,6 +6,7 @@ whatever the recipient hands the portal: the file, the whole mail, or the text.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from datetime import datetime
@@ -48,9 +49,16 @@ def fold(text: str) -> Markup:
     keeps well inside the 998-character line limit of mail whatever the names,
     phrases and footers are; a word longer than a line is split.
     """
+    return _fold(str(text))
+
+
+# Most folded texts (the page's sentences, footers, phrases, senders) repeat from one
+# message to the next, and folding measures every word escaped: remember the results.
+@functools.lru_cache(maxsize=1024)
+def _fold(text: str) -> Markup:
     lines: list[str] = []
     line = ""
-    for word in str(text).split():
+    for word in text.split():
         while _encoded_length(word) > FOLD:
             cut = len(word) - 1
             while _encoded_length(word[:cut]) > FOLD:
