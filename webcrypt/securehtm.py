@@ -95,6 +95,63 @@ def _dates(moment: datetime) -> dict[str, str]:
     return {lang: format_moment(moment, lang) for lang in ("en", "de")}
 
 
+# The page is rendered once per branding, phrase and language with stand-ins for what
+# changes per message; each stand-in is a single word that escaping and folding leave as
+# it is, and the values put in its place are escaped and folded as the template would.
+_SLOT = f"slot{secrets.token_hex(12)}"
+_SLOTS = {
+    f"{_SLOT}sender": "sender",
+    f"{_SLOT}recipient": "recipient",
+    f"{_SLOT}createden": "created.en",
+    f"{_SLOT}createdde": "created.de",
+    f"{_SLOT}expiresen": "expires.en",
+    f"{_SLOT}expiresde": "expires.de",
+    f"{_SLOT}envelope": "envelope",
+}
+_SLOT_PATTERN = re.compile("|".join(_SLOTS))
+
+
+@functools.lru_cache(maxsize=256)
+def _shell(
+    lang: str, version: int, phrase: str, portal: str, branding: Branding
+) -> tuple[tuple[str, str], ...]:
+    """The page as (text, slot) pieces, 7-bit clean; the last piece has no slot."""
+    stand_in = {name: slot for slot, name in _SLOTS.items()}
+    html = _environment.get_template(TEMPLATE).render(
+        lang=lang,
+        version=version,
+        sender=stand_in["sender"],
+        recipient=stand_in["recipient"],
+        created={"en": stand_in["created.en"], "de": stand_in["created.de"]},
+        expires={"en": stand_in["expires.en"], "de": stand_in["expires.de"]},
+        phrase=phrase,
+        portal=portal,
+        host=urlsplit(portal).hostname or portal,
+        action=f"{portal}/open",
+        upload=f"{portal}/upload",
+        product=branding.product_name,
+        color=branding.brand_color,
+        logo=wrap_data_uri(branding.logo_data_uri),
+        contact=branding.contact,
+        footer=branding.footer,
+        envelope=stand_in["envelope"],
+    )
+    html = html.encode("ascii", "xmlcharrefreplace").decode("ascii")
+    pieces: list[tuple[str, str]] = []
+    position = 0
+    for match in _SLOT_PATTERN.finditer(html):
+        pieces.append((html[position : match.start()], _SLOTS[match.group()]))
+        position = match.end()
+    pieces.append((html[position:], ""))
+    if [slot for _, slot in pieces].count("envelope") != 1:
+        raise ValueError("the envelope placeholder must occur exactly once")
+    return tuple(pieces)
+
+
+def _ascii(markup: str) -> str:
+    return markup.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
 def render_secure_htm(
     armored: str,
     header: Header,
@@ -105,39 +162,29 @@ def render_secure_htm(
 ) -> str:
     """Return secure.htm for one recipient: 7-bit clean HTML that posts `armored` to the portal.
 
-    The page is rendered around a placeholder and the envelope is put in last,
-    so a large envelope is copied once.
+    The page around the envelope comes from a cache: only the sender, the recipient and
+    the dates are escaped and put in per message, and a large envelope is copied once.
     """
     if not armored.isascii() or "<" in armored or "&" in armored:
         raise ValueError("armored must be the ASCII text of an envelope")
-    branding = branding or Branding()
-    portal = header.portal_url.rstrip("/")
-    placeholder = f"envelope-{secrets.token_hex(16)}"
-    shell = _environment.get_template(TEMPLATE).render(
-        lang="de" if lang == "de" else "en",
-        version=header.version,
-        sender=header.sender,
-        recipient=header.recipient,
-        created=_dates(header.created),
-        expires=_dates(header.expires),
-        phrase=security_phrase or "",
-        portal=portal,
-        host=urlsplit(portal).hostname or portal,
-        action=f"{portal}/open",
-        upload=f"{portal}/upload",
-        product=branding.product_name,
-        color=branding.brand_color,
-        logo=wrap_data_uri(branding.logo_data_uri),
-        contact=branding.contact,
-        footer=branding.footer,
-        envelope=placeholder,
+    pieces = _shell(
+        "de" if lang == "de" else "en",
+        header.version,
+        security_phrase or "",
+        header.portal_url.rstrip("/"),
+        branding or Branding(),
     )
-    head, found, tail = (
-        shell.encode("ascii", "xmlcharrefreplace").decode("ascii").partition(placeholder)
-    )
-    if not found or placeholder in tail:
-        raise ValueError("the envelope placeholder must occur exactly once")
-    return "".join((head, armored.rstrip("\n"), tail))
+    created, expires = _dates(header.created), _dates(header.expires)
+    values = {
+        "sender": _ascii(fold(header.sender)),
+        "recipient": _ascii(fold(header.recipient)),
+        "created.en": _ascii(escape(created["en"])),
+        "created.de": _ascii(escape(created["de"])),
+        "expires.en": _ascii(escape(expires["en"])),
+        "expires.de": _ascii(escape(expires["de"])),
+        "envelope": armored.rstrip("\n"),
+    }
+    return "".join([part for text, slot in pieces for part in (text, values.get(slot, ""))])
 
 
 def _armor_in(data: bytes) -> str:
