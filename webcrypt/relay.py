@@ -233,11 +233,11 @@ class SMTPRelay(Relay):
             options.append("BODY=8BITMIME")
         if conn.has_extn("size"):
             options.append(f"SIZE={len(data)}")
-        code, reply = conn.mail(mail_from, options)
+        code, reply = _mail(conn, mail_from, options)
         if code != 250:
             self._abort(conn, code, reply, "sender")
         for rcpt in rcpt_tos:
-            code, reply = conn.rcpt(rcpt)
+            code, reply = _rcpt(conn, rcpt)
             if code not in (250, 251):
                 self._abort(conn, code, reply, "recipient")
         code, reply = conn.docmd("DATA")
@@ -270,6 +270,29 @@ class SMTPRelay(Relay):
                 _close_quietly(conn)
         if threads is not None:
             threads.shutdown(wait=False)
+
+
+# A dot-atom at a domain, as nearly every envelope address is: smtplib's quoteaddr would
+# parse it with the email package only to put it in angle brackets unchanged.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\Z")
+
+
+def _mail(conn: smtplib.SMTP, sender: str, options: list[str]) -> tuple[int, bytes]:
+    """MAIL FROM as `smtplib.SMTP.mail` sends it, without re-parsing a plain address."""
+    if not _PLAIN_ADDRESS.match(sender) or "SMTPUTF8" in options:
+        return conn.mail(sender, options)
+    optionlist = " " + " ".join(options) if options and conn.does_esmtp else ""
+    conn.putcmd("mail", f"from:<{sender}>{optionlist}")
+    return conn.getreply()
+
+
+def _rcpt(conn: smtplib.SMTP, recipient: str) -> tuple[int, bytes]:
+    """RCPT TO as `smtplib.SMTP.rcpt` sends it, without re-parsing a plain address."""
+    if not _PLAIN_ADDRESS.match(recipient):
+        return conn.rcpt(recipient)
+    conn.putcmd("rcpt", f"to:<{recipient}>")
+    return conn.getreply()
 
 
 def _refused(description: str, code: int, reply: bytes | str, what: str) -> RelayError:
