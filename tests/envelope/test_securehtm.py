@@ -204,3 +204,57 @@ def test_lines_stay_short_whatever_the_inputs() -> None:
     )
     assert max(len(line) for line in html.splitlines()) <= 200
     assert html.isascii()
+
+
+def _rendered_directly(
+    armored: str, header: Header, branding: Branding, phrase: str, lang: str
+) -> str:
+    """secure.htm rendered from the template with every value, as one pass."""
+    from urllib.parse import urlsplit
+
+    from webcrypt import securehtm
+
+    portal = header.portal_url.rstrip("/")
+    html = securehtm._environment.get_template(securehtm.TEMPLATE).render(
+        lang=lang,
+        version=header.version,
+        sender=header.sender,
+        recipient=header.recipient,
+        created=securehtm._dates(header.created),
+        expires=securehtm._dates(header.expires),
+        phrase=phrase,
+        portal=portal,
+        host=urlsplit(portal).hostname or portal,
+        action=f"{portal}/open",
+        upload=f"{portal}/upload",
+        product=branding.product_name,
+        color=branding.brand_color,
+        logo=securehtm.wrap_data_uri(branding.logo_data_uri),
+        contact=branding.contact,
+        footer=branding.footer,
+        envelope="ENVELOPE-GOES-HERE",
+    )
+    html = html.encode("ascii", "xmlcharrefreplace").decode("ascii")
+    return html.replace("ENVELOPE-GOES-HERE", armored.rstrip("\n"))
+
+
+@pytest.mark.parametrize(
+    ("sender", "phrase", "footer", "lang"),
+    [
+        ("adviser@bank.example", "", "", "en"),
+        ('"Jörg <&> Müller"@bänk.example', "Grüne Tür <b>&", "Bänk & Co <i>", "de"),
+        ("a" * 150 + "@bank.example", "x" * 300, "Straße " * 40, "en"),
+    ],
+)
+def test_cached_page_equals_the_template_rendered_in_one_pass(
+    sender: str, phrase: str, footer: str, lang: str
+) -> None:
+    import dataclasses
+
+    armored, header = sealed()
+    header = dataclasses.replace(header, sender=sender)
+    branding = Branding(product_name="Bänk Secure", footer=footer, contact="☎ 0800 <1>")
+    for _ in range(2):  # the second call is served from the cache
+        assert render_secure_htm(
+            armored, header, branding=branding, security_phrase=phrase, lang=lang
+        ) == _rendered_directly(armored, header, branding, phrase, lang)
