@@ -163,10 +163,7 @@ def test_filter_killed_mid_transaction(
     sink.stall(stall)
     sink.refuse("451 4.3.0 Lost the message")
     submit_batch(mta)
-    deadline = time.monotonic() + 30
-    while sink.attempts == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert sink.attempts, "the filter never reached the relay"
+    sink.wait_for_attempt()
     killed = time.monotonic()
     process.signal(signal.SIGKILL)
     process.wait(10)
@@ -189,9 +186,7 @@ def test_sigterm_during_load_drains(
     for number in range(count):
         customer = CUSTOMERS[number % 2]
         mta.submit(ADVISER, [customer], mail(f"WebCrypt load {number}", customer, SECRET))
-    deadline = time.monotonic() + 30
-    while sink.attempts == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    sink.wait_for_attempt()
     process.signal(signal.SIGTERM)
     assert process.wait(60) == 0, process.log()
     finished_before_restart = len(sink.messages)

@@ -217,6 +217,14 @@ class RecordingSink:
             time.sleep(0.01)
         raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
 
+    def wait_for_attempt(self, timeout: float = 30.0) -> None:
+        """Wait until a client has started a DATA transaction (accepted or not)."""
+        deadline = time.monotonic() + timeout
+        while self.attempts == 0:
+            if time.monotonic() > deadline:
+                raise AssertionError("no client reached the sink")
+            time.sleep(0.05)
+
     def clear(self) -> None:
         """Forget recorded messages."""
         with self._lock:
