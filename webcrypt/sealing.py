@@ -173,7 +173,7 @@ class Sealer:
             message_id=plan.message_id if new_id else None,
         )
         if external:
-            self._seal(plan, message, inner, mail_from, external)
+            self._seal(plan, message, context, inner, external)
         if internal:
             # Relayed after the carriers: a carrier that cannot be built or relayed stops the
             # transaction before the internal copy went out, so a retry duplicates less.
@@ -182,13 +182,21 @@ class Sealer:
         return plan
 
     def _seal(
-        self, plan: Plan, message: MailMessage, inner: bytes, mail_from: str, external: list[str]
+        self,
+        plan: Plan,
+        message: MailMessage,
+        context: Context,
+        inner: bytes,
+        external: list[str],
     ) -> None:
+        # The plan's context already holds the domains and trigger word: one settings snapshot
+        # for the whole message, and no second context per sealed message.
         settings = self.runtime.settings()
+        mail_from = context.mail_from
         adviser = Adviser.from_header(message.get("From"), mail_from)
-        if not self.is_internal(adviser.address):
+        if not context.is_internal(adviser.address):
             adviser = Adviser(address=mail_from, name=adviser.name)
-        subject = remove_trigger(message.subject, settings.trigger_word)
+        subject = remove_trigger(message.subject, context.trigger_word)
         now = self.runtime.clock()
         plan.created = now
         plan.expires = now + timedelta(days=settings.message_expiry_days)
