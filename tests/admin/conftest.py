@@ -14,9 +14,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.portal.conftest import TEST_CONFIG, make_runtime
+from tests.portal.conftest import TEST_CONFIG, guarded_runtime
 from tests.portal.helpers import CUSTOMER, FakeClock, csrf_token
-from tests.portal.sessionguard import SessionGuard
 from webcrypt.runtime import Runtime
 
 ADMIN = "chef@bank.example"
@@ -44,11 +43,8 @@ def clock() -> FakeClock:
 @pytest.fixture
 def runtime(tmp_path: Path, clock: FakeClock) -> Iterator[Runtime]:
     """A runtime on a fresh keystore whose relays write to an outbox directory."""
-    built = make_runtime(tmp_path, clock)
-    guard = SessionGuard(built)
-    yield built
-    guard.close()
-    built.close()
+    with guarded_runtime(tmp_path, clock) as built:
+        yield built
 
 
 @pytest.fixture

@@ -27,9 +27,8 @@ from tests.admin.conftest import (
     post_form,
     text_of,
 )
-from tests.portal.conftest import TEST_CONFIG, first_login, login, make_runtime
+from tests.portal.conftest import TEST_CONFIG, first_login, guarded_runtime, login
 from tests.portal.helpers import CUSTOMER, FakeClock, build_mail, csrf_token, seal
-from tests.portal.sessionguard import SessionGuard
 from tests.portal.writelock import OtherWriter, shorten_busy_timeout
 from tests.support.components import free_port
 from tests.support.smtp import RecordingSink
@@ -66,18 +65,13 @@ def portal_relaying_to(tmp_path: Path, clock: FakeClock, relay_url: str) -> Iter
     """Build a portal that sends its mail to `relay_url`."""
     from portal import create_app
 
-    runtime = make_runtime(tmp_path, clock, WEBCRYPT_PORTAL_RELAY=relay_url)
-    guard = SessionGuard(runtime)
-    try:
+    with guarded_runtime(tmp_path, clock, WEBCRYPT_PORTAL_RELAY=relay_url) as runtime:
         app = create_app(runtime, dict(TEST_CONFIG))
         create_admin(runtime, ADMIN, ADMIN_PASSWORD, secret=SECRETS[ADMIN])
         sealed = seal(runtime, build_mail())
         first_login(app.test_client(), sealed.pin)
         admin = log_in(app.test_client(), Account(ADMIN, ADMIN_PASSWORD, SECRETS[ADMIN]), clock)
         yield Portal(runtime, app, admin, account_id(runtime))
-    finally:
-        guard.close()
-        runtime.close()
 
 
 class ResetInThread:

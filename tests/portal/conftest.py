@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,18 @@ def make_runtime(tmp_path: Path, clock: Any, **environ: str) -> Runtime:
     return runtime
 
 
+@contextmanager
+def guarded_runtime(tmp_path: Path, clock: Any, **environ: str) -> Iterator[Runtime]:
+    """Yield `make_runtime(...)` watched by a SessionGuard; close both afterwards."""
+    built = make_runtime(tmp_path, clock, **environ)
+    guard = SessionGuard(built)
+    try:
+        yield built
+    finally:
+        guard.close()
+        built.close()
+
+
 TEST_CONFIG = {
     "SECRET_KEY": "test-secret",
     "TESTING": True,
@@ -56,11 +69,8 @@ def clock() -> FakeClock:
 @pytest.fixture
 def runtime(tmp_path: Path, clock: FakeClock) -> Iterator[Runtime]:
     """A runtime on a fresh keystore whose relay writes to an outbox directory."""
-    built = make_runtime(tmp_path, clock)
-    guard = SessionGuard(built)
-    yield built
-    guard.close()
-    built.close()
+    with guarded_runtime(tmp_path, clock) as built:
+        yield built
 
 
 @pytest.fixture
