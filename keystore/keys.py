@@ -66,6 +66,13 @@ class KeyVersions:
             )
         )
 
+    def _key_row(self, recipient_id: int, version: int) -> RecipientKey | None:
+        return self.session.scalar(
+            select(RecipientKey).where(
+                RecipientKey.recipient_id == recipient_id, RecipientKey.version == version
+            )
+        )
+
     def _unwrap(self, row: RecipientKey) -> bytes:
         assert row.wrapped_key is not None
         return self.master_key.unwrap(row.wrapped_key, key_aad(row.recipient_id, row.version))
@@ -80,11 +87,7 @@ class KeyVersions:
 
     def key(self, recipient_id: int, version: int) -> bytes | None:
         """Return one key version, or None when it was destroyed or never existed."""
-        row = self.session.scalar(
-            select(RecipientKey).where(
-                RecipientKey.recipient_id == recipient_id, RecipientKey.version == version
-            )
-        )
+        row = self._key_row(recipient_id, version)
         if row is None or row.wrapped_key is None:
             return None
         return self._unwrap(row)
@@ -110,11 +113,7 @@ class KeyVersions:
 
     def destroy_key_version(self, recipient_id: int, version: int) -> None:
         """Destroy one key version: messages sealed with it become unreadable for everyone."""
-        row = self.session.scalar(
-            select(RecipientKey).where(
-                RecipientKey.recipient_id == recipient_id, RecipientKey.version == version
-            )
-        )
+        row = self._key_row(recipient_id, version)
         if row is None:
             raise NotFound(f"recipient {recipient_id} has no key version {version}")
         if row.wrapped_key is not None:
