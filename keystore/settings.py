@@ -237,6 +237,27 @@ def _decode(name: str, text: str) -> Any:
     return tuple(value) if isinstance(DEFAULTS.__dict__[name], tuple) else value
 
 
+def _apply(current: Settings, changes: Mapping[str, object]) -> Settings:
+    """Return `current` with `changes` validated and applied, or raise SettingsError."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name, raw in changes.items():
+        if name not in VALIDATORS:
+            errors[name] = "unknown setting"
+            continue
+        try:
+            values[name] = VALIDATORS[name](raw)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    if errors:
+        raise SettingsError(errors)
+    result = dataclasses.replace(current, **values)
+    errors = _cross_check(result)
+    if errors:
+        raise SettingsError(errors)
+    return result
+
+
 class SettingsService:
     """Reads and changes the admin settings."""
 
@@ -257,28 +278,12 @@ class SettingsService:
 
     def validate(self, changes: Mapping[str, object]) -> Settings:
         """Return the settings that `changes` would give, or raise SettingsError."""
-        errors: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        for name, raw in changes.items():
-            if name not in VALIDATORS:
-                errors[name] = "unknown setting"
-                continue
-            try:
-                values[name] = VALIDATORS[name](raw)
-            except ValueError as exc:
-                errors[name] = str(exc)
-        if errors:
-            raise SettingsError(errors)
-        result = dataclasses.replace(self.get(), **values)
-        errors = _cross_check(result)
-        if errors:
-            raise SettingsError(errors)
-        return result
+        return _apply(self.get(), changes)
 
     def update(self, changes: Mapping[str, object], *, actor: str, ip: str = "") -> Settings:
         """Validate and store `changes`; every field is checked before anything is written."""
         current = self.get()
-        result = self.validate(changes)
+        result = _apply(current, changes)
         now = self.clock()
         changed = [n for n in changes if getattr(result, n) != getattr(current, n)]
         for name in changed:
