@@ -64,14 +64,6 @@ class NoticeSender:
         self.keystore = runtime.keystore
         self.clock = clock
 
-    def unrecorded(self, kind: str, keys: list[str]) -> set[str]:
-        """Return which of `keys` have no notice of `kind` yet."""
-        if not keys:
-            return set()
-        with self.keystore.session() as session:
-            done = LifecycleService(session, clock=self.clock).recorded_keys(kind, keys)
-        return set(keys) - done
-
     def claim(self, notice: Pending) -> bool:
         """Claim the notice in its own transaction; False when another run has it."""
         with self.keystore.session() as session:
@@ -91,10 +83,9 @@ class NoticeSender:
         if not self.claim(notice):
             return False
         mail = notice.mail
-        data = mail.data if isinstance(mail.data, bytes) else mail.data()
         try:
             self.runtime.relay_for("portal").send(
-                data, mail_from=mail.mail_from, rcpt_tos=list(mail.rcpt_tos)
+                mail.build(), mail_from=mail.mail_from, rcpt_tos=list(mail.rcpt_tos)
             )
         except RelayError as exc:
             if exc.temporary:
