@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -105,7 +105,8 @@ class AdminService:
 
     def count(self) -> int:
         """Return how many enabled accounts exist."""
-        return len([a for a in self.list() if not a.disabled])
+        query = select(func.count()).select_from(Admin).where(Admin.disabled.is_(False))
+        return int(self.session.scalar(query) or 0)
 
     def authenticate(self, email: str, password: str) -> AdminAuthResult:
         """Check a password with lockout; unknown addresses cost the same and give "bad"."""
