@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +21,7 @@ from keystore.clock import Clock, as_utc, utcnow
 from keystore.models import AdviserOption, Lease, LedgerEntry, Notice, Recipient, RecipientKey
 from keystore.notices import NoticeService
 
+_T = TypeVar("_T")
 _IN_CHUNK = 500
 """At most this many values in one ``IN (...)`` list."""
 
@@ -32,7 +34,7 @@ class KeyVersionRef:
     version: int
 
 
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+def _chunks(values: Sequence[_T]) -> Iterable[Sequence[_T]]:
     for start in range(0, len(values), _IN_CHUNK):
         yield values[start : start + _IN_CHUNK]
 
@@ -190,10 +192,8 @@ class LifecycleService:
 
     def recipients_by_id(self, ids: Iterable[int]) -> dict[int, Recipient]:
         """Return the accounts with these ids (missing ones are left out)."""
-        wanted = list(dict.fromkeys(ids))
         found: dict[int, Recipient] = {}
-        for start in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[start : start + _IN_CHUNK]
+        for chunk in _chunks(list(dict.fromkeys(ids))):
             for recipient in self.session.scalars(select(Recipient).where(Recipient.id.in_(chunk))):
                 found[recipient.id] = recipient
         return found
