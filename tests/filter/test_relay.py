@@ -210,3 +210,16 @@ def test_utf8_headers_ask_for_smtputf8(sink):
     first, second = sink.wait_for(2)
     assert "SMTPUTF8" in first.mail_options
     assert "SMTPUTF8" not in second.mail_options
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("lmtp://mail.example:24", "use smtp://host:port or outbox:DIR"),
+        ("smtp://", "use smtp://host:port or outbox:DIR"),
+        ("outbox:", "outbox: needs a directory"),
+    ],
+)
+def test_unusable_relay_url_is_refused_with_the_forms_that_work(url, says):
+    with pytest.raises(ValueError, match=says):
+        open_relay(url, timeout=5)

@@ -60,6 +60,7 @@ def test_lists_from_environment_are_comma_separated() -> None:
         ({"WEBCRYPT_FILTER_LISTEN": "10025"}, "filter.listen", "host:port"),
         ({"WEBCRYPT_FILTER_IDLE_TIMEOUT": "300"}, "filter.idle_timeout", "above 600"),
         ({"WEBCRYPT_FILTER_RELAY": "mail.example"}, "filter.relay", "outbox:DIR"),
+        ({"WEBCRYPT_FILTER_RELAY": "lmtp://mail.example:24"}, "filter.relay", "smtp://"),
         ({"WEBCRYPT_FILTER_INTERNAL_DOMAINS": "a@b.example"}, "filter.internal_domains", "domains"),
         ({"WEBCRYPT_PORTAL_PUBLIC_URL": "ftp://x"}, "portal.public_url", "http(s) URL"),
         ({"WEBCRYPT_PORTAL_THREADS": "many"}, "portal.threads", "whole number"),
