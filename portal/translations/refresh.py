@@ -23,9 +23,8 @@ PORTAL = ROOT.parent
 LANGUAGES = ("de",)
 
 
-def extract() -> Catalog:
-    """Extract every translatable string of the portal into messages.pot."""
-    template = ROOT / "messages.pot"
+def extract(template: Path = ROOT / "messages.pot") -> Catalog:
+    """Extract every translatable string of the portal into `template` (messages.pot)."""
     subprocess.run(  # noqa: S603 - our own pybabel, fixed arguments
         [
             str(Path(sys.executable).with_name("pybabel")),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from babel.messages.mofile import read_mo
@@ -11,6 +9,7 @@ from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 
 import portal
+from portal.translations.refresh import extract
 
 TRANSLATIONS = Path(portal.__file__).parent / "translations"
 
@@ -50,27 +49,7 @@ def test_compiled_catalog_matches_the_po_file() -> None:
 
 
 def test_every_portal_string_is_translated(tmp_path: Path) -> None:
-    template = tmp_path / "messages.pot"
-    subprocess.run(
-        [
-            str(Path(sys.executable).with_name("pybabel")),
-            "extract",
-            "--no-location",
-            "-F",
-            str(TRANSLATIONS.parent / "babel.cfg"),
-            "-k",
-            "_l",
-            "-k",
-            "lazy_gettext",
-            "-o",
-            str(template),
-            str(TRANSLATIONS.parent),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    with template.open("rb") as handle:
-        wanted = {m.id for m in read_po(handle) if m.id}
+    wanted = {m.id for m in extract(tmp_path / "messages.pot") if m.id}
     with (TRANSLATIONS / "de" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         translated = {
             m.id
