@@ -132,12 +132,10 @@ class AdminService:
     def record_login(self, admin: Admin) -> None:
         """Note a successful login (after the second factor); wrap a secret still in clear."""
         admin.last_login_at = self.clock()
-        admin.failed_logins = 0
-        admin.locked_until = None
+        register_success(self.session, admin)
         stored = admin.totp_secret
         if stored is not None and not stored.startswith(WRAPPED_TOTP):
             self.set_totp_secret(admin, stored)
-        self.session.flush()
 
     def set_password(self, admin: Admin, password: str) -> None:
         """Set a new password."""

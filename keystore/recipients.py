@@ -222,18 +222,14 @@ class RecipientService(KeyVersions):
         """
         recipient.pin_hash = pin_hash
         recipient.password_hash = None
-        recipient.failed_logins = 0
-        recipient.locked_until = None
-        self.session.flush()
+        register_success(self.session, recipient)
 
     def record_login(self, recipient: Recipient) -> None:
         """Note a successful login (resets the failure counter and any lock)."""
         now = self.clock()
         recipient.last_login_at = now
         recipient.last_activity_at = now
-        recipient.failed_logins = 0
-        recipient.locked_until = None
-        self.session.flush()
+        register_success(self.session, recipient)
 
     def touch_activity(self, recipient: Recipient) -> None:
         """Note activity (a message sealed for or opened by the recipient)."""
