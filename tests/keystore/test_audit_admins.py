@@ -75,3 +75,20 @@ def test_admin_lockout(keystore: Keystore, clock: FakeClock) -> None:
         assert result.locked_until == clock() + timedelta(minutes=15)
         admins.unlock(admin)
         assert admins.authenticate("boss@bank.example", "right").ok
+
+
+def test_bad_admin_input_is_refused_with_what_is_allowed(keystore: Keystore) -> None:
+    with keystore.session() as session:
+        admins = keystore.admins(session)
+        with pytest.raises(ValueError, match="use one of admin, helpdesk"):
+            admins.create("x@bank.example", role="root", password="x")
+        with pytest.raises(ValueError, match="password must not be empty"):
+            admins.create("x@bank.example", password="")
+        admin = admins.create("boss@bank.example", password="right")
+        with pytest.raises(ValueError, match="use one of admin, helpdesk"):
+            admins.set_role(admin, "root")
+        with pytest.raises(ValueError, match="password must not be empty"):
+            admins.set_password(admin, "")
+        assert admin.role == "admin"
+        assert admins.authenticate("boss@bank.example", "right").ok
+        assert [a.email for a in admins.list()] == ["boss@bank.example"]

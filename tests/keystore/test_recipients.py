@@ -305,3 +305,28 @@ def test_search_by_prefix(keystore: Keystore) -> None:
         assert [r.address for r in service.search("an", limit=1, offset=1)] == ["anna@example.com"]
         assert service.search("zz") == []
         assert len(service.search("")) == 4
+
+
+def test_bad_account_input_is_refused_with_what_is_allowed(keystore: Keystore) -> None:
+    recipient_id, _ = create(keystore)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        with pytest.raises(ValueError, match="password must not be empty"):
+            service.set_password(recipient, "")
+        with pytest.raises(ValueError, match="question and answer must not be empty"):
+            service.set_security_question(recipient, "Favourite colour?", "   ")
+        with pytest.raises(ValueError, match="question and answer must not be empty"):
+            service.set_security_question(recipient, " ", "blue")
+        with pytest.raises(ValueError, match="use one of active, deactivated"):
+            service.set_status(recipient, "gone")
+        with pytest.raises(ValueError, match="use one of en, de"):
+            service.set_language(recipient, "fr")
+        with pytest.raises(ValueError, match="not a mail address"):
+            service.get_or_create("no-at-sign", created_by=ADVISER)
+    with keystore.session() as session:
+        recipient = keystore.recipients(session).get_by_id(recipient_id)
+        assert recipient is not None
+        assert recipient.needs_pin and recipient.security_question is None
+        assert (recipient.status, recipient.language) == ("active", None)
