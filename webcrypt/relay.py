@@ -81,10 +81,6 @@ def crlf(message: bytes) -> bytes:
     return _BARE_LINE_END.sub(b"\r\n", message)
 
 
-def _is_ascii(text: str) -> bool:
-    return text.isascii()
-
-
 class SMTPRelay(Relay):
     """SMTP client that reuses connections, with STARTTLS, AUTH and a timeout per operation."""
 
@@ -185,6 +181,7 @@ class SMTPRelay(Relay):
         """Deliver `message`; raise `RelayError` unless the relay accepted every recipient."""
         if not rcpt_tos:
             return
+        data = crlf(message)  # once, not again for the attempt on a fresh connection
         try:
             conn, reused = self._acquire()
         except RelayError:
@@ -193,7 +190,7 @@ class SMTPRelay(Relay):
             raise _relay_error(self.description, exc) from exc
         try:
             try:
-                self._transact(conn, message, mail_from, rcpt_tos)
+                self._transact(conn, data, mail_from, rcpt_tos)
             except smtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
@@ -201,7 +198,7 @@ class SMTPRelay(Relay):
                 # because the server had not accepted anything on it.
                 _close_quietly(conn)
                 conn = self._connect()
-                self._transact(conn, message, mail_from, rcpt_tos)
+                self._transact(conn, data, mail_from, rcpt_tos)
         except RelayError:
             _close_quietly(conn)
             raise
@@ -214,12 +211,11 @@ class SMTPRelay(Relay):
         self._release(conn)
 
     def _transact(
-        self, conn: smtplib.SMTP, message: bytes, mail_from: str, rcpt_tos: Sequence[str]
+        self, conn: smtplib.SMTP, data: bytes, mail_from: str, rcpt_tos: Sequence[str]
     ) -> None:
-        """Run one MAIL/RCPT/DATA transaction, all recipients or none."""
-        data = crlf(message)
+        """Run one MAIL/RCPT/DATA transaction of CRLF `data`, all recipients or none."""
         options: list[str] = []
-        if not (_is_ascii(mail_from) and all(_is_ascii(r) for r in rcpt_tos)):
+        if not (mail_from.isascii() and all(r.isascii() for r in rcpt_tos)):
             if not conn.has_extn("smtputf8"):
                 raise RelayError(
                     f"{self.description} does not support SMTPUTF8, needed for this address",
