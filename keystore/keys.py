@@ -54,16 +54,15 @@ class KeyVersions:
         self.session.flush()
         return row
 
-    def _live_keys(self, recipient_id: int) -> list[RecipientKey]:
-        return list(
-            self.session.scalars(
-                select(RecipientKey)
-                .where(
-                    RecipientKey.recipient_id == recipient_id,
-                    RecipientKey.wrapped_key.is_not(None),
-                )
-                .order_by(RecipientKey.version)
+    def _newest_live_key(self, recipient_id: int) -> RecipientKey | None:
+        return self.session.scalar(
+            select(RecipientKey)
+            .where(
+                RecipientKey.recipient_id == recipient_id,
+                RecipientKey.wrapped_key.is_not(None),
             )
+            .order_by(RecipientKey.version.desc())
+            .limit(1)
         )
 
     def _key_row(self, recipient_id: int, version: int) -> RecipientKey | None:
@@ -79,10 +78,9 @@ class KeyVersions:
 
     def current_key(self, recipient: Recipient) -> KeyMaterial:
         """Return the newest live key version (used to seal new messages)."""
-        live = self._live_keys(recipient.id)
-        if not live:
+        row = self._newest_live_key(recipient.id)
+        if row is None:
             raise NotFound(f"recipient {recipient.id} has no live key")
-        row = live[-1]
         return KeyMaterial(recipient.id, recipient.key_id, row.version, self._unwrap(row))
 
     def key(self, recipient_id: int, version: int) -> bytes | None:
