@@ -215,12 +215,16 @@ class FilterServer:
         server.connection_lost = forget  # type: ignore[method-assign]
         return server
 
+    async def _read_size_limit(self) -> None:
+        """Take the size limit from the admin settings, off the event loop."""
+        settings = await asyncio.to_thread(self.runtime.settings)
+        self._size_limit = int(settings.max_message_size)
+
     async def _refresh_settings(self) -> None:
         """Keep the size limit current without blocking the loop on the keystore."""
         while True:
             try:
-                settings = await asyncio.to_thread(self.runtime.settings)
-                self._size_limit = int(settings.max_message_size)
+                await self._read_size_limit()
             except Exception as exc:  # keep the last known limit while the keystore is away
                 log.warning("cannot read settings: %s", exc)
             await asyncio.sleep(self._settings_interval)
@@ -229,8 +233,7 @@ class FilterServer:
         self.handler.gate = asyncio.Semaphore(self.max_transactions)
         host, _, port = self.listen.rpartition(":")
         try:
-            settings = await asyncio.to_thread(self.runtime.settings)
-            self._size_limit = int(settings.max_message_size)
+            await self._read_size_limit()
         except Exception as exc:  # serve anyway: messages get 451 until the keystore is back
             log.warning(
                 "cannot read settings at start (%s); using a %d byte limit for now",
