@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from keystore.db import Keystore
@@ -93,26 +94,22 @@ def test_a_second_entry_for_the_same_message_is_an_integrity_error(keystore: Key
 
 def test_in_a_core_transaction(keystore: Keystore) -> None:
     rid = account(keystore)
+
+    def insert(connection: Connection, message_id: str) -> bool:
+        return record_sealed_if_current(
+            connection,
+            message_id=message_id,
+            recipient_id=rid,
+            sender=SENDER,
+            created=keystore.clock(),
+            expires=keystore.clock(),
+            key_version=1,
+        )
+
     with keystore.transaction() as connection:
-        assert record_sealed_if_current(
-            connection,
-            message_id="m1@bank",
-            recipient_id=rid,
-            sender=SENDER,
-            created=keystore.clock(),
-            expires=keystore.clock(),
-            key_version=1,
-        )
+        assert insert(connection, "m1@bank")
     with pytest.raises(RuntimeError), keystore.transaction() as connection:
-        record_sealed_if_current(
-            connection,
-            message_id="m2@bank",
-            recipient_id=rid,
-            sender=SENDER,
-            created=keystore.clock(),
-            expires=keystore.clock(),
-            key_version=1,
-        )
+        insert(connection, "m2@bank")
         raise RuntimeError("rolls back")
     with keystore.session() as session:
         assert [e.message_id for e in keystore.ledger(session).for_recipient(rid)] == ["m1@bank"]
