@@ -202,9 +202,10 @@ class Sealer:
         plan.expires = now + timedelta(days=settings.message_expiry_days)
         plan.sender = adviser.address
 
-        for rcpt in list(external):
+        addresses: dict[str, str] = {}  # envelope recipient -> normalized address
+        for rcpt in external:
             try:
-                normalize_address(rcpt)
+                addresses[rcpt] = normalize_address(rcpt)
             except ValueError:
                 plan.refused[rcpt] = (
                     "address",
@@ -212,8 +213,8 @@ class Sealer:
                     "gateway can make an account for",
                 )
                 plan.decisions[rcpt] = "refused"
-                external.remove(rcpt)
-        accounts = self._accounts(plan, adviser.address, external)
+        external = [rcpt for rcpt in external if rcpt in addresses]
+        accounts = self._accounts(plan, adviser.address, addresses)
         keys = {
             rcpt: account.key for rcpt, (account, _) in accounts.items() if account.key is not None
         }
@@ -278,14 +279,14 @@ class Sealer:
                 plan.decisions[rcpt] = "sealed+pin"
 
     def _accounts(
-        self, plan: Plan, sender: str, external: list[str]
+        self, plan: Plan, sender: str, addresses: dict[str, str]
     ) -> dict[str, tuple[Account, str | None]]:
         """Return each recipient's account and PIN to mail, with the ledger entries recorded.
 
-        From the account cache when it knows every recipient (one guarded insert per
-        recipient, nothing else), else from the keystore.
+        `addresses` maps each envelope recipient to its normalized address. From the account
+        cache when it knows every recipient (one guarded insert per recipient, nothing
+        else), else from the keystore.
         """
-        addresses = {rcpt: normalize_address(rcpt) for rcpt in external}
         cached = {address: self.account_cache.get(address) for address in addresses.values()}
         if cached and all(cached.values()):
             found = {address: account for address, account in cached.items() if account}
