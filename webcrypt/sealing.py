@@ -152,8 +152,10 @@ class Sealer:
             plan.decisions = dict.fromkeys(rcpt_tos, "pass")
             return plan
 
-        internal = [r for r in rcpt_tos if context.is_internal(r)]
-        external = [r for r in rcpt_tos if not context.is_internal(r)]
+        internal: list[str] = []
+        external: list[str] = []
+        for rcpt in rcpt_tos:  # one domain check (IDNA for external ones) per recipient
+            (internal if context.is_internal(rcpt) else external).append(rcpt)
         for rcpt in internal:
             if has_secure_suffix(rcpt):
                 plan.refused[rcpt] = ("internal-secure", secure_to_internal_reason(rcpt))
