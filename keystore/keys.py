@@ -114,10 +114,13 @@ class KeyVersions:
         row = self._key_row(recipient_id, version)
         if row is None:
             raise NotFound(f"recipient {recipient_id} has no key version {version}")
+        self._destroy(row)
+        self.session.flush()
+
+    def _destroy(self, row: RecipientKey) -> None:
         if row.wrapped_key is not None:
             row.wrapped_key = None
             row.destroyed_at = self.clock()
-            self.session.flush()
 
     def rotate_all_keys(self) -> int:
         """Add a new key version for every account; returns how many were rotated."""

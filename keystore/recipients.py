@@ -250,7 +250,7 @@ class RecipientService(KeyVersions):
     def delete(self, recipient: Recipient) -> None:
         """Delete the account: every key version and all personal data are gone."""
         for row in self.key_versions(recipient):
-            row.wrapped_key = None
+            self._destroy(row)
         self.session.flush()
         self.session.delete(recipient)
         self.session.flush()
