@@ -91,6 +91,14 @@ def code_at(secret: str, clock: FakeClock) -> str:
     return pyotp.TOTP(secret).at(clock.now)
 
 
+def enrollment_secret(page: str | bytes) -> str:
+    """Return the TOTP secret an enrollment page shows (spaces removed)."""
+    text = page.decode() if isinstance(page, bytes) else page
+    match = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', text)
+    assert match, "no secret on the enrollment page"
+    return match.group(1).replace(" ", "")
+
+
 def password_step(client: FlaskClient, email: str, password: str) -> Any:
     """Post the login form; return the response."""
     page = client.get("/admin/login")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pyotp
 from flask.testing import FlaskClient
 
@@ -13,6 +11,7 @@ from tests.admin.conftest import (
     audit_actions,
     code_at,
     create_admin,
+    enrollment_secret,
     factor_step,
     log_in,
     password_step,
@@ -23,12 +22,6 @@ from tests.portal.helpers import FakeClock, csrf_token
 from webcrypt.runtime import Runtime
 
 NEW_PASSWORD = "my own admin password"
-
-
-def enrollment_secret(page: bytes) -> str:
-    match = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page.decode())
-    assert match, "no secret on the enrollment page"
-    return match.group(1).replace(" ", "")
 
 
 def test_first_login_enrolls_totp_and_replaces_the_password(
