@@ -72,8 +72,10 @@ class Runtime:
 
     def is_internal(self, address: str) -> bool:
         """Tell whether an address belongs to one of the company's domains."""
-        domain = address.rpartition("@")[2].strip().strip(">").lower()
-        return domain in self.internal_domains()
+        # The filter's rule, so that every caller agrees (#secure, IDN domains in either form).
+        from webcrypt.rules import Context
+
+        return Context("", (), internal_domains=self.internal_domains()).is_internal(address)
 
     def relay_for(self, kind: str) -> Relay:
         """Return the relay client for "filter" or "portal" mail (shared within the process)."""
