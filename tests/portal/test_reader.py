@@ -271,6 +271,7 @@ def test_unknown_part(logged_in: FlaskClient, runtime) -> None:
             data={"csrf_token": csrf_token(page.data), "envelope": sealed.armored, "part": part},
         )
         assert response.status_code == 404
+        assert b"This message has no such attachment." in response.data
 
 
 def test_download_needs_login(client: FlaskClient, runtime, account: str) -> None:
