@@ -194,9 +194,6 @@ class Delivery:
                     outcome.reason or "-",
                 )
 
-    def close(self) -> None:
-        """Nothing to release here: the runtime owns the relay."""
-
 
 def _short_id(message_id: str) -> str:
     """The Message-ID for the log line (it names no recipient), shortened."""

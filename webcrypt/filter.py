@@ -308,7 +308,6 @@ class FilterServer:
             self._thread.join(10)
             self._thread = None
             metrics.stop_metrics(self._metrics)
-            self.delivery.close()
             self.loop.close()
 
 
