@@ -101,6 +101,9 @@ def test_secrets_are_masked() -> None:
     shown = "\n".join(value for _, value, _ in config.describe())
     for secret in ("s3cret", "hunter22", "tok3n"):
         assert secret not in shown
+    # Shown masked, not left out (which would also keep the secrets out of `shown`).
+    assert "smtp://mx:25?starttls=1&user=wc&password=****" in shown.splitlines()
+    assert "postgresql+psycopg://wc:****@db/wc" in shown.splitlines()
     assert config.describe_value("keystore.url") == "postgresql+psycopg://wc:****@db/wc"
 
 
