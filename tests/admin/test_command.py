@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from keystore.db import Keystore
 from keystore.masterkey import MasterKey
-from webcrypt.cli import main
+from tests.support.cli import clean_workdir, run
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh current directory with an initialized data folder."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("WEBCRYPT_"):
-            monkeypatch.delenv(name)
+    clean_workdir(tmp_path, monkeypatch)
     assert run("init").exit_code == 0
     return tmp_path
-
-
-def run(*args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
 
 def keystore(workdir: Path) -> Keystore:

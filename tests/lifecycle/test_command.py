@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from keystore.clock import utcnow
 from keystore.models import AdviserOption
 from tests.lifecycle.conftest import ADVISER, FakeClock, notices, seal_message
+from tests.support.cli import clean_workdir, run
 from tests.support.components import free_port
 from tests.support.smtp import RecordingSink
 from webcrypt.cli import main
@@ -24,15 +24,7 @@ from webcrypt.runtime import Runtime
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh current directory with no WEBCRYPT_* settings from outside."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("WEBCRYPT_"):
-            monkeypatch.delenv(name)
-    return tmp_path
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return clean_workdir(tmp_path, monkeypatch)
 
 
 def test_housekeeping_command(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,25 +6,18 @@ import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from keystore.db import Keystore
 from keystore.masterkey import MasterKey
+from tests.support.cli import clean_workdir, run
 from webcrypt.cli import main
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh current directory with no WEBCRYPT_* settings from outside."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(__import__("os").environ):
-        if name.startswith("WEBCRYPT_"):
-            monkeypatch.delenv(name)
-    return tmp_path
-
-
-def run(*args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+    return clean_workdir(tmp_path, monkeypatch)
 
 
 def test_init_creates_data_folder_keys_and_schema(workdir: Path) -> None:
