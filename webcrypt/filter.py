@@ -18,79 +18,20 @@ import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, AnyStr
+from typing import Any
 
-from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from webcrypt import metrics
 from webcrypt.delivery import Delivery, Outcome
-from webcrypt.lmtp import PerRecipientReplies
 from webcrypt.rules.message import has_secure_suffix
 from webcrypt.sealing import secure_to_internal_reason
+from webcrypt.smtpserver import FilterLMTP, FilterSMTP
 
 log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT_MINIMUM = 660.0
 """Idle timeout floor: above Postfix's 600 s wait for the DATA reply, so we never hang up first."""
-
-LINE_LIMIT = 1024 * 1024
-"""Longest line accepted: RFC 5321 says 1000, real mail (long header lines) sometimes is not."""
-
-
-def size_reply(limit: int) -> str:
-    """The 552 reply for a message over the size limit."""
-    unit, scale = ("MB", 1024 * 1024) if limit >= 1024 * 1024 else ("KB", 1024)
-    shown = f"{limit / scale:.3g} {unit}"
-    return (
-        f"552 5.3.4 Message too big: this gateway accepts at most {shown} "
-        f"({limit} bytes) including attachments; send large files another way"
-    )
-
-
-class FilterSMTP(SMTP):
-    """aiosmtpd's SMTP with readable size replies, bounded transactions and no stray 500s."""
-
-    line_length_limit = LINE_LIMIT
-
-    def __init__(self, handler: FilterHandler, **kwargs: Any) -> None:
-        super().__init__(handler, **kwargs)
-        self.filter = handler
-
-    async def smtp_DATA(self, arg: str) -> None:
-        """Receive and process DATA with a transaction slot; never leave a 500 behind."""
-        gate = self.filter.gate
-        assert gate is not None
-        try:
-            if gate.locked():  # wait_for costs a task per call: only when a wait is due
-                await asyncio.wait_for(gate.acquire(), self.filter.gate_wait)
-            else:
-                await gate.acquire()
-        except TimeoutError:
-            await self.push("451 4.3.2 Too busy right now; try again later")
-            self._set_post_data_state()
-            return
-        self.filter.busy += 1
-        try:
-            await super().smtp_DATA(arg)
-        except (asyncio.CancelledError, ConnectionError):
-            raise
-        except Exception as exc:  # anything unexpected: 451, and a clean transaction state
-            await self.push(await self.filter.handle_exception(exc))
-            self._set_post_data_state()
-        finally:
-            self.filter.busy -= 1
-            gate.release()
-
-    async def push(self, status: AnyStr) -> None:
-        """Send a reply, replacing aiosmtpd's terse size replies with readable ones."""
-        if isinstance(status, str) and status.startswith("552 Error:"):
-            status = size_reply(self.data_size_limit or 0)
-        await super().push(status)
-
-
-class FilterLMTP(PerRecipientReplies, LMTP, FilterSMTP):
-    """The filter over LMTP: one DATA reply per recipient."""
 
 
 class FilterHandler:
