@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 LINE_LIMIT = 1024 * 1024
 """Longest command line, and the piece size while reading DATA (which has no line limit)."""
 
-END_OF_DATA = b".\r\n"
+END_OF_DATA = b"\r\n.\r\n"
+FINAL_LINE = b".\r\n"
 
 # A dot-atom at a dot-atom domain in angle brackets, then blanks and the ESMTP parameters, if
 # any (a comment or other white space after the path is left to the full parser).
@@ -70,8 +71,22 @@ def unstuff(data: bytes) -> bytes:
     return data
 
 
+def _pending_end(tail: bytes) -> int:
+    """How many bytes would complete an end of data that `tail` ends with the start of."""
+    for begun in range(len(END_OF_DATA) - 1, 0, -1):
+        if tail.endswith(END_OF_DATA[:begun]):
+            return len(END_OF_DATA) - begun
+    return 0
+
+
 async def read_data(reader: asyncio.StreamReader, limit: int | None) -> bytes | None:
     """Read the message of one DATA command; return it unstuffed, or None if over `limit`.
+
+    The reader's buffer is searched for CRLF "." CRLF, so a message costs a few calls
+    whatever its number of lines. An end that may have begun in the bytes already read
+    (an empty message, a one-character last line, a piece cut after a line end) is
+    finished with exact reads of the few bytes it still needs, which are always on their
+    way, instead of a search that would wait for an end already half consumed.
 
     The size is counted the way aiosmtpd counts it: every byte sent before the final
     ``.`` line, dot-stuffing included. A message over the limit is still read to its end
@@ -80,28 +95,35 @@ async def read_data(reader: asyncio.StreamReader, limit: int | None) -> bytes | 
     """
     pieces: list[bytes] = []
     size = 0
-    previous = b"\r\n"  # the DATA command line ended with CRLF
-    while True:
+    tail = b"\r\n"  # the last bytes read; the DATA command line ended with CRLF
+    while not tail.endswith(END_OF_DATA):
+        pending = _pending_end(tail)
         try:
-            piece = await reader.readuntil(END_OF_DATA)
-            # ".\r\n" ends the message only at the start of a line.
-            before = piece[-5:-3] if len(piece) >= 5 else (previous + piece[:-3])[-2:]
-            ended = before == b"\r\n"
-        except asyncio.LimitOverrunError as overrun:  # a long stretch without ".\r\n"
+            if pending:
+                piece = await reader.readexactly(pending)
+            else:
+                piece = await reader.readuntil(END_OF_DATA)
+        except asyncio.LimitOverrunError as overrun:  # a long stretch without the end
             piece = await reader.readexactly(overrun.consumed)
-            ended = False
-        size += len(piece) - (len(END_OF_DATA) if ended else 0)
-        if limit and size > limit:
-            pieces.clear()
-            pieces.append(b"")
+        size += len(piece)
+        if limit and size > limit + len(FINAL_LINE):
+            pieces.clear()  # over the limit whatever follows: keep nothing
         else:
             pieces.append(piece)
-        previous = piece[-2:]
-        if ended:
-            break
+        tail = (tail + piece[-len(END_OF_DATA) :])[-len(END_OF_DATA) :]
+    size -= len(FINAL_LINE)
     if limit and size > limit:
         return None
-    pieces[-1] = pieces[-1][: -len(END_OF_DATA)]
+    # Drop the final line from the last pieces (at most the reader's limit long), so that
+    # the message is copied once, by the join.
+    cut = len(FINAL_LINE)
+    while cut:
+        last = pieces.pop()
+        if len(last) > cut:
+            pieces.append(last[:-cut])
+            cut = 0
+        else:
+            cut -= len(last)
     return unstuff(b"".join(pieces))
 
 
