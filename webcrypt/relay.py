@@ -74,9 +74,8 @@ class Relay:
 
 def crlf(message: bytes) -> bytes:
     """Return `message` with every line ending turned into CRLF, as SMTP requires."""
-    if message.count(b"\n") == message.count(b"\r\n") and message.count(b"\r") == message.count(
-        b"\r\n"
-    ):
+    line_ends = message.count(b"\r\n")
+    if message.count(b"\n") == line_ends == message.count(b"\r"):
         return message
     return _BARE_LINE_END.sub(b"\r\n", message)
 

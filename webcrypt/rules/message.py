@@ -75,14 +75,22 @@ class MailMessage:
         text = self.header_block.decode("utf-8", "surrogateescape")
         return Parser(policy=policy.compat32).parsestr(text, headersonly=True)
 
+    @cached_property
+    def _fields(self) -> dict[str, list[str]]:
+        """The raw values of the fields by lower-cased name: the rules ask for several."""
+        fields: dict[str, list[str]] = {}
+        for name, value in self.headers.items():
+            fields.setdefault(name.lower(), []).append(str(value))
+        return fields
+
     def get(self, name: str) -> str:
         """Return the raw value of the first `name` field, "" when absent."""
-        value = self.headers.get(name)
-        return "" if value is None else str(value)
+        values = self._fields.get(name.lower())
+        return values[0] if values else ""
 
     def get_all(self, name: str) -> list[str]:
         """Return the raw values of every `name` field."""
-        return [str(v) for v in self.headers.get_all(name, [])]
+        return list(self._fields.get(name.lower(), ()))
 
     @cached_property
     def subject(self) -> str:

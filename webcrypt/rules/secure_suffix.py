@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from webcrypt.rules import Context
-from webcrypt.rules.message import MailMessage, has_secure_suffix
+from webcrypt.rules.message import SECURE_SUFFIX, MailMessage, has_secure_suffix
 
 name = "secure-suffix"
 description = "A recipient address ends in #secure, in RCPT TO or in the To/Cc headers."
@@ -11,7 +11,10 @@ description = "A recipient address ends in #secure, in RCPT TO or in the To/Cc h
 
 def check(message: MailMessage, context: Context) -> bool:
     """Tell whether any envelope or header recipient carries the suffix."""
-    return any(has_secure_suffix(a) for a in context.rcpt_tos) or any(
+    if any(has_secure_suffix(a) for a in context.rcpt_tos):
+        return True
+    # Parsing the address lists is the costly part: only when the suffix is written at all.
+    return SECURE_SUFFIX.encode() in message.header_block.lower() and any(
         has_secure_suffix(a) for a in message.header_recipients
     )
 
