@@ -237,7 +237,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer messages")
     parser.add_argument("--sessions", type=int, default=4, help="parallel SMTP sessions")
-    parser.add_argument("--repeat", type=int, default=3, help="alternating rounds per case")
+    parser.add_argument("--repeat", type=int, default=5, help="alternating rounds per case")
     parser.add_argument(
         "--sink",
         choices=("aiosmtpd", "smtp-sink"),

@@ -5,7 +5,7 @@ every recipient. `PerRecipientReplies` fixes that with two small overrides:
 
 * a ``handle_DATA`` hook may return a list with one reply per accepted recipient (in RCPT
   order); a plain string reply is repeated for each recipient;
-* any final reply aiosmtpd itself sends after ``354`` (message too big, line too long, an
+* any final reply the server itself sends after ``354`` (message too big, an
   error turned into a reply) is likewise repeated once per recipient.
 """
 
