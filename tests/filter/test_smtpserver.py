@@ -199,3 +199,55 @@ def test_client_leaving_mid_message_leaves_the_filter_serving(harness):
     assert b"whole" in plain.data
     with harness.client() as client:
         assert client.noop()[0] == 250
+
+
+def test_data_out_of_order_is_refused_as_aiosmtpd_does(harness):
+    with harness.client() as client:
+        assert client.docmd("DATA")[0] == 503  # no HELO yet
+        client.ehlo()
+        assert client.docmd("DATA")[0] == 503  # no MAIL, no RCPT
+        client.mail(ADVISER)
+        assert client.docmd("DATA") == (503, b"Error: need RCPT command")
+        client.rcpt("b@bank.example")
+        assert client.docmd("DATA", "now") == (501, b"Syntax: DATA")
+        assert client.noop()[0] == 250
+    assert harness.sink.messages == []
+
+
+def test_busy_filter_answers_451_and_keeps_the_message_with_the_client(harness):
+    server = harness.server
+    server.handler.gate_wait = 0.2
+    slots = server.max_transactions
+
+    async def hold(count: int) -> None:
+        for _ in range(count):
+            await server.handler.gate.acquire()
+
+    async def free(count: int) -> None:
+        for _ in range(count):
+            server.handler.gate.release()
+
+    asyncio.run_coroutine_threadsafe(hold(slots), server.loop).result(5)
+    data = rfc5322(f"From: {ADVISER}\nTo: b@bank.example\nSubject: hi\n\nhello\n")
+    with harness.client() as client:
+        client.ehlo()
+        client.mail(ADVISER)
+        client.rcpt("b@bank.example")
+        code, text = client.docmd("DATA")
+        assert (code, text) == (451, b"4.3.2 Too busy right now; try again later")
+        asyncio.run_coroutine_threadsafe(free(slots), server.loop).result(5)
+        # The refused transaction is over; the same connection sends the message again.
+        assert client.sendmail(ADVISER, ["b@bank.example"], data) == {}
+    (plain,) = harness.sink.wait_for(1)
+    assert plain.data.endswith(b"\r\n\r\nhello\r\n")
+
+
+def test_local_part_over_the_limit_is_refused(harness):
+    """aiosmtpd's local_part_limit holds for plain paths too (the filter leaves it unset)."""
+    with harness.client() as client:
+        client.ehlo()
+        client.mail(ADVISER)
+        [connection] = harness.server._connections
+        connection.local_part_limit = 8
+        assert client.rcpt("abcdefghi@cust.example")[0] == 553
+        assert client.rcpt("abcdefgh@cust.example")[0] == 250
