@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from webcrypt.rules.message import DOT_ATOM
+
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 30.0
@@ -269,8 +271,7 @@ class SMTPRelay(Relay):
 
 # A dot-atom at a domain, as nearly every envelope address is: smtplib's quoteaddr would
 # parse it with the email package only to put it in angle brackets unchanged.
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\Z")
+_PLAIN_ADDRESS = re.compile(rf"{DOT_ATOM}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\Z")
 
 
 def _mail(conn: smtplib.SMTP, sender: str, options: list[str]) -> tuple[int, bytes]:

@@ -22,6 +22,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import MISSING, SMTP
 
 from webcrypt.lmtp import PerRecipientReplies
+from webcrypt.rules.message import DOT_ATOM
 
 if TYPE_CHECKING:
     from webcrypt.filter import FilterHandler
@@ -34,10 +35,7 @@ FINAL_LINE = b".\r\n"
 
 # A dot-atom at a dot-atom domain in angle brackets, then blanks and the ESMTP parameters, if
 # any (a comment or other white space after the path is left to the full parser).
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_PLAIN_PATH = re.compile(
-    rf"[ \t]*<({_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*)>(?:[ \t]+(?=[^\s(])|\Z)"
-)
+_PLAIN_PATH = re.compile(rf"[ \t]*<({DOT_ATOM}@{DOT_ATOM})>(?:[ \t]+(?=[^\s(])|\Z)")
 
 
 def size_reply(limit: int) -> str:

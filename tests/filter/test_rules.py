@@ -93,6 +93,13 @@ def test_secure_suffix_in_the_envelope_or_the_headers():
     in_header = msg('To: "C" <c@cust.example#secure>, d@cust.example\nSubject: x\n\nbody\n')
     assert secure_suffix.check(in_header, ctx())
     assert secure_suffix.secure_addresses(in_header, ctx()) == ["c@cust.example#secure"]
+
+
+def test_secure_suffix_only_in_the_recipient_headers_counts():
+    upper = msg("To: c@cust.example#SECURE\nSubject: x\n\nbody\n")
+    assert secure_suffix.check(upper, ctx())
+    elsewhere = msg("To: c@cust.example\nX-Note: write #secure after it\nSubject: x\n\n#secure\n")
+    assert not secure_suffix.check(elsewhere, ctx())
     assert strip_secure("<c@cust.example#Secure>") == "<c@cust.example>"
 
 

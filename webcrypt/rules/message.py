@@ -11,6 +11,9 @@ from email.utils import getaddresses
 from functools import cached_property
 
 SECURE_SUFFIX = "#secure"
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
+"""An RFC 5322 dot-atom as a regular expression: the plain form of a local part or domain."""
 _SEPARATOR = re.compile(rb"\r?\n\r?\n")
 
 
