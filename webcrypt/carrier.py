@@ -20,8 +20,10 @@ from markupsafe import Markup
 from webcrypt.branding import Branding
 from webcrypt.notices import (
     LANGUAGES,
+    MAX_7BIT_LINE,
     Part,
     language,
+    lf_lines,
     multipart,
     readable_body,
     render_mail,
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
 
 HTML_NAME = "secure.htm"
 NEUTRAL_NAME = "secure-message.dat"
-MAX_7BIT_LINE = 998
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def attachment(content: str, *, neutral: bool) -> Part:
     """Wrap the attachment text 7-bit when it is ASCII with short lines, else quoted-printable."""
     content_type = "application/octet-stream" if neutral else "text/html"
     filename = NEUTRAL_NAME if neutral else HTML_NAME
-    data = content.replace("\r\n", "\n")
+    data = lf_lines(content)
     if data.isascii() and max(map(len, data.split("\n"))) <= MAX_7BIT_LINE:
         charset = "" if neutral else '; charset="us-ascii"'
         encoding, body = "7bit", data.encode("ascii").replace(b"\n", b"\r\n")

@@ -106,7 +106,12 @@ class Delivery:
                 continue
             try:
                 data = mail.build()
-                self.relay.send(data, mail_from=mail.mail_from, rcpt_tos=list(mail.rcpt_tos))
+                self.relay.send(
+                    data,
+                    mail_from=mail.mail_from,
+                    rcpt_tos=list(mail.rcpt_tos),
+                    crlf_only=mail.crlf_only,
+                )
                 sent_bytes += len(data)
                 del data
             except RelayError as exc:

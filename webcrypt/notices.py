@@ -8,6 +8,7 @@ then a blank line, then the text body) with an optional ``<name>.<lang>.html`` b
 from __future__ import annotations
 
 import binascii
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ import jinja2
 from webcrypt.rules.message import domain_of
 
 LANGUAGES = ("en", "de")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+MAX_7BIT_LINE = 998
+"""The longest line SMTP carries (RFC 5321), without its CRLF."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class Outgoing:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     kind: str
+    crlf_only: bool = False
+    """True when the data ends every line in CRLF (as `serialize` guarantees)."""
 
     def build(self) -> bytes:
         """Return the message bytes."""
@@ -125,19 +131,34 @@ class Part:
         return b"".join(self.chunks())
 
 
+def lf_lines(text: str) -> str:
+    """Return `text` with LF line ends only (CRLF and a lone CR become LF)."""
+    if "\r" not in text:  # the usual case, and far cheaper to find out than to replace
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def text_part(text: str, subtype: str) -> Part:
-    """A UTF-8 text part, quoted-printable (lines stay short and mostly readable)."""
-    encoded = binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True)
-    body = encoded.replace(b"\n", b"\r\n")
+    """A UTF-8 text part, quoted-printable (lines stay short and mostly readable).
+
+    HTML goes out 7-bit instead when its lines are short enough: other characters become
+    character references, so there is nothing to encode and the part is smaller.
+    """
+    text = lf_lines(text)
+    if subtype == "html":
+        ascii_html = text.encode("ascii", "xmlcharrefreplace")
+        if max(map(len, ascii_html.split(b"\n"))) <= MAX_7BIT_LINE:
+            return _part(f'text/{subtype}; charset="us-ascii"', "7bit", ascii_html)
+    encoded = binascii.b2a_qp(text.encode("utf-8"), istext=True)
+    return _part(f'text/{subtype}; charset="utf-8"', "quoted-printable", encoded)
+
+
+def _part(content_type: str, encoding: str, body: bytes) -> Part:
+    """A leaf part from an LF-terminated encoded body."""
+    body = body.replace(b"\n", b"\r\n")
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
-    return Part(
-        (
-            ("Content-Type", f'text/{subtype}; charset="utf-8"'),
-            ("Content-Transfer-Encoding", "quoted-printable"),
-        ),
-        body,
-    )
+    return Part((("Content-Type", content_type), ("Content-Transfer-Encoding", encoding)), body)
 
 
 def multipart(subtype: str, parts: Sequence[Part]) -> Part:
@@ -210,6 +231,9 @@ def serialize(
     ]
     # Address fields are written as given: a non-ASCII address stays UTF-8 (RFC 6532).
     head = "".join(fold(name, value) for name, value in top) + "MIME-Version: 1.0\r\n"
+    # A line end inside a value taken from elsewhere (a References field) becomes CRLF
+    # too: every line of the result ends in CRLF, as `Outgoing.crlf_only` promises.
+    head = _LINE_END.sub("\r\n", head)
     return b"".join([head.encode("utf-8"), *body.chunks()])
 
 
@@ -277,7 +301,7 @@ def _notice(
         headers=[("Auto-Submitted", "auto-generated")],
     )
     # Null sender: an automatic notice must never cause a bounce loop.
-    return Outgoing(data=data, mail_from="", rcpt_tos=(adviser,), kind=name)
+    return Outgoing(data=data, mail_from="", rcpt_tos=(adviser,), kind=name, crlf_only=True)
 
 
 def pin_mail(

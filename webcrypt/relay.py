@@ -57,14 +57,34 @@ class Relay:
 
     description = "relay"
 
-    def send(self, message: bytes, *, mail_from: str, rcpt_tos: Sequence[str]) -> None:
-        """Deliver `message` to `rcpt_tos`; return only once the relay took responsibility."""
+    def send(
+        self,
+        message: bytes,
+        *,
+        mail_from: str,
+        rcpt_tos: Sequence[str],
+        crlf_only: bool = False,
+    ) -> None:
+        """Deliver `message` to `rcpt_tos`; return only once the relay took responsibility.
+
+        `crlf_only` says that every line of `message` already ends in CRLF (mails built by
+        `webcrypt.notices.serialize` do), so the relay need not look for bare line ends.
+        """
         raise NotImplementedError
 
-    async def send_async(self, message: bytes, *, mail_from: str, rcpt_tos: Sequence[str]) -> None:
+    async def send_async(
+        self,
+        message: bytes,
+        *,
+        mail_from: str,
+        rcpt_tos: Sequence[str],
+        crlf_only: bool = False,
+    ) -> None:
         """Deliver like `send` without blocking the event loop."""
         loop = asyncio.get_running_loop()
-        call = functools.partial(self.send, message, mail_from=mail_from, rcpt_tos=rcpt_tos)
+        call = functools.partial(
+            self.send, message, mail_from=mail_from, rcpt_tos=rcpt_tos, crlf_only=crlf_only
+        )
         await loop.run_in_executor(self._executor(), call)
 
     def _executor(self) -> ThreadPoolExecutor | None:
@@ -178,11 +198,19 @@ class SMTPRelay(Relay):
 
     # -- sending ---------------------------------------------------------------------------
 
-    def send(self, message: bytes, *, mail_from: str, rcpt_tos: Sequence[str]) -> None:
+    def send(
+        self,
+        message: bytes,
+        *,
+        mail_from: str,
+        rcpt_tos: Sequence[str],
+        crlf_only: bool = False,
+    ) -> None:
         """Deliver `message`; raise `RelayError` unless the relay accepted every recipient."""
         if not rcpt_tos:
             return
-        data = crlf(message)  # once, not again for the attempt on a fresh connection
+        # Once, not again for the attempt on a fresh connection.
+        data = message if crlf_only else crlf(message)
         try:
             conn, reused = self._acquire()
         except RelayError:
@@ -241,8 +269,12 @@ class SMTPRelay(Relay):
         if code != 354:
             self._abort(conn, code, reply, "message")
         # Dot-stuffing without smtplib's regular expression: the data has CRLF line ends
-        # only, so every line but the first starts right after a line feed.
-        data = (b"." if data.startswith(b".") else b"") + data.replace(b"\n.", b"\n..")
+        # only, so every line but the first starts right after a line feed. Looking first
+        # is much cheaper than a replace that finds nothing, the usual case.
+        if b"\n." in data:
+            data = data.replace(b"\n.", b"\n..")
+        if data.startswith(b"."):
+            data = b"." + data
         ending = b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"
         conn.send(data + ending)  # one write: a separate small one could wait for an ACK
         code, reply = conn.getreply()
@@ -325,7 +357,14 @@ class OutboxRelay(Relay):
         self.directory = Path(directory)
         self.description = f"outbox:{self.directory}"
 
-    def send(self, message: bytes, *, mail_from: str, rcpt_tos: Sequence[str]) -> None:
+    def send(
+        self,
+        message: bytes,
+        *,
+        mail_from: str,
+        rcpt_tos: Sequence[str],
+        crlf_only: bool = False,
+    ) -> None:
         """Write the message with its envelope as Return-Path/X-Envelope-To header lines."""
         if not rcpt_tos:
             return
@@ -341,7 +380,7 @@ class OutboxRelay(Relay):
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(envelope)
-                    handle.write(crlf(message))
+                    handle.write(message if crlf_only else crlf(message))
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(temporary, self.directory / name)

@@ -264,7 +264,7 @@ class Sealer:
                 recipient=account,
                 thread=thread,
             )
-            plan.add(Outgoing(carrier, mail_from, (shown,), "carrier"), [rcpt])
+            plan.add(Outgoing(carrier, mail_from, (shown,), "carrier", crlf_only=True), [rcpt])
             plan.sealed.append((rcpt, account.recipient_id, key.key_version))
             plan.decisions[rcpt] = "sealed"
             if pin:
