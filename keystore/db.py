@@ -19,6 +19,7 @@ from sqlalchemy.pool import StaticPool
 from keystore.admins import AdminService
 from keystore.audit import AuditService
 from keystore.clock import Clock, utcnow
+from keystore.driver import DriverTransaction, PreparedStatements, driver_transaction
 from keystore.errors import KeystoreUnavailable
 from keystore.ledger import LedgerService
 from keystore.masterkey import MasterKey
@@ -109,6 +110,7 @@ class Keystore:
         self._writer: AbstractContextManager[object] = (
             threading.Lock() if self.url.get_backend_name() == "sqlite" else nullcontext()
         )
+        self._prepared = PreparedStatements(self.engine.dialect)
 
     def __repr__(self) -> str:
         return f"Keystore({self.url.render_as_string(hide_password=True)!r})"
@@ -145,6 +147,21 @@ class Keystore:
         try:
             with self._writer, self.engine.begin() as connection:
                 yield connection
+        except _UNAVAILABLE as exc:
+            log.warning("keystore database unavailable: %s", exc)
+            raise KeystoreUnavailable(
+                "the keystore database is unavailable; try again later"
+            ) from exc
+
+    @contextmanager
+    def driver_transaction(self) -> Iterator[DriverTransaction]:
+        """Like `transaction`, on the DBAPI connection: for the filter's per-message insert.
+
+        See `keystore.driver`; connection problems surface as KeystoreUnavailable.
+        """
+        try:
+            with driver_transaction(self.engine, self._writer, self._prepared) as transaction:
+                yield transaction
         except _UNAVAILABLE as exc:
             log.warning("keystore database unavailable: %s", exc)
             raise KeystoreUnavailable(

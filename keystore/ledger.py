@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from keystore.clock import Clock, as_utc, utcnow
+from keystore.driver import DriverTransaction
 from keystore.models import LedgerEntry, Recipient, RecipientKey
 
 
@@ -69,7 +70,7 @@ def _rowcount(result: Any) -> int:
 
 
 def record_sealed_if_current(
-    connection: Connection,
+    connection: Connection | DriverTransaction,
     *,
     message_id: str,
     recipient_id: int,
@@ -83,20 +84,20 @@ def record_sealed_if_current(
     False, with nothing recorded, when the account is no longer active, was deleted, or the
     version was destroyed or superseded by a newer one: the caller's idea of the account is
     stale. A second entry for the same message and recipient raises IntegrityError
-    (`LedgerService.record_sealed` updates one).
+    (`LedgerService.record_sealed` updates one). Runs in a Core transaction or, on the
+    filter's hot path, in a `Keystore.driver_transaction`.
     """
-    result = connection.execute(
-        _GUARDED_INSERT,
-        {
-            "message_id": message_id,
-            "recipient_id": recipient_id,
-            "sender": sender,
-            "created": as_utc(created),
-            "expires": as_utc(expires),
-            "key_version": key_version,
-        },
-    )
-    return _rowcount(result) == 1
+    values = {
+        "message_id": message_id,
+        "recipient_id": recipient_id,
+        "sender": sender,
+        "created": as_utc(created),
+        "expires": as_utc(expires),
+        "key_version": key_version,
+    }
+    if isinstance(connection, DriverTransaction):
+        return connection.execute(_GUARDED_INSERT, values) == 1
+    return _rowcount(connection.execute(_GUARDED_INSERT, values)) == 1
 
 
 class LedgerService:

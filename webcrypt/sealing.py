@@ -305,11 +305,11 @@ class Sealer:
     def _record_cached(self, plan: Plan, sender: str, accounts: dict[str, Account]) -> None:
         """Record the ledger entries of cached accounts; raise _StaleAccount if one changed."""
         assert plan.created is not None and plan.expires is not None
-        with self.runtime.keystore.transaction() as connection:
+        with self.runtime.keystore.driver_transaction() as transaction:
             for address, account in accounts.items():
                 assert account.key is not None
                 if not record_sealed_if_current(
-                    connection,
+                    transaction,
                     message_id=plan.message_id,
                     recipient_id=account.recipient_id,
                     sender=sender,

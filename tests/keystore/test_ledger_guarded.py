@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from keystore.db import Keystore
-from keystore.ledger import record_sealed_if_current
+from keystore.errors import KeystoreUnavailable
+from keystore.ledger import _GUARDED_INSERT, record_sealed_if_current
+from keystore.masterkey import MasterKey
 
 SENDER = "adviser@bank.example"
 
@@ -20,21 +23,33 @@ def account(ks: Keystore, address: str = "kunde@example.com") -> int:
         return recipient.id
 
 
-def record(ks: Keystore, message_id: str, recipient_id: int, version: int = 1) -> bool:
+@pytest.fixture(params=["session", "driver"])
+def path(request: pytest.FixtureRequest) -> str:
+    """Run each test through the ORM session and through the filter's driver transaction."""
+    return str(request.param)
+
+
+def record(
+    ks: Keystore, message_id: str, recipient_id: int, version: int = 1, path: str = "session"
+) -> bool:
+    values = {
+        "message_id": message_id,
+        "recipient_id": recipient_id,
+        "sender": SENDER,
+        "created": ks.clock(),
+        "expires": ks.clock() + timedelta(days=30),
+        "key_version": version,
+    }
+    if path == "driver":
+        with ks.driver_transaction() as transaction:
+            return record_sealed_if_current(transaction, **values)
     with ks.session() as session:
-        return ks.ledger(session).record_sealed_if_current(
-            message_id=message_id,
-            recipient_id=recipient_id,
-            sender=SENDER,
-            created=ks.clock(),
-            expires=ks.clock() + timedelta(days=30),
-            key_version=version,
-        )
+        return ks.ledger(session).record_sealed_if_current(**values)
 
 
-def test_records_for_the_current_version(keystore: Keystore) -> None:
+def test_records_for_the_current_version(keystore: Keystore, path: str) -> None:
     rid = account(keystore)
-    assert record(keystore, "m1@bank", rid)
+    assert record(keystore, "m1@bank", rid, path=path)
     with keystore.session() as session:
         entry = keystore.ledger(session).get("m1@bank", rid)
         assert entry is not None
@@ -43,53 +58,55 @@ def test_records_for_the_current_version(keystore: Keystore) -> None:
         assert entry.expires_at == keystore.clock() + timedelta(days=30)
 
 
-def test_refuses_a_superseded_destroyed_or_unknown_version(keystore: Keystore) -> None:
+def test_refuses_a_superseded_destroyed_or_unknown_version(keystore: Keystore, path: str) -> None:
     rid = account(keystore)
     with keystore.session() as session:
         recipients = keystore.recipients(session)
         recipient = recipients.get_by_id(rid)
         assert recipient is not None
         assert recipients.rotate_key(recipient) == 2
-    assert not record(keystore, "m1@bank", rid, version=1)
-    assert not record(keystore, "m1@bank", rid, version=3)
-    assert record(keystore, "m2@bank", rid, version=2)
+    assert not record(keystore, "m1@bank", rid, version=1, path=path)
+    assert not record(keystore, "m1@bank", rid, version=3, path=path)
+    assert record(keystore, "m2@bank", rid, version=2, path=path)
     with keystore.session() as session:
         keystore.recipients(session).destroy_key_version(rid, 2)
-    assert not record(keystore, "m3@bank", rid, version=2)
+    assert not record(keystore, "m3@bank", rid, version=2, path=path)
     # With version 2 destroyed, version 1 is the newest live one again.
-    assert record(keystore, "m4@bank", rid, version=1)
+    assert record(keystore, "m4@bank", rid, version=1, path=path)
     with keystore.session() as session:
         assert keystore.ledger(session).get("m1@bank", rid) is None
         assert keystore.ledger(session).get("m3@bank", rid) is None
 
 
-def test_refuses_deactivated_and_deleted_accounts(keystore: Keystore) -> None:
+def test_refuses_deactivated_and_deleted_accounts(keystore: Keystore, path: str) -> None:
     rid = account(keystore)
     with keystore.session() as session:
         recipients = keystore.recipients(session)
         recipient = recipients.get_by_id(rid)
         assert recipient is not None
         recipients.set_status(recipient, "deactivated")
-    assert not record(keystore, "m1@bank", rid)
+    assert not record(keystore, "m1@bank", rid, path=path)
     with keystore.session() as session:
         recipients = keystore.recipients(session)
         recipient = recipients.get_by_id(rid)
         assert recipient is not None
         recipients.set_status(recipient, "active")
-    assert record(keystore, "m2@bank", rid)
+    assert record(keystore, "m2@bank", rid, path=path)
     with keystore.session() as session:
         recipients = keystore.recipients(session)
         recipient = recipients.get_by_id(rid)
         assert recipient is not None
         recipients.delete(recipient)
-    assert not record(keystore, "m3@bank", rid)
+    assert not record(keystore, "m3@bank", rid, path=path)
 
 
-def test_a_second_entry_for_the_same_message_is_an_integrity_error(keystore: Keystore) -> None:
+def test_a_second_entry_for_the_same_message_is_an_integrity_error(
+    keystore: Keystore, path: str
+) -> None:
     rid = account(keystore)
-    assert record(keystore, "m1@bank", rid)
+    assert record(keystore, "m1@bank", rid, path=path)
     with pytest.raises(IntegrityError):
-        record(keystore, "m1@bank", rid)
+        record(keystore, "m1@bank", rid, path=path)
 
 
 def test_in_a_core_transaction(keystore: Keystore) -> None:
@@ -113,3 +130,47 @@ def test_in_a_core_transaction(keystore: Keystore) -> None:
         raise RuntimeError("rolls back")
     with keystore.session() as session:
         assert [e.message_id for e in keystore.ledger(session).for_recipient(rid)] == ["m1@bank"]
+
+
+def test_a_driver_transaction_rolls_back_everything_on_error(keystore: Keystore) -> None:
+    rid = account(keystore)
+    other = account(keystore, "zweite@example.com")
+    with pytest.raises(RuntimeError), keystore.driver_transaction() as transaction:
+        assert record_sealed_if_current(
+            transaction,
+            message_id="m1@bank",
+            recipient_id=rid,
+            sender=SENDER,
+            created=keystore.clock(),
+            expires=keystore.clock(),
+            key_version=1,
+        )
+        raise RuntimeError("rolls back")
+    assert record(keystore, "m2@bank", rid, path="driver")
+    with pytest.raises(IntegrityError):  # the second row fails: the first goes too
+        with keystore.driver_transaction() as transaction:
+            for recipient_id in (other, rid):
+                record_sealed_if_current(
+                    transaction,
+                    message_id="m2@bank",
+                    recipient_id=recipient_id,
+                    sender=SENDER,
+                    created=keystore.clock(),
+                    expires=keystore.clock(),
+                    key_version=1,
+                )
+    with keystore.session() as session:
+        ledger = keystore.ledger(session)
+        assert [e.message_id for e in ledger.for_recipient(rid)] == ["m2@bank"]
+        assert ledger.for_recipient(other) == []
+    # The pooled connection is usable afterwards.
+    assert record(keystore, "m3@bank", other, path="driver")
+
+
+def test_a_driver_transaction_on_an_unreachable_database_is_unavailable(
+    tmp_path: Path, master_key: MasterKey
+) -> None:
+    missing = Keystore(f"sqlite:///{tmp_path}/missing/dir/x.db", master_key=master_key)
+    (tmp_path / "missing" / "dir").rmdir()
+    with pytest.raises(KeystoreUnavailable), missing.driver_transaction() as transaction:
+        transaction.execute(_GUARDED_INSERT, {})

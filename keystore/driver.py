@@ -1,0 +1,135 @@
+"""Hot statements on the DBAPI connection itself, with SQLAlchemy's compiler and errors.
+
+For a one-row insert, SQLAlchemy's work around each execution (cache key, parameter
+processing, result and event machinery, the BEGIN it emits) costs about twice what the
+database needs. The filter records one ledger entry per sealed message, so that statement
+is compiled once per dialect (`Prepared`) and run in `driver_transaction`, which keeps
+the semantics of `Keystore.transaction`: the same pooled connections, BEGIN IMMEDIATE on
+SQLite, commit on success, rollback on error, and SQLAlchemy's exception classes (so an
+unreachable database is still `KeystoreUnavailable` and a duplicate row `IntegrityError`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.sql import ClauseElement
+
+
+class Prepared:
+    """A Core statement compiled for one dialect, with its parameters put in driver form."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled: Any = statement.compile(dialect=dialect)
+        self.sql: str = compiled.string
+        self._order: tuple[str, ...] | None = (
+            tuple(compiled.positiontup) if dialect.positional else None
+        )
+        self._fixed: dict[str, Any] = {}
+        self._processors: dict[str, Callable[[Any], Any]] = {}
+        for bind, name in compiled.bind_names.items():
+            if bind.value is not None:  # a literal of the statement, such as 'active'
+                self._fixed[name] = bind.value
+            processor = bind.type.bind_processor(dialect)
+            if processor is not None:
+                self._processors[name] = processor
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        """The statement's parameters as the driver takes them: processed, in order."""
+        merged = {**self._fixed, **values}
+        for name, processor in self._processors.items():
+            merged[name] = processor(merged[name])
+        if self._order is None:
+            return merged
+        return tuple(merged[name] for name in self._order)
+
+
+class DriverTransaction:
+    """A DBAPI cursor in a transaction, running statements prepared once per engine."""
+
+    def __init__(self, cursor: Any, prepare: Callable[[ClauseElement], Prepared]) -> None:
+        self.cursor = cursor
+        self._prepare = prepare
+
+    def execute(self, statement: ClauseElement, values: Mapping[str, Any]) -> int:
+        """Run `statement` with `values`; return the number of rows it affected."""
+        prepared = self._prepare(statement)
+        self.cursor.execute(prepared.sql, prepared.parameters(values))
+        return int(self.cursor.rowcount)
+
+
+class PreparedStatements:
+    """The statements an engine has prepared, each compiled the first time it runs."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._prepared: dict[int, tuple[ClauseElement, Prepared]] = {}
+
+    def __call__(self, statement: ClauseElement) -> Prepared:
+        found = self._prepared.get(id(statement))
+        if found is None or found[0] is not statement:
+            found = (statement, Prepared(statement, self.dialect))
+            self._prepared[id(statement)] = found
+        return found[1]
+
+
+@contextmanager
+def driver_transaction(
+    engine: Engine, writer: AbstractContextManager[object], prepared: PreparedStatements
+) -> Iterator[DriverTransaction]:
+    """Yield a `DriverTransaction` that commits on success and rolls back on error.
+
+    Driver errors are raised as SQLAlchemy's (`OperationalError`, `IntegrityError`, ...);
+    a connection the error shows to be broken is dropped from the pool.
+    """
+    dialect = engine.dialect
+    dbapi_error = dialect.loaded_dbapi.Error
+    with writer:
+        try:
+            connection = engine.raw_connection()
+        except dbapi_error as exc:  # the pool hands on the driver's own error
+            raise _wrapped(exc, dialect) from exc
+        try:
+            cursor = connection.cursor()
+            try:
+                if dialect.name == "sqlite":
+                    cursor.execute("BEGIN IMMEDIATE")  # as the engine's begin hook does
+                yield DriverTransaction(cursor, prepared)
+                connection.commit()
+            except dbapi_error as exc:
+                broken = dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
+                _rollback(connection)
+                if broken:
+                    connection.invalidate(exc)
+                raise _wrapped(exc, dialect, invalidated=broken) from exc
+            except BaseException:
+                _rollback(connection)
+                raise
+            finally:
+                with contextlib.suppress(dbapi_error):
+                    cursor.close()
+        finally:
+            connection.close()  # back to the pool
+
+
+def _wrapped(exc: Exception, dialect: Dialect, *, invalidated: bool = False) -> StatementError:
+    """SQLAlchemy's exception for a driver's, as a Core execution would raise it."""
+    return DBAPIError.instance(
+        None,
+        None,
+        exc,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=invalidated,
+        dialect=dialect,
+    )
+
+
+def _rollback(connection: Any) -> None:
+    with contextlib.suppress(Exception):
+        connection.rollback()
