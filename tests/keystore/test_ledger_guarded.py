@@ -147,18 +147,18 @@ def test_a_driver_transaction_rolls_back_everything_on_error(keystore: Keystore)
         )
         raise RuntimeError("rolls back")
     assert record(keystore, "m2@bank", rid, path="driver")
-    with pytest.raises(IntegrityError):  # the second row fails: the first goes too
-        with keystore.driver_transaction() as transaction:
-            for recipient_id in (other, rid):
-                record_sealed_if_current(
-                    transaction,
-                    message_id="m2@bank",
-                    recipient_id=recipient_id,
-                    sender=SENDER,
-                    created=keystore.clock(),
-                    expires=keystore.clock(),
-                    key_version=1,
-                )
+    # The second row fails (m2@bank is recorded for rid already): the first goes too.
+    with pytest.raises(IntegrityError), keystore.driver_transaction() as transaction:
+        for recipient_id in (other, rid):
+            record_sealed_if_current(
+                transaction,
+                message_id="m2@bank",
+                recipient_id=recipient_id,
+                sender=SENDER,
+                created=keystore.clock(),
+                expires=keystore.clock(),
+                key_version=1,
+            )
     with keystore.session() as session:
         ledger = keystore.ledger(session)
         assert [e.message_id for e in ledger.for_recipient(rid)] == ["m2@bank"]
