@@ -19,7 +19,12 @@ from sqlalchemy.pool import StaticPool
 from keystore.admins import AdminService
 from keystore.audit import AuditService
 from keystore.clock import Clock, utcnow
-from keystore.driver import DriverTransaction, PreparedStatements, driver_transaction
+from keystore.driver import (
+    SQLITE_BEGIN,
+    DriverTransaction,
+    PreparedStatements,
+    driver_transaction,
+)
 from keystore.errors import KeystoreUnavailable
 from keystore.ledger import LedgerService
 from keystore.masterkey import MasterKey
@@ -39,6 +44,16 @@ def _is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
+@contextmanager
+def _unavailable_on(errors: tuple[type[Exception], ...]) -> Iterator[None]:
+    """Turn the given database errors into KeystoreUnavailable (logged, without parameters)."""
+    try:
+        yield
+    except errors as exc:
+        log.warning("keystore database unavailable: %s", exc)
+        raise KeystoreUnavailable("the keystore database is unavailable; try again later") from exc
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     """Enable WAL, a busy timeout and foreign keys; let SQLAlchemy emit BEGIN itself."""
     dbapi_connection.isolation_level = None
@@ -55,7 +70,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_on_begin(connection: Connection) -> None:
     # Every transaction takes the write lock up front: a deferred transaction that read
     # first cannot wait for a concurrent writer and would fail instead of queueing.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.exec_driver_sql(SQLITE_BEGIN)
 
 
 def make_engine(url: str | URL, **options: Any) -> Engine:
@@ -121,21 +136,13 @@ class Keystore:
 
         Database connection problems surface as KeystoreUnavailable.
         """
-        session = self._sessionmaker()
-        try:
-            yield session
-            session.commit()
-        except _UNAVAILABLE as exc:
-            session.rollback()
-            log.warning("keystore database unavailable: %s", exc)
-            raise KeystoreUnavailable(
-                "the keystore database is unavailable; try again later"
-            ) from exc
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        with _unavailable_on(_UNAVAILABLE), self._sessionmaker() as session:  # closes it
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -144,14 +151,8 @@ class Keystore:
         For hot paths of a statement or two, where the ORM's bookkeeping would cost more
         than the statements; connection problems surface as KeystoreUnavailable.
         """
-        try:
-            with self._writer, self.engine.begin() as connection:
-                yield connection
-        except _UNAVAILABLE as exc:
-            log.warning("keystore database unavailable: %s", exc)
-            raise KeystoreUnavailable(
-                "the keystore database is unavailable; try again later"
-            ) from exc
+        with _unavailable_on(_UNAVAILABLE), self._writer, self.engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def driver_transaction(self) -> Iterator[DriverTransaction]:
@@ -159,25 +160,16 @@ class Keystore:
 
         See `keystore.driver`; connection problems surface as KeystoreUnavailable.
         """
-        try:
-            with driver_transaction(self.engine, self._writer, self._prepared) as transaction:
-                yield transaction
-        except _UNAVAILABLE as exc:
-            log.warning("keystore database unavailable: %s", exc)
-            raise KeystoreUnavailable(
-                "the keystore database is unavailable; try again later"
-            ) from exc
+        with (
+            _unavailable_on(_UNAVAILABLE),
+            driver_transaction(self.engine, self._writer, self._prepared) as transaction,
+        ):
+            yield transaction
 
     def ping(self) -> None:
         """Check that the database answers; raise KeystoreUnavailable otherwise."""
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except (DBAPIError, *_UNAVAILABLE) as exc:
-            log.warning("keystore database unavailable: %s", exc)
-            raise KeystoreUnavailable(
-                "the keystore database is unavailable; try again later"
-            ) from exc
+        with _unavailable_on((DBAPIError, *_UNAVAILABLE)), self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def _alembic_config(self, connection: Connection) -> Any:
         from alembic.config import Config

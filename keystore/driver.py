@@ -20,6 +20,9 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import ClauseElement
 
+SQLITE_BEGIN = "BEGIN IMMEDIATE"
+"""How every SQLite transaction begins: with the write lock, so that it queues for it."""
+
 
 class Prepared:
     """A Core statement compiled for one dialect, with its parameters put in driver form."""
@@ -56,11 +59,11 @@ class DriverTransaction:
         self.cursor = cursor
         self._prepare = prepare
 
-    def execute(self, statement: ClauseElement, values: Mapping[str, Any]) -> int:
-        """Run `statement` with `values`; return the number of rows it affected."""
+    def execute(self, statement: ClauseElement, values: Mapping[str, Any]) -> Any:
+        """Run `statement` with `values`; return the cursor (its `rowcount`, as a result's)."""
         prepared = self._prepare(statement)
         self.cursor.execute(prepared.sql, prepared.parameters(values))
-        return int(self.cursor.rowcount)
+        return self.cursor
 
 
 class PreparedStatements:
@@ -68,14 +71,13 @@ class PreparedStatements:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self._prepared: dict[int, tuple[ClauseElement, Prepared]] = {}
+        self._prepared: dict[ClauseElement, Prepared] = {}
 
     def __call__(self, statement: ClauseElement) -> Prepared:
-        found = self._prepared.get(id(statement))
-        if found is None or found[0] is not statement:
-            found = (statement, Prepared(statement, self.dialect))
-            self._prepared[id(statement)] = found
-        return found[1]
+        prepared = self._prepared.get(statement)
+        if prepared is None:
+            prepared = self._prepared[statement] = Prepared(statement, self.dialect)
+        return prepared
 
 
 @contextmanager
@@ -89,32 +91,40 @@ def driver_transaction(
     """
     dialect = engine.dialect
     dbapi_error = dialect.loaded_dbapi.Error
-    with writer:
-        try:
-            connection = engine.raw_connection()
-        except dbapi_error as exc:  # the pool hands on the driver's own error
-            raise _wrapped(exc, dialect) from exc
+    with writer, _checked_out(engine) as connection:
+        cursor = None
         try:
             cursor = connection.cursor()
-            try:
-                if dialect.name == "sqlite":
-                    cursor.execute("BEGIN IMMEDIATE")  # as the engine's begin hook does
-                yield DriverTransaction(cursor, prepared)
-                connection.commit()
-            except dbapi_error as exc:
-                broken = dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
-                _rollback(connection)
-                if broken:
-                    connection.invalidate(exc)
-                raise _wrapped(exc, dialect, invalidated=broken) from exc
-            except BaseException:
-                _rollback(connection)
-                raise
-            finally:
+            if dialect.name == "sqlite":
+                cursor.execute(SQLITE_BEGIN)
+            yield DriverTransaction(cursor, prepared)
+            connection.commit()
+        except dbapi_error as exc:
+            broken = dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
+            _rollback(connection)
+            if broken:
+                connection.invalidate(exc)
+            raise _wrapped(exc, dialect, invalidated=broken) from exc
+        except BaseException:
+            _rollback(connection)
+            raise
+        finally:
+            if cursor is not None:
                 with contextlib.suppress(dbapi_error):
                     cursor.close()
-        finally:
-            connection.close()  # back to the pool
+
+
+@contextmanager
+def _checked_out(engine: Engine) -> Iterator[Any]:
+    """A pooled DBAPI connection, returned to the pool afterwards."""
+    try:
+        connection = engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error as exc:  # the pool hands on the driver's error
+        raise _wrapped(exc, engine.dialect) from exc
+    try:
+        yield connection
+    finally:
+        connection.close()
 
 
 def _wrapped(exc: Exception, dialect: Dialect, *, invalidated: bool = False) -> StatementError:

@@ -95,8 +95,6 @@ def record_sealed_if_current(
         "expires": as_utc(expires),
         "key_version": key_version,
     }
-    if isinstance(connection, DriverTransaction):
-        return connection.execute(_GUARDED_INSERT, values) == 1
     return _rowcount(connection.execute(_GUARDED_INSERT, values)) == 1
 
 

@@ -20,15 +20,16 @@ from markupsafe import Markup
 from webcrypt.branding import Branding
 from webcrypt.notices import (
     LANGUAGES,
-    MAX_7BIT_LINE,
     Part,
     language,
+    leaf_part,
     lf_lines,
     multipart,
     readable_body,
     render_mail,
     render_template,
     serialize,
+    seven_bit,
 )
 from webcrypt.rules.message import decode_text
 from webcrypt.securehtm import render_secure_htm
@@ -77,22 +78,18 @@ def attachment(content: str, *, neutral: bool) -> Part:
     """Wrap the attachment text 7-bit when it is ASCII with short lines, else quoted-printable."""
     content_type = "application/octet-stream" if neutral else "text/html"
     filename = NEUTRAL_NAME if neutral else HTML_NAME
-    data = lf_lines(content)
-    if data.isascii() and max(map(len, data.split("\n"))) <= MAX_7BIT_LINE:
-        charset = "" if neutral else '; charset="us-ascii"'
-        encoding, body = "7bit", data.encode("ascii").replace(b"\n", b"\r\n")
+    data = lf_lines(content).encode("utf-8")
+    if seven_bit(data):
+        charset, encoding = ("" if neutral else '; charset="us-ascii"'), "7bit"
     else:
-        charset = "" if neutral else '; charset="utf-8"'
-        encoded = binascii.b2a_qp(data.encode("utf-8"), istext=True)
-        encoding, body = "quoted-printable", encoded.replace(b"\n", b"\r\n")
-    if not body.endswith(b"\r\n"):
-        body += b"\r\n"
-    headers = (
-        ("Content-Type", f'{content_type}{charset}; name="{filename}"'),
-        ("Content-Transfer-Encoding", encoding),
+        charset, encoding = ("" if neutral else '; charset="utf-8"'), "quoted-printable"
+        data = binascii.b2a_qp(data, istext=True)
+    return leaf_part(
+        f'{content_type}{charset}; name="{filename}"',
+        encoding,
+        data,
         ("Content-Disposition", f'attachment; filename="{filename}"'),
     )
-    return Part(headers, body)
 
 
 @lru_cache(maxsize=256)

@@ -8,7 +8,6 @@ then a blank line, then the text body) with an optional ``<name>.<lang>.html`` b
 from __future__ import annotations
 
 import binascii
-import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ import jinja2
 from webcrypt.rules.message import domain_of
 
 LANGUAGES = ("en", "de")
-_LINE_END = re.compile(r"\r\n|\r|\n")
 MAX_7BIT_LINE = 998
 """The longest line SMTP carries (RFC 5321), without its CRLF."""
 
@@ -138,6 +136,11 @@ def lf_lines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def seven_bit(data: bytes) -> bool:
+    """Tell whether LF-separated `data` may go out 7-bit: ASCII, no line over 998 bytes."""
+    return data.isascii() and max(map(len, data.split(b"\n"))) <= MAX_7BIT_LINE
+
+
 def text_part(text: str, subtype: str) -> Part:
     """A UTF-8 text part, quoted-printable (lines stay short and mostly readable).
 
@@ -147,18 +150,19 @@ def text_part(text: str, subtype: str) -> Part:
     text = lf_lines(text)
     if subtype == "html":
         ascii_html = text.encode("ascii", "xmlcharrefreplace")
-        if max(map(len, ascii_html.split(b"\n"))) <= MAX_7BIT_LINE:
-            return _part(f'text/{subtype}; charset="us-ascii"', "7bit", ascii_html)
+        if seven_bit(ascii_html):
+            return leaf_part(f'text/{subtype}; charset="us-ascii"', "7bit", ascii_html)
     encoded = binascii.b2a_qp(text.encode("utf-8"), istext=True)
-    return _part(f'text/{subtype}; charset="utf-8"', "quoted-printable", encoded)
+    return leaf_part(f'text/{subtype}; charset="utf-8"', "quoted-printable", encoded)
 
 
-def _part(content_type: str, encoding: str, body: bytes) -> Part:
-    """A leaf part from an LF-terminated encoded body."""
+def leaf_part(content_type: str, encoding: str, body: bytes, *headers: tuple[str, str]) -> Part:
+    """A part of an encoded body with LF line ends (sent with CRLF), plus extra fields."""
     body = body.replace(b"\n", b"\r\n")
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
-    return Part((("Content-Type", content_type), ("Content-Transfer-Encoding", encoding)), body)
+    fields = (("Content-Type", content_type), ("Content-Transfer-Encoding", encoding))
+    return Part((*fields, *headers), body)
 
 
 def multipart(subtype: str, parts: Sequence[Part]) -> Part:
@@ -233,7 +237,7 @@ def serialize(
     head = "".join(fold(name, value) for name, value in top) + "MIME-Version: 1.0\r\n"
     # A line end inside a value taken from elsewhere (a References field) becomes CRLF
     # too: every line of the result ends in CRLF, as `Outgoing.crlf_only` promises.
-    head = _LINE_END.sub("\r\n", head)
+    head = lf_lines(head).replace("\n", "\r\n")
     return b"".join([head.encode("utf-8"), *body.chunks()])
 
 

@@ -53,7 +53,7 @@ class RelayError(Exception):
 
 
 class Relay:
-    """Interface of every relay: `send`, `send_async`, `close`."""
+    """Interface of every relay: `send`, `send_async`, `close`; each implements `_deliver`."""
 
     description = "relay"
 
@@ -70,6 +70,11 @@ class Relay:
         `crlf_only` says that every line of `message` already ends in CRLF (mails built by
         `webcrypt.notices.serialize` do), so the relay need not look for bare line ends.
         """
+        if rcpt_tos:
+            self._deliver(message if crlf_only else crlf(message), mail_from, rcpt_tos)
+
+    def _deliver(self, data: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> None:
+        """Deliver CRLF `data` to at least one recipient (what each relay implements)."""
         raise NotImplementedError
 
     async def send_async(
@@ -198,19 +203,8 @@ class SMTPRelay(Relay):
 
     # -- sending ---------------------------------------------------------------------------
 
-    def send(
-        self,
-        message: bytes,
-        *,
-        mail_from: str,
-        rcpt_tos: Sequence[str],
-        crlf_only: bool = False,
-    ) -> None:
-        """Deliver `message`; raise `RelayError` unless the relay accepted every recipient."""
-        if not rcpt_tos:
-            return
-        # Once, not again for the attempt on a fresh connection.
-        data = message if crlf_only else crlf(message)
+    def _deliver(self, data: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> None:
+        """Send `data`; raise `RelayError` unless the relay accepted every recipient."""
         try:
             conn, reused = self._acquire()
         except RelayError:
@@ -357,17 +351,8 @@ class OutboxRelay(Relay):
         self.directory = Path(directory)
         self.description = f"outbox:{self.directory}"
 
-    def send(
-        self,
-        message: bytes,
-        *,
-        mail_from: str,
-        rcpt_tos: Sequence[str],
-        crlf_only: bool = False,
-    ) -> None:
+    def _deliver(self, data: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> None:
         """Write the message with its envelope as Return-Path/X-Envelope-To header lines."""
-        if not rcpt_tos:
-            return
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         name = f"{stamp}-{uuid.uuid4().hex[:12]}.eml"
         envelope = (
@@ -380,7 +365,7 @@ class OutboxRelay(Relay):
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(envelope)
-                    handle.write(message if crlf_only else crlf(message))
+                    handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(temporary, self.directory / name)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from keystore.db import Keystore
@@ -29,10 +29,9 @@ def path(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def record(
-    ks: Keystore, message_id: str, recipient_id: int, version: int = 1, path: str = "session"
-) -> bool:
-    values = {
+def entry(ks: Keystore, message_id: str, recipient_id: int, version: int = 1) -> dict[str, Any]:
+    """The arguments of one guarded insert."""
+    return {
         "message_id": message_id,
         "recipient_id": recipient_id,
         "sender": SENDER,
@@ -40,6 +39,12 @@ def record(
         "expires": ks.clock() + timedelta(days=30),
         "key_version": version,
     }
+
+
+def record(
+    ks: Keystore, message_id: str, recipient_id: int, version: int = 1, path: str = "session"
+) -> bool:
+    values = entry(ks, message_id, recipient_id, version)
     if path == "driver":
         with ks.driver_transaction() as transaction:
             return record_sealed_if_current(transaction, **values)
@@ -111,22 +116,10 @@ def test_a_second_entry_for_the_same_message_is_an_integrity_error(
 
 def test_in_a_core_transaction(keystore: Keystore) -> None:
     rid = account(keystore)
-
-    def insert(connection: Connection, message_id: str) -> bool:
-        return record_sealed_if_current(
-            connection,
-            message_id=message_id,
-            recipient_id=rid,
-            sender=SENDER,
-            created=keystore.clock(),
-            expires=keystore.clock(),
-            key_version=1,
-        )
-
     with keystore.transaction() as connection:
-        assert insert(connection, "m1@bank")
+        assert record_sealed_if_current(connection, **entry(keystore, "m1@bank", rid))
     with pytest.raises(RuntimeError), keystore.transaction() as connection:
-        insert(connection, "m2@bank")
+        record_sealed_if_current(connection, **entry(keystore, "m2@bank", rid))
         raise RuntimeError("rolls back")
     with keystore.session() as session:
         assert [e.message_id for e in keystore.ledger(session).for_recipient(rid)] == ["m1@bank"]
@@ -136,29 +129,13 @@ def test_a_driver_transaction_rolls_back_everything_on_error(keystore: Keystore)
     rid = account(keystore)
     other = account(keystore, "zweite@example.com")
     with pytest.raises(RuntimeError), keystore.driver_transaction() as transaction:
-        assert record_sealed_if_current(
-            transaction,
-            message_id="m1@bank",
-            recipient_id=rid,
-            sender=SENDER,
-            created=keystore.clock(),
-            expires=keystore.clock(),
-            key_version=1,
-        )
+        assert record_sealed_if_current(transaction, **entry(keystore, "m1@bank", rid))
         raise RuntimeError("rolls back")
     assert record(keystore, "m2@bank", rid, path="driver")
     # The second row fails (m2@bank is recorded for rid already): the first goes too.
     with pytest.raises(IntegrityError), keystore.driver_transaction() as transaction:
         for recipient_id in (other, rid):
-            record_sealed_if_current(
-                transaction,
-                message_id="m2@bank",
-                recipient_id=recipient_id,
-                sender=SENDER,
-                created=keystore.clock(),
-                expires=keystore.clock(),
-                key_version=1,
-            )
+            record_sealed_if_current(transaction, **entry(keystore, "m2@bank", recipient_id))
     with keystore.session() as session:
         ledger = keystore.ledger(session)
         assert [e.message_id for e in ledger.for_recipient(rid)] == ["m2@bank"]
