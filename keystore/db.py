@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -73,6 +75,22 @@ def _sqlite_on_begin(connection: Connection) -> None:
     connection.exec_driver_sql(SQLITE_BEGIN)
 
 
+def _create_private_file(path: Path) -> None:
+    """Create a missing SQLite file readable by its owner only (0600), in a 0700 folder.
+
+    SQLite gives its -wal and -shm files the mode of the database file, so they follow. An
+    existing file keeps its mode: the operator may have chosen it (a backup group, say).
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            log.warning("keystore file %s is readable by other users; run `chmod 600` on it", path)
+        return
+    os.close(fd)
+
+
 def make_engine(url: str | URL, **options: Any) -> Engine:
     """Create an engine with the settings the keystore needs on each backend."""
     parsed = make_url(url)
@@ -87,7 +105,7 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
         if _is_memory_sqlite(parsed):
             kwargs["poolclass"] = StaticPool
         elif parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private_file(Path(parsed.database))
     elif backend in ("mysql", "mariadb"):
         # READ COMMITTED: a retry after a duplicate-key error must see the winner's row.
         kwargs.update(isolation_level="READ COMMITTED", pool_recycle=3600)
