@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, render_template
 
+from keystore import addresses
+
 if TYPE_CHECKING:
     from keystore.settings import Settings
     from webcrypt.runtime import Runtime
@@ -48,8 +50,7 @@ def internal_domains() -> list[str]:
 
 def is_internal(address: str) -> bool:
     """Tell whether `address` belongs to one of the company's domains."""
-    domain = address.rpartition("@")[2].strip().strip(">").lower()
-    return domain in internal_domains()
+    return addresses.is_internal(address, internal_domains())
 
 
 class Services:

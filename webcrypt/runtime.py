@@ -7,6 +7,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from keystore.addresses import is_internal
 from keystore.clock import Clock, utcnow
 from keystore.db import Keystore
 from keystore.errors import KeystoreUnavailable
@@ -72,10 +73,7 @@ class Runtime:
 
     def is_internal(self, address: str) -> bool:
         """Tell whether an address belongs to one of the company's domains."""
-        # The filter's rule, so that every caller agrees (#secure, IDN domains in either form).
-        from webcrypt.rules import Context
-
-        return Context("", (), internal_domains=self.internal_domains()).is_internal(address)
+        return is_internal(address, self.internal_domains())
 
     def relay_for(self, kind: str) -> Relay:
         """Return the relay client for "filter" or "portal" mail (shared within the process)."""

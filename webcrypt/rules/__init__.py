@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import cast
 
+from keystore import addresses
 from webcrypt.rules.message import MailMessage
 
 
@@ -23,21 +24,12 @@ class Context:
     trigger_word: str = "WebCrypt"
     internal_domains: frozenset[str] = field(default_factory=frozenset)
 
+    trusted_client: bool = True
+    """Whether the SMTP client is one the filter seals for (a trusted network)."""
+
     def is_internal(self, address: str) -> bool:
-        """Tell whether an address belongs to an internal domain."""
-        from webcrypt.rules.message import domain_of
-
-        domain = domain_of(address)
-        return bool(domain) and (
-            domain in self.internal_domains or _idna(domain) in self.internal_domains
-        )
-
-
-def _idna(domain: str) -> str:
-    try:
-        return domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        return domain
+        """Tell whether an address belongs to an internal domain (see `addresses.is_internal`)."""
+        return addresses.is_internal(address, self.internal_domains)
 
 
 class Rule:
