@@ -155,6 +155,7 @@ def serve_filter(port: int, sink_port: int, data_dir: str) -> None:
         "WEBCRYPT_FILTER_LISTEN": f"127.0.0.1:{port}",
         "WEBCRYPT_FILTER_RELAY": f"smtp://127.0.0.1:{sink_port}",
         "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
+        "WEBCRYPT_FILTER_NEW_RECIPIENTS_PER_HOUR": "0",  # measures throughput, not the cap
         "WEBCRYPT_PORTAL_PUBLIC_URL": "https://portal.bank.example",
     }
     config = load_config(None, environ=env)

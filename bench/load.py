@@ -126,6 +126,7 @@ def filter_process(args: argparse.Namespace, relay_port: int) -> Iterator[tuple[
         WEBCRYPT_FILTER_LISTEN=f"127.0.0.1:{port}",
         WEBCRYPT_FILTER_RELAY=f"smtp://127.0.0.1:{relay_port}",
         WEBCRYPT_FILTER_INTERNAL_DOMAINS="bank.example",
+        WEBCRYPT_FILTER_NEW_RECIPIENTS_PER_HOUR="0",  # measures throughput, not the cap
         WEBCRYPT_FILTER_MAX_TRANSACTIONS=str(args.concurrency),
         WEBCRYPT_FILTER_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
     )

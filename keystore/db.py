@@ -32,6 +32,7 @@ from keystore.ledger import LedgerService
 from keystore.masterkey import MasterKey
 from keystore.notices import LeaseService, NoticeService
 from keystore.passwords import Hasher
+from keystore.quota import CreationQuota
 from keystore.recipients import RecipientService
 from keystore.settings import SettingsService
 
@@ -229,6 +230,10 @@ class Keystore:
         return RecipientService(
             session, clock=self.clock, master_key=self.master_key, hasher=self.hasher
         )
+
+    def quota(self, session: Session) -> CreationQuota:
+        """Return the counter of new recipient accounts per sender."""
+        return CreationQuota(session, clock=self.clock)
 
     def settings(self, session: Session) -> SettingsService:
         """Return the settings service bound to `session`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from ipaddress import ip_network
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -303,3 +304,38 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
         ),
     ),
 }
+
+
+def _networks(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("not a list")
+    networks = []
+    for item in (str(item).strip() for item in items):
+        if not item:
+            continue
+        try:
+            networks.append(str(ip_network(item)))
+        except ValueError as exc:  # host bits set, or not an address at all
+            raise ValueError(f"{item!r}: {exc}") from None
+    return tuple(networks)
+
+
+# Who may make the filter seal and create accounts, and how fast.
+SCHEMA["filter"] = (
+    *SCHEMA["filter"],
+    Option(
+        "trusted_networks",
+        ("127.0.0.0/8", "::1/128"),
+        "Clients whose mail the filter seals (the MTA); others get 550 for mail it would seal.",
+        _networks,
+        "a list of networks such as 10.1.0.0/16, comma-separated in the environment",
+    ),
+    Option(
+        "new_recipients_per_hour",
+        20,
+        "New recipient accounts one sender may create per hour; 0 = no limit.",
+        _integer(0, 1_000_000),
+        "a whole number >= 0",
+    ),
+)

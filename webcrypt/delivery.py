@@ -19,7 +19,7 @@ from keystore.errors import KeystoreUnavailable
 from webcrypt import metrics
 from webcrypt.relay import RelayError
 from webcrypt.rules.message import domain_of
-from webcrypt.sealing import Plan, Sealer
+from webcrypt.sealing import Plan, Refusal, Sealer
 
 log = logging.getLogger("webcrypt.filter")
 
@@ -30,7 +30,8 @@ class Outcome:
 
     `result` is "delivered", "deferred" (try again later), "failed" (the relay refused for
     good) or "refused" (a retry cannot help); `cause` says whose fault it was: "keystore",
-    "sealing", "relay", "address" or "internal-secure".
+    "sealing", "relay", "address", "internal-secure", "untrusted-client", "sender-mismatch"
+    or "recipient-cap" (deferred or refused).
     """
 
     result: str
@@ -62,15 +63,20 @@ class Delivery:
             self._relay = self.runtime.relay_for("filter")
         return self._relay
 
-    async def deliver(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> list[Outcome]:
+    async def deliver(
+        self, raw: bytes, mail_from: str, rcpt_tos: list[str], *, trusted: bool
+    ) -> list[Outcome]:
         """Process one message in a worker thread; return one reply per envelope recipient.
 
         The whole sequence runs in one thread: sealing is CPU and keystore work, the relay
         client blocks, and one hand-over per message costs less than one per step.
+        `trusted` tells whether the SMTP client may have mail sealed.
         """
-        return await asyncio.to_thread(self.process, raw, mail_from, rcpt_tos)
+        return await asyncio.to_thread(self.process, raw, mail_from, rcpt_tos, trusted=trusted)
 
-    def process(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> list[Outcome]:
+    def process(
+        self, raw: bytes, mail_from: str, rcpt_tos: list[str], *, trusted: bool
+    ) -> list[Outcome]:
         """Process one message; return one outcome per envelope recipient, in order."""
         started = time.monotonic()
         metrics.SIZE.observe(len(raw))
@@ -79,7 +85,12 @@ class Delivery:
         sent_bytes = 0
         try:
             try:
-                plan = self.sealer.plan(raw, mail_from, rcpt_tos)
+                plan = self.sealer.plan(raw, mail_from, rcpt_tos, trusted=trusted)
+            except Refusal as refusal:
+                log.warning("message refused (%s): %s", refusal.cause, refusal.reason)
+                result = "deferred" if refusal.temporary else "refused"
+                replies = [Outcome(result, cause=refusal.cause, reason=refusal.reason)]
+                replies *= len(rcpt_tos)
             except KeystoreUnavailable as exc:
                 log.warning("keystore unavailable: %s", exc)
                 replies = [Outcome("deferred", cause="keystore")] * len(rcpt_tos)

@@ -2,8 +2,10 @@
 
 This is the only place where errors become SMTP replies. Every outcome of ours or of the
 relay that is not a clear success is a 4xx, so the sending MTA keeps the message and retries;
-5xx only for what a retry cannot fix (too big, ``#secure`` to an internal address, a relay
-that refused for good). 250 goes out only after the relay took every resulting mail.
+5xx only for what a retry cannot fix (too big, ``#secure`` to an internal address, mail to
+seal from a client outside ``trusted_networks`` or whose From: is not its envelope sender, more
+new recipients than the hourly cap, a relay that refused for good). 250 goes out only after
+the relay took every resulting mail.
 
 Entry points: `FilterServer(runtime)` with ``start()`` / ``stop(drain_timeout)`` runs the
 server on its own event loop thread (used by ``webcrypt filter`` and ``webcrypt serve``);
@@ -16,8 +18,9 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -34,15 +37,42 @@ IDLE_TIMEOUT_MINIMUM = 660.0
 """Idle timeout floor: above Postfix's 600 s wait for the DATA reply, so we never hang up first."""
 
 
+Network = IPv4Network | IPv6Network
+
+
+def is_trusted(peer: Any, networks: Sequence[Network]) -> bool:
+    """Tell whether an SMTP client's address (aiosmtpd's ``session.peer``) is in `networks`.
+
+    An IPv4 client seen on a dual-stack socket (``::ffff:10.1.2.3``) counts as its IPv4
+    address; anything that is not an IP address (a Unix socket, no peer) is not trusted.
+    """
+    host = peer[0] if isinstance(peer, tuple) and peer else peer
+    try:
+        address = ip_address(str(host).partition("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
 class FilterHandler:
     """aiosmtpd hooks: refuse ``#secure`` to internal addresses, deliver on DATA."""
 
-    def __init__(self, delivery: Delivery, *, lmtp: bool, gate_wait: float) -> None:
+    def __init__(
+        self,
+        delivery: Delivery,
+        *,
+        lmtp: bool,
+        gate_wait: float,
+        trusted_networks: Sequence[str] = (),
+    ) -> None:
         self.delivery = delivery
         self.lmtp = lmtp
         self.gate_wait = gate_wait
         self.gate: asyncio.Semaphore | None = None
         self.busy = 0
+        self.trusted_networks = [ip_network(network) for network in trusted_networks]
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -61,8 +91,14 @@ class FilterHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> Any:
         """Seal and relay; one reply (SMTP) or one per recipient (LMTP)."""
+        trusted = is_trusted(session.peer, self.trusted_networks)
+        if not trusted:
+            log.info("client %s is not in filter.trusted_networks: nothing sealed", session.peer)
         outcomes = await self.delivery.deliver(
-            envelope.original_content or b"", envelope.mail_from or "", list(envelope.rcpt_tos)
+            envelope.original_content or b"",
+            envelope.mail_from or "",
+            list(envelope.rcpt_tos),
+            trusted=trusted,
         )
         replies = [reply(outcome) for outcome in outcomes]
         return replies if self.lmtp else combine(replies)
@@ -79,6 +115,8 @@ _TEMPORARY = {
     "sealing": "451 4.3.0 Temporary error while sealing the message; try again later",
 }
 _REFUSED = {"internal-secure": "550 5.7.1", "address": "550 5.1.3"}
+_DEFERRED = {"recipient-cap": "451 4.7.1"}
+"""Temporary refusals whose reason the sender should read."""
 
 
 def reply(outcome: Outcome) -> str:
@@ -90,6 +128,8 @@ def reply(outcome: Outcome) -> str:
     if outcome.cause == "relay":
         code = "451 4.4.1" if outcome.result == "deferred" else "554 5.4.1"
         return f"{code} Could not pass the message on: {outcome.reason}"
+    if outcome.cause in _DEFERRED:
+        return f"{_DEFERRED[outcome.cause]} {outcome.reason}"
     return _TEMPORARY.get(outcome.cause, _TEMPORARY["sealing"])
 
 
@@ -124,7 +164,10 @@ class FilterServer:
             self.delivery,
             lmtp=self.protocol == "lmtp",
             gate_wait=min(float(config.relay_timeout), 100.0),
+            trusted_networks=config.trusted_networks,
         )
+        if not config.trusted_networks:
+            log.warning("filter.trusted_networks is empty: no message will be sealed")
         self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
         self.loop.close()  # a fresh loop is made by each start()
         self.port = 0

@@ -33,6 +33,11 @@ SIZE = Histogram(
     "Size of incoming messages.",
     buckets=(1e3, 1e4, 5e4, 1e5, 5e5, 1e6, 2e6, 5e6, 1e7, 2.5e7, 5e7),
 )
+RECIPIENT_CAP = Counter(
+    "webcrypt_filter_recipient_cap_total",
+    "Messages held back by the cap on new recipients per sender and hour, by reply class.",
+    ["reply"],
+)
 IN_FLIGHT = Gauge("webcrypt_filter_transactions_in_flight", "Transactions being processed now.")
 
 
@@ -60,6 +65,7 @@ __all__ = [
     "MESSAGES",
     "PINS",
     "RECIPIENTS",
+    "RECIPIENT_CAP",
     "RELAY_FAILURES",
     "SIZE",
     "serve_metrics",
