@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from keystore.addresses import normalize_address
 from portal import metrics
-from portal.context import Services, now, services
+from portal.context import Services, now, services, settings
 from portal.identity import current_recipient
 from portal.security import MESSAGE_POLICY, use_policy
 from webcrypt import envelope as envelope_format
@@ -85,6 +85,15 @@ class Permit:
     first_opening: bool
 
 
+SEALING_ALLOWANCE = 64 * 1024
+"""What sealing may add to a message the filter accepted (a Message-ID, a re-encoded Subject)."""
+
+
+def largest_message() -> int:
+    """The largest message the portal decompresses: the size limit the filter enforces."""
+    return int(settings().max_message_size) + SEALING_ALLOWANCE
+
+
 def open_envelope(text: str, *, first_reading: bool) -> Opened:
     """Check and decrypt `text` for the logged-in recipient; raise Refusal when not possible.
 
@@ -98,7 +107,7 @@ def open_envelope(text: str, *, first_reading: bool) -> Opened:
     if not isinstance(outcome, Permit):
         raise Refusal(outcome())  # the page is rendered after the session closed
     try:
-        raw = envelope_format.open(parsed, outcome.key)
+        raw = envelope_format.open(parsed, outcome.key, max_size=largest_message())
     except envelope_format.DecryptionError:
         raise Refusal(_damaged()) from None
     if outcome.first_opening:

@@ -405,11 +405,11 @@ def test_no_write_lock_is_held_while_decrypting(
     decrypting, written = threading.Event(), threading.Event()
     real_open = envelope.open
 
-    def open_once_written(parsed: envelope.Envelope, key: bytes) -> bytes:
+    def open_once_written(parsed: envelope.Envelope, key: bytes, **options: Any) -> bytes:
         decrypting.set()
         # Bounded: with the lock held, the other writer gives up long before this.
         written.wait(WAIT)
-        return real_open(parsed, key)
+        return real_open(parsed, key, **options)
 
     monkeypatch.setattr(envelope, "open", open_once_written)
     outcome: list[Any] = []

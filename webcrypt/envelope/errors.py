@@ -21,6 +21,17 @@ class DecryptionError(EnvelopeError):
         )
 
 
+class MessageTooLarge(DecryptionError):
+    """The message is larger than this installation opens (declared, or once decompressed)."""
+
+    def __init__(self) -> None:
+        EnvelopeError.__init__(
+            self,
+            "The secure message is larger than this portal can open. "
+            "Please ask the sender to send it in smaller parts.",
+        )
+
+
 NOT_AN_ENVELOPE = "This is not a WebCrypt secure message."
 INCOMPLETE = (
     "The secure message is incomplete; the file was probably cut off. "
