@@ -1,4 +1,10 @@
-"""Only mail from the company's own domains is ever encrypted."""
+"""Only mail from the company's own domains is ever encrypted.
+
+This rule looks at the envelope only. Whether the SMTP client may have mail sealed at all,
+and whether the From: header names the same mailbox, is checked before anything is sealed
+(`webcrypt.sealing.Sealer.adviser`): a failure there refuses the message instead of letting
+it pass.
+"""
 
 from __future__ import annotations
 
