@@ -40,6 +40,8 @@ from webcrypt.rules.subject_trigger import remove_trigger
 log = logging.getLogger(__name__)
 
 PIN_NOTICE = "pin"
+CAP_AUDIT = "filter.recipient-cap"
+"""The audit action of a message held back by the cap on new recipients."""
 PIN_LEASE = timedelta(minutes=15)
 """How long a delivery may hold an account's PIN lease before another may re-issue the PIN."""
 
@@ -458,12 +460,23 @@ class Sealer:
             quota.recent,
             quota.limit,
         )
-        self.runtime.keystore.audit(session).record(
-            "filter.recipient-cap",
+        audit = self.runtime.keystore.audit(session)
+        # The MTA retries a deferred message every few minutes: one entry per message and
+        # hour is the alert, the metric counts every refusal.
+        if not audit.search(
+            action=CAP_AUDIT,
             actor=sender,
             target=plan.message_id,
-            detail=f"new={quota.new} last_hour={quota.recent} limit={quota.limit} reply={reply}",
-        )
+            since=self.runtime.clock() - timedelta(hours=1),
+            limit=1,
+        ):
+            audit.record(
+                CAP_AUDIT,
+                actor=sender,
+                target=plan.message_id,
+                detail=f"new={quota.new} last_hour={quota.recent} limit={quota.limit} "
+                f"reply={reply}",
+            )
         if quota.never_fits:
             return Refusal(
                 "recipient-cap",

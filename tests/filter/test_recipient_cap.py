@@ -27,7 +27,11 @@ def accounts(harness: Harness) -> set[str]:
 
 
 def message(to: list[str]) -> bytes:
-    return rfc5322(f"From: {ADVISER}\nTo: {', '.join(to)}\nSubject: WebCrypt\n\nsecret\n")
+    """A message to `to`; the same recipients give the same Message-ID (as an MTA's retry)."""
+    return rfc5322(
+        f"From: {ADVISER}\nTo: {', '.join(to)}\nSubject: WebCrypt\n"
+        f"Message-ID: <{'.'.join(to).replace('@', '-')}@bank.example>\n\nsecret\n"
+    )
 
 
 def cap_metric(reply: str) -> float:
@@ -74,6 +78,10 @@ def test_over_the_cap_within_the_hour_is_deferred_then_delivered(make_harness: C
     assert harness.sink.messages == []
     assert cap_metric("4xx") == before + 1
     assert audit_entries(harness) == [f"{ADVISER} new=2 last_hour=2 limit=3 reply=4xx"]
+    # The MTA's retries within the hour count in the metric, not again in the audit log.
+    harness.clock.advance(minutes=5)
+    assert refused(harness, ["c@cust.example", "d@cust.example"])[0] == 451
+    assert cap_metric("4xx") == before + 2 and len(audit_entries(harness)) == 1
 
     # Known recipients cost nothing, and another adviser has a cap of their own.
     harness.send(message(["a@cust.example"]), to=["a@cust.example"])
