@@ -17,9 +17,10 @@ from typing import Any
 
 from keystore.errors import KeystoreUnavailable
 from webcrypt import metrics
+from webcrypt.admission import Refusal
 from webcrypt.relay import RelayError
 from webcrypt.rules.message import domain_of
-from webcrypt.sealing import Plan, Refusal, Sealer
+from webcrypt.sealing import Plan, Sealer
 
 log = logging.getLogger("webcrypt.filter")
 

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import getaddresses, make_msgid
+from email.utils import make_msgid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -28,8 +28,9 @@ from sqlalchemy.orm import Session
 from keystore.addresses import normalize_address
 from keystore.ledger import record_sealed_if_current
 from keystore.models import Recipient
-from webcrypt import envelope, metrics
-from webcrypt.carrier import Adviser, carrier_for
+from webcrypt import envelope
+from webcrypt.admission import Refusal, adviser_of, over_cap
+from webcrypt.carrier import carrier_for
 from webcrypt.keycache import Account, AccountCache
 from webcrypt.notices import Outgoing, deactivated_notice, encode_header, pin_mail
 from webcrypt.rules import Context, matching_triggers
@@ -40,33 +41,11 @@ from webcrypt.rules.subject_trigger import remove_trigger
 log = logging.getLogger(__name__)
 
 PIN_NOTICE = "pin"
-CAP_AUDIT = "filter.recipient-cap"
-"""The audit action of a message held back by the cap on new recipients."""
 PIN_LEASE = timedelta(minutes=15)
 """How long a delivery may hold an account's PIN lease before another may re-issue the PIN."""
 
 _SECURE_IN_HEADER = re.compile(rb"#secure(?=[\s>,;\"]|$)", re.IGNORECASE)
 _FIELD_START = re.compile(rb"^[^\s:]+:", re.MULTILINE)
-
-
-class Refusal(Exception):
-    """The whole message is refused: every recipient gets the same reply.
-
-    `temporary` refusals (4xx) go away with time, the others (5xx) need the sender to change
-    something, which `reason` tells them.
-    """
-
-    def __init__(self, cause: str, reason: str, *, temporary: bool = False) -> None:
-        super().__init__(reason)
-        self.cause = cause
-        self.reason = reason
-        self.temporary = temporary
-
-
-UNTRUSTED_REASON = (
-    "This gateway encrypts only mail that comes through the company's mail server; "
-    "send the message through it"
-)
 
 
 def secure_to_internal_reason(address: str) -> str:
@@ -162,8 +141,8 @@ class Sealer:
     ) -> Plan:
         """Decide per recipient and build every outgoing mail.
 
-        `trusted` says whether the SMTP client may have mail sealed (see `adviser`). Raises
-        `Refusal` when the whole message is refused.
+        `trusted` says whether the SMTP client may have mail sealed. Raises
+        `webcrypt.admission.Refusal` when the whole message is refused.
         """
         message = MailMessage(raw)
         context = self.context(mail_from, rcpt_tos, trusted=trusted)
@@ -224,7 +203,7 @@ class Sealer:
         # for the whole message, and no second context per sealed message.
         settings = self.runtime.settings()
         mail_from = context.mail_from
-        adviser = self.adviser(message, context)
+        adviser = adviser_of(message, context)
         subject = remove_trigger(message.subject, context.trigger_word)
         now = self.runtime.clock()
         plan.created = now
@@ -308,46 +287,6 @@ class Sealer:
                 plan.pins.append(account.recipient_id)
                 plan.decisions[rcpt] = "sealed+pin"
 
-    def adviser(self, message: MailMessage, context: Context) -> Adviser:
-        """Return the adviser of a message to seal: who is named as sender, and gets the PIN.
-
-        Only a trusted client (the company's MTA, which authenticated the sender) may have
-        mail sealed, and the envelope sender and the From: header must name the same
-        internal address: the MTA checks the one, the recipient sees the other. Raises
-        `Refusal` otherwise, with what the sender has to fix.
-        """
-        mail_from = context.mail_from
-        if not context.trusted_client:
-            raise Refusal("untrusted-client", UNTRUSTED_REASON)
-        fields = message.get_all("From")
-        try:
-            pairs = [pair for pair in getaddresses(fields) if pair[1]] if len(fields) == 1 else []
-        except Exception:  # a malformed From: header is refused below
-            pairs = []
-        if len(pairs) != 1:
-            raise Refusal(
-                "sender-mismatch",
-                f"A message to encrypt needs exactly one address in its From: header, your "
-                f"own ({_ascii(mail_from)}); correct the From: header and send again",
-            )
-        written = pairs[0][1]
-        if not context.is_internal(written):
-            raise Refusal(
-                "sender-mismatch",
-                f"The From: address {_ascii(written)} is not an internal address; a message "
-                f"to encrypt must be sent from your own mailbox ({_ascii(mail_from)})",
-            )
-        if not _same_address(written, mail_from):
-            raise Refusal(
-                "sender-mismatch",
-                f"The From: address {_ascii(written)} differs from the envelope sender "
-                f"{_ascii(mail_from)}; the PIN for new recipients goes to the sender, so "
-                "both must be the same mailbox: send from that mailbox or correct the From: "
-                "header",
-            )
-        shown = Adviser.from_header(fields[0], mail_from)
-        return Adviser(address=mail_from, name=mail_from if shown.name == written else shown.name)
-
     def _accounts(
         self, plan: Plan, sender: str, addresses: dict[str, str]
     ) -> dict[str, tuple[Account, str | None]]:
@@ -402,7 +341,14 @@ class Sealer:
         with keystore.session() as session:
             # Counted before any account (and its argon2 PIN hash) is made; a refusal is
             # audited in this transaction, which then has nothing else to commit.
-            refusal = self._over_cap(session, plan, sender, list(addresses.values()))
+            refusal = over_cap(
+                keystore,
+                session,
+                sender=sender,
+                message_id=plan.message_id,
+                addresses=list(addresses.values()),
+                limit=int(self.runtime.config.filter.new_recipients_per_hour),
+            )
             if refusal is not None:
                 addresses = {}
             recipients = keystore.recipients(session)
@@ -437,60 +383,6 @@ class Sealer:
         for address, account in settled.items():
             self.account_cache.put(address, account)
         return accounts
-
-    def _over_cap(
-        self, session: Session, plan: Plan, sender: str, addresses: list[str]
-    ) -> Refusal | None:
-        """Return the refusal when the message's new accounts exceed the sender's hourly cap.
-
-        One message with more new addresses than the cap is refused for good (5xx); one that
-        fits once the hour has passed is deferred (4xx), and the MTA retries it. Either way
-        the admins see an audit entry and the metric.
-        """
-        limit = int(self.runtime.config.filter.new_recipients_per_hour)
-        quota = self.runtime.keystore.quota(session).check(sender, addresses, limit=limit)
-        if not quota.exceeded:
-            return None
-        reply = "5xx" if quota.never_fits else "4xx"
-        metrics.RECIPIENT_CAP.labels(reply=reply).inc()
-        log.warning(
-            "sender %s over the cap on new recipients: %d new, %d in the last hour, limit %d",
-            sender,
-            quota.new,
-            quota.recent,
-            quota.limit,
-        )
-        audit = self.runtime.keystore.audit(session)
-        # The MTA retries a deferred message every few minutes: one entry per message and
-        # hour is the alert, the metric counts every refusal.
-        if not audit.search(
-            action=CAP_AUDIT,
-            actor=sender,
-            target=plan.message_id,
-            since=self.runtime.clock() - timedelta(hours=1),
-            limit=1,
-        ):
-            audit.record(
-                CAP_AUDIT,
-                actor=sender,
-                target=plan.message_id,
-                detail=f"new={quota.new} last_hour={quota.recent} limit={quota.limit} "
-                f"reply={reply}",
-            )
-        if quota.never_fits:
-            return Refusal(
-                "recipient-cap",
-                f"This message has {quota.new} recipients without an account; a sender may "
-                f"add at most {quota.limit} new recipients per hour: send it to fewer new "
-                "recipients at a time, or ask the administrator",
-            )
-        return Refusal(
-            "recipient-cap",
-            f"You added {quota.recent} new recipients in the last hour, and this message "
-            f"would add {quota.new}; at most {quota.limit} per hour are allowed, so the "
-            "message will be delivered later",
-            temporary=True,
-        )
 
     def _pin(
         self, session: Session, recipient: Recipient, pin: str | None, plan: Plan
@@ -552,14 +444,6 @@ class _StaleAccount(Exception):
     def __init__(self, address: str) -> None:
         super().__init__(address)
         self.address = address
-
-
-def _same_address(first: str, second: str) -> bool:
-    """Tell whether two spellings name the same mailbox (the keystore's normalization)."""
-    try:
-        return normalize_address(first) == normalize_address(second)
-    except ValueError:
-        return False
 
 
 def _usable_id(message_id: str) -> bool:
