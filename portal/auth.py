@@ -224,9 +224,22 @@ def forgot_answer() -> ResponseReturnValue:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
-    """Log out; with a carried message, show the login page for it (another address)."""
+    """Log out everywhere; with a carried message, show the login page for it.
+
+    Every session of the account ends, on every instance: a copy of the cookie (another
+    device, or one taken from this browser) is refused from now on.
+    """
     envelope = carried_envelope()
-    log_out()
+    who = visitor()
+    try:
+        if who is not None:
+            with services() as found:
+                recipient = current_recipient(found, stage=who.stage)
+                if recipient is not None:
+                    found.recipients.end_sessions(recipient)
+                    found.audit.record("portal.logout", actor=recipient.address, ip=_client())
+    finally:
+        log_out()  # this browser's session ends even when the keystore is unavailable
     if envelope:
         return login_page(envelope=envelope, email=request.form.get("email", ""))
     flash(_("You have been logged out."), "success")
@@ -238,6 +251,12 @@ def _client() -> str:
 
 
 def logged_in_address() -> str | None:
-    """Return the address of the fully logged-in recipient according to the session."""
-    who = visitor()
-    return who.address if who is not None and who.stage == "full" else None
+    """Return the address of the fully logged-in recipient (checked against the keystore).
+
+    Call it with no keystore session open.
+    """
+    if visitor() is None:
+        return None
+    with services() as found:
+        recipient = current_recipient(found)
+        return str(recipient.address) if recipient is not None else None
