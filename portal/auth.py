@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 
 from portal import metrics
 from portal.context import Page, Services, services
+from portal.extensions import limited
 from portal.forms import (
     SECURITY_QUESTIONS,
     ForgotAnswerForm,
@@ -59,6 +60,7 @@ def continue_after_login(envelope: str) -> ResponseReturnValue:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limited("login", counts=metrics.login)
 def login() -> ResponseReturnValue:
     """Log in with address and password."""
     envelope = carried_envelope()
@@ -88,6 +90,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.route("/login/pin", methods=["GET", "POST"])
+@limited("login", counts=metrics.login)
 def login_pin() -> ResponseReturnValue:
     """First login with address and the one-time PIN."""
     envelope = carried_envelope()
@@ -179,6 +182,7 @@ def question_for(address: str) -> str:
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
+@limited("login")
 def forgot() -> ResponseReturnValue:
     """Start resetting a forgotten password with the security question."""
     form = ForgotForm()
@@ -192,6 +196,7 @@ def forgot() -> ResponseReturnValue:
 
 
 @bp.route("/forgot/answer", methods=["POST"])
+@limited("login", counts=metrics.login)
 def forgot_answer() -> ResponseReturnValue:
     """Check the answer to the security question and set the new password."""
     form = ForgotAnswerForm()

@@ -16,9 +16,10 @@ from keystore.weakpasswords import admin_password_problem
 from portal import metrics
 from portal.admin import bp
 from portal.admin import session as admin_session
-from portal.admin.access import Page, Services, client_ip, safe_next, services
+from portal.admin.access import Page, Services, client_ip, public, safe_next, services
 from portal.admin.forms import CodeForm, EnrollForm, LoginForm
 from portal.context import now, settings
+from portal.extensions import limited
 
 FAILED = (
     "The email address or the password is not correct, or the account is locked for a while "
@@ -65,6 +66,8 @@ def matching_step(secret: str, code: str) -> int | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
+@limited("admin_login")
 def login() -> ResponseReturnValue:
     """Check address and password; the second factor follows on the next page."""
     form = LoginForm()
@@ -106,6 +109,8 @@ def _enroll_page(admin: Any, form: EnrollForm, product: str, **extra: Any) -> Pa
 
 
 @bp.route("/login/factor", methods=["GET", "POST"])
+@public
+@limited("admin_login")
 def factor() -> ResponseReturnValue:
     """Second factor: the TOTP code, or on the first login, enrolling the app."""
     admin_id = admin_session.pending_admin_id()
@@ -175,6 +180,7 @@ def _enroll(found: Services, admin: Any, next_url: str, product: str) -> Page | 
 
 
 @bp.route("/logout", methods=["POST"])
+@public
 def logout() -> ResponseReturnValue:
     """End every session of the account, on every instance (CSRF is checked for every POST)."""
     admin_id = admin_session.session_id()
