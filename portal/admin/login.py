@@ -12,6 +12,7 @@ import qrcode.image.svg
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from keystore.addresses import normalize_address
 from keystore.weakpasswords import admin_password_problem
 from portal import metrics
 from portal.admin import bp
@@ -39,7 +40,18 @@ def _audit(found: Services, action: str, *, actor: str, detail: str = "") -> Non
 def _failure(found: Services, email: str, outcome: str, detail: str) -> None:
     """Audit a failed attempt (a lockout it causes is audited by the keystore)."""
     metrics.admin_login("failed")
-    _audit(found, "admin.login_failed", actor=email[:320], detail=f"{detail} ({outcome})")
+    _audit(found, "admin.login_failed", actor=typed_name(email), detail=f"{detail} ({outcome})")
+
+
+def typed_name(typed: str) -> str:
+    """Return what was typed as the address, for the audit log, when it is an address.
+
+    Anything else is left out: it may be the password, typed into the wrong field.
+    """
+    try:
+        return normalize_address(typed)
+    except ValueError:
+        return "(not an address)"
 
 
 def qr_data_uri(uri: str) -> str:
