@@ -1,30 +1,43 @@
-"""Admin and helpdesk accounts of the admin frontend."""
+"""Admin and helpdesk accounts of the admin frontend.
+
+Wrong passwords and wrong TOTP codes are counted apart: the password's lockout is the
+recipients' one (`keystore.lockout`), the codes have their own counter, which only a right
+code or an unlock resets, and a lock that doubles with every round of wrong codes. A code's
+time step is claimed with one conditional UPDATE, so a code logs in once even when two
+requests race on different instances.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from keystore.addresses import normalize_address
+from keystore.audit import AuditService
 from keystore.clock import Clock, utcnow
 from keystore.errors import KeystoreError, MasterKeyError
 from keystore.lockout import is_locked, register_failure, register_success
 from keystore.masterkey import MasterKey
 from keystore.models import Admin
 from keystore.passwords import Hasher
+from keystore.sessions import end_sessions
+from keystore.settings import SettingsService
+from keystore.weakpasswords import admin_password_problem
 
 ROLES = ("admin", "helpdesk")
 AdminOutcome = Literal["ok", "bad", "locked", "inactive"]
 #: Marks a TOTP secret stored wrapped under the master key; anything else is a clear
 #: secret written by an older release (read as it is and wrapped at the next login).
 WRAPPED_TOTP = "wrapped:"
+#: The longest lock after rounds of wrong TOTP codes (the lock doubles each round).
+MAX_CODE_LOCK = timedelta(days=1)
 
 
 def totp_aad(admin_id: int) -> bytes:
@@ -69,7 +82,11 @@ class AdminService:
         self.master_key = master_key
 
     def create(self, email: str, *, role: str = "admin", password: str) -> Admin:
-        """Create an account; raises KeystoreError when the address is taken."""
+        """Create an account; raises KeystoreError when the address is taken.
+
+        The password is a one-time password that the first login replaces (by one that
+        `set_password` checks against the password rule).
+        """
         if not password:
             raise ValueError("the password must not be empty")
         admin = Admin(
@@ -77,6 +94,8 @@ class AdminService:
             role=_check_role(role),
             password_hash=self.hasher.hash(password),
             failed_logins=0,
+            failed_codes=0,
+            session_generation=0,
             disabled=False,
             created_at=self.clock(),
         )
@@ -138,19 +157,21 @@ class AdminService:
             self.set_totp_secret(admin, stored)
 
     def set_password(self, admin: Admin, password: str) -> None:
-        """Set a new password."""
-        if not password:
-            raise ValueError("the password must not be empty")
+        """Set a new password (ValueError when it is weak); every session ends."""
+        _check_password(password, admin.email)
         admin.password_hash = self.hasher.hash(password)
-        self.session.flush()
+        end_sessions(self.session, admin)
 
     def set_role(self, admin: Admin, role: str) -> None:
-        """Change the role ("admin" or "helpdesk")."""
+        """Change the role ("admin" or "helpdesk"); every session ends."""
         admin.role = _check_role(role)
-        self.session.flush()
+        end_sessions(self.session, admin)
 
     def set_totp_secret(self, admin: Admin, secret: str | None) -> None:
-        """Store (or remove with None) the TOTP secret of the second factor, wrapped."""
+        """Store (or remove with None) the TOTP secret of the second factor, wrapped.
+
+        Every session ends: a session must not outlive the authenticator it was opened with.
+        """
         if secret is None:
             admin.totp_secret = None
         else:
@@ -158,6 +179,76 @@ class AdminService:
                 self.session.flush()  # the wrapping is bound to the account id
             blob = self._master_key().wrap(secret.encode("ascii"), totp_aad(admin.id))
             admin.totp_secret = WRAPPED_TOTP + base64.b64encode(blob).decode("ascii")
+        end_sessions(self.session, admin)
+
+    def end_sessions(self, admin: Admin) -> None:
+        """End every session of the account (logout), on every instance."""
+        end_sessions(self.session, admin)
+
+    # -- the second factor ----------------------------------------------------------------
+
+    def codes_locked(self, admin: Admin) -> bool:
+        """Tell whether wrong TOTP codes have locked the second factor for now."""
+        until = admin.codes_locked_until
+        return until is not None and until > self.clock()
+
+    def check_code(self, admin: Admin, step: int | None) -> AdminOutcome:
+        """Accept a TOTP code whose time step is `step` (None: it matched no step).
+
+        A step is accepted once and only when newer than the last one used; a refused code
+        counts towards the codes' lock, which a correct password does not lift.
+        """
+        if self.codes_locked(admin):
+            return "locked"
+        if step is None or not self._claim_step(admin, step):
+            self._code_failed(admin)
+            return "bad"
+        admin.failed_codes = 0
+        admin.codes_locked_until = None
+        self.session.flush()
+        return "ok"
+
+    def _claim_step(self, admin: Admin, step: int) -> bool:
+        """Record `step` as used, atomically: of two racing requests only one gets a row.
+
+        The condition is evaluated on the row as the database locks it, so a second
+        transaction waits for the first and then finds the step used.
+        """
+        self.session.flush()
+        result = cast(
+            "CursorResult[Any]",
+            self.session.execute(
+                update(Admin)
+                .where(
+                    Admin.id == admin.id,
+                    or_(Admin.last_totp_step.is_(None), Admin.last_totp_step < step),
+                )
+                .values(last_totp_step=step)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        self.session.refresh(admin, ["last_totp_step"])
+        return result.rowcount == 1
+
+    def _code_failed(self, admin: Admin) -> None:
+        """Count a refused code; each full round of them locks for twice as long as the last."""
+        now = self.clock()
+        limits = SettingsService(self.session).get()
+        admin.failed_codes = Admin.failed_codes + 1
+        self.session.flush()
+        self.session.refresh(admin, ["failed_codes"])
+        threshold = max(int(limits.lockout_threshold), 1)
+        if admin.failed_codes % threshold == 0:
+            rounds = min(admin.failed_codes // threshold, 20)
+            lock = min(timedelta(minutes=limits.lockout_minutes) * 2 ** (rounds - 1), MAX_CODE_LOCK)
+            admin.codes_locked_until = now + lock
+            AuditService(self.session, clock=lambda: now).record(
+                "security.lockout",
+                actor="system",
+                target=admin.email,
+                detail=f"{admin.failed_codes} wrong authentication codes; second factor "
+                f"locked for {int(lock.total_seconds() // 60)} minutes",
+            )
         self.session.flush()
 
     def totp_secret(self, admin: Admin) -> str | None:
@@ -180,15 +271,31 @@ class AdminService:
         return self.master_key
 
     def disable(self, admin: Admin) -> None:
-        """Disable an account: it can no longer log in."""
+        """Disable an account: it can no longer log in, and every session ends."""
         admin.disabled = True
-        self.session.flush()
+        end_sessions(self.session, admin)
 
     def enable(self, admin: Admin) -> None:
         """Enable a disabled account again."""
         admin.disabled = False
+        end_sessions(self.session, admin)
+
+    def delete(self, admin: Admin) -> None:
+        """Delete an account; its sessions end with it."""
+        end_sessions(self.session, admin)
+        self.session.delete(admin)
         self.session.flush()
 
     def unlock(self, admin: Admin) -> None:
-        """Lift a lockout."""
+        """Lift the lockouts of both the password and the second factor."""
+        admin.failed_codes = 0
+        admin.codes_locked_until = None
         register_success(self.session, admin)
+
+
+def _check_password(password: str, email: str) -> None:
+    if not password:
+        raise ValueError("the password must not be empty")
+    problem = admin_password_problem(password, email)
+    if problem:
+        raise ValueError(problem)

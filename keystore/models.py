@@ -68,6 +68,8 @@ class Recipient(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     read_receipts: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Written into every session cookie at login; raising it ends every session at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     keys: Mapped[list[RecipientKey]] = relationship(
         back_populates="recipient",
@@ -128,6 +130,13 @@ class Admin(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Written into every session cookie at login; raising it ends every session at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Wrong TOTP codes, counted apart from wrong passwords so a password cannot reset them.
+    failed_codes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    codes_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The newest TOTP time step used to log in; a code is accepted once (see AdminService).
+    last_totp_step: Mapped[int | None] = mapped_column(Integer)
 
     def __repr__(self) -> str:
         return f"Admin(id={self.id!r}, email={self.email!r}, role={self.role!r})"

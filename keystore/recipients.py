@@ -21,6 +21,7 @@ from keystore.lockout import is_locked, register_failure, register_success
 from keystore.masterkey import MasterKey
 from keystore.models import Recipient
 from keystore.passwords import Hasher, new_pin, normalize_answer, normalize_pin
+from keystore.sessions import end_sessions
 
 _CREATE_ATTEMPTS = 5
 # Sorts after every character, so `prefix <= address < prefix + _TOP` is a prefix match
@@ -177,12 +178,12 @@ class RecipientService(KeyVersions):
     # -- changes ----------------------------------------------------------------------------
 
     def set_password(self, recipient: Recipient, password: str) -> None:
-        """Set a new password; the one-time PIN is used up."""
+        """Set a new password; the one-time PIN is used up and every session ends."""
         if not password:
             raise ValueError("the password must not be empty")
         recipient.password_hash = self.hasher.hash(password)
         recipient.pin_hash = None
-        self.session.flush()
+        end_sessions(self.session, recipient)
 
     def set_security_question(self, recipient: Recipient, question: str, answer: str) -> None:
         """Set the security question and (hashed) answer."""
@@ -218,11 +219,13 @@ class RecipientService(KeyVersions):
     def install_pin(self, recipient: Recipient, pin_hash: str) -> None:
         """Make a PIN drawn earlier with `new_pin` the account's login; clears password and lock.
 
-        For callers that must hand the PIN on (e.g. mail it) before the change is committed.
+        Every session of the account ends. For callers that must hand the PIN on (e.g. mail
+        it) before the change is committed.
         """
         recipient.pin_hash = pin_hash
         recipient.password_hash = None
         register_success(self.session, recipient)
+        end_sessions(self.session, recipient)
 
     def record_login(self, recipient: Recipient) -> None:
         """Note a successful login (resets the failure counter and any lock)."""
@@ -237,11 +240,15 @@ class RecipientService(KeyVersions):
         self.session.flush()
 
     def set_status(self, recipient: Recipient, status: str) -> None:
-        """Activate or deactivate an account."""
+        """Activate or deactivate an account; either way every session ends."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
         recipient.status = status
-        self.session.flush()
+        end_sessions(self.session, recipient)
+
+    def end_sessions(self, recipient: Recipient) -> None:
+        """End every session of the account (logout), on every instance."""
+        end_sessions(self.session, recipient)
 
     def unlock(self, recipient: Recipient) -> None:
         """Lift a lockout."""

@@ -145,23 +145,3 @@ def audit_actions(session: Session) -> list[str]:
             select(AuditEvent.action).distinct().order_by(AuditEvent.action)
         )
     ]
-
-
-def last_totp_step(session: Session, email: str) -> int | None:
-    """Return the newest TOTP time step an admin logged in with (codes are single-use)."""
-    details = session.scalars(
-        select(AuditEvent.detail)
-        .where(
-            AuditEvent.action == "admin.login",
-            AuditEvent.actor == email,
-            AuditEvent.detail.like("totp step %"),
-        )
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(1)
-    )
-    for detail in details:
-        try:
-            return int(str(detail).removeprefix("totp step "))
-        except ValueError:
-            return None
-    return None

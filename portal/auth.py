@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 
 from portal import metrics
 from portal.context import Page, Services, services
+from portal.extensions import limited
 from portal.forms import (
     SECURITY_QUESTIONS,
     ForgotAnswerForm,
@@ -59,6 +60,7 @@ def continue_after_login(envelope: str) -> ResponseReturnValue:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limited("login", counts=metrics.login)
 def login() -> ResponseReturnValue:
     """Log in with address and password."""
     envelope = carried_envelope()
@@ -88,6 +90,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.route("/login/pin", methods=["GET", "POST"])
+@limited("login", counts=metrics.login)
 def login_pin() -> ResponseReturnValue:
     """First login with address and the one-time PIN."""
     envelope = carried_envelope()
@@ -179,6 +182,7 @@ def question_for(address: str) -> str:
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
+@limited("login")
 def forgot() -> ResponseReturnValue:
     """Start resetting a forgotten password with the security question."""
     form = ForgotForm()
@@ -192,6 +196,7 @@ def forgot() -> ResponseReturnValue:
 
 
 @bp.route("/forgot/answer", methods=["POST"])
+@limited("login", counts=metrics.login)
 def forgot_answer() -> ResponseReturnValue:
     """Check the answer to the security question and set the new password."""
     form = ForgotAnswerForm()
@@ -224,9 +229,22 @@ def forgot_answer() -> ResponseReturnValue:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
-    """Log out; with a carried message, show the login page for it (another address)."""
+    """Log out everywhere; with a carried message, show the login page for it.
+
+    Every session of the account ends, on every instance: a copy of the cookie (another
+    device, or one taken from this browser) is refused from now on.
+    """
     envelope = carried_envelope()
-    log_out()
+    who = visitor()
+    try:
+        if who is not None:
+            with services() as found:
+                recipient = current_recipient(found, stage=who.stage)
+                if recipient is not None:
+                    found.recipients.end_sessions(recipient)
+                    found.audit.record("portal.logout", actor=recipient.address, ip=_client())
+    finally:
+        log_out()  # this browser's session ends even when the keystore is unavailable
     if envelope:
         return login_page(envelope=envelope, email=request.form.get("email", ""))
     flash(_("You have been logged out."), "success")
@@ -238,6 +256,12 @@ def _client() -> str:
 
 
 def logged_in_address() -> str | None:
-    """Return the address of the fully logged-in recipient according to the session."""
-    who = visitor()
-    return who.address if who is not None and who.stage == "full" else None
+    """Return the address of the fully logged-in recipient (checked against the keystore).
+
+    Call it with no keystore session open.
+    """
+    if visitor() is None:
+        return None
+    with services() as found:
+        recipient = current_recipient(found)
+        return str(recipient.address) if recipient is not None else None

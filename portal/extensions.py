@@ -1,9 +1,20 @@
-"""Flask extensions of one portal application: CSRF, translations, rate limits."""
+"""Flask extensions of one portal application: CSRF, translations, rate limits.
+
+Rate limits and CSRF exemptions are declared on the view they protect::
+
+    @bp.route("/login", methods=["GET", "POST"])
+    @limited("login", counts=metrics.login)
+    def login(): ...
+
+The declarations are applied to each application by `apply_rate_limits` when it is
+created; a limit name that is not in `LIMITS` stops the application from starting.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, request, session
 from flask_babel import Babel
@@ -11,36 +22,61 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
-from portal import metrics
-
 LANGUAGES = ("en", "de")
 LANGUAGE_KEY = "lang"
 
-#: endpoint -> config key holding its per-address limit ("10 per minute;60 per hour").
-RATE_LIMITS = {
-    "auth.login": "RATELIMIT_LOGIN",
-    "auth.login_pin": "RATELIMIT_LOGIN",
-    "auth.forgot": "RATELIMIT_LOGIN",
-    "auth.forgot_answer": "RATELIMIT_LOGIN",
-    "profile.change_password": "RATELIMIT_LOGIN",
-    "profile.change_question": "RATELIMIT_LOGIN",
-    "reader.open_post": "RATELIMIT_OPEN",
-    "reader.upload": "RATELIMIT_OPEN",
-    "reply.send": "RATELIMIT_SEND",
-    "reply.write": "RATELIMIT_SEND",
-}
+View = TypeVar("View", bound=Callable[..., Any])
 
-#: endpoint -> what a refused (rate-limited) post to it counts as.
-BREACH_COUNTERS: dict[str, Callable[[str], None]] = {
-    "auth.login": metrics.login,
-    "auth.login_pin": metrics.login,
-    "auth.forgot_answer": metrics.login,
-    "reply.send": metrics.reply,
-    "reply.write": metrics.reply,
+#: limit name -> (config key, default). Each limit counts per client address and view.
+LIMITS = {
+    "login": ("RATELIMIT_LOGIN", "10 per minute;60 per hour"),
+    "admin_login": ("RATELIMIT_ADMIN_LOGIN", "10 per minute;60 per hour"),
+    "open": ("RATELIMIT_OPEN", "60 per minute"),
+    "upload": ("RATELIMIT_UPLOAD", "30 per minute;300 per hour"),
+    "send": ("RATELIMIT_SEND", "10 per minute;60 per hour"),
 }
+_LIMITS_ATTRIBUTE = "portal_rate_limits"
+_CSRF_EXEMPT_ATTRIBUTE = "portal_csrf_exempt"
 
-#: endpoints that accept a cross-site post: they change no state and only show the next step.
-CSRF_EXEMPT = ("reader.open_post",)
+
+class UnknownLimit(RuntimeError):
+    """A view asks for a rate limit that does not exist (a typo would leave it unlimited)."""
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A rate limit declared on a view."""
+
+    name: str
+    methods: tuple[str, ...]
+    counts: Callable[[str], None] | None
+
+
+def limited(
+    name: str, *, methods: tuple[str, ...] = ("POST",), counts: Callable[[str], None] | None = None
+) -> Callable[[View], View]:
+    """Declare that the view is limited per client address by the limit `name` (see LIMITS).
+
+    `counts` is called with "rate_limited" for every refused request (a metric).
+    """
+
+    def declare(view: View) -> View:
+        declared = getattr(view, _LIMITS_ATTRIBUTE, ())
+        setattr(view, _LIMITS_ATTRIBUTE, (*declared, Declared(name, methods, counts)))
+        return view
+
+    return declare
+
+
+def csrf_exempt(view: View) -> View:
+    """Declare that the view accepts a post without a CSRF token (it must change nothing)."""
+    setattr(view, _CSRF_EXEMPT_ATTRIBUTE, True)
+    return view
+
+
+def declared_limits(view: Any) -> tuple[Declared, ...]:
+    """Return the rate limits declared on a view function."""
+    return tuple(getattr(view, _LIMITS_ATTRIBUTE, ()))
 
 
 def select_locale() -> str:
@@ -62,6 +98,8 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     """Attach CSRF protection, Babel and the rate limiter to `app`."""
+    for key, default in LIMITS.values():
+        app.config.setdefault(key, default)
     csrf = CSRFProtect(app)
     app.extensions["portal.csrf"] = csrf
     Babel(app, locale_selector=select_locale)
@@ -75,25 +113,39 @@ def init_app(app: Flask) -> None:
 
 
 def apply_rate_limits(app: Flask) -> None:
-    """Put the per-address limits on the registered views and exempt the cross-site post."""
+    """Apply the limits and CSRF exemptions declared on the registered views.
+
+    Raises UnknownLimit, naming the view, when a declared limit does not exist.
+    """
     limiter: Limiter = app.extensions["portal.limiter"]
     csrf: CSRFProtect = app.extensions["portal.csrf"]
-    for endpoint, key in RATE_LIMITS.items():
-        view = app.view_functions.get(endpoint)
-        if view is not None:
-            limited: Any = limiter.limit(
-                _configured(key), methods=["POST"], on_breach=_count_breach
-            )(view)
-            app.view_functions[endpoint] = limited
-    for endpoint in CSRF_EXEMPT:
-        csrf.exempt(app.view_functions[endpoint])
+    for endpoint, view in list(app.view_functions.items()):
+        if getattr(view, _CSRF_EXEMPT_ATTRIBUTE, False):
+            csrf.exempt(view)
+        wrapped: Any = view
+        for declared in declared_limits(view):
+            if declared.name not in LIMITS:
+                raise UnknownLimit(
+                    f"the view {endpoint} declares the rate limit {declared.name!r}, which "
+                    f"does not exist; use one of {', '.join(sorted(LIMITS))}"
+                )
+            # The limit is checked by the wrapper, so the wrapper must be the registered view.
+            wrapped = limiter.limit(
+                _configured(LIMITS[declared.name][0]),
+                methods=list(declared.methods),
+                on_breach=_breach_counter(declared.counts),
+            )(wrapped)
+        app.view_functions[endpoint] = wrapped
 
 
-def _count_breach(limit: Any) -> None:
-    """Count a post refused by a rate limit (the limiter then answers 429 as usual)."""
-    count = BREACH_COUNTERS.get(request.endpoint or "")
-    if count is not None:
-        count("rate_limited")
+def _breach_counter(counts: Callable[[str], None] | None) -> Callable[[Any], None]:
+    """Return what to do when the limit refuses a request: count it (then answer 429)."""
+
+    def breached(limit: Any) -> None:
+        if counts is not None:
+            counts("rate_limited")
+
+    return breached
 
 
 def _configured(key: str) -> Callable[[], str]:

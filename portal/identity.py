@@ -2,18 +2,19 @@
 
 The recipient's state lives under its own key of the session, so another area of the
 portal (the admin area) can keep a separate login in the same cookie without either
-one ending the other.
+one ending the other. The state carries the account's session generation from the
+keystore: logout, a new password, a reset or deactivation raise it there, which ends
+every copy of the cookie on every instance (see `keystore.sessions`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, g, session
+from flask import g, session
 
+from keystore.sessions import generation
 from portal.context import Services, now, settings
 
 NAMESPACE = "recipient"
@@ -30,13 +31,6 @@ class Visitor:
     stage: str
 
 
-def credential_tag(recipient: Any) -> str:
-    """Return a short tag of the current credentials: a new password ends older sessions."""
-    material = f"{recipient.password_hash or ''}|{recipient.pin_hash or ''}".encode()
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, material, hashlib.sha256).hexdigest()[:16]
-
-
 def log_in(recipient: Any, *, stage: str = FULL) -> None:
     """Start a new session for `recipient` (a fresh session and a fresh CSRF token)."""
     session.pop(NAMESPACE, None)
@@ -49,7 +43,7 @@ def log_in(recipient: Any, *, stage: str = FULL) -> None:
         "addr": str(recipient.address),
         "since": stamp,
         "seen": stamp,
-        "tag": credential_tag(recipient),
+        "gen": generation(recipient),
         "stage": stage,
     }
     if recipient.language in ("en", "de"):
@@ -94,7 +88,8 @@ def current_recipient(services: Services, *, stage: str = FULL) -> Any | None:
     if (
         recipient is None
         or recipient.status != "active"
-        or not hmac.compare_digest(str(state.get("tag", "")), credential_tag(recipient))
+        or recipient.address != who.address
+        or state.get("gen") != generation(recipient)
     ):
         log_out()
         return None

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from portal.auth import login_page
 from portal.context import Services, services, settings
-from portal.extensions import LANGUAGE_KEY
+from portal.extensions import LANGUAGE_KEY, limited
 from portal.forms import (
     ChangePasswordForm,
     LanguageForm,
@@ -125,6 +125,7 @@ def _set_language(found: Services, recipient: Any, form: Any) -> None:
 
 
 @bp.route("/password", methods=["POST"])
+@limited("login")
 def change_password() -> ResponseReturnValue:
     """Change the password after checking the current one."""
     form = ChangePasswordForm(prefix="password")
@@ -133,6 +134,7 @@ def change_password() -> ResponseReturnValue:
 
 
 @bp.route("/question", methods=["POST"])
+@limited("login")
 def change_question() -> ResponseReturnValue:
     """Change the security question and answer after checking the password."""
     form = QuestionForm(prefix="question")

@@ -18,7 +18,7 @@ from flask_wtf.file import FileField
 from wtforms.validators import InputRequired
 
 from portal.auth import carried_envelope, logged_in_address, login_page
-from portal.extensions import LANGUAGE_KEY, LANGUAGES
+from portal.extensions import LANGUAGE_KEY, LANGUAGES, csrf_exempt, limited
 from portal.reading import Refusal, open_envelope, parse_envelope, problem, show_message
 from portal.security import DOWNLOAD_POLICY, use_policy
 
@@ -52,6 +52,8 @@ def index() -> ResponseReturnValue:
 
 
 @bp.route("/open", methods=["POST"])
+@limited("open")
+@csrf_exempt
 def open_post() -> ResponseReturnValue:
     """Receive the envelope posted by the button in secure.htm (from a file:// page).
 
@@ -75,6 +77,7 @@ def open_get() -> ResponseReturnValue:
 
 
 @bp.route("/upload", methods=["GET", "POST"])
+@limited("upload")
 def upload() -> ResponseReturnValue:
     """Pick or drop secure.htm or the whole saved mail; the envelope is taken from it."""
     from webcrypt.envelope import EnvelopeFormatError

@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from portal import metrics
 from portal.auth import carried_envelope, login_page
 from portal.context import is_internal, now, runtime, services, settings
+from portal.extensions import limited
 from portal.forms import ReplyForm, WriteForm
 from portal.identity import current_recipient
 from portal.mimeview import MessageView, build_view
@@ -133,6 +134,7 @@ def _send(message: Any, sender: str, recipients: list[str], action: str) -> str 
 
 
 @bp.route("/reply/send", methods=["POST"])
+@limited("send", counts=metrics.reply)
 def send() -> ResponseReturnValue:
     """Send the reply to the addresses taken from the message itself."""
     carried = _carried_message()
@@ -177,6 +179,7 @@ def send() -> ResponseReturnValue:
 
 
 @bp.route("/write", methods=["GET", "POST"])
+@limited("send", counts=metrics.reply)
 def write() -> ResponseReturnValue:
     """Write a new secure message to an adviser who has sent this recipient a message."""
     with services() as found:

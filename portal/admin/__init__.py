@@ -10,7 +10,6 @@ from __future__ import annotations
 from importlib import import_module
 
 from flask import Blueprint, Flask, Response, render_template
-from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
@@ -33,9 +32,6 @@ VIEWS = (
     "portal.admin.branding",
     "portal.admin.auditlog",
 )
-#: Views that count against the login rate limit (POST only).
-LOGIN_VIEWS = ("admin.login", "admin.factor")
-DEFAULT_LOGIN_LIMIT = "10 per minute;60 per hour"
 
 
 def _error(status: int, title: str, message: str) -> ResponseReturnValue:
@@ -74,29 +70,16 @@ def _after_request(response: Response) -> Response:
     return save(response)
 
 
-def _setup(state: BlueprintSetupState) -> None:
-    """Rate-limit the login views with the portal's limiter."""
-    app = state.app
-    app.config.setdefault("RATELIMIT_ADMIN_LOGIN", DEFAULT_LOGIN_LIMIT)
-    limiter = app.extensions.get("portal.limiter")
-    if limiter is None:
-        return
-    for endpoint in LOGIN_VIEWS:
-        view = app.view_functions[endpoint]
-        # The limit is checked by the wrapper, so the wrapper must be the registered view.
-        app.view_functions[endpoint] = limiter.limit(
-            lambda: str(app.config["RATELIMIT_ADMIN_LOGIN"]), methods=["POST"]
-        )(view)
-
-
 def register(app: Flask) -> None:
-    """Register the admin blueprint on `app`."""
+    """Register the admin blueprint on `app`; refuse to start with an unguarded admin view."""
+    from portal.admin.access import check_role_decisions
+
     app.register_blueprint(bp)
+    check_role_decisions(app, bp.url_prefix or "/admin")
 
 
 for _name in VIEWS:
     import_module(_name)
 bp.after_request(_after_request)
-bp.record_once(_setup)
 
 __all__ = ["bp", "register"]

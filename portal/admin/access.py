@@ -1,4 +1,9 @@
-"""Role checks and the audit trail of the admin views."""
+"""Role checks and the audit trail of the admin views.
+
+Every view of the admin area states who may use it: `require(...)` guards it and leaves
+its roles on the view, and `check_role_decisions` refuses to start an application with an
+admin view that has none (apart from the login views, which are `public`).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,11 @@ from portal.admin.session import AdminIdentity
 from portal.context import Page, Services, services, settings
 
 View = TypeVar("View", bound=Callable[..., Any])
+
+#: Every role there is; `require()` without roles admits these.
+ALL_ROLES = ("admin", "helpdesk")
+#: The attribute of a view function that holds the roles admitted to it.
+ROLES_ATTRIBUTE = "admin_roles"
 
 
 def client_ip() -> str:
@@ -57,9 +67,49 @@ def require(*roles: str) -> Callable[[View], View]:
             g.admin = who
             return view(*args, **kwargs)
 
+        setattr(guarded, ROLES_ATTRIBUTE, roles or ALL_ROLES)
         return cast(View, guarded)
 
     return decorate
+
+
+def public(view: View) -> View:
+    """Mark a view that needs no admin session (the login steps and logout)."""
+    setattr(view, ROLES_ATTRIBUTE, ())
+    return view
+
+
+def allow(*roles: str) -> None:
+    """Refuse (403) the current admin unless they have one of `roles` (a finer check in a view)."""
+    if current().role not in roles:
+        abort(403)
+
+
+def check_role_decisions(app: Any, prefix: str) -> None:
+    """Raise at start-up when a view under `prefix` has no role decision.
+
+    A view without `require(...)` or `public` would be open to anyone; better the
+    application does not start than an admin page goes out unguarded.
+    """
+    missing = sorted(
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(prefix + "/")
+        and rule.endpoint != "admin.static"
+        and not hasattr(_unwrapped(app.view_functions[rule.endpoint]), ROLES_ATTRIBUTE)
+    )
+    if missing:
+        raise RuntimeError(
+            f"admin views without a role decision: {', '.join(missing)}; guard each with "
+            "@require(...) (or mark a login step @public) in portal/admin"
+        )
+
+
+def _unwrapped(view: Any) -> Any:
+    """Return the view under wrappers added by other decorators (e.g. a rate limit)."""
+    while not hasattr(view, ROLES_ATTRIBUTE) and hasattr(view, "__wrapped__"):
+        view = view.__wrapped__
+    return view
 
 
 def page_number(last: int) -> int:
@@ -84,11 +134,15 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 __all__ = [
+    "ALL_ROLES",
     "Page",
     "Services",
+    "allow",
+    "check_role_decisions",
     "client_ip",
     "current",
     "page_number",
+    "public",
     "record",
     "require",
     "safe_next",

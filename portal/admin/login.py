@@ -12,14 +12,15 @@ import qrcode.image.svg
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from keystore import reports
-from keystore.lockout import is_locked, register_failure
+from keystore.addresses import normalize_address
+from keystore.weakpasswords import admin_password_problem
 from portal import metrics
 from portal.admin import bp
 from portal.admin import session as admin_session
-from portal.admin.access import Page, Services, client_ip, safe_next, services
+from portal.admin.access import Page, Services, client_ip, public, safe_next, services
 from portal.admin.forms import CodeForm, EnrollForm, LoginForm
 from portal.context import now, settings
+from portal.extensions import limited
 
 FAILED = (
     "The email address or the password is not correct, or the account is locked for a while "
@@ -39,7 +40,18 @@ def _audit(found: Services, action: str, *, actor: str, detail: str = "") -> Non
 def _failure(found: Services, email: str, outcome: str, detail: str) -> None:
     """Audit a failed attempt (a lockout it causes is audited by the keystore)."""
     metrics.admin_login("failed")
-    _audit(found, "admin.login_failed", actor=email[:320], detail=f"{detail} ({outcome})")
+    _audit(found, "admin.login_failed", actor=typed_name(email), detail=f"{detail} ({outcome})")
+
+
+def typed_name(typed: str) -> str:
+    """Return what was typed as the address, for the audit log, when it is an address.
+
+    Anything else is left out: it may be the password, typed into the wrong field.
+    """
+    try:
+        return normalize_address(typed)
+    except ValueError:
+        return "(not an address)"
 
 
 def qr_data_uri(uri: str) -> str:
@@ -66,6 +78,8 @@ def matching_step(secret: str, code: str) -> int | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
+@limited("admin_login")
 def login() -> ResponseReturnValue:
     """Check address and password; the second factor follows on the next page."""
     form = LoginForm()
@@ -107,6 +121,8 @@ def _enroll_page(admin: Any, form: EnrollForm, product: str, **extra: Any) -> Pa
 
 
 @bp.route("/login/factor", methods=["GET", "POST"])
+@public
+@limited("admin_login")
 def factor() -> ResponseReturnValue:
     """Second factor: the TOTP code, or on the first login, enrolling the app."""
     admin_id = admin_session.pending_admin_id()
@@ -124,8 +140,7 @@ def _second_factor(
     found: Services, admin_id: int, next_url: str, product: str
 ) -> Page | ResponseReturnValue:
     admin = found.admins.get_by_id(admin_id)
-    pending_tag = str(admin_session.state().get("tag", ""))
-    if admin is None or admin.disabled or pending_tag != admin_session.credential_tag(admin):
+    if not admin_session.belongs_to(admin_session.state(), admin):
         admin_session.log_out()
         return redirect(url_for("admin.login"))
     secret = found.admins.totp_secret(admin)
@@ -135,22 +150,18 @@ def _second_factor(
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return Page("admin/factor.html", status, form=form, next=next_url)
-    locked = is_locked(admin, now())
-    step = matching_step(secret, form.code.data)
-    used = reports.last_totp_step(found.session, admin.email)
-    if used is not None and step is not None and step <= used:
-        step = None  # a code works once: a replayed or older code is refused
-    if locked or step is None:
-        if not locked:
-            register_failure(found.session, admin, now())
-        _failure(found, admin.email, "locked" if locked else "bad", "wrong authentication code")
+    # A code works once: the keystore refuses a replayed or older one, even when two
+    # requests with the same code race; wrong codes have a lock of their own.
+    outcome = found.admins.check_code(admin, matching_step(secret, form.code.data))
+    if outcome != "ok":
+        _failure(found, admin.email, outcome, "wrong authentication code")
         return Page("admin/factor.html", 401, form=form, next=next_url, failure=FAILED_CODE)
-    return _logged_in(found, admin, next_url, step)
+    return _logged_in(found, admin, next_url)
 
 
-def _logged_in(found: Services, admin: Any, next_url: str, step: int) -> ResponseReturnValue:
+def _logged_in(found: Services, admin: Any, next_url: str) -> ResponseReturnValue:
     found.admins.record_login(admin)
-    _audit(found, "admin.login", actor=admin.email, detail=f"totp step {step}")
+    _audit(found, "admin.login", actor=admin.email)
     metrics.admin_login("ok")
     admin_session.log_in(admin)
     home = "admin.dashboard" if admin.role == "admin" else "admin.users"
@@ -162,22 +173,38 @@ def _enroll(found: Services, admin: Any, next_url: str, product: str) -> Page | 
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return _enroll_page(admin, form, product, status=status, next=next_url)
+    problem = admin_password_problem(form.new_password.data, admin.email)
+    if problem:
+        form.new_password.errors = [problem]
+        return _enroll_page(admin, form, product, status=400, next=next_url)
     secret = admin_session.enrollment_secret(admin.id)
-    step = matching_step(secret, form.code.data) if secret else None
-    if step is None:
-        register_failure(found.session, admin, now())
-        _failure(found, admin.email, "bad", "wrong code while enrolling")
+    outcome = found.admins.check_code(
+        admin, matching_step(secret, form.code.data) if secret else None
+    )
+    if outcome != "ok":
+        _failure(found, admin.email, outcome, "wrong code while enrolling")
         return _enroll_page(admin, form, product, status=401, next=next_url, failure=FAILED_CODE)
     found.admins.set_password(admin, form.new_password.data)
     found.admins.set_totp_secret(admin, secret)
     _audit(found, "admin.totp_enrolled", actor=admin.email)
     flash("Two-factor login is set up and your password is saved.", "success")
-    return _logged_in(found, admin, next_url, step)
+    return _logged_in(found, admin, next_url)
 
 
 @bp.route("/logout", methods=["POST"])
+@public
 def logout() -> ResponseReturnValue:
-    """End the admin session (the CSRF token is checked for every POST)."""
-    admin_session.log_out()
+    """End every session of the account, on every instance (CSRF is checked for every POST)."""
+    admin_id = admin_session.session_id()
+    try:
+        if admin_id is not None:
+            idle_minutes = int(settings().admin_idle_minutes)
+            with services() as found:
+                admin = found.admins.get_by_id(admin_id)
+                if admin_session.identity(admin, idle_minutes=idle_minutes) is not None:
+                    found.admins.end_sessions(admin)
+                    _audit(found, "admin.logout", actor=admin.email)
+    finally:
+        admin_session.log_out()  # this browser's session ends even when the keystore is down
     flash("You have been logged out.", "success")
     return redirect(url_for("admin.login"))

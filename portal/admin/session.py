@@ -6,8 +6,10 @@ of its own, so neither a recipient's session cookie nor anything else signed by 
 passes as an admin session, and the recipient pages never look at it.
 
 Stages: "factor" (password accepted, second factor outstanding, a few minutes at most),
-"full" (logged in). The session carries a tag of the account's credentials and role, so a
-new password, a new TOTP secret, a role change or disabling the account ends it at once.
+"full" (logged in). The session carries the account's session generation from the
+keystore, so logout, a new password, a new TOTP secret, a role change, disabling or
+deleting the account end every copy of the cookie at once, on every instance. A session
+ends after `MAX_HOURS` whatever happens, and after the admin's idle time without requests.
 
 The cookie is signed, not encrypted: the TOTP secret being enrolled travels in it only
 encrypted (AES-GCM under a key derived from the portal's secret, bound to the account).
@@ -17,8 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Response, current_app, g, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from keystore.sessions import generation
 from portal.context import now
 
 COOKIE = "webcrypt_admin"
@@ -61,18 +62,14 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(str(current_app.config["SECRET_KEY"]), salt=SALT)
 
 
-def credential_tag(admin: Any) -> str:
-    """Return a short keyed tag of what a session depends on: credentials, role, state."""
-    material = "|".join(
-        (
-            str(admin.password_hash or ""),
-            str(admin.totp_secret or ""),
-            str(admin.role),
-            "disabled" if admin.disabled else "enabled",
-        )
-    ).encode()
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, material, hashlib.sha256).hexdigest()[:16]
+def belongs_to(current: dict[str, Any], admin: Any) -> bool:
+    """Tell whether the session state `current` is still valid for the account `admin`."""
+    return (
+        admin is not None
+        and not admin.disabled
+        and current.get("email") == admin.email
+        and current.get("gen") == generation(admin)
+    )
 
 
 def state() -> dict[str, Any]:
@@ -103,8 +100,9 @@ def start_factor(admin: Any) -> None:
         {
             "stage": FACTOR,
             "id": int(admin.id),
+            "email": str(admin.email),
             "at": int(now().timestamp()),
-            "tag": credential_tag(admin),
+            "gen": generation(admin),
         }
     )
 
@@ -158,9 +156,10 @@ def log_in(admin: Any) -> None:
         {
             "stage": FULL,
             "id": int(admin.id),
+            "email": str(admin.email),
             "since": stamp,
             "seen": stamp,
-            "tag": credential_tag(admin),
+            "gen": generation(admin),
         }
     )
     session.pop("csrf_token", None)
@@ -174,22 +173,17 @@ def log_out() -> None:
 def identity(admin: Any, *, idle_minutes: int) -> AdminIdentity | None:
     """Check the full session against `admin` (loaded by the id in the session).
 
-    Returns None, and ends the session, when it is idle too long, too old, or the
-    account changed or was disabled since the login.
+    Returns None, and ends the session, when it is idle too long, older than `MAX_HOURS`,
+    or was ended in the keystore (logout, new credentials, role, disabled, deleted).
     """
     current = state()
-    if current.get("stage") != FULL or admin is None:
+    if current.get("stage") != FULL:
         return None
     stamp = int(now().timestamp())
     idle = idle_minutes * 60
     too_old = stamp - int(current.get("since", 0)) > MAX_HOURS * 3600
     idle_out = stamp - int(current.get("seen", 0)) > idle
-    if (
-        too_old
-        or idle_out
-        or admin.disabled
-        or not hmac.compare_digest(str(current.get("tag", "")), credential_tag(admin))
-    ):
+    if too_old or idle_out or not belongs_to(current, admin):
         replace({"ended": True} if idle_out else {})
         return None
     if stamp - int(current["seen"]) >= 30:

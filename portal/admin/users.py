@@ -12,7 +12,17 @@ from flask.typing import ResponseReturnValue
 from keystore import reports
 from keystore.lockout import is_locked
 from portal.admin import bp
-from portal.admin.access import Page, Services, page_number, record, require, services
+from portal.admin.access import (
+    ALL_ROLES,
+    Page,
+    Services,
+    allow,
+    current,
+    page_number,
+    record,
+    require,
+    services,
+)
 from portal.admin.forms import ConfirmForm
 from portal.admin.pinmail import NoDestination, destination
 from portal.admin.reset import reset_password
@@ -20,7 +30,9 @@ from portal.context import internal_domains, now, settings
 
 PAGE_SIZE = 25
 MAX_PAGE = 10_000
-USER_ROLES = ("admin", "helpdesk")
+USER_ROLES = ALL_ROLES
+#: Helpdesk users reset, unlock, deactivate and reactivate; destroying keys is for admins.
+ADMIN_ONLY = ("admin",)
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,7 @@ class Action:
     audit: str
     danger: bool = False
     typed: bool = False
+    roles: tuple[str, ...] = USER_ROLES
 
 
 ACTIONS: dict[str, Action] = {
@@ -71,6 +84,7 @@ ACTIONS: dict[str, Action] = {
         "New messages are sealed with a new key version. Messages sent before stay readable "
         "until they expire.",
         "recipient.rotate_key",
+        roles=ADMIN_ONLY,
     ),
     "delete": Action(
         "Delete",
@@ -81,6 +95,7 @@ ACTIONS: dict[str, Action] = {
         "recipient.delete",
         danger=True,
         typed=True,
+        roles=ADMIN_ONLY,
     ),
 }
 
@@ -131,7 +146,8 @@ def detail_context(found: Services, recipient: Any) -> dict[str, Any]:
         "keys": reports.key_versions(found.session, recipient.id),
         "message_count": reports.message_count(found.session, recipient.id),
         "messages": found.ledger.for_recipient(recipient.id, limit=20),
-        "actions": ACTIONS,
+        # Only the actions the admin's role allows are offered.
+        "actions": {name: act for name, act in ACTIONS.items() if current().role in act.roles},
     }
 
 
@@ -169,6 +185,7 @@ def user_action(recipient_id: int, name: str) -> ResponseReturnValue:
     action = ACTIONS.get(name)
     if action is None:
         abort(404)
+    allow(*action.roles)
     around = Surroundings(settings(), (internal_domains() or ["localhost"])[0])
     with services() as found:
         outcome = _act(found, recipient_id, name, action, around)

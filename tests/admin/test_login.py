@@ -236,3 +236,38 @@ def test_a_code_works_only_once(
     assert factor_step(other, code_at(admin_account.secret, clock)).status_code == 401
     clock.advance(seconds=30)
     assert factor_step(other, code_at(admin_account.secret, clock)).status_code == 302
+
+
+def wrong_code(account: Account, clock: FakeClock) -> str:
+    """Return a code that is not the current one."""
+    return "123456" if code_at(account.secret, clock) != "123456" else "654321"
+
+
+def test_a_correct_password_does_not_reset_the_wrong_codes(
+    client: FlaskClient, admin_account: Account, runtime: Runtime, clock: FakeClock
+) -> None:
+    update_settings(runtime, lockout_threshold=3)
+    password_step(client, ADMIN, admin_account.password)
+    assert factor_step(client, wrong_code(admin_account, clock)).status_code == 401
+    assert factor_step(client, wrong_code(admin_account, clock)).status_code == 401
+    # The attacker who has the password starts again: the code counter goes on.
+    assert password_step(client, ADMIN, admin_account.password).status_code == 302
+    assert factor_step(client, wrong_code(admin_account, clock)).status_code == 401
+    assert password_step(client, ADMIN, admin_account.password).status_code == 302
+    assert factor_step(client, code_at(admin_account.secret, clock)).status_code == 401
+    assert client.get("/admin/users").status_code == 302
+    assert ("security.lockout", "system", ADMIN) in audit_actions(runtime)
+
+
+def test_the_code_lock_outlasts_the_password_and_ends_in_time(
+    client: FlaskClient, admin_account: Account, runtime: Runtime, clock: FakeClock
+) -> None:
+    update_settings(runtime, lockout_threshold=2, lockout_minutes=10)
+    password_step(client, ADMIN, admin_account.password)
+    for _ in range(2):
+        factor_step(client, wrong_code(admin_account, clock))
+    clock.advance(minutes=4)
+    password_step(client, ADMIN, admin_account.password)
+    assert factor_step(client, code_at(admin_account.secret, clock)).status_code == 401
+    clock.advance(minutes=7)
+    log_in(client, admin_account, clock)

@@ -257,3 +257,29 @@ def test_admin_setting_reaches_every_filter_within_a_minute(cluster: Cluster, pr
             sealed[index] = any(is_carrier(message) for message in received)
         time.sleep(2)
     assert sealed == [True, True]
+
+
+def test_logout_on_one_portal_ends_every_copy_of_the_session_on_the_other(
+    cluster: Cluster,
+) -> None:
+    customer = f"leaving{random.randint(0, 10**6)}@example.com"
+    cluster.send(0, customer, "WebCrypt hello", "Hello.")
+    arrived = sort_mail(cluster.sink.wait_for(2))
+    pin = PIN.search(body_text(next(p for p in arrived.pins if customer in body_text(p))))
+    assert pin
+    portal_a, portal_b = cluster.portals
+    browser = Browser(next_client())
+    page = first_login(
+        browser, portal_a, envelope_of(arrived.carriers_to(customer)[0]), customer, pin[1]
+    )
+    assert page.status == 200
+    cluster.sink.clear()
+    copy = Browser(next_client())
+    for cookie in browser.cookies:
+        copy.cookies.set_cookie(cookie)
+    assert "Change password" in copy.get(f"{portal_b}/profile").text
+
+    browser.get(f"{portal_a}/profile")
+    assert browser.post(f"{portal_a}/logout", {}).status == 200  # the login page, redirected
+    for portal in (portal_b, portal_a):
+        assert "Change password" not in copy.get(f"{portal}/profile").text

@@ -54,14 +54,14 @@ def test_admin_accounts(keystore: Keystore, clock: FakeClock) -> None:
         assert admins.authenticate("nobody@bank.example", "s3cret").outcome == "bad"
         admins.set_totp_secret(admin, "JBSWY3DPEHPK3PXP")
         admins.set_role(admin, "helpdesk")
-        admins.set_password(admin, "new")
+        admins.set_password(admin, "a new admin secret")
         admins.record_login(admin)
         assert admin.last_login_at == clock()
         admins.disable(admin)
-        assert admins.authenticate("boss@bank.example", "new").outcome == "inactive"
+        assert admins.authenticate("boss@bank.example", "a new admin secret").outcome == "inactive"
         assert admins.count() == 1
         admins.enable(admin)
-        assert admins.authenticate("boss@bank.example", "new").ok
+        assert admins.authenticate("boss@bank.example", "a new admin secret").ok
 
 
 def test_admin_lockout(keystore: Keystore, clock: FakeClock) -> None:

@@ -1,4 +1,8 @@
-"""One keystore session at a time per thread: nothing waits behind its own request's lock.
+"""Recipient sessions: ended on the server, limited in time, one keystore session at a time.
+
+Logout, a new password, a reset, deactivation and deletion end every session of the
+account in the keystore, so a copy of the cookie taken before is refused afterwards. The
+absolute lifetime ends even a session in constant use; the idle timeout ends a quiet one.
 
 Every portal and admin test runs under `SessionGuard` (see the conftest), which raises when
 a session opens inside another one or a page renders inside one. The tests here check that
@@ -20,8 +24,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from portal import create_app
-from tests.portal.conftest import TEST_CONFIG, first_login, login, make_runtime
-from tests.portal.helpers import FakeClock, build_mail, csrf_token, seal
+from tests.portal.conftest import TEST_CONFIG, first_login, login, make_runtime, update_settings
+from tests.portal.helpers import CUSTOMER, PASSWORD, FakeClock, build_mail, csrf_token, seal
 from tests.portal.sessionguard import NestedSession
 from tests.portal.test_reader import read
 from webcrypt.runtime import Runtime
@@ -84,3 +88,141 @@ def test_recipient_pages_never_nest_sessions(
     assert statuses == [200, 200, 400, 403, 200, 400, 200, 302, 410]
     unavailable = [r.getMessage() for r in caplog.records if "unavailable" in r.getMessage()]
     assert unavailable == []
+
+
+# -- Revocation: a session ends on the server, so a copy of the cookie ends with it. -------
+
+
+def copy_of(client: FlaskClient) -> FlaskClient:
+    """Return a second browser holding a copy of `client`'s session cookie."""
+    cookie = client.get_cookie("webcrypt")
+    assert cookie is not None
+    other = client.application.test_client()
+    other.set_cookie("webcrypt", cookie.value)
+    return other
+
+
+def logged_in_as_customer(client: FlaskClient) -> bool:
+    """Tell whether `client` sees the profile of a logged-in recipient."""
+    return b"Change password" in client.get("/profile").data
+
+
+def recipient_service(runtime: Runtime, change: str) -> None:
+    """Apply `change` to the customer's account through the keystore service."""
+    with runtime.keystore.session() as session:
+        recipients = runtime.keystore.recipients(session)
+        account = recipients.get(CUSTOMER)
+        if change == "reset":
+            recipients.reset_pin(account)
+        elif change == "deactivate":
+            recipients.set_status(account, "deactivated")
+        elif change == "delete":
+            recipients.delete(account)
+        else:
+            raise AssertionError(change)
+
+
+def test_a_copied_cookie_no_longer_works_after_logout(logged_in: FlaskClient) -> None:
+    stolen = copy_of(logged_in)
+    assert logged_in_as_customer(stolen)
+    token = csrf_token(logged_in.get("/profile").data)
+    assert logged_in.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert not logged_in_as_customer(stolen)
+    assert not logged_in_as_customer(logged_in)
+
+
+def test_logout_ends_the_sessions_on_other_devices_too(app: Any, account: str) -> None:
+    phone, laptop = app.test_client(), app.test_client()
+    login(phone)
+    login(laptop)
+    phone.post("/logout", data={"csrf_token": csrf_token(phone.get("/profile").data)})
+    assert not logged_in_as_customer(laptop)
+
+
+def test_a_copied_cookie_opens_no_message_after_logout(
+    logged_in: FlaskClient, runtime: Runtime
+) -> None:
+    sealed = seal(runtime, build_mail(subject="Kontoauszug"))
+    stolen = copy_of(logged_in)
+    logged_in.post("/logout", data={"csrf_token": csrf_token(logged_in.get("/profile").data)})
+    page = stolen.post("/open", data={"envelope": sealed.armored})
+    assert b"Kontoauszug" not in page.data
+    assert b'name="password"' in page.data
+
+
+def test_a_copied_cookie_no_longer_works_after_a_password_change(
+    logged_in: FlaskClient,
+) -> None:
+    stolen = copy_of(logged_in)
+    page = logged_in.get("/profile")
+    response = logged_in.post(
+        "/profile/password",
+        data={
+            "password-csrf_token": csrf_token(page.data),
+            "password-current_password": PASSWORD,
+            "password-new_password": "my brand new secret 42",
+            "password-confirm": "my brand new secret 42",
+        },
+    )
+    assert response.status_code == 302
+    assert logged_in_as_customer(logged_in)  # the browser that changed it stays in
+    assert not logged_in_as_customer(stolen)
+
+
+@pytest.mark.parametrize("change", ["reset", "deactivate", "delete"])
+def test_a_copied_cookie_no_longer_works_after_an_account_change(
+    logged_in: FlaskClient, runtime: Runtime, change: str
+) -> None:
+    stolen = copy_of(logged_in)
+    assert logged_in_as_customer(stolen)
+    recipient_service(runtime, change)
+    assert not logged_in_as_customer(stolen)
+    assert not logged_in_as_customer(logged_in)
+
+
+def test_a_session_ended_by_deactivation_stays_ended_after_reactivation(
+    logged_in: FlaskClient, runtime: Runtime
+) -> None:
+    stolen = copy_of(logged_in)
+    recipient_service(runtime, "deactivate")
+    with runtime.keystore.session() as session:
+        recipients = runtime.keystore.recipients(session)
+        recipients.set_status(recipients.get(CUSTOMER), "active")
+    assert not logged_in_as_customer(stolen)
+
+
+def test_logout_is_audited(logged_in: FlaskClient, runtime: Runtime) -> None:
+    logged_in.post("/logout", data={"csrf_token": csrf_token(logged_in.get("/profile").data)})
+    with runtime.keystore.session() as session:
+        events = runtime.keystore.audit(session).search(action="portal.logout")
+        # The `account` fixture logged out once after the first login already.
+        assert [(event.actor, event.ip) for event in events] == [(CUSTOMER, "127.0.0.1")] * 2
+
+
+def test_the_absolute_lifetime_ends_an_active_session(
+    logged_in: FlaskClient, clock: FakeClock
+) -> None:
+    # A request every 20 minutes: the idle timeout (30 minutes) never fires.
+    for _ in range(12 * 3):
+        clock.advance(minutes=20)
+        assert logged_in_as_customer(logged_in)
+    clock.advance(minutes=20)  # 12 h 20 min after the login, 20 minutes after the last request
+    page = logged_in.get("/profile")
+    assert b"Change password" not in page.data
+    assert b"Your session has ended" in page.data
+
+
+def test_the_absolute_lifetime_follows_the_setting(
+    logged_in: FlaskClient, clock: FakeClock, runtime: Runtime
+) -> None:
+    update_settings(runtime, session_max_hours=1)
+    for _ in range(3):
+        clock.advance(minutes=20)
+        assert logged_in_as_customer(logged_in)
+    clock.advance(minutes=1)
+    assert not logged_in_as_customer(logged_in)
+
+
+def test_the_idle_timeout_ends_a_young_session(logged_in: FlaskClient, clock: FakeClock) -> None:
+    clock.advance(minutes=31)  # long before the absolute lifetime
+    assert not logged_in_as_customer(logged_in)
