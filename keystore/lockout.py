@@ -106,12 +106,13 @@ def register_pair_failure(session: Session, address: str, ip: str, now: datetime
     row.blocked_until = now + wait if wait else None
     if row.failures == settings.lockout_threshold:
         AuditService(session, clock=lambda: now).record(
-            "security.throttle",
+            "security.lockout",
             actor="system",
             target=address,
             ip=ip,
-            detail=f"{row.failures} failed logins from this address; each further one doubles "
-            f"the wait, up to {settings.lockout_minutes} minutes",
+            detail=f"{row.failures} failed logins from this IP address: it waits before each "
+            f"further try, twice as long each time, up to {settings.lockout_minutes} minutes "
+            "(other addresses are not affected)",
         )
     session.flush()
     return wait

@@ -86,7 +86,7 @@ def normalize_pin(pin: str) -> str:
 
 
 ANSWER_MIN_LENGTH = 4
-"""The fewest characters a security answer may have, counted after `normalize_answer`."""
+"""The fewest characters a security answer may have, spaces not counted."""
 
 
 def normalize_answer(answer: str) -> str:
@@ -97,6 +97,11 @@ def normalize_answer(answer: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", answer).casefold())
     return " ".join(folded.split())
+
+
+def answer_too_short(answer: str) -> bool:
+    """Tell whether an answer has fewer than `ANSWER_MIN_LENGTH` characters besides spaces."""
+    return len(normalize_answer(answer).replace(" ", "")) < ANSWER_MIN_LENGTH
 
 
 def legacy_normalize_answer(answer: str) -> str:

@@ -26,7 +26,14 @@ from keystore.lockout import (
 )
 from keystore.masterkey import MasterKey
 from keystore.models import Recipient
-from keystore.passwords import ANSWER_MIN_LENGTH, Hasher, new_pin, normalize_answer, normalize_pin
+from keystore.passwords import (
+    ANSWER_MIN_LENGTH,
+    Hasher,
+    answer_too_short,
+    new_pin,
+    normalize_answer,
+    normalize_pin,
+)
 from keystore.resets import PasswordResets
 from keystore.settings import SettingsService
 
@@ -145,9 +152,13 @@ class RecipientService(KeyVersions, PasswordResets):
         if recipient is not None:
             # The account's total, for the admin's view; the back-off is per address and IP.
             recipient.failed_logins = Recipient.failed_logins + 1
-        register_pair_failure(self.session, key, ip, self.clock())
+        now = self.clock()
+        wait = register_pair_failure(self.session, key, ip, now)
         if recipient is not None:
             self.session.refresh(recipient, ["failed_logins"])
+            # For the admin's view: the latest time until which some client must wait.
+            if wait and (recipient.locked_until is None or recipient.locked_until < now + wait):
+                recipient.locked_until = now + wait
         return AuthResult("bad")
 
     def _succeeded(self, recipient: Recipient, key: str, ip: str) -> AuthResult:
@@ -238,7 +249,7 @@ class RecipientService(KeyVersions, PasswordResets):
         """Set the security question and (hashed, normalized) answer."""
         if not question.strip():
             raise ValueError("the security question must not be empty")
-        if len(normalize_answer(answer)) < ANSWER_MIN_LENGTH:
+        if answer_too_short(answer):
             raise ValueError(
                 f"the security answer must have at least {ANSWER_MIN_LENGTH} characters"
             )

@@ -21,6 +21,7 @@ RATE_LIMITS = {
     "auth.login": "RATELIMIT_LOGIN",
     "auth.login_pin": "RATELIMIT_LOGIN",
     "auth.forgot": "RATELIMIT_LOGIN",
+    "auth.forgot_link_use": "RATELIMIT_LOGIN",
     "auth.forgot_answer": "RATELIMIT_LOGIN",
     "profile.change_password": "RATELIMIT_LOGIN",
     "profile.change_question": "RATELIMIT_LOGIN",
