@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -30,7 +29,7 @@ from flask_babel import ngettext
 from keystore.recipients import AuthResult, throttle_key
 from keystore.resets import LINKS_PER_HOUR
 from portal import metrics
-from portal.accountmail import mailer, reset_link_mail, reset_notice_mail
+from portal.accountmail import MailContext, mailer, reset_notice_mail, reset_request_job
 from portal.context import Page, Services, now, services
 from portal.forms import (
     ForgotAnswerForm,
@@ -216,34 +215,24 @@ def forgot() -> ResponseReturnValue:
     if request.method == "GET" or not form.validate_on_submit():
         return _reset_page("forgot", 400 if request.method == "POST" else 200, form=form)
     typed = form.email.data.strip()
-    mail = None
-    moment = now()
+    where = MailContext.of_request()
+    job = None
     with services() as found:
         recipient = found.recipients.get(typed)
         target = str(recipient.address) if recipient is not None else throttle_key(typed)
-        if recipient is None:
-            detail = "no such account"
-        elif _recent_requests(found, target) >= LINKS_PER_HOUR:
-            detail = "no mail: too many requests in the last hour"
-        else:
-            state = found.recipients.reset_state(recipient)
-            detail = f"state {state}"
-            if state == "open":
-                token = found.recipients.issue_reset_token(recipient, ip=_client())
-                if token is not None:
-                    link = current_app.config["PUBLIC_URL"] + url_for(
-                        "auth.forgot_link", token=token
-                    )
-                    mail = reset_link_mail(recipient, link, moment)
-                    detail = "link mailed"
-            elif state in ("closed", "no_answer"):
-                mail = reset_notice_mail(recipient, f"requested_{state}", moment)
-                detail = f"notice mailed: {state}"
+        # The same statements for every address; what differs runs after the answer.
+        recent = _recent_requests(found, target)
         found.audit.record(
-            "portal.reset_requested", actor=target, target=target, ip=_client(), detail=detail
+            "portal.reset_requested",
+            actor=target,
+            target=target,
+            ip=_client(),
+            detail="" if recent < LINKS_PER_HOUR else "nothing mailed: too many in the last hour",
         )
-    if mail is not None:
-        mailer().submit(mail)
+        if recipient is not None and recent < LINKS_PER_HOUR:
+            job = reset_request_job(int(recipient.id), ip=_client(), now=now(), where=where)
+    if job is not None:
+        mailer().submit(job)
     return _reset_page("forgot_sent")
 
 
@@ -296,20 +285,21 @@ def forgot_answer() -> ResponseReturnValue:
     page: tuple[str, int, dict[str, Any]] | None = None
     mail = None
     moment = now()
+    where = MailContext.of_request()
     with services() as found:
         active = found.recipients.active_reset(token_id) if token_id is not None else None
         if active is None:
             page = ("forgot_invalid", 400, {})
         else:
-            row, recipient = active
+            recipient = active[1]
             form.address = recipient.address
             question = question_text(recipient.security_question)
             if not form.validate_on_submit():
                 page = ("forgot_answer", 400, {"form": form, "question": question})
             else:
-                page, mail = _answer(found, row, recipient, form, question, moment)
+                page, mail = _answer(found, recipient, form, question, moment, where)
     if mail is not None:
-        mailer().submit(mail)
+        mailer().send(mail)
     if page is not None:
         if page[0] != "forgot_answer":
             session.pop(RESET_KEY, None)
@@ -321,7 +311,12 @@ def forgot_answer() -> ResponseReturnValue:
 
 
 def _answer(
-    found: Services, row: Any, recipient: Any, form: ForgotAnswerForm, question: str, moment: Any
+    found: Services,
+    recipient: Any,
+    form: ForgotAnswerForm,
+    question: str,
+    moment: Any,
+    where: MailContext,
 ) -> tuple[tuple[str, int, dict[str, Any]] | None, Any]:
     """Check the posted answer; return the page to show (None: logged in) and the notice."""
     address = str(recipient.address)
@@ -332,14 +327,14 @@ def _answer(
         found.recipients.record_login(recipient)
         found.audit.record("portal.password_reset", actor=address, target=address, ip=_client())
         log_in(recipient)
-        return None, reset_notice_mail(recipient, "password_changed", moment)
+        return None, reset_notice_mail(recipient, "password_changed", moment, where)
     metrics.login("failed")
     detail = f"wrong answer {result.failures} of {result.limit}"
     if result.outcome == "closed":
         found.audit.record(
             "portal.reset_closed", actor=address, target=address, ip=_client(), detail=detail
         )
-        return ("forgot_closed", 403, {}), reset_notice_mail(recipient, "closed", moment)
+        return ("forgot_closed", 403, {}), reset_notice_mail(recipient, "closed", moment, where)
     found.audit.record(
         "portal.reset_wrong_answer", actor=address, target=address, ip=_client(), detail=detail
     )
@@ -352,7 +347,7 @@ def _answer(
         left,
     )
     page = ("forgot_answer", 401, {"form": form, "question": question, "failure": failure})
-    return page, reset_notice_mail(recipient, "wrong_answer", moment, left=left)
+    return page, reset_notice_mail(recipient, "wrong_answer", moment, where, left=left)
 
 
 @bp.route("/logout", methods=["POST"])
