@@ -92,11 +92,12 @@ def throttled_until(session: Session, address: str, ip: str, now: datetime) -> d
 def register_pair_failure(session: Session, address: str, ip: str, now: datetime) -> timedelta:
     """Count a failed login of the pair (address, ip); return how long it must now wait."""
     settings = SettingsService(session).get()
-    # Forgotten pairs go, so rows for made-up addresses do not pile up.
-    session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - FORGET_AFTER))
     row = _pair(session, address, ip, now)
-    # Increment in SQL so concurrent failures of one pair are all counted.
-    row.failures = LoginThrottle.failures + 1
+    if row.last_failure_at <= now - FORGET_AFTER:
+        row.failures = 1  # the first failure after a quiet day
+    else:
+        # Increment in SQL so concurrent failures of one pair are all counted.
+        row.failures = LoginThrottle.failures + 1
     row.last_failure_at = now
     session.flush()
     session.refresh(row, ["failures"])
@@ -146,3 +147,11 @@ def clear_pair(session: Session, address: str, ip: str) -> None:
 def clear_address(session: Session, address: str) -> None:
     """Forget the failures of every pair of `address` (an admin's unlock or reset)."""
     session.execute(delete(LoginThrottle).where(LoginThrottle.address == address))
+
+
+def purge_pairs(session: Session, now: datetime) -> int:
+    """Delete pairs forgotten by now (housekeeping: made-up addresses do not pile up)."""
+    result = session.execute(
+        delete(LoginThrottle).where(LoginThrottle.last_failure_at <= now - FORGET_AFTER)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

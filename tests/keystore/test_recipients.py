@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from keystore.db import Keystore
 from keystore.errors import NotFound
-from keystore.lockout import throttled_until
+from keystore.lockout import purge_pairs, throttled_until
 from keystore.masterkey import key_aad
 from keystore.models import RecipientKey
 from keystore.passwords import Hasher, make_context
@@ -229,6 +229,12 @@ def test_backoff_is_forgotten_after_a_quiet_day(keystore: Keystore, clock: FakeC
         assert service.authenticate("kunde@example.com", "right", ip="203.0.113.9").outcome == (
             "ok"
         )
+        # Housekeeping deletes pairs forgotten by now (made-up addresses do not pile up).
+        for _ in range(2):
+            service.authenticate("nobody@example.com", "wrong", ip="203.0.113.9")
+        assert purge_pairs(session, clock()) == 0
+        clock.advance(days=1)
+        assert purge_pairs(session, clock()) == 1
 
 
 def test_deactivated_account_is_inactive_only_with_right_password(keystore: Keystore) -> None:
