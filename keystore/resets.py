@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import delete, func, select, update
@@ -70,9 +70,15 @@ class PasswordResets:
             return "closed"
         return "open"
 
-    def issue_reset_token(self, recipient: Recipient, *, ip: str = "") -> str | None:
-        """Store a new reset link's token (hashed) and return it; None when too many lately."""
-        now = self.clock()
+    def issue_reset_token(
+        self, recipient: Recipient, *, ip: str = "", asked: datetime | None = None
+    ) -> str | None:
+        """Store a new reset link's token (hashed) and return it; None when too many lately.
+
+        The link is valid for `reset_link_minutes` from `asked` (when the customer asked for
+        it; default now).
+        """
+        now = asked or self.clock()
         # Links long expired go: the table holds a few rows per account at most.
         self.session.execute(
             delete(ResetToken).where(
@@ -140,9 +146,21 @@ class PasswordResets:
         return row, recipient
 
     def check_reset_answer(self, recipient: Recipient, answer: str) -> ResetAnswer:
-        """Check the answer to the security question, counting wrong ones per account."""
+        """Check the answer to the security question, counting wrong ones per account.
+
+        Each check first claims one of the account's attempts with a conditional UPDATE, so
+        however many answers race (from any number of clients and portals), at most
+        `reset_answer_attempts` of them are ever compared with the stored answer.
+        """
         limit = self._answer_limit()
-        if recipient.reset_failures >= limit:
+        claimed = self.session.execute(
+            update(Recipient)
+            .where(Recipient.id == recipient.id, Recipient.reset_failures < limit)
+            .values(reset_failures=Recipient.reset_failures + 1)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.refresh(recipient, ["reset_failures"])
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
             self.hasher.waste_time(answer)
             return ResetAnswer("closed", recipient.reset_failures, limit)
         ok, new_hash = verify_answer(self.hasher, answer, recipient.security_answer_hash)
@@ -152,10 +170,6 @@ class PasswordResets:
             recipient.reset_failures = 0
             self.session.flush()
             return ResetAnswer("ok", 0, limit)
-        # Increment in SQL so wrong answers racing from several clients are all counted.
-        recipient.reset_failures = Recipient.reset_failures + 1
-        self.session.flush()
-        self.session.refresh(recipient, ["reset_failures"])
         if recipient.reset_failures >= limit:
             self.finish_resets(recipient)
             return ResetAnswer("closed", recipient.reset_failures, limit)

@@ -169,7 +169,7 @@ def reset_request_job(recipient_id: int, *, ip: str, now: datetime, where: MailC
             state = recipients.reset_state(recipient)
             mail = None
             if state == "open":
-                token = recipients.issue_reset_token(recipient, ip=ip)
+                token = recipients.issue_reset_token(recipient, ip=ip, asked=now)
                 mail = reset_link_mail(recipient, token, now, where) if token else None
                 detail = "link mailed" if mail else "no link: too many in the last hour"
             elif state in ("closed", "no_answer"):

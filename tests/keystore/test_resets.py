@@ -83,6 +83,32 @@ def test_racing_posts_of_one_token_claim_it_once(keystore: Keystore) -> None:
     assert sum(result is not None for result in results) == 1
 
 
+def test_racing_wrong_answers_are_all_counted(keystore: Keystore) -> None:
+    recipient_id = account(keystore)
+    barrier = threading.Barrier(5)
+    outcomes: list[str] = []
+
+    def guess(word: str) -> None:
+        barrier.wait()
+        with keystore.session() as session:
+            service = keystore.recipients(session)
+            recipient = service.get_by_id(recipient_id)
+            assert recipient is not None
+            outcomes.append(service.check_reset_answer(recipient, word).outcome)
+
+    threads = [threading.Thread(target=guess, args=(f"guess {n}",)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with keystore.session() as session:
+        recipient = keystore.recipients(session).get_by_id(recipient_id)
+        assert recipient is not None and recipient.reset_failures == 3
+        assert keystore.recipients(session).reset_state(recipient) == "closed"
+    # However they race, only three guesses were compared with the answer.
+    assert sorted(outcomes) == ["bad", "bad", "closed", "closed", "closed"]
+
+
 def test_links_per_hour_are_limited(keystore: Keystore, clock: FakeClock) -> None:
     recipient_id = account(keystore)
     assert all(issue(keystore, recipient_id) for _ in range(3))

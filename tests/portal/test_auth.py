@@ -137,16 +137,16 @@ def test_unknown_addresses_cost_the_same_hashing_work(
     assert known == len(calls) == 1
 
 
-def test_lockout_after_repeated_failures(client: FlaskClient, account: str, clock) -> None:
+def test_back_off_after_repeated_failures(client: FlaskClient, account: str, clock) -> None:
     for _ in range(5):
         assert login(client, password="wrong password 1").status_code == 401
-    # Locked: even the right password is refused, with the same answer as before.
+    # Waiting: from here even the right password is refused for now.
     assert login(client).status_code == 401
     clock.advance(minutes=16)
     assert login(client).status_code == 302
 
 
-def test_lockout_threshold_is_an_admin_setting(client: FlaskClient, account: str, runtime) -> None:
+def test_back_off_threshold_is_an_admin_setting(client: FlaskClient, account: str, runtime) -> None:
     update_settings(runtime, lockout_threshold=3)
     for _ in range(3):
         login(client, password="wrong password 1")

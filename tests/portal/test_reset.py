@@ -129,10 +129,13 @@ def test_a_made_up_token_does_nothing(client: FlaskClient, account: str) -> None
 def test_reset_with_link_and_normalized_answer(
     app: Flask, account: str, tmp_path: Path, runtime: Any
 ) -> None:
+    earlier = app.test_client()
+    assert login(earlier).status_code == 302
     client, page = reset_stage(app, tmp_path)
     response = answer(client, page, "  ＢＥＬＬＯ ")  # full-width capitals, spaces
     assert response.status_code == 302
     assert b"Change password" in client.get("/profile").data
+    assert b"Change password" not in earlier.get("/profile").data  # other sessions end
     fresh = app.test_client()
     assert login(fresh).status_code == 401
     assert login(fresh, password=NEW_PASSWORD).status_code == 302
