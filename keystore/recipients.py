@@ -170,6 +170,7 @@ class RecipientService(KeyVersions, PasswordResets):
 
     def _check(
         self,
+        recipient: Recipient | None,
         address: str,
         secret: str,
         hash_attr: str,
@@ -182,7 +183,6 @@ class RecipientService(KeyVersions, PasswordResets):
         addresses are counted and slowed down like known ones, so neither the answer nor the
         back-off tells them apart. Returns the result and the account (to look at further).
         """
-        recipient = self.get(address)
         key = throttle_key(address)
         until = throttled_until(self.session, key, ip, self.clock())
         if until is not None:
@@ -208,7 +208,7 @@ class RecipientService(KeyVersions, PasswordResets):
         missing: Outcome | None = (
             "pin_required" if recipient is not None and recipient.needs_pin else None
         )
-        return self._check(address, password, "password_hash", missing, ip)[0]
+        return self._check(recipient, address, password, "password_hash", missing, ip)[0]
 
     def authenticate_pin(self, address: str, pin: str, *, ip: str = "") -> AuthResult:
         """Check the one-time PIN; "password_required" once a password has been set.
@@ -222,7 +222,9 @@ class RecipientService(KeyVersions, PasswordResets):
             if recipient is not None and recipient.password_hash is not None
             else None
         )
-        result, account = self._check(address, normalize_pin(pin), "pin_hash", missing, ip)
+        result, account = self._check(
+            recipient, address, normalize_pin(pin), "pin_hash", missing, ip
+        )
         if result.ok and account is not None and self.pin_expired(account):
             return AuthResult("expired")
         return result
