@@ -70,6 +70,10 @@ class Recipient(Base):
     read_receipts: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Written into every session cookie at login; raising it ends every session at once.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: When the current one-time PIN was issued (it expires after `pin_valid_days`).
+    pin_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Wrong security answers since the last admin reset (from any address).
+    reset_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     keys: Mapped[list[RecipientKey]] = relationship(
         back_populates="recipient",
@@ -85,6 +89,52 @@ class Recipient(Base):
 
     def __repr__(self) -> str:
         return f"Recipient(id={self.id!r}, address={self.address!r}, status={self.status!r})"
+
+
+class ResetToken(Base):
+    """A mailed link to reset a forgotten password; only the SHA-256 of its token is kept."""
+
+    __tablename__ = "reset_tokens"
+    __table_args__ = (
+        Index("ix_reset_tokens_token_hash", "token_hash", unique=True),
+        Index("ix_reset_tokens_recipient_id", "recipient_id"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Set when the link was used (its button posted): a token works once.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Set when the reset ended: new password saved, or self-service closed.
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+    def __repr__(self) -> str:
+        return f"ResetToken(id={self.id!r}, recipient_id={self.recipient_id!r})"
+
+
+class LoginThrottle(Base):
+    """Failed logins of one (address, client IP) pair and how long that pair must wait."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (
+        UniqueConstraint("address", "ip"),
+        Index("ix_login_throttles_last_failure_at", "last_failure_at"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(address_type())
+    ip: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"LoginThrottle(address={self.address!r}, ip={self.ip!r})"
 
 
 class RecipientKey(Base):

@@ -85,6 +85,42 @@ def normalize_pin(pin: str) -> str:
     return _PIN_SEPARATORS.sub("", pin.strip())
 
 
+ANSWER_MIN_LENGTH = 4
+"""The fewest characters a security answer may have, spaces not counted."""
+
+
 def normalize_answer(answer: str) -> str:
-    """Return a security answer folded for comparison (case, width and spacing ignored)."""
+    """Return a security answer folded for comparison (case, width and spacing ignored).
+
+    NFKC, then case folding, then NFKC again: folding can leave characters that NFKC would
+    compose, so both spellings of such an answer meet in one form.
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", answer).casefold())
+    return " ".join(folded.split())
+
+
+def answer_too_short(answer: str) -> bool:
+    """Tell whether an answer has fewer than `ANSWER_MIN_LENGTH` characters besides spaces."""
+    return len(normalize_answer(answer).replace(" ", "")) < ANSWER_MIN_LENGTH
+
+
+def legacy_normalize_answer(answer: str) -> str:
+    """Return an answer folded as earlier releases stored it (without the second NFKC)."""
     return " ".join(unicodedata.normalize("NFKC", answer).casefold().split())
+
+
+def verify_answer(hasher: Hasher, answer: str, stored: str | None) -> tuple[bool, str | None]:
+    """Check a typed security answer against `stored`; returns (ok, replacement hash or None).
+
+    An answer stored by an earlier release under the older folding still matches, and is
+    then re-hashed in today's form (the replacement hash).
+    """
+    normalized = normalize_answer(answer)
+    ok, new_hash = hasher.verify(normalized, stored)
+    if ok:
+        return True, new_hash
+    legacy = legacy_normalize_answer(answer)
+    if legacy == normalized:  # the usual case: one verification, as for any wrong answer
+        return False, None
+    ok, _ = hasher.verify(legacy, stored)
+    return (True, hasher.hash(normalized)) if ok else (False, None)

@@ -1,4 +1,4 @@
-"""Recipient accounts: creation, keys, authentication, lockout, search."""
+"""Recipient accounts: creation, keys, authentication, back-off, password resets, search."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -17,25 +17,46 @@ from keystore.addresses import normalize_address
 from keystore.clock import Clock, utcnow
 from keystore.errors import KeystoreError
 from keystore.keys import KeyMaterial, KeyVersions
-from keystore.lockout import is_locked, register_failure, register_success
+from keystore.lockout import (
+    clear_address,
+    clear_pair,
+    register_pair_failure,
+    register_success,
+    throttled_until,
+)
 from keystore.masterkey import MasterKey
 from keystore.models import Recipient
-from keystore.passwords import Hasher, new_pin, normalize_answer, normalize_pin
+from keystore.passwords import (
+    ANSWER_MIN_LENGTH,
+    Hasher,
+    answer_too_short,
+    new_pin,
+    normalize_answer,
+    normalize_pin,
+)
+from keystore.resets import PasswordResets
 from keystore.sessions import end_sessions
+from keystore.settings import SettingsService
 
 _CREATE_ATTEMPTS = 5
 # Sorts after every character, so `prefix <= address < prefix + _TOP` is a prefix match
 # on a column ordered by code point.
 _TOP = "\U0010ffff"
 
-Outcome = Literal["ok", "bad", "locked", "inactive", "pin_required", "password_required"]
+Outcome = Literal[
+    "ok", "bad", "throttled", "expired", "inactive", "pin_required", "password_required"
+]
 STATUSES = ("active", "deactivated")
 LANGUAGES = ("en", "de")
 
 
 @dataclass(frozen=True)
 class AuthResult:
-    """The outcome of a login attempt; `recipient` is set only when the outcome is "ok"."""
+    """The outcome of a login attempt; `recipient` is set only when the outcome is "ok".
+
+    "throttled": this address was tried wrongly too often from this client IP, which must
+    wait until `locked_until`; "expired": the PIN was right but is too old.
+    """
 
     outcome: Outcome
     recipient: Recipient | None = None
@@ -47,7 +68,15 @@ class AuthResult:
         return self.outcome == "ok"
 
 
-class RecipientService(KeyVersions):
+def throttle_key(address: str) -> str:
+    """Return the spelling under which failed logins of `address` are counted."""
+    try:
+        return normalize_address(address)
+    except ValueError:
+        return address.strip().lower()[:320]
+
+
+class RecipientService(KeyVersions, PasswordResets):
     """Manages recipient accounts and their keys within one session."""
 
     def __init__(
@@ -103,9 +132,11 @@ class RecipientService(KeyVersions):
                         key_id=secrets.token_hex(8),
                         status="active",
                         pin_hash=pin_hash,
+                        pin_issued_at=self.clock(),
                         created_at=self.clock(),
                         created_by=created_by,
                         failed_logins=0,
+                        reset_failures=0,
                         read_receipts=False,
                     )
                     self.session.add(recipient)
@@ -118,62 +149,93 @@ class RecipientService(KeyVersions):
 
     # -- authentication -------------------------------------------------------------------
 
-    def _failed(self, recipient: Recipient) -> AuthResult:
-        register_failure(self.session, recipient, self.clock())
+    def _failed(self, recipient: Recipient | None, key: str, ip: str) -> AuthResult:
+        if recipient is not None:
+            # The account's total, for the admin's view; the back-off is per address and IP.
+            recipient.failed_logins = Recipient.failed_logins + 1
+        now = self.clock()
+        wait = register_pair_failure(self.session, key, ip, now)
+        if recipient is not None:
+            self.session.refresh(recipient, ["failed_logins"])
+            # For the admin's view: the latest time until which some client must wait.
+            if wait and (recipient.locked_until is None or recipient.locked_until < now + wait):
+                recipient.locked_until = now + wait
         return AuthResult("bad")
 
-    def _succeeded(self, recipient: Recipient) -> AuthResult:
+    def _succeeded(self, recipient: Recipient, key: str, ip: str) -> AuthResult:
         if recipient.status != "active":
             return AuthResult("inactive")
+        clear_pair(self.session, key, ip)
         register_success(self.session, recipient)
         return AuthResult("ok", recipient)
 
     def _check(
-        self, recipient: Recipient | None, secret: str, hash_attr: str, missing: Outcome | None
-    ) -> AuthResult:
-        """Verify `secret` against the hash in `hash_attr`, with lockout and equal work.
+        self,
+        recipient: Recipient | None,
+        address: str,
+        secret: str,
+        hash_attr: str,
+        missing: Outcome | None,
+        ip: str,
+    ) -> tuple[AuthResult, Recipient | None]:
+        """Verify `secret` against the hash in `hash_attr`, with back-off and equal work.
 
-        `missing` is the outcome when the account has no such hash (None: a failure).
+        `missing` is the outcome when the account has no such hash (None: a failure). Unknown
+        addresses are counted and slowed down like known ones, so neither the answer nor the
+        back-off tells them apart. Returns the result and the account (to look at further).
         """
+        key = throttle_key(address)
+        until = throttled_until(self.session, key, ip, self.clock())
+        if until is not None:
+            self.hasher.waste_time(secret)
+            return AuthResult("throttled", locked_until=until), None
+        stored: str | None = getattr(recipient, hash_attr) if recipient is not None else None
+        if recipient is not None and stored is None and missing:
+            self.hasher.waste_time(secret)
+            return AuthResult(missing), None
         if recipient is None:
             self.hasher.waste_time(secret)
-            return AuthResult("bad")
-        if is_locked(recipient, self.clock()):
-            self.hasher.waste_time(secret)
-            return AuthResult("locked", locked_until=recipient.locked_until)
-        stored: str | None = getattr(recipient, hash_attr)
-        if stored is None:
-            self.hasher.waste_time(secret)
-            return AuthResult(missing) if missing else self._failed(recipient)
+            return self._failed(None, key, ip), None
         ok, new_hash = self.hasher.verify(secret, stored)
         if not ok:
-            return self._failed(recipient)
+            return self._failed(recipient, key, ip), None
         if new_hash:
             setattr(recipient, hash_attr, new_hash)
-        return self._succeeded(recipient)
+        return self._succeeded(recipient, key, ip), recipient
 
-    def authenticate(self, address: str, password: str) -> AuthResult:
+    def authenticate(self, address: str, password: str, *, ip: str = "") -> AuthResult:
         """Check a password; "pin_required" when the account has only its one-time PIN."""
         recipient = self.get(address)
         missing: Outcome | None = (
             "pin_required" if recipient is not None and recipient.needs_pin else None
         )
-        return self._check(recipient, password, "password_hash", missing)
+        return self._check(recipient, address, password, "password_hash", missing, ip)[0]
 
-    def authenticate_pin(self, address: str, pin: str) -> AuthResult:
-        """Check the one-time PIN; "password_required" once a password has been set."""
+    def authenticate_pin(self, address: str, pin: str, *, ip: str = "") -> AuthResult:
+        """Check the one-time PIN; "password_required" once a password has been set.
+
+        A right PIN older than `pin_valid_days` gives "expired" (only someone who knows the
+        PIN learns that): the adviser or an admin issues a new one.
+        """
         recipient = self.get(address)
         missing: Outcome | None = (
             "password_required"
             if recipient is not None and recipient.password_hash is not None
             else None
         )
-        return self._check(recipient, normalize_pin(pin), "pin_hash", missing)
+        result, account = self._check(
+            recipient, address, normalize_pin(pin), "pin_hash", missing, ip
+        )
+        if result.ok and account is not None and self.pin_expired(account):
+            return AuthResult("expired")
+        return result
 
-    def check_security_answer(self, address: str, answer: str) -> AuthResult:
-        """Check the answer to the security question (case and spacing ignored)."""
-        recipient = self.get(address)
-        return self._check(recipient, normalize_answer(answer), "security_answer_hash", None)
+    def pin_expired(self, recipient: Recipient) -> bool:
+        """Tell whether the account's one-time PIN is too old to be used."""
+        if recipient.pin_hash is None or recipient.pin_issued_at is None:
+            return False
+        days = int(SettingsService(self.session).get().pin_valid_days)
+        return recipient.pin_issued_at + timedelta(days=days) <= self.clock()
 
     # -- changes ----------------------------------------------------------------------------
 
@@ -183,12 +245,17 @@ class RecipientService(KeyVersions):
             raise ValueError("the password must not be empty")
         recipient.password_hash = self.hasher.hash(password)
         recipient.pin_hash = None
+        recipient.pin_issued_at = None
         end_sessions(self.session, recipient)
 
     def set_security_question(self, recipient: Recipient, question: str, answer: str) -> None:
-        """Set the security question and (hashed) answer."""
-        if not question.strip() or not normalize_answer(answer):
-            raise ValueError("the security question and answer must not be empty")
+        """Set the security question and (hashed, normalized) answer."""
+        if not question.strip():
+            raise ValueError("the security question must not be empty")
+        if answer_too_short(answer):
+            raise ValueError(
+                f"the security answer must have at least {ANSWER_MIN_LENGTH} characters"
+            )
         recipient.security_question = question.strip()[:255]
         recipient.security_answer_hash = self.hasher.hash(normalize_answer(answer))
         self.session.flush()
@@ -220,11 +287,13 @@ class RecipientService(KeyVersions):
         """Make a PIN drawn earlier with `new_pin` the account's login; clears password and lock.
 
         Every session of the account ends. For callers that must hand the PIN on (e.g. mail
-        it) before the change is committed.
+        it) before the change is committed. An admin reset also reopens a self-service reset
+        closed by wrong answers.
         """
         recipient.pin_hash = pin_hash
+        recipient.pin_issued_at = self.clock()
         recipient.password_hash = None
-        register_success(self.session, recipient)
+        self.unlock(recipient)
         end_sessions(self.session, recipient)
 
     def record_login(self, recipient: Recipient) -> None:
@@ -251,7 +320,9 @@ class RecipientService(KeyVersions):
         end_sessions(self.session, recipient)
 
     def unlock(self, recipient: Recipient) -> None:
-        """Lift a lockout."""
+        """Lift every brake: back-off of the address, wrong security answers, open links."""
+        clear_address(self.session, recipient.address)
+        self.reopen_resets(recipient)
         register_success(self.session, recipient)
 
     def delete(self, recipient: Recipient) -> None:

@@ -48,6 +48,9 @@ class Settings:
     admin_idle_minutes: int = 15
     lockout_threshold: int = 5
     lockout_minutes: int = 15
+    pin_valid_days: int = 14
+    reset_link_minutes: int = 20
+    reset_answer_attempts: int = 3
     pin_delivery: str = "adviser"
     default_language: str = "en"
     read_receipts: bool = False
@@ -192,6 +195,9 @@ VALIDATORS: dict[str, Callable[[object], Any]] = {
     "admin_idle_minutes": _integer(1, 1440),
     "lockout_threshold": _integer(1, 100),
     "lockout_minutes": _integer(1, 10080),
+    "pin_valid_days": _integer(1, 365),
+    "reset_link_minutes": _integer(5, 120),
+    "reset_answer_attempts": _integer(1, 10),
     "pin_delivery": _choice("adviser", "recipient"),
     "default_language": _choice("en", "de"),
     "read_receipts": _boolean,

@@ -1,26 +1,41 @@
 """Logging in: password, first login with the PIN, forgotten password, logout.
 
 Every failure gives the same answer whether or not the address has an account; the
-keystore spends the same password-hashing work on unknown addresses.
+keystore spends the same password-hashing work on unknown addresses, and slows down
+repeated failures per pair of address and client IP for known and unknown ones alike.
+
+A forgotten password needs the mailbox first (a one-time link, used by a POST from its
+page) and then the answer to the security question; wrong answers count per account.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
+from keystore.recipients import AuthResult, throttle_key
+from keystore.resets import LINKS_PER_HOUR
 from portal import metrics
-from portal.context import Page, Services, services
+from portal.accountmail import MailContext, mailer, reset_notice_mail, reset_request_job
+from portal.context import Page, Services, now, services
 from portal.extensions import limited
 from portal.forms import (
-    SECURITY_QUESTIONS,
     ForgotAnswerForm,
     ForgotForm,
+    ForgotLinkForm,
     LoginForm,
     PinLoginForm,
     SetupForm,
@@ -69,24 +84,45 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if request.method == "GET" or not form.validate_on_submit():
         return login_page(envelope=envelope, status=400 if request.method == "POST" else 200)
+    typed = form.email.data.strip()
     with services() as found:
-        result = found.recipients.authenticate(form.email.data.strip(), form.password.data)
+        result = found.recipients.authenticate(typed, form.password.data, ip=_client())
         if result.ok:
             found.recipients.record_login(result.recipient)
             log_in(result.recipient)
             found.audit.record("portal.login", actor=result.recipient.address, ip=_client())
+        else:
+            _record_failure(found, "portal.login_failed", typed, result)
     metrics.login("ok" if result.ok else "failed")
     if not result.ok:
-        return login_page(
-            envelope=envelope,
-            failure=_(
-                "The email address or the password is not correct, or the account is locked "
-                "for a while after too many failed attempts. On your first login, use the PIN "
-                "from your adviser."
-            ),
-            status=401,
+        failure = _(
+            "The email address or the password is not correct. On your first login, use the "
+            "PIN from your adviser."
         )
+        return login_page(envelope=envelope, failure=_with_wait(failure, result, now()), status=401)
     return continue_after_login(envelope)
+
+
+def _record_failure(found: Services, action: str, typed: str, result: AuthResult) -> None:
+    """Put a failed login in the audit log: who was tried, from where, why (no secret)."""
+    address = throttle_key(typed)
+    found.audit.record(action, actor=address, target=address, ip=_client(), detail=result.outcome)
+
+
+def _with_wait(failure: str, result: AuthResult, moment: Any) -> str:
+    """Add how long to wait when this address was tried wrongly too often from here.
+
+    Unknown addresses are slowed down in the same way, so this tells nothing about accounts.
+    """
+    if result.outcome != "throttled" or result.locked_until is None:
+        return failure
+    seconds = max(1, int((result.locked_until - moment).total_seconds() + 0.999))
+    wait = ngettext(
+        "Too many failed attempts from here: please wait %(num)d second before trying again.",
+        "Too many failed attempts from here: please wait %(num)d seconds before trying again.",
+        seconds,
+    )
+    return f"{wait} {failure}"
 
 
 @bp.route("/login/pin", methods=["GET", "POST"])
@@ -100,21 +136,28 @@ def login_pin() -> ResponseReturnValue:
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return login_page(envelope=envelope, pin=True, status=status)
+    typed = form.email.data.strip()
     with services() as found:
-        result = found.recipients.authenticate_pin(form.email.data.strip(), form.pin.data)
+        result = found.recipients.authenticate_pin(typed, form.pin.data, ip=_client())
         if result.ok:
             log_in(result.recipient, stage=SETUP)
+        else:
+            action = "portal.pin_expired" if result.outcome == "expired" else "portal.pin_failed"
+            _record_failure(found, action, typed, result)
     metrics.login("ok" if result.ok else "failed")
+    if result.outcome == "expired":
+        failure = _(
+            "This PIN has expired. Please ask your adviser for a new one; you can then log in "
+            "with the new PIN."
+        )
+        return login_page(envelope=envelope, pin=True, failure=failure, status=401)
     if not result.ok:
+        failure = _(
+            "The email address or the PIN is not correct. If you have chosen a password "
+            "already, log in with your password."
+        )
         return login_page(
-            envelope=envelope,
-            pin=True,
-            failure=_(
-                "The email address or the PIN is not correct, or the account is locked for a "
-                "while after too many failed attempts. If you have chosen a password already, "
-                "log in with your password."
-            ),
-            status=401,
+            envelope=envelope, pin=True, failure=_with_wait(failure, result, now()), status=401
         )
     return render_template("auth/setup.html", form=SetupForm(formdata=None), envelope=envelope)
 
@@ -153,78 +196,164 @@ def _finish_setup(found: Services, recipient: Any, form: SetupForm) -> None:
     log_in(recipient)
 
 
-def decoy_question(address: str) -> str:
-    """Return the question shown for an address without an answer on file.
+# -- forgotten password: the mailbox first, then the security question ----------------------
 
-    Chosen by a keyed hash of the address, it is stable across attempts and looks like a
-    real account's question, so the page never tells whether an account exists.
-    """
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    digest = hmac.new(key, address.strip().lower().encode(), hashlib.sha256).digest()
-    keys = list(SECURITY_QUESTIONS)
-    return keys[digest[0] % len(keys)]
+RESET_KEY = "reset"
 
 
-def question_for(address: str) -> str:
-    """Return the security question key for `address` (a decoy when there is none)."""
-    with services() as found:
-        try:
-            recipient = found.recipients.get(address)
-        except ValueError:
-            recipient = None
-    if (
-        recipient is not None
-        and recipient.security_answer_hash
-        and recipient.security_question in SECURITY_QUESTIONS
-    ):
-        return str(recipient.security_question)
-    return decoy_question(address)
+def _reset_page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
+    return render_template(f"auth/{template}.html", **context), status
+
+
+def _recent_requests(found: Services, address: str) -> int:
+    """Return how many resets were asked for `address` in the last hour (mails are capped)."""
+    since = now() - timedelta(hours=1)
+    return len(found.audit.search(action="portal.reset_requested", target=address, since=since))
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
 @limited("login")
 def forgot() -> ResponseReturnValue:
-    """Start resetting a forgotten password with the security question."""
+    """Ask for a reset link; the answer is the same whether or not the address has an account."""
     form = ForgotForm()
     if request.method == "GET" or not form.validate_on_submit():
-        return render_template("auth/forgot.html", form=form)
-    address = form.email.data.strip()
-    answer_form = ForgotAnswerForm(formdata=None, email=address)
-    return render_template(
-        "auth/forgot_answer.html", form=answer_form, question=question_text(question_for(address))
-    )
+        return _reset_page("forgot", 400 if request.method == "POST" else 200, form=form)
+    typed = form.email.data.strip()
+    where = MailContext.of_request()
+    job = None
+    with services() as found:
+        recipient = found.recipients.get(typed)
+        target = str(recipient.address) if recipient is not None else throttle_key(typed)
+        # The same statements for every address; what differs runs after the answer.
+        recent = _recent_requests(found, target)
+        found.audit.record(
+            "portal.reset_requested",
+            actor=target,
+            target=target,
+            ip=_client(),
+            detail="" if recent < LINKS_PER_HOUR else "nothing mailed: too many in the last hour",
+        )
+        if recipient is not None and recent < LINKS_PER_HOUR:
+            job = reset_request_job(int(recipient.id), ip=_client(), now=now(), where=where)
+    if job is not None:
+        mailer().submit(job)
+    return _reset_page("forgot_sent")
+
+
+@bp.route("/forgot/link/<token>", methods=["GET"])
+def forgot_link(token: str) -> ResponseReturnValue:
+    """Show the page of a mailed link: only its button (a POST) uses the link.
+
+    Mail scanners and link previews fetch links with GET; they must not use up the token.
+    """
+    form = ForgotLinkForm(formdata=None, token=token[:128])
+    return _reset_page("forgot_link", form=form)
+
+
+@bp.route("/forgot/link", methods=["POST"])
+@limited("login", counts=metrics.login)
+def forgot_link_use() -> ResponseReturnValue:
+    """Use a mailed link (once), then ask the security question."""
+    form = ForgotLinkForm()
+    if not form.validate_on_submit():
+        return _reset_page("forgot_invalid", 400)
+    question = ""
+    state = "invalid"
+    with services() as found:
+        row = found.recipients.use_reset_token(form.token.data)
+        if row is not None:
+            recipient = found.recipients.get_by_id(row.recipient_id)
+            state = found.recipients.reset_state(recipient) if recipient else "inactive"
+            found.audit.record(
+                "portal.reset_link_used",
+                actor=str(recipient.address) if recipient else "",
+                target=str(recipient.address) if recipient else "",
+                ip=_client(),
+                detail=f"state {state}",
+            )
+            if state == "open":
+                question = question_text(recipient.security_question)
+                session[RESET_KEY] = {"token": int(row.id)}
+    if state == "invalid":
+        return _reset_page("forgot_invalid", 400)
+    if state != "open":
+        return _reset_page("forgot_closed", 403)
+    return _reset_page("forgot_answer", form=ForgotAnswerForm(formdata=None), question=question)
 
 
 @bp.route("/forgot/answer", methods=["POST"])
 @limited("login", counts=metrics.login)
 def forgot_answer() -> ResponseReturnValue:
     """Check the answer to the security question and set the new password."""
+    state = session.get(RESET_KEY)
+    token_id = int(state["token"]) if isinstance(state, dict) and "token" in state else None
     form = ForgotAnswerForm()
-    address = (form.email.data or "").strip()
-    form.address = address
-    question = question_text(question_for(address)) if address else ""
-    if not form.validate_on_submit():
-        return render_template("auth/forgot_answer.html", form=form, question=question), 400
+    page: tuple[str, int, dict[str, Any]] | None = None
+    mail = None
+    moment = now()
+    where = MailContext.of_request()
     with services() as found:
-        result = found.recipients.check_security_answer(address, form.answer.data)
-        if result.ok:
-            found.recipients.set_password(result.recipient, form.new_password.data)
-            found.recipients.record_login(result.recipient)
-            found.audit.record(
-                "portal.password_reset", actor=result.recipient.address, ip=_client()
-            )
-            log_in(result.recipient)
-    metrics.login("ok" if result.ok else "failed")
-    if not result.ok:
-        failure = _(
-            "The answer is not correct, or the account is locked for a while after too many "
-            "failed attempts. If you cannot remember the answer, ask your adviser for a new PIN."
-        )
-        return render_template(
-            "auth/forgot_answer.html", form=form, question=question, failure=failure
-        ), 401
+        active = found.recipients.active_reset(token_id) if token_id is not None else None
+        if active is None:
+            page = ("forgot_invalid", 400, {})
+        else:
+            recipient = active[1]
+            form.address = recipient.address
+            question = question_text(recipient.security_question)
+            if not form.validate_on_submit():
+                page = ("forgot_answer", 400, {"form": form, "question": question})
+            else:
+                page, mail = _answer(found, recipient, form, question, moment, where)
+    if mail is not None:
+        mailer().send(mail)
+    if page is not None:
+        if page[0] != "forgot_answer":
+            session.pop(RESET_KEY, None)
+        return _reset_page(page[0], page[1], **page[2])
+    session.pop(RESET_KEY, None)
+    metrics.login("ok")
     flash(_("Your new password has been saved."), "success")
     return redirect(url_for("reader.index"))
+
+
+def _answer(
+    found: Services,
+    recipient: Any,
+    form: ForgotAnswerForm,
+    question: str,
+    moment: Any,
+    where: MailContext,
+) -> tuple[tuple[str, int, dict[str, Any]] | None, Any]:
+    """Check the posted answer; return the page to show (None: logged in) and the notice."""
+    address = str(recipient.address)
+    result = found.recipients.check_reset_answer(recipient, form.answer.data)
+    if result.outcome == "ok":
+        found.recipients.set_password(recipient, form.new_password.data)
+        found.recipients.unlock(recipient)  # ends the reset (its link) and any back-off
+        found.recipients.record_login(recipient)
+        found.audit.record("portal.password_reset", actor=address, target=address, ip=_client())
+        log_in(recipient)
+        return None, reset_notice_mail(recipient, "password_changed", moment, where)
+    metrics.login("failed")
+    detail = f"wrong answer {result.failures} of {result.limit}"
+    if result.outcome == "closed":
+        found.audit.record(
+            "portal.reset_closed", actor=address, target=address, ip=_client(), detail=detail
+        )
+        return ("forgot_closed", 403, {}), reset_notice_mail(recipient, "closed", moment, where)
+    found.audit.record(
+        "portal.reset_wrong_answer", actor=address, target=address, ip=_client(), detail=detail
+    )
+    left = result.limit - result.failures
+    failure = ngettext(
+        "The answer is not correct. After one more wrong answer, resetting the password here "
+        "is no longer possible.",
+        "The answer is not correct. After %(num)d more wrong answers, resetting the password "
+        "here is no longer possible.",
+        left,
+    )
+    page = ("forgot_answer", 401, {"form": form, "question": question, "failure": failure})
+    return page, reset_notice_mail(recipient, "wrong_answer", moment, where, left=left)
 
 
 @bp.route("/logout", methods=["POST"])

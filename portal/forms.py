@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -19,7 +20,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from portal.passwords import password_problem
+from keystore.recipients import LANGUAGES
+from portal.passwords import answer_problem, password_problem
 
 #: The security questions on offer, by the key stored in the account.
 SECURITY_QUESTIONS: dict[str, Any] = {
@@ -37,6 +39,15 @@ def question_text(key: str | None) -> str:
     return str(SECURITY_QUESTIONS.get(key or "", key or ""))
 
 
+def question_texts(key: str) -> list[str]:
+    """Return a question's key and its text in every language (none may be its answer)."""
+    texts = [key]
+    for lang in LANGUAGES:
+        with force_locale(lang):
+            texts.append(question_text(key))
+    return texts
+
+
 def _no_line_breaks(form: FlaskForm, field: Any) -> None:
     if field.data and ("\r" in field.data or "\n" in field.data):
         raise ValidationError(str(_l("Line breaks are not allowed here.")))
@@ -47,6 +58,19 @@ class StrongPassword:
 
     def __call__(self, form: FlaskForm, field: Any) -> None:
         problem = password_problem(field.data or "", getattr(form, "address", ""))
+        if problem:
+            raise ValidationError(problem)
+
+
+class GoodAnswer:
+    """Validate a new security answer: long enough, not the address, not the question."""
+
+    def __call__(self, form: FlaskForm, field: Any) -> None:
+        question = getattr(form, "question", None)
+        key = str(question.data or "") if question is not None else ""
+        problem = answer_problem(
+            field.data or "", getattr(form, "address", ""), question_texts(key)
+        )
         if problem:
             raise ValidationError(problem)
 
@@ -75,7 +99,7 @@ def _question() -> SelectField:
 
 
 def _answer() -> StringField:
-    return StringField(_l("Answer"), validators=[DataRequired(), Length(min=2, max=200)])
+    return StringField(_l("Answer"), validators=[DataRequired(), Length(max=200), GoodAnswer()])
 
 
 class LoginForm(FlaskForm):
@@ -110,16 +134,21 @@ class SetupForm(FlaskForm):
 
 
 class ForgotForm(FlaskForm):
-    """Start a password reset with the address."""
+    """Start a password reset with the address (a one-time link is mailed to it)."""
 
     email = _email()
+
+
+class ForgotLinkForm(FlaskForm):
+    """Use the mailed link: its page posts the token back with this form's button."""
+
+    token = HiddenField(validators=[DataRequired(), Length(max=128)])
 
 
 class ForgotAnswerForm(FlaskForm):
     """Answer the security question and choose a new password."""
 
     address = ""
-    email = HiddenField(validators=[DataRequired(), Length(max=320), _no_line_breaks])
     answer = StringField(_l("Answer"), validators=[DataRequired(), Length(max=200)])
     new_password = _new_password()
     confirm = _confirm()

@@ -1,10 +1,13 @@
-"""The password rule: at least 10 characters and not a common or guessable password."""
+"""The password rule (at least 10 characters, not common or guessable) and the answer rule."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from flask_babel import gettext as _
+
+from keystore.passwords import ANSWER_MIN_LENGTH, answer_too_short, normalize_answer
 
 MIN_LENGTH = 10
 
@@ -205,4 +208,21 @@ def password_problem(password: str, address: str = "") -> str | None:
     local = address.partition("@")[0].lower()
     if len(local) >= 4 and local in lowered:
         return _("The password must not contain your email address.")
+    return None
+
+
+def answer_problem(answer: str, address: str = "", questions: Iterable[str] = ()) -> str | None:
+    """Return why `answer` is not acceptable as a security answer, or None when it is.
+
+    Compared as stored (`normalize_answer`): four characters besides spaces, and neither the
+    address (nor its part before the @) nor the question itself, which anyone can read.
+    """
+    folded = normalize_answer(answer)
+    if answer_too_short(answer):
+        return _("The answer must have at least %(n)d characters.", n=ANSWER_MIN_LENGTH)
+    local = address.partition("@")[0]
+    if folded in {normalize_answer(address), normalize_answer(local)} - {""}:
+        return _("The answer must not be your email address.")
+    if folded in {normalize_answer(question) for question in questions} - {""}:
+        return _("The answer must not be the question itself.")
     return None

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from keystore.lifecycle import LifecycleService
+from keystore.lockout import purge_pairs
 from webcrypt.lifecycle import accounts, keys, messages
 from webcrypt.lifecycle.context import JobContext
 from webcrypt.lifecycle.sending import NoticeSender, SendResult
@@ -58,6 +59,7 @@ class Report:
     accounts_deleted: int = 0
     ledger_purged: int = 0
     notices_purged: int = 0
+    login_failures_forgotten: int = 0
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -139,6 +141,10 @@ def run_housekeeping(
     def purge() -> None:
         report.ledger_purged, report.notices_purged = keys.purge_ledger(ctx, NOTICE_KINDS)
 
+    def forget_login_failures() -> None:
+        with ctx.session() as session:
+            report.login_failures_forgotten = purge_pairs(session, ctx.now)
+
     def inactivity() -> None:
         result = accounts.inactivity(ctx)
         _record(report, "inactivity_notices", result.notices)
@@ -159,6 +165,7 @@ def run_housekeeping(
         ("expiry notices", lambda: _record(report, "expiry_notices", messages.expiry_notices(ctx))),
         ("inactivity", inactivity),
         ("ledger retention", purge),
+        ("login back-off", forget_login_failures),
     ]
     try:
         for name, job in jobs:

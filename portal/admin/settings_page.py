@@ -103,6 +103,13 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
             Field("admin_idle_minutes", "Admin idle timeout (minutes)", "number"),
             Field("lockout_threshold", "Lock accounts after failed logins", "number"),
             Field("lockout_minutes", "Lock for (minutes)", "number"),
+            Field("pin_valid_days", "One-time PIN valid for (days)", "number"),
+            Field("reset_link_minutes", "Password-reset link valid for (minutes)", "number"),
+            Field(
+                "reset_answer_attempts",
+                "Wrong security answers before an admin reset is needed",
+                "number",
+            ),
         ),
     ),
 )

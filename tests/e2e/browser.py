@@ -98,7 +98,7 @@ def first_login(browser: Browser, portal: str, envelope: str, address: str, pin:
             "new_password": PASSWORD,
             "confirm": PASSWORD,
             "question": "first_pet",
-            "answer": "Rex",
+            "answer": "Rex the dog",
             "phrase": "",
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,6 @@ def test_a_driver_transaction_on_an_unreachable_database_is_unavailable(
     tmp_path: Path, master_key: MasterKey
 ) -> None:
     missing = Keystore(f"sqlite:///{tmp_path}/missing/dir/x.db", master_key=master_key)
-    (tmp_path / "missing" / "dir").rmdir()
+    shutil.rmtree(tmp_path / "missing")  # the keystore made the folder and an empty file
     with pytest.raises(KeystoreUnavailable), missing.driver_transaction() as transaction:
         transaction.execute(_GUARDED_INSERT, {})

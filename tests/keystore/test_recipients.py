@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from keystore.db import Keystore
 from keystore.errors import NotFound
+from keystore.lockout import purge_pairs, throttled_until
 from keystore.masterkey import key_aad
 from keystore.models import RecipientKey
 from keystore.passwords import Hasher, make_context
@@ -160,13 +161,13 @@ def test_unknown_address_costs_a_verification_and_is_bad(
             result = service.authenticate(address, "password")
             assert (result.outcome, result.recipient) == ("bad", None)
             assert service.authenticate_pin(address, "1234 5678").outcome == "bad"
-            assert service.check_security_answer(address, "blue").outcome == "bad"
-    assert len(calls) == 6
+    assert len(calls) == 4
     assert all(stored.startswith("$argon2id$") for stored in calls)
 
 
-def test_lockout_threshold_minutes_and_reset(keystore: Keystore, clock: FakeClock) -> None:
+def test_backoff_per_address_and_ip(keystore: Keystore, clock: FakeClock) -> None:
     recipient_id, _ = create(keystore)
+    attacker, customer = "203.0.113.9", "198.51.100.7"
     with keystore.session() as session:
         keystore.settings(session).update(
             {"lockout_threshold": 3, "lockout_minutes": 10}, actor="admin"
@@ -176,32 +177,64 @@ def test_lockout_threshold_minutes_and_reset(keystore: Keystore, clock: FakeCloc
         assert recipient is not None
         service.set_password(recipient, "right")
         address = "kunde@example.com"
-        # Two failures, then a success resets the counter.
-        assert service.authenticate(address, "wrong").outcome == "bad"
-        assert service.authenticate(address, "wrong").outcome == "bad"
+        # Two failures, then a success from there forgets them.
+        assert service.authenticate(address, "wrong", ip=attacker).outcome == "bad"
+        assert service.authenticate(address, "wrong", ip=attacker).outcome == "bad"
         assert recipient.failed_logins == 2
-        assert service.authenticate(address, "right").outcome == "ok"
+        assert service.authenticate(address, "right", ip=attacker).outcome == "ok"
         assert recipient.failed_logins == 0
-        # Three failures lock for ten minutes, even the right password.
+        # From the third failure on, the pair waits 1 s, 2 s, 4 s, ... at most ten minutes.
+        waits = []
+        for _ in range(14):
+            assert service.authenticate(address, "wrong", ip=attacker).outcome == "bad"
+            until = throttled_until(session, address, attacker, clock())
+            if until is not None:
+                refused = service.authenticate(address, "right", ip=attacker)
+                assert (refused.outcome, refused.recipient) == ("throttled", None)
+                assert refused.locked_until == until
+                waits.append((until - clock()).total_seconds())
+                clock.advance(seconds=waits[-1])
+        assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600]
+        assert service.authenticate(address, "wrong", ip=attacker).outcome == "bad"
+        assert service.authenticate(address, "right", ip=attacker).outcome == "throttled"
+        assert service.authenticate_pin(address, "1234 5678", ip=attacker).outcome == "throttled"
+        # Meanwhile the customer, elsewhere, is not slowed down at all.
+        assert service.authenticate(address, "right", ip=customer).outcome == "ok"
+        # A made-up address is slowed down the same way (nothing to tell them apart).
         for _ in range(3):
-            assert service.authenticate(address, "wrong").outcome == "bad"
-        locked = service.authenticate(address, "right")
-        assert locked.outcome == "locked"
-        assert locked.locked_until == clock() + timedelta(minutes=10)
-        assert locked.recipient is None
-        assert service.authenticate_pin(address, "1234 5678").outcome == "locked"
-        clock.advance(minutes=9, seconds=59)
-        assert service.authenticate(address, "right").outcome == "locked"
-        clock.advance(seconds=2)
-        assert service.authenticate(address, "right").outcome == "ok"
-        # Security answers count towards the same lockout.
-        service.set_security_question(recipient, "Favourite colour?", "  Dark   BLUE ")
-        assert service.check_security_answer(address, "dark blue").outcome == "ok"
-        for _ in range(3):
-            assert service.check_security_answer(address, "red").outcome == "bad"
-        assert service.authenticate(address, "right").outcome == "locked"
+            assert service.authenticate("nobody@example.com", "x", ip=attacker).outcome == "bad"
+        assert service.authenticate("nobody@example.com", "x", ip=attacker).outcome == "throttled"
+        # An admin's unlock lifts the back-off.
         service.unlock(recipient)
-        assert service.authenticate(address, "right").outcome == "ok"
+        assert service.authenticate(address, "right", ip=attacker).outcome == "ok"
+
+
+def test_backoff_is_forgotten_after_a_quiet_day(keystore: Keystore, clock: FakeClock) -> None:
+    recipient_id, _ = create(keystore)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        service.set_password(recipient, "right")
+        for _ in range(5):
+            service.authenticate("kunde@example.com", "wrong", ip="203.0.113.9")
+        assert service.authenticate("kunde@example.com", "right", ip="203.0.113.9").outcome == (
+            "throttled"
+        )
+        clock.advance(days=1, seconds=1)
+        # The first failure after a quiet day counts as the first again: no wait.
+        assert service.authenticate("kunde@example.com", "wrong", ip="203.0.113.9").outcome == (
+            "bad"
+        )
+        assert service.authenticate("kunde@example.com", "right", ip="203.0.113.9").outcome == (
+            "ok"
+        )
+        # Housekeeping deletes pairs forgotten by now (made-up addresses do not pile up).
+        for _ in range(2):
+            service.authenticate("nobody@example.com", "wrong", ip="203.0.113.9")
+        assert purge_pairs(session, clock()) == 0
+        clock.advance(days=1)
+        assert purge_pairs(session, clock()) == 1
 
 
 def test_deactivated_account_is_inactive_only_with_right_password(keystore: Keystore) -> None:
@@ -315,9 +348,11 @@ def test_bad_account_input_is_refused_with_what_is_allowed(keystore: Keystore) -
         assert recipient is not None
         with pytest.raises(ValueError, match="password must not be empty"):
             service.set_password(recipient, "")
-        with pytest.raises(ValueError, match="question and answer must not be empty"):
+        with pytest.raises(ValueError, match="answer must have at least 4 characters"):
             service.set_security_question(recipient, "Favourite colour?", "   ")
-        with pytest.raises(ValueError, match="question and answer must not be empty"):
+        with pytest.raises(ValueError, match="answer must have at least 4 characters"):
+            service.set_security_question(recipient, "Favourite colour?", " R  e ")
+        with pytest.raises(ValueError, match="question must not be empty"):
             service.set_security_question(recipient, " ", "blue")
         with pytest.raises(ValueError, match="use one of active, deactivated"):
             service.set_status(recipient, "gone")

@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.portal.helpers import build_mail, csrf_token, seal
+from tests.portal.resetflow import ask, link, reset_stage
 
 
 class Inputs(HTMLParser):
@@ -58,7 +59,7 @@ def test_logged_in_forms_are_labelled(logged_in: FlaskClient, runtime) -> None:
     check(page.get_data(as_text=True))
 
 
-def test_setup_and_forgot_answer_forms_are_labelled(client: FlaskClient, runtime) -> None:
+def test_setup_form_is_labelled(client: FlaskClient, runtime) -> None:
     sealed = seal(runtime, build_mail())
     page = client.get("/login/pin")
     setup = client.post(
@@ -66,10 +67,20 @@ def test_setup_and_forgot_answer_forms_are_labelled(client: FlaskClient, runtime
         data={"csrf_token": csrf_token(page.data), "email": sealed.recipient, "pin": sealed.pin},
     )
     check(setup.get_data(as_text=True))
-    answer = client.post(
-        "/forgot", data={"csrf_token": csrf_token(setup.data), "email": sealed.recipient}
-    )
-    check(answer.get_data(as_text=True))
+
+
+def test_forgot_answer_form_is_labelled(app, account: str, tmp_path) -> None:
+    _, question = reset_stage(app, tmp_path)
+    check(question.get_data(as_text=True))
+
+
+def test_reset_pages_declare_language_and_heading(app, account: str, tmp_path) -> None:
+    client = app.test_client()
+    sent = ask(client).get_data(as_text=True)
+    button = client.get(link(app, tmp_path)).get_data(as_text=True)
+    for page in (sent, button):
+        assert re.search(r'<html lang="(en|de)">', page)
+        assert "<h1" in page
 
 
 def test_errors_are_announced(client: FlaskClient, account: str) -> None:

@@ -1,4 +1,4 @@
-"""Logging in: PIN and password, first-login setup, forgotten password, lockout, sessions."""
+"""Logging in: PIN and password, first-login setup, back-off, sessions (resets: test_reset)."""
 
 from __future__ import annotations
 
@@ -137,77 +137,20 @@ def test_unknown_addresses_cost_the_same_hashing_work(
     assert known == len(calls) == 1
 
 
-def test_lockout_after_repeated_failures(client: FlaskClient, account: str, clock) -> None:
+def test_back_off_after_repeated_failures(client: FlaskClient, account: str, clock) -> None:
     for _ in range(5):
         assert login(client, password="wrong password 1").status_code == 401
-    # Locked: even the right password is refused, with the same answer as before.
+    # Waiting: from here even the right password is refused for now.
     assert login(client).status_code == 401
     clock.advance(minutes=16)
     assert login(client).status_code == 302
 
 
-def test_lockout_threshold_is_an_admin_setting(client: FlaskClient, account: str, runtime) -> None:
+def test_back_off_threshold_is_an_admin_setting(client: FlaskClient, account: str, runtime) -> None:
     update_settings(runtime, lockout_threshold=3)
     for _ in range(3):
         login(client, password="wrong password 1")
     assert login(client).status_code == 401
-
-
-def test_forgot_password_with_security_question(client: FlaskClient, account: str) -> None:
-    page = client.get("/forgot")
-    response = client.post("/forgot", data={"csrf_token": csrf_token(page.data), "email": account})
-    assert "What was the name of your first pet?" in response.get_data(as_text=True)
-    new_password = "a completely new secret 7"
-    answer = {
-        "csrf_token": csrf_token(response.data),
-        "email": account,
-        "answer": "  bello ",
-        "new_password": new_password,
-        "confirm": new_password,
-    }
-    assert client.post("/forgot/answer", data=answer).status_code == 302
-    client.post("/logout", data={"csrf_token": csrf_token(client.get("/").data)})
-    assert login(client).status_code == 401
-    assert login(client, password=new_password).status_code == 302
-
-
-def test_forgot_password_wrong_answers_count_towards_lockout(
-    client: FlaskClient, account: str
-) -> None:
-    page = client.get("/forgot")
-    response = client.post("/forgot", data={"csrf_token": csrf_token(page.data), "email": account})
-    data = {
-        "csrf_token": csrf_token(response.data),
-        "email": account,
-        "answer": "Rex",
-        "new_password": "another new secret 9",
-        "confirm": "another new secret 9",
-    }
-    for _ in range(5):
-        assert client.post("/forgot/answer", data=data).status_code == 401
-    assert login(client).status_code == 401  # locked
-
-
-def test_forgot_password_does_not_reveal_accounts(client: FlaskClient, account: str) -> None:
-    page = client.get("/forgot")
-    token = csrf_token(page.data)
-    unknown = client.post("/forgot", data={"csrf_token": token, "email": "nobody@example.org"})
-    again = client.post("/forgot", data={"csrf_token": token, "email": "nobody@example.org"})
-    assert unknown.status_code == 200
-    # A question from the same list, stable for the address.
-    question = re.search(r'id="answer-hint">([^<]+)<', unknown.get_data(as_text=True))
-    assert question and question.group(1).endswith("?")
-    assert question.group(1) in again.get_data(as_text=True)
-    data = {
-        "csrf_token": token,
-        "email": "nobody@example.org",
-        "answer": "Bello",
-        "new_password": "another new secret 9",
-        "confirm": "another new secret 9",
-    }
-    unknown_answer = client.post("/forgot/answer", data=data)
-    known_answer = client.post("/forgot/answer", data={**data, "email": account, "answer": "Rex"})
-    assert unknown_answer.status_code == known_answer.status_code == 401
 
 
 def test_logout_ends_the_session(logged_in: FlaskClient) -> None:

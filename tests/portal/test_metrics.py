@@ -12,6 +12,7 @@ from prometheus_client import REGISTRY
 
 from tests.portal.conftest import first_login, login
 from tests.portal.helpers import build_mail, csrf_token, seal
+from tests.portal.resetflow import answer, reset_stage
 from tests.portal.test_reader import _flip, read
 from tests.portal.test_reply import compose, send
 from webcrypt.runtime import Runtime
@@ -67,19 +68,12 @@ def test_switching_forms_counts_nothing(client: FlaskClient) -> None:
     assert counted(lambda: client.post("/login", data=data)) == {}
 
 
-def test_forgotten_password(client: FlaskClient, account: str) -> None:
-    page = client.get("/forgot")
-    question = client.post("/forgot", data={"csrf_token": csrf_token(page.data), "email": account})
-    answer = {
-        "csrf_token": csrf_token(question.data),
-        "email": account,
-        "answer": "wrong",
-        "new_password": "a completely new secret 7",
-        "confirm": "a completely new secret 7",
-    }
-    assert counted(lambda: client.post("/forgot/answer", data=answer)) == {("logins", "failed"): 1}
-    answer["answer"] = "Bello"
-    assert counted(lambda: client.post("/forgot/answer", data=answer)) == {("logins", "ok"): 1}
+def test_forgotten_password(app: Flask, account: str, tmp_path: Path) -> None:
+    client, question = reset_stage(app, tmp_path)
+    wrong = lambda: answer(client, question, "wrong")  # noqa: E731
+    assert counted(wrong) == {("logins", "failed"): 1}
+    right = lambda: answer(client, question, "Bello")  # noqa: E731
+    assert counted(right) == {("logins", "ok"): 1}
 
 
 def test_rate_limited_logins(app: Flask, account: str) -> None:

@@ -62,6 +62,7 @@ def test_state_changing_forms_need_the_csrf_token(client: FlaskClient, account: 
         "/login",
         "/login/pin",
         "/forgot",
+        "/forgot/link",
         "/forgot/answer",
         "/logout",
         "/read",

@@ -1,7 +1,7 @@
 """Server-side session revocation and separate counters for wrong TOTP codes.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-03
 
 Every recipient and admin gets a session generation: the portal writes it into the
@@ -19,7 +19,7 @@ from alembic import op
 from keystore.columns import UTCDateTime
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

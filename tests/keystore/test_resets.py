@@ -1,0 +1,184 @@
+"""Password resets in the keystore: hashed one-time links, wrong answers per account, PINs."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from keystore.db import Keystore
+from keystore.models import ResetToken
+from keystore.passwords import legacy_normalize_answer, normalize_answer
+from tests.keystore.conftest import FakeClock
+
+ADDRESS = "kunde@example.com"
+
+
+def account(keystore: Keystore, *, answer: str = "Bello") -> int:
+    """Create an account with a password and a security answer; return its id."""
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient, _ = service.get_or_create(ADDRESS, created_by="adviser@bank.example")
+        service.set_password(recipient, "a long enough password")
+        service.set_security_question(recipient, "first_pet", answer)
+        return int(recipient.id)
+
+
+def issue(keystore: Keystore, recipient_id: int) -> str | None:
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        return service.issue_reset_token(recipient, ip="203.0.113.9")
+
+
+def use(keystore: Keystore, token: str) -> ResetToken | None:
+    with keystore.session() as session:
+        return keystore.recipients(session).use_reset_token(token)
+
+
+def test_only_the_hash_of_a_token_is_stored(keystore: Keystore) -> None:
+    token = issue(keystore, account(keystore))
+    assert token is not None and len(token) >= 40
+    with keystore.session() as session:
+        (row,) = session.scalars(select(ResetToken))
+        assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+        assert token not in repr(row.__dict__)
+
+
+def test_a_token_works_once(keystore: Keystore) -> None:
+    token = issue(keystore, account(keystore))
+    assert token is not None
+    assert use(keystore, token) is not None
+    assert use(keystore, token) is None
+    assert use(keystore, "not-a-token") is None
+
+
+def test_a_token_expires(keystore: Keystore, clock: FakeClock) -> None:
+    with keystore.session() as session:
+        keystore.settings(session).update({"reset_link_minutes": 15}, actor="admin")
+    token = issue(keystore, account(keystore))
+    assert token is not None
+    clock.advance(minutes=15)
+    assert use(keystore, token) is None
+
+
+def test_racing_posts_of_one_token_claim_it_once(keystore: Keystore) -> None:
+    token = issue(keystore, account(keystore))
+    assert token is not None
+    results: list[object] = []
+    barrier = threading.Barrier(4)
+
+    def claim() -> None:
+        barrier.wait()
+        results.append(use(keystore, token))
+
+    threads = [threading.Thread(target=claim) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(result is not None for result in results) == 1
+
+
+def test_racing_wrong_answers_are_all_counted(keystore: Keystore) -> None:
+    recipient_id = account(keystore)
+    barrier = threading.Barrier(5)
+    outcomes: list[str] = []
+
+    def guess(word: str) -> None:
+        barrier.wait()
+        with keystore.session() as session:
+            service = keystore.recipients(session)
+            recipient = service.get_by_id(recipient_id)
+            assert recipient is not None
+            outcomes.append(service.check_reset_answer(recipient, word).outcome)
+
+    threads = [threading.Thread(target=guess, args=(f"guess {n}",)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with keystore.session() as session:
+        recipient = keystore.recipients(session).get_by_id(recipient_id)
+        assert recipient is not None and recipient.reset_failures == 3
+        assert keystore.recipients(session).reset_state(recipient) == "closed"
+    # However they race, only three guesses were compared with the answer.
+    assert sorted(outcomes) == ["bad", "bad", "closed", "closed", "closed"]
+
+
+def test_links_per_hour_are_limited(keystore: Keystore, clock: FakeClock) -> None:
+    recipient_id = account(keystore)
+    assert all(issue(keystore, recipient_id) for _ in range(3))
+    assert issue(keystore, recipient_id) is None
+    clock.advance(hours=1, seconds=1)
+    assert issue(keystore, recipient_id) is not None
+
+
+def test_wrong_answers_close_the_reset_until_an_admin_reset(keystore: Keystore) -> None:
+    recipient_id = account(keystore)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        assert service.reset_state(recipient) == "open"
+        outcomes = [service.check_reset_answer(recipient, "Rex").outcome for _ in range(3)]
+        assert outcomes == ["bad", "bad", "closed"]
+        assert service.reset_state(recipient) == "closed"
+        # Even the right answer no longer helps.
+        assert service.check_reset_answer(recipient, "Bello").outcome == "closed"
+        service.reset_pin(recipient)
+        service.set_password(recipient, "another long password")
+        assert service.reset_state(recipient) == "open"
+        assert service.check_reset_answer(recipient, " BELLO ").outcome == "ok"
+
+
+def test_answers_are_normalized(keystore: Keystore) -> None:
+    recipient_id = account(keystore, answer="Straße  am Meer")
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        # Case folding (ß = ss), spacing, and full-width letters (NFKC) do not matter.
+        assert service.check_reset_answer(recipient, "STRASSE am meer").outcome == "ok"
+        assert service.check_reset_answer(recipient, " ｓｔｒａｓｓｅ AM\tMEER ").outcome == "ok"
+
+
+def test_an_answer_stored_in_the_older_form_still_works_and_is_rehashed(
+    keystore: Keystore,
+) -> None:
+    recipient_id = account(keystore)
+    # "ǰ" (U+01F0) folds to j + combining caron, which the older form left decomposed.
+    answer = "J̌osé Ǧ"
+    assert legacy_normalize_answer(answer) != normalize_answer(answer)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        recipient.security_answer_hash = service.hasher.hash(legacy_normalize_answer(answer))
+        assert service.check_reset_answer(recipient, answer).outcome == "ok"
+        ok, _ = service.hasher.verify(normalize_answer(answer), recipient.security_answer_hash)
+        assert ok
+
+
+@pytest.mark.parametrize("days", [14, 3])
+def test_pins_expire(keystore: Keystore, clock: FakeClock, days: int) -> None:
+    with keystore.session() as session:
+        if days != 14:
+            keystore.settings(session).update({"pin_valid_days": days}, actor="admin")
+        _, pin = keystore.recipients(session).get_or_create(ADDRESS, created_by="a@bank.example")
+    assert pin is not None
+    clock.advance(days=days, seconds=-1)
+    with keystore.session() as session:
+        assert keystore.recipients(session).authenticate_pin(ADDRESS, pin).outcome == "ok"
+    clock.advance(seconds=1)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        assert service.authenticate_pin(ADDRESS, pin).outcome == "expired"
+        # A new PIN from an admin counts from its own issue.
+        recipient = service.get(ADDRESS)
+        assert recipient is not None
+        new_pin = service.reset_pin(recipient)
+        assert service.authenticate_pin(ADDRESS, new_pin).outcome == "ok"
