@@ -15,6 +15,7 @@ from email.header import Header
 from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 
@@ -311,13 +312,19 @@ def _notice(
 def pin_mail(
     *, adviser: str, recipient: str, pin: str, portal_url: str, settings: Any, lang: str | None
 ) -> Outgoing:
-    """Build the mail that gives the adviser a new recipient's one-time PIN."""
+    """Build the mail that gives the adviser a new recipient's one-time PIN.
+
+    It also gives the adviser what to tell the customer against forged pages: the portal's
+    address (the only page for the password) and that it shows their security phrase.
+    """
+    parts = urlsplit(portal_url)
+    origin = f"{parts.scheme}://{parts.netloc}/" if parts.netloc else portal_url
     return _notice(
         "pin",
         adviser=adviser,
         settings=settings,
         lang=lang,
-        context={"recipient": recipient, "pin": pin, "portal_url": portal_url},
+        context={"recipient": recipient, "pin": pin, "portal_url": portal_url, "origin": origin},
     )
 
 

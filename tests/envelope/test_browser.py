@@ -77,7 +77,6 @@ def test_posts_the_envelope_without_javascript(portal: str, tmp_path: Path) -> N
         render_secure_htm(
             armored,
             sealed.headers[ALICE.address],
-            security_phrase="blue whale",
             branding=Branding(logo_data_uri=logo_data_uri(tiny_png(), "image/png")),
         ),
         encoding="ascii",
