@@ -15,11 +15,11 @@ from email.header import Header
 from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 
 from webcrypt.rules.message import domain_of
+from webcrypt.securehtm import portal_origin
 
 LANGUAGES = ("en", "de")
 MAX_7BIT_LINE = 998
@@ -317,14 +317,17 @@ def pin_mail(
     It also gives the adviser what to tell the customer against forged pages: the portal's
     address (the only page for the password) and that it shows their security phrase.
     """
-    parts = urlsplit(portal_url)
-    origin = f"{parts.scheme}://{parts.netloc}/" if parts.netloc else portal_url
     return _notice(
         "pin",
         adviser=adviser,
         settings=settings,
         lang=lang,
-        context={"recipient": recipient, "pin": pin, "portal_url": portal_url, "origin": origin},
+        context={
+            "recipient": recipient,
+            "pin": pin,
+            "portal_url": portal_url,
+            "origin": portal_origin(portal_url),
+        },
     )
 
 

@@ -90,6 +90,12 @@ _environment = jinja2.Environment(
 _environment.filters["fold"] = fold
 
 
+def portal_origin(portal_url: str) -> str:
+    """Return the address customers should check before typing a password: `https://host/`."""
+    parts = urlsplit(portal_url)
+    return f"{parts.scheme}://{parts.netloc}/" if parts.netloc else portal_url
+
+
 def _dates(moment: datetime) -> dict[str, str]:
     """Format a time for both languages."""
     return {lang: format_moment(moment, lang) for lang in ("en", "de")}
@@ -115,7 +121,6 @@ _SLOT_PATTERN = re.compile("|".join(_SLOTS))
 def _shell(lang: str, version: int, portal: str, branding: Branding) -> tuple[tuple[str, str], ...]:
     """The page as (text, slot) pieces, 7-bit clean; the last piece has no slot."""
     stand_in = {name: slot for slot, name in _SLOTS.items()}
-    parts = urlsplit(portal)
     html = _environment.get_template(TEMPLATE).render(
         lang=lang,
         version=version,
@@ -124,8 +129,8 @@ def _shell(lang: str, version: int, portal: str, branding: Branding) -> tuple[tu
         created={"en": stand_in["created.en"], "de": stand_in["created.de"]},
         expires={"en": stand_in["expires.en"], "de": stand_in["expires.de"]},
         portal=portal,
-        host=parts.hostname or portal,
-        origin=f"{parts.scheme}://{parts.netloc}/" if parts.netloc else portal,
+        host=urlsplit(portal).hostname or portal,
+        origin=portal_origin(portal),
         action=f"{portal}/open",
         upload=f"{portal}/upload",
         product=branding.product_name,
