@@ -206,3 +206,20 @@ def test_the_phrase_page_is_not_framed_leaks_no_referrer_and_keeps_https(
             assert "max-age=" in headers["Strict-Transport-Security"]
     finally:
         runtime.close()
+
+
+def test_the_password_step_is_labelled(client: FlaskClient, account: str) -> None:
+    from tests.portal.test_accessibility import check
+
+    page = address_step(client, account)
+    check(page)
+    assert '<h2 id="phrase-title">Your security phrase</h2>' in page
+
+
+def test_a_phrase_with_markup_is_shown_as_text(client: FlaskClient, runtime, account: str) -> None:
+    with runtime.keystore.session() as session:
+        service = runtime.keystore.recipients(session)
+        service.set_security_phrase(service.get(account), '<img src=x onerror="alert(1)">')
+    page = address_step(client, account)
+    assert "<img src=x" not in page
+    assert shown_phrase(page) == "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;"
