@@ -2,14 +2,30 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Exact versions with hashes of everything `.[test]` needs (runtime included), for
+# Python 3.11 on Linux; `make lock` refreshes it from setup.cfg.
+LOCK   := requirements/test.lock
 
-.PHONY: run test lint typecheck imports pytest bench clean
+.PHONY: run test lint typecheck imports pytest bench clean lock
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml $(wildcard $(LOCK))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	if [ -f $(LOCK) ]; then \
+		$(BIN)/pip install --quiet --require-hashes -r $(LOCK) && \
+		$(BIN)/pip install --quiet --no-deps -e . ; \
+	else \
+		$(BIN)/pip install --quiet -e '.[test]' ; \
+	fi
 	touch $(STAMP)
+
+lock:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile setup.cfg --extra test --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--annotation-style line --custom-compile-command 'make lock' \
+		--upgrade -o $(LOCK)
 
 run: $(STAMP)
 	$(BIN)/webcrypt serve

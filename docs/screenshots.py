@@ -77,6 +77,7 @@ def shoot(secure_htm: Path, pin: str) -> None:
         page.get_by_label("New password", exact=True).fill(PASSWORD)
         page.get_by_label("Repeat the new password").fill(PASSWORD)
         page.get_by_label("Answer", exact=True).fill("Bello")
+        page.get_by_label("Security phrase").fill("Green kettle on the balcony")
         page.get_by_role("button", name="Save and continue").click()
         page.get_by_role("heading", name="Test message").wait_for()
         page.screenshot(path=IMAGES / "portal-message-phone.png", full_page=True)

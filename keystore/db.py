@@ -196,6 +196,8 @@ class Keystore:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.attributes["connection"] = connection
+        # Migrations that wrap stored secrets (0007: security phrases) need the key.
+        config.attributes["master_key"] = self.master_key
         return config
 
     def upgrade(self, revision: str = "head") -> None:

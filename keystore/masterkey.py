@@ -172,7 +172,7 @@ def key_aad(recipient_id: int, version: int) -> bytes:
 
 
 def rotate_master_key(keystore: Keystore, new_key: MasterKey) -> int:
-    """Re-wrap every live recipient key and admin TOTP secret under `new_key` at once.
+    """Re-wrap every live recipient key, security phrase and admin TOTP secret under `new_key`.
 
     The keystore's current master key must open every one; nothing is changed when one
     fails. Afterwards the keystore uses `new_key`. Returns the number of recipient keys
@@ -181,7 +181,8 @@ def rotate_master_key(keystore: Keystore, new_key: MasterKey) -> int:
     from sqlalchemy import select
 
     from keystore.admins import AdminService
-    from keystore.models import Admin, RecipientKey
+    from keystore.models import Admin, Recipient, RecipientKey
+    from keystore.recipients import RecipientService
 
     old_key = keystore.master_key
     count = 0
@@ -201,5 +202,12 @@ def rotate_master_key(keystore: Keystore, new_key: MasterKey) -> int:
             select(Admin).where(Admin.totp_secret.is_not(None)).with_for_update()
         ):
             new_admins.set_totp_secret(admin, old_admins.totp_secret(admin))
+        old_recipients = RecipientService(session, master_key=old_key)
+        new_recipients = RecipientService(session, master_key=new_key)
+        for recipient in session.scalars(
+            select(Recipient).where(Recipient.security_phrase.is_not(None)).with_for_update()
+        ):
+            phrase = old_recipients.security_phrase(recipient)
+            new_recipients.set_security_phrase(recipient, phrase)
     keystore.master_key = new_key
     return count

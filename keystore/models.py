@@ -59,7 +59,8 @@ class Recipient(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(255))
     security_question: Mapped[str | None] = mapped_column(String(255))
     security_answer_hash: Mapped[str | None] = mapped_column(String(255))
-    security_phrase: Mapped[str | None] = mapped_column(String(255))
+    # Wrapped under the master key (see RecipientService.set_security_phrase).
+    security_phrase: Mapped[str | None] = mapped_column(String(1024))
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(320), default="")

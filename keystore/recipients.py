@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 from collections.abc import Callable
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from keystore.addresses import normalize_address
 from keystore.clock import Clock, utcnow
-from keystore.errors import KeystoreError
+from keystore.errors import KeystoreError, MasterKeyError
 from keystore.keys import KeyMaterial, KeyVersions
 from keystore.lockout import (
     clear_address,
@@ -48,6 +50,16 @@ Outcome = Literal[
 ]
 STATUSES = ("active", "deactivated")
 LANGUAGES = ("en", "de")
+#: Marks a security phrase stored wrapped under the master key; anything else is a clear
+#: phrase written by an older release (read as it is, wrapped at the next login).
+WRAPPED_PHRASE = "wrapped:"
+#: The longest phrase the column holds once wrapped (4 bytes a character at worst).
+MAX_PHRASE = 120
+
+
+def phrase_aad(recipient_id: int) -> bytes:
+    """Associated data that binds a wrapped security phrase to its recipient account."""
+    return b"webcrypt-recipient-phrase:" + str(recipient_id).encode("ascii")
 
 
 @dataclass(frozen=True)
@@ -261,9 +273,36 @@ class RecipientService(KeyVersions, PasswordResets):
         self.session.flush()
 
     def set_security_phrase(self, recipient: Recipient, phrase: str | None) -> None:
-        """Set (or clear with None) the phrase shown in secure.htm against phishing."""
-        recipient.security_phrase = phrase.strip()[:255] if phrase and phrase.strip() else None
+        """Store (or clear with None) the phrase the portal shows before the password, wrapped.
+
+        The phrase is wrapped under the master key, bound to the account id, so a copy of the
+        database alone does not give it away.
+        """
+        cleaned = phrase.strip() if phrase else ""
+        if len(cleaned) > MAX_PHRASE:
+            raise ValueError(f"the security phrase must be at most {MAX_PHRASE} characters")
+        if not cleaned:
+            recipient.security_phrase = None
+        else:
+            if recipient.id is None:
+                self.session.flush()  # the wrapping is bound to the account id
+            blob = self.master_key.wrap(cleaned.encode("utf-8"), phrase_aad(recipient.id))
+            recipient.security_phrase = WRAPPED_PHRASE + base64.b64encode(blob).decode("ascii")
         self.session.flush()
+
+    def security_phrase(self, recipient: Recipient) -> str | None:
+        """Return the clear security phrase of `recipient` (None when none was chosen)."""
+        stored = recipient.security_phrase
+        if stored is None or not stored.startswith(WRAPPED_PHRASE):
+            return stored
+        try:
+            blob = base64.b64decode(stored.removeprefix(WRAPPED_PHRASE), validate=True)
+        except binascii.Error as exc:
+            raise MasterKeyError(
+                f"the stored security phrase of {recipient.address} is damaged; "
+                "the customer can choose a new one in the portal profile"
+            ) from exc
+        return self.master_key.unwrap(blob, phrase_aad(recipient.id)).decode("utf-8")
 
     def set_language(self, recipient: Recipient, lang: str | None) -> None:
         """Set the preferred language ("en", "de" or None for the default)."""
@@ -297,11 +336,17 @@ class RecipientService(KeyVersions, PasswordResets):
         end_sessions(self.session, recipient)
 
     def record_login(self, recipient: Recipient) -> None:
-        """Note a successful login (resets the failure counter and any lock)."""
+        """Note a successful login (resets the failure counter and any lock).
+
+        A security phrase still stored in clear by an older release is wrapped now.
+        """
         now = self.clock()
         recipient.last_login_at = now
         recipient.last_activity_at = now
         register_success(self.session, recipient)
+        stored = recipient.security_phrase
+        if stored is not None and not stored.startswith(WRAPPED_PHRASE):
+            self.set_security_phrase(recipient, stored)
 
     def touch_activity(self, recipient: Recipient) -> None:
         """Note activity (a message sealed for or opened by the recipient)."""

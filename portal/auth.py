@@ -6,6 +6,9 @@ repeated failures per pair of address and client IP for known and unknown ones a
 
 A forgotten password needs the mailbox first (a one-time link, used by a POST from its
 page) and then the answer to the security question; wrong answers count per account.
+
+The password login has two steps: the address first, then a page that shows the
+customer's security phrase (a decoy for an unknown address) above the password field.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from portal.accountmail import MailContext, mailer, reset_notice_mail, reset_req
 from portal.context import Page, Services, now, services
 from portal.extensions import limited
 from portal.forms import (
+    AddressForm,
     ForgotAnswerForm,
     ForgotForm,
     ForgotLinkForm,
@@ -42,6 +46,7 @@ from portal.forms import (
     question_text,
 )
 from portal.identity import SETUP, current_recipient, log_in, log_out, session_ended, visitor
+from portal.phrases import login_origin, phrase_for
 
 bp = Blueprint("auth", __name__)
 
@@ -52,17 +57,48 @@ def carried_envelope() -> str:
 
 
 def login_page(
-    *, envelope: str = "", email: str = "", failure: str = "", pin: bool = False, status: int = 200
+    *,
+    envelope: str = "",
+    email: str = "",
+    failure: str = "",
+    pin: bool = False,
+    status: int = 200,
+    form: Any = None,
 ) -> ResponseReturnValue:
-    """Render the login page (password or PIN), carrying `envelope` along."""
-    form: Any = PinLoginForm() if pin else LoginForm()
+    """Render the login page (password or PIN), carrying `envelope` along.
+
+    With an address known, the password page shows that address's security phrase;
+    without one, it asks for the address first.
+    """
+    if form is None:
+        form = PinLoginForm() if pin else LoginForm()
     if email and not form.email.data:
         form.email.data = email
+    address = (form.email.data or "").strip()
+    phrase = "" if pin or not address or form.email.errors else phrase_for(address)
+    if phrase:
+        form.email.render_kw = {"readonly": True}
     note = _("Your session has ended. Please log in again.") if session_ended() else ""
     template = "auth/login_pin.html" if pin else "auth/login.html"
     return render_template(
-        template, form=form, envelope=envelope, failure=failure, note=note
+        template,
+        form=form,
+        envelope=envelope,
+        failure=failure,
+        note=note,
+        phrase=phrase,
+        origin=login_origin(),
     ), status
+
+
+def address_step(envelope: str) -> ResponseReturnValue:
+    """Take the address (first login step) and show its phrase with the password field."""
+    if "other_address" in request.form:
+        return login_page(envelope=envelope, form=AddressForm(formdata=None))
+    form = AddressForm()
+    if not form.validate_on_submit():
+        return login_page(envelope=envelope, form=form, status=400)
+    return login_page(envelope=envelope, email=form.email.data.strip())
 
 
 def continue_after_login(envelope: str) -> ResponseReturnValue:
@@ -81,9 +117,14 @@ def login() -> ResponseReturnValue:
     envelope = carried_envelope()
     if request.method == "POST" and "use_pin" in request.form:
         return login_page(envelope=envelope, email=request.form.get("email", ""), pin=True)
+    if request.method == "POST" and (
+        "password" not in request.form or "other_address" in request.form
+    ):
+        return address_step(envelope)
     form = LoginForm()
     if request.method == "GET" or not form.validate_on_submit():
-        return login_page(envelope=envelope, status=400 if request.method == "POST" else 200)
+        status = 400 if request.method == "POST" else 200
+        return login_page(envelope=envelope, form=form if status == 400 else None, status=status)
     typed = form.email.data.strip()
     with services() as found:
         result = found.recipients.authenticate(typed, form.password.data, ip=_client())
@@ -91,6 +132,8 @@ def login() -> ResponseReturnValue:
             found.recipients.record_login(result.recipient)
             log_in(result.recipient)
             found.audit.record("portal.login", actor=result.recipient.address, ip=_client())
+            if not result.recipient.security_phrase:  # accounts from before phrases
+                flash(_("Please choose your security phrase in your profile."), "info")
         else:
             _record_failure(found, "portal.login_failed", typed, result)
     metrics.login("ok" if result.ok else "failed")
@@ -99,7 +142,9 @@ def login() -> ResponseReturnValue:
             "The email address or the password is not correct. On your first login, use the "
             "PIN from your adviser."
         )
-        return login_page(envelope=envelope, failure=_with_wait(failure, result, now()), status=401)
+        return login_page(
+            envelope=envelope, form=form, failure=_with_wait(failure, result, now()), status=401
+        )
     return continue_after_login(envelope)
 
 
@@ -164,7 +209,7 @@ def login_pin() -> ResponseReturnValue:
 
 @bp.route("/setup", methods=["GET", "POST"])
 def setup() -> ResponseReturnValue:
-    """Choose a password and a security question after the first login with the PIN."""
+    """Choose a password, a security question and the phrase after the first PIN login."""
     envelope = carried_envelope()
     page: Page | None = None
     with services() as found:
@@ -190,7 +235,7 @@ def _finish_setup(found: Services, recipient: Any, form: SetupForm) -> None:
     accounts = found.recipients
     accounts.set_password(recipient, form.new_password.data)
     accounts.set_security_question(recipient, form.question.data, form.answer.data)
-    accounts.set_security_phrase(recipient, form.phrase.data or None)
+    accounts.set_security_phrase(recipient, form.phrase.data)
     accounts.record_login(recipient)
     found.audit.record("portal.first_login", actor=recipient.address, ip=_client())
     log_in(recipient)

@@ -18,7 +18,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from keystore.recipients import LANGUAGES
 from portal.passwords import answer_problem, password_problem
@@ -75,6 +75,35 @@ class GoodAnswer:
             raise ValidationError(problem)
 
 
+class NotASecret:
+    """Refuse a security phrase equal to the password or the answer given with it.
+
+    The login page shows the phrase to anyone who types the address, so it must not be
+    (or give away) a secret.
+    """
+
+    def __call__(self, form: FlaskForm, field: Any) -> None:
+        phrase = " ".join((field.data or "").split()).casefold()
+        for other in ("new_password", "answer"):
+            value = getattr(getattr(form, other, None), "data", None) or ""
+            if phrase and phrase == " ".join(value.split()).casefold():
+                raise ValidationError(
+                    str(
+                        _l(
+                            "Everyone who types your address sees the phrase: do not use your "
+                            "password or your answer."
+                        )
+                    )
+                )
+
+
+def _phrase() -> StringField:
+    return StringField(
+        _l("Security phrase"),
+        validators=[DataRequired(), Length(min=4, max=80), _no_line_breaks, NotASecret()],
+    )
+
+
 def _email() -> EmailField:
     return EmailField(_l("Email"), validators=[DataRequired(), Length(max=320), _no_line_breaks])
 
@@ -100,6 +129,12 @@ def _question() -> SelectField:
 
 def _answer() -> StringField:
     return StringField(_l("Answer"), validators=[DataRequired(), Length(max=200), GoodAnswer()])
+
+
+class AddressForm(FlaskForm):
+    """The first step of the login: the address, so the page can show the phrase."""
+
+    email = _email()
 
 
 class LoginForm(FlaskForm):
@@ -128,9 +163,7 @@ class SetupForm(FlaskForm):
     confirm = _confirm()
     question = _question()
     answer = _answer()
-    phrase = StringField(
-        _l("Security phrase (optional)"), validators=[Optional(), Length(max=80), _no_line_breaks]
-    )
+    phrase = _phrase()
 
 
 class ForgotForm(FlaskForm):
@@ -172,11 +205,9 @@ class QuestionForm(FlaskForm):
 
 
 class PhraseForm(FlaskForm):
-    """Set or clear the security phrase shown in every secure.htm."""
+    """Change the security phrase the login page shows before the password."""
 
-    phrase = StringField(
-        _l("Security phrase"), validators=[Optional(), Length(max=80), _no_line_breaks]
-    )
+    phrase = _phrase()
 
 
 class LanguageForm(FlaskForm):

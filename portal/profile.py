@@ -26,27 +26,27 @@ from portal.identity import current_recipient, log_in
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 
 
-def _forms(recipient: Any) -> dict[str, Any]:
+def _forms(recipient: Any, phrase: str | None) -> dict[str, Any]:
     return {
         "password_form": ChangePasswordForm(formdata=None, prefix="password"),
         "question_form": QuestionForm(
             formdata=None, prefix="question", question=recipient.security_question
         ),
-        "phrase_form": PhraseForm(
-            formdata=None, prefix="phrase", phrase=recipient.security_phrase or ""
-        ),
+        "phrase_form": PhraseForm(formdata=None, prefix="phrase", phrase=phrase or ""),
         "language_form": LanguageForm(
             formdata=None, prefix="language", language=recipient.language or "en"
         ),
     }
 
 
-def _page(recipient: Any, status: int = 200, **forms: Any) -> ResponseReturnValue:
+def _page(
+    recipient: Any, phrase: str | None, status: int = 200, **forms: Any
+) -> ResponseReturnValue:
     """Render the profile page with fresh forms except the ones given."""
     limits = settings()
     last_use = recipient.last_activity_at or recipient.last_login_at or recipient.created_at
     valid_until = last_use + timedelta(days=int(limits.inactivity_days)) if last_use else None
-    shown = {**_forms(recipient), **forms}
+    shown = {**_forms(recipient, phrase), **forms}
     return render_template(
         "profile/show.html",
         recipient=recipient,
@@ -65,7 +65,8 @@ def show() -> ResponseReturnValue:
     """Show the profile page."""
     with services() as found:
         recipient = current_recipient(found)
-    return _page(recipient) if recipient is not None else login_page()
+        phrase = found.recipients.security_phrase(recipient) if recipient is not None else None
+    return _page(recipient, phrase) if recipient is not None else login_page()
 
 
 Change = Callable[[Services, Any, Any], None]
@@ -79,9 +80,11 @@ def _change(
     The page is rendered after the session closed (see `portal.context.services`).
     """
     status = 0
+    phrase = None
     with services() as found:
         recipient = current_recipient(found)
         if recipient is not None:
+            phrase = found.recipients.security_phrase(recipient)
             form.address = recipient.address
             if not form.validate_on_submit():
                 status = 400
@@ -99,7 +102,7 @@ def _change(
     if status == 401:
         form.current_password.errors = [_("The current password is not correct.")]
     if status:
-        return _page(recipient, status, **{f"{name}_form": form})
+        return _page(recipient, phrase, status, **{f"{name}_form": form})
     flash(done, "success")
     return redirect(url_for("profile.show"))
 
@@ -116,7 +119,8 @@ def _set_question(found: Services, recipient: Any, form: Any) -> None:
 
 
 def _set_phrase(found: Services, recipient: Any, form: Any) -> None:
-    found.recipients.set_security_phrase(recipient, form.phrase.data or None)
+    found.recipients.set_security_phrase(recipient, form.phrase.data)
+    found.audit.record("portal.phrase_changed", actor=recipient.address)
 
 
 def _set_language(found: Services, recipient: Any, form: Any) -> None:
@@ -144,7 +148,7 @@ def change_question() -> ResponseReturnValue:
 
 @bp.route("/phrase", methods=["POST"])
 def change_phrase() -> ResponseReturnValue:
-    """Set or clear the security phrase shown in secure.htm."""
+    """Change the security phrase the login page shows before the password."""
     form = PhraseForm(prefix="phrase")
     return _change("phrase", form, _set_phrase, _("Your security phrase has been saved."))
 

@@ -70,7 +70,6 @@ def seal_one(runtime: Any, message: bytes, *, recipient: str, sender: str) -> Ba
             sealed.armored(address),
             header,
             branding=Branding.from_settings(settings, lang),
-            security_phrase=account.security_phrase,
             lang=lang,
         )
         keystore.ledger(session).record_sealed(

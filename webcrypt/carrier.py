@@ -199,9 +199,7 @@ def carrier_for(
     """Build one recipient's carrier from the sealed message (called just before relaying)."""
     lang = recipient.language or settings.default_language
     # The attachment text lives only for this call: large messages are copied less.
-    part = attachment(
-        _attachment_text(sealed, address, neutral, settings, recipient, lang), neutral=neutral
-    )
+    part = attachment(_attachment_text(sealed, address, neutral, settings, lang), neutral=neutral)
     return build_carrier(
         adviser=adviser,
         to=to,
@@ -220,14 +218,13 @@ def _attachment_text(
     address: str,
     neutral: bool,
     settings: Any,
-    recipient: Account,
     lang: str,
 ) -> str:
     """The bare armored envelope (neutral variant) or secure.htm around it."""
     armored = sealed.armored(address)
     if neutral:
         return armored
-    return _secure_htm(armored, sealed.headers[address], settings, recipient, lang)
+    return _secure_htm(armored, sealed.headers[address], settings, lang)
 
 
 @lru_cache(maxsize=8)
@@ -236,12 +233,12 @@ def _branding(settings: Any, lang: str) -> Branding:
     return Branding.from_settings(settings, lang)
 
 
-def _secure_htm(armored: str, header: Any, settings: Any, recipient: Account, lang: str) -> str:
-    """Render secure.htm for one recipient."""
+def _secure_htm(armored: str, header: Any, settings: Any, lang: str) -> str:
+    """Render secure.htm for one recipient (never with anything from the account but the
+    language: the security phrase is shown on the portal only)."""
     return render_secure_htm(
         armored,
         header,
         branding=_branding(settings, lang),
-        security_phrase=recipient.security_phrase,
         lang=lang if lang in ("en", "de") else "en",
     )

@@ -2,8 +2,8 @@
 
 Looking an account up costs several database round trips per message; unwrapping its key
 under the master key costs microseconds. The filter therefore remembers, for a few seconds,
-each active account whose first PIN is settled: its id, current key version (unwrapped),
-language and security phrase.
+each active account whose first PIN is settled: its id, current key version (unwrapped)
+and language. (The security phrase is not needed: it is shown by the portal only.)
 
 What the cache may and may not make stale:
 
@@ -12,7 +12,7 @@ What the cache may and may not make stale:
   its newest live one (`LedgerService.record_sealed_if_current`); otherwise the entry is
   dropped and the message is sealed the slow way. So a deactivated, deleted or rotated
   account, or a destroyed key version, is picked up by the next message.
-* Language and security phrase are at most `ACCOUNT_TTL` seconds old: a change in the
+* The language is at most `ACCOUNT_TTL` seconds old: a change in the
   portal shows in carriers within a minute, the same promise as for admin settings.
 * Accounts are created, and first PINs issued, only on the slow path, under the
   database's unique index and the PIN lease: caching never affects first contact.
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from keystore.models import Recipient
 
 ACCOUNT_TTL = 30.0
-"""Seconds an entry is trusted for language and phrase (changes show within a minute)."""
+"""Seconds an entry is trusted for the language (changes show within a minute)."""
 
 MAX_ACCOUNTS = 10_000
 """Entries kept at most; the least recently stored go first."""
@@ -51,7 +51,6 @@ class Account:
     active: bool
     key: RecipientKey | None
     language: str | None
-    security_phrase: str | None
 
     @classmethod
     def of(cls, recipient: Recipient, key: RecipientKey | None) -> Account:
@@ -61,7 +60,6 @@ class Account:
             active=recipient.status == "active" and key is not None,
             key=key,
             language=recipient.language,
-            security_phrase=recipient.security_phrase,
         )
 
     def __repr__(self) -> str:  # never the key bytes

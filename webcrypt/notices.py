@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from webcrypt.rules.message import domain_of
+from webcrypt.securehtm import portal_origin
 
 LANGUAGES = ("en", "de")
 MAX_7BIT_LINE = 998
@@ -311,13 +312,22 @@ def _notice(
 def pin_mail(
     *, adviser: str, recipient: str, pin: str, portal_url: str, settings: Any, lang: str | None
 ) -> Outgoing:
-    """Build the mail that gives the adviser a new recipient's one-time PIN."""
+    """Build the mail that gives the adviser a new recipient's one-time PIN.
+
+    It also gives the adviser what to tell the customer against forged pages: the portal's
+    address (the only page for the password) and that it shows their security phrase.
+    """
     return _notice(
         "pin",
         adviser=adviser,
         settings=settings,
         lang=lang,
-        context={"recipient": recipient, "pin": pin, "portal_url": portal_url},
+        context={
+            "recipient": recipient,
+            "pin": pin,
+            "portal_url": portal_url,
+            "origin": portal_origin(portal_url),
+        },
     )
 
 

@@ -46,13 +46,13 @@ def fold(text: str) -> Markup:
     """Escape `text` and break it into lines of at most about 76 characters as written.
 
     Lines are measured after escaping and character references, so secure.htm
-    keeps well inside the 998-character line limit of mail whatever the names,
-    phrases and footers are; a word longer than a line is split.
+    keeps well inside the 998-character line limit of mail whatever the names
+    and footers are; a word longer than a line is split.
     """
     return _fold(str(text))
 
 
-# Most folded texts (the page's sentences, footers, phrases, senders) repeat from one
+# Most folded texts (the page's sentences, footers, senders) repeat from one
 # message to the next, and folding measures every word escaped: remember the results.
 @functools.lru_cache(maxsize=1024)
 def _fold(text: str) -> Markup:
@@ -90,12 +90,18 @@ _environment = jinja2.Environment(
 _environment.filters["fold"] = fold
 
 
+def portal_origin(portal_url: str) -> str:
+    """Return the address customers should check before typing a password: `https://host/`."""
+    parts = urlsplit(portal_url)
+    return f"{parts.scheme}://{parts.netloc}/" if parts.netloc else portal_url
+
+
 def _dates(moment: datetime) -> dict[str, str]:
     """Format a time for both languages."""
     return {lang: format_moment(moment, lang) for lang in ("en", "de")}
 
 
-# The page is rendered once per branding, phrase and language with stand-ins for what
+# The page is rendered once per branding, portal and language with stand-ins for what
 # changes per message; each stand-in is a single word that escaping and folding leave as
 # it is, and the values put in its place are escaped and folded as the template would.
 _SLOT = f"slot{secrets.token_hex(12)}"
@@ -112,9 +118,7 @@ _SLOT_PATTERN = re.compile("|".join(_SLOTS))
 
 
 @functools.lru_cache(maxsize=256)
-def _shell(
-    lang: str, version: int, phrase: str, portal: str, branding: Branding
-) -> tuple[tuple[str, str], ...]:
+def _shell(lang: str, version: int, portal: str, branding: Branding) -> tuple[tuple[str, str], ...]:
     """The page as (text, slot) pieces, 7-bit clean; the last piece has no slot."""
     stand_in = {name: slot for slot, name in _SLOTS.items()}
     html = _environment.get_template(TEMPLATE).render(
@@ -124,9 +128,9 @@ def _shell(
         recipient=stand_in["recipient"],
         created={"en": stand_in["created.en"], "de": stand_in["created.de"]},
         expires={"en": stand_in["expires.en"], "de": stand_in["expires.de"]},
-        phrase=phrase,
         portal=portal,
         host=urlsplit(portal).hostname or portal,
+        origin=portal_origin(portal),
         action=f"{portal}/open",
         upload=f"{portal}/upload",
         product=branding.product_name,
@@ -157,10 +161,13 @@ def render_secure_htm(
     header: Header,
     *,
     branding: Branding | None = None,
-    security_phrase: str | None = None,
     lang: str = "en",
 ) -> str:
     """Return secure.htm for one recipient: 7-bit clean HTML that posts `armored` to the portal.
+
+    It names the portal's address as the only place for the password and carries nothing
+    personal beyond the header's names and dates: the recipient's security phrase is shown
+    by the portal only, so a forwarded file does not help anyone forge a convincing one.
 
     The page around the envelope comes from a cache: only the sender, the recipient and
     the dates are escaped and put in per message, and a large envelope is copied once.
@@ -170,7 +177,6 @@ def render_secure_htm(
     pieces = _shell(
         "de" if lang == "de" else "en",
         header.version,
-        security_phrase or "",
         header.portal_url.rstrip("/"),
         branding or Branding(),
     )

@@ -49,7 +49,6 @@ def secure_htm_preview(settings: Any, lang: str) -> str:
         sealed.armored(SAMPLE_RECIPIENT),
         sealed.headers[SAMPLE_RECIPIENT],
         branding=Branding.from_settings(settings, lang),
-        security_phrase="Blue tractor",
         lang=lang,
     )
 

@@ -99,6 +99,6 @@ def first_login(browser: Browser, portal: str, envelope: str, address: str, pin:
             "confirm": PASSWORD,
             "question": "first_pet",
             "answer": "Rex the dog",
-            "phrase": "",
+            "phrase": "Green kettle on the balcony",
         },
     )

@@ -77,7 +77,6 @@ def test_posts_the_envelope_without_javascript(portal: str, tmp_path: Path) -> N
         render_secure_htm(
             armored,
             sealed.headers[ALICE.address],
-            security_phrase="blue whale",
             branding=Branding(logo_data_uri=logo_data_uri(tiny_png(), "image/png")),
         ),
         encoding="ascii",
@@ -90,7 +89,7 @@ def test_posts_the_envelope_without_javascript(portal: str, tmp_path: Path) -> N
             page = phone.new_page()
             page.goto(page_file.as_uri())
             assert page.evaluate("document.documentElement.scrollWidth") <= 360
-            assert page.get_by_text("blue whale").first.is_visible()
+            assert page.get_by_text("Only enter your password on").first.is_visible()
             assert not page.locator("textarea").is_visible()
             # the logo's data: URI is split over lines and must still load
             assert page.evaluate("document.images[0].naturalWidth") == 40

@@ -25,7 +25,7 @@ def armored() -> str:
 
 @pytest.fixture(scope="module")
 def secure_htm(armored: str) -> str:
-    return render_secure_htm(armored, parse(armored).header, security_phrase="blue whale")
+    return render_secure_htm(armored, parse(armored).header)
 
 
 def opens(text: str) -> bool:

@@ -75,10 +75,9 @@ def test_self_contained_without_scripts() -> None:
 
 def test_output_is_seven_bit_and_names_become_entities() -> None:
     armored, header = sealed(sender="jürgen.müller@bänk.example")
-    html = render_secure_htm(armored, header, security_phrase="Grüne Wiese", lang="de")
+    html = render_secure_htm(armored, header, lang="de")
     assert all(byte < 128 for byte in html.encode("ascii"))
     assert "j&#252;rgen.m&#252;ller@b&#228;nk.example" in html
-    assert "Gr&#252;ne Wiese" in html
     assert "verschl&#252;sselte Nachricht" in html
 
 
@@ -110,13 +109,20 @@ def test_primary_language_comes_first() -> None:
     assert '<html lang="en">' in render_secure_htm(armored, header, lang="fr")
 
 
-def test_security_phrase_is_shown_only_when_given() -> None:
+def test_names_the_portal_as_the_only_place_for_the_password() -> None:
     armored, header = sealed()
-    assert "security phrase" not in render_secure_htm(armored, header)
-    html = " ".join(render_secure_htm(armored, header, security_phrase="blue whale").split())
-    assert "Your personal security phrase: <b>blue whale</b>" in html
-    assert "If you do not see your own phrase here" in html
-    assert "Sicherheitsspruch: <b>blue whale</b>" in html
+    html = " ".join(render_secure_htm(armored, header).split())
+    assert "Only enter your password on <b>https://secure.bank.example/</b>" in html
+    assert "Geben Sie Ihr Passwort nur auf <b>https://secure.bank.example/</b> ein" in html
+    assert "that page shows the personal security phrase you chose" in html
+
+
+def test_the_security_phrase_is_never_put_in_the_file() -> None:
+    # A forwarded file must not help anyone forge a convincing one: the phrase is shown by
+    # the portal only, so the renderer has no way to put it in.
+    armored, header = sealed()
+    with pytest.raises(TypeError):
+        render_secure_htm(armored, header, security_phrase="blue whale")  # type: ignore[call-arg]
 
 
 def test_everything_from_outside_is_escaped() -> None:
@@ -124,7 +130,6 @@ def test_everything_from_outside_is_escaped() -> None:
     html = render_secure_htm(
         armored,
         header,
-        security_phrase="<img src=x onerror=alert(1)>",
         branding=Branding(
             product_name="<b>Bank</b>",
             brand_color="red;}body{background:url(https://evil.example)",
@@ -150,7 +155,7 @@ def test_rejects_text_that_is_not_armor() -> None:
 def test_the_rendered_file_opens_again() -> None:
     message = b"Subject: Vertrag\r\n\r\n" + bytes(range(256)) * 100
     armored, header = sealed(message)
-    html = render_secure_htm(armored, header, security_phrase="phrase")
+    html = render_secure_htm(armored, header)
     assert open(parse(extract_envelope(html.encode("ascii"))), ALICE.key) == message
 
 
@@ -193,7 +198,6 @@ def test_lines_stay_short_whatever_the_inputs() -> None:
     html = render_secure_htm(
         armored,
         header,
-        security_phrase="Grüße " * 100 + "ß" * 500,
         branding=Branding(
             product_name="Bänk " * 30,
             footer="Fußzeile mit vielen Wörtern " * 80,
@@ -206,9 +210,7 @@ def test_lines_stay_short_whatever_the_inputs() -> None:
     assert html.isascii()
 
 
-def _rendered_directly(
-    armored: str, header: Header, branding: Branding, phrase: str, lang: str
-) -> str:
+def _rendered_directly(armored: str, header: Header, branding: Branding, lang: str) -> str:
     """secure.htm rendered from the template with every value, as one pass."""
     from urllib.parse import urlsplit
 
@@ -222,9 +224,9 @@ def _rendered_directly(
         recipient=header.recipient,
         created=securehtm._dates(header.created),
         expires=securehtm._dates(header.expires),
-        phrase=phrase,
         portal=portal,
         host=urlsplit(portal).hostname or portal,
+        origin=portal + "/",
         action=f"{portal}/open",
         upload=f"{portal}/upload",
         product=branding.product_name,
@@ -239,15 +241,15 @@ def _rendered_directly(
 
 
 @pytest.mark.parametrize(
-    ("sender", "phrase", "footer", "lang"),
+    ("sender", "footer", "lang"),
     [
-        ("adviser@bank.example", "", "", "en"),
-        ('"Jörg <&> Müller"@bänk.example', "Grüne Tür <b>&", "Bänk & Co <i>", "de"),
-        ("a" * 150 + "@bank.example", "x" * 300, "Straße " * 40, "en"),
+        ("adviser@bank.example", "", "en"),
+        ('"Jörg <&> Müller"@bänk.example', "Bänk & Co <i>", "de"),
+        ("a" * 150 + "@bank.example", "Straße " * 40, "en"),
     ],
 )
 def test_cached_page_equals_the_template_rendered_in_one_pass(
-    sender: str, phrase: str, footer: str, lang: str
+    sender: str, footer: str, lang: str
 ) -> None:
     import dataclasses
 
@@ -256,5 +258,5 @@ def test_cached_page_equals_the_template_rendered_in_one_pass(
     branding = Branding(product_name="Bänk Secure", footer=footer, contact="☎ 0800 <1>")
     for _ in range(2):  # the second call is served from the cache
         assert render_secure_htm(
-            armored, header, branding=branding, security_phrase=phrase, lang=lang
-        ) == _rendered_directly(armored, header, branding, phrase, lang)
+            armored, header, branding=branding, lang=lang
+        ) == _rendered_directly(armored, header, branding, lang)

@@ -290,12 +290,13 @@ def test_profile_fields_and_activity(keystore: Keystore, clock: FakeClock) -> No
     with keystore.session() as session:
         recipient = keystore.recipients(session).get_by_id(recipient_id)
         assert recipient is not None
-        assert (recipient.language, recipient.security_phrase) == ("de", "Blue whale")
+        service = keystore.recipients(session)
+        assert (recipient.language, service.security_phrase(recipient)) == ("de", "Blue whale")
         assert recipient.read_receipts is True
         assert recipient.last_login_at == clock() - timedelta(hours=1)
         assert recipient.last_activity_at == clock()
         assert recipient.last_activity_at.tzinfo is not None
-        keystore.recipients(session).set_security_phrase(recipient, None)
+        service.set_security_phrase(recipient, None)
         assert recipient.security_phrase is None
 
 

@@ -117,6 +117,7 @@ def test_open_read_download_and_reply_in_chromium(gateway: dict[str, Any], tmp_p
             page.get_by_label("Repeat the new password").fill(PASSWORD)
             page.get_by_label("Security question").select_option("first_pet")
             page.get_by_label("Answer", exact=True).fill("Bello")
+            page.get_by_label("Security phrase").fill("Green kettle on the balcony")
             page.get_by_role("button", name="Save and continue").click()
 
             page.get_by_role("heading", name="Ihr Vertrag").wait_for()
@@ -178,6 +179,7 @@ def test_upload_and_html_mail_in_the_sandboxed_frame(
             page.get_by_label("New password", exact=True).fill(PASSWORD)
             page.get_by_label("Repeat the new password").fill(PASSWORD)
             page.get_by_label("Answer", exact=True).fill("Bello")
+            page.get_by_label("Security phrase").fill("Green kettle on the balcony")
             page.get_by_role("button", name="Save and continue").click()
             frame = page.frame_locator("iframe.mail-frame")
             greeting = frame.get_by_text("Hallo aus HTML")

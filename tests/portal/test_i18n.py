@@ -18,7 +18,7 @@ def test_browser_language_is_the_default(client: FlaskClient) -> None:
     german = client.get("/login", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
     text = german.get_data(as_text=True)
     assert '<html lang="de">' in text
-    assert ">E-Mail</label>" in text and ">Passwort</label>" in text
+    assert ">E-Mail</label>" in text and ">Weiter</button>" in text
     english = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.8"})
     assert ">Email</label>" in english.get_data(as_text=True)
 

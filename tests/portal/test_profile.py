@@ -16,7 +16,7 @@ def test_profile_shows_account_dates(logged_in: FlaskClient) -> None:
 
 
 def test_profile_needs_login(client: FlaskClient) -> None:
-    assert b'name="password"' in client.get("/profile").data
+    assert b'action="/login"' in client.get("/profile").data
 
 
 def test_change_password_checks_the_current_one(logged_in: FlaskClient) -> None:
@@ -47,19 +47,22 @@ def test_change_security_question(logged_in: FlaskClient, runtime) -> None:
         assert runtime.keystore.recipients(session).get(CUSTOMER).security_question == "first_car"
 
 
-def test_security_phrase_set_and_cleared(logged_in: FlaskClient, runtime) -> None:
+def test_security_phrase_changed_but_never_removed(logged_in: FlaskClient, runtime) -> None:
+    def stored() -> str | None:
+        with runtime.keystore.session() as session:
+            service = runtime.keystore.recipients(session)
+            return service.security_phrase(service.get(CUSTOMER))
+
     page = logged_in.get("/profile")
     token = csrf_token(page.data)
     data = {"phrase-csrf_token": token, "phrase-phrase": "Roter Leuchtturm"}
     assert logged_in.post("/profile/phrase", data=data).status_code == 302
-    with runtime.keystore.session() as session:
-        assert (
-            runtime.keystore.recipients(session).get(CUSTOMER).security_phrase == "Roter Leuchtturm"
-        )
-    data["phrase-phrase"] = ""
-    assert logged_in.post("/profile/phrase", data=data).status_code == 302
-    with runtime.keystore.session() as session:
-        assert runtime.keystore.recipients(session).get(CUSTOMER).security_phrase is None
+    assert stored() == "Roter Leuchtturm"
+    assert "Roter Leuchtturm" in logged_in.get("/profile").get_data(as_text=True)
+    for bad in ("", "abc", "x" * 81, "zwei\nZeilen"):
+        data["phrase-phrase"] = bad
+        assert logged_in.post("/profile/phrase", data=data).status_code == 400
+        assert stored() == "Roter Leuchtturm"  # nothing lost
 
 
 def test_change_language_switches_the_portal(logged_in: FlaskClient, runtime) -> None:
