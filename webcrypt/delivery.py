@@ -17,6 +17,7 @@ from typing import Any
 
 from keystore.errors import KeystoreUnavailable
 from webcrypt import metrics
+from webcrypt.errors import ContentError
 from webcrypt.relay import RelayError
 from webcrypt.rules.message import domain_of
 from webcrypt.sealing import Plan, Sealer
@@ -30,7 +31,8 @@ class Outcome:
 
     `result` is "delivered", "deferred" (try again later), "failed" (the relay refused for
     good) or "refused" (a retry cannot help); `cause` says whose fault it was: "keystore",
-    "sealing", "relay", "address" or "internal-secure".
+    "sealing", "relay", "address", "internal-secure", "content" or "limits" (the last two:
+    what the message contains).
     """
 
     result: str
@@ -83,6 +85,10 @@ class Delivery:
             except KeystoreUnavailable as exc:
                 log.warning("keystore unavailable: %s", exc)
                 replies = [Outcome("deferred", cause="keystore")] * len(rcpt_tos)
+            except ContentError as exc:
+                log.warning("message refused: %s", exc, exc_info=exc.__cause__ is not None)
+                refusal = Outcome("refused", cause=exc.cause, reason=str(exc))
+                replies = [refusal] * len(rcpt_tos)
             except Exception:
                 log.exception("sealing failed")
                 replies = [Outcome("deferred", cause="sealing")] * len(rcpt_tos)
@@ -106,6 +112,12 @@ class Delivery:
                 continue
             try:
                 data = mail.build()
+            except Exception as exc:  # work on the message alone: a retry fails the same way
+                log.exception("building a %s mail failed", mail.kind)
+                refusal = ContentError.from_exception(exc)
+                failures[index] = Outcome("refused", cause=refusal.cause, reason=str(refusal))
+                continue
+            try:
                 self.relay.send(
                     data,
                     mail_from=mail.mail_from,
@@ -206,4 +218,6 @@ def _short_id(message_id: str) -> str:
 
 
 def _oneline(text: str) -> str:
+    # Header text may hold undecodable bytes (surrogate escapes): written as escapes.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return " ".join(text.split())[:300]
