@@ -293,8 +293,8 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "max_depth",
             50,
             "Levels of multipart and message/* parts a part may be nested in.",
-            _integer(1, 10000),
-            "a whole number from 1 to 10000",
+            _integer(1, 1000),
+            "a whole number from 1 to 1000",
         ),
         Option(
             "max_parts",
