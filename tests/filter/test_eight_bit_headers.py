@@ -183,4 +183,6 @@ def test_mutated_headers_never_get_a_4xx_nor_leak(harness, mutations):
         if mail.rcpt_tos != ["b@bank.example"]:
             assert SECRET not in mail.data
     (plain,) = [r for r in received if r.rcpt_tos == ["b@bank.example"]]
-    assert plain.data.endswith(data[head_end:])
+    # Everything from the trigger field on stays (a Message-ID may be added before the body).
+    assert b"X-WebCrypt: encrypt\r\n" in plain.data
+    assert plain.data.endswith(BASE[BASE.index(b"\r\n\r\n") :])
