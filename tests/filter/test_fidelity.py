@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.filter.conftest import ADVISER
-from tests.filter.helpers import as_received, smtp_transaction
+from tests.filter.helpers import as_received, carriers, open_carrier, smtp_transaction
 
 CUSTOMER = b"c@cust.example"
 COLLEAGUE = b"b@bank.example"
@@ -107,3 +107,25 @@ def test_dot_after_a_bare_line_feed_cannot_end_the_data(harness):
     assert reply.startswith("250"), reply
     (received,) = harness.sink.wait_for(1)
     assert received.data == data.replace(b"\n.\r\n", b"\n..\r\n")
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rest=byte_messages().filter(untriggered).filter(no_dot_after_bare_lf))
+def test_internal_copy_of_triggered_mail_is_unchanged_without_a_subject_trigger(harness, rest):
+    # Triggered by a header field: nothing in the message needs rewriting, so the copy
+    # for the colleague and what the customer decrypts are the bytes that came in.
+    data = b"X-WebCrypt: encrypt\r\nMessage-ID: <p@bank.example>\r\n" + rest
+    harness.sink.clear()
+    _, reply = smtp_transaction(harness.server.port, ADVISER.encode(), [CUSTOMER, COLLEAGUE], data)
+    assert not reply.startswith("4"), reply
+    if not reply.startswith("250"):
+        return  # refused with a reason (contract 2); nothing went out
+    received = harness.sink.messages
+    (copy,) = [r for r in received if r.rcpt_tos == ["b@bank.example"]]
+    assert copy.data == as_received(data)
+    (carrier,) = carriers(received)
+    assert open_carrier(harness.runtime, carrier) == as_received(data)
