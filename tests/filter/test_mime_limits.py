@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.filter.conftest import ADVISER
-from tests.filter.helpers import carriers, smtp_transaction
+from tests.filter.helpers import carriers, lmtp_transaction, smtp_transaction
 from webcrypt.mimelimits import MimeLimitError, MimeLimits, check
 
 LIMITS = MimeLimits()
@@ -184,3 +184,14 @@ def test_limits_come_from_the_configuration(make_harness):
     _, reply = smtp_transaction(harness.server.port, ADVISER.encode(), [b"c@cust.example"], data)
     assert reply.startswith("250"), reply
     assert len(carriers(harness.sink.wait_for(2))) == 1
+
+
+def test_over_lmtp_every_recipient_gets_the_reason(make_harness):
+    harness = make_harness(protocol="lmtp")
+    data = b"From: adviser@bank.example\r\nX-WebCrypt: encrypt\r\n" + flat(1000)
+    replies = lmtp_transaction(
+        harness.server.port, ADVISER, ["c@cust.example", "b@bank.example"], data
+    )
+    assert len(replies) == 2
+    assert all(r.startswith("552 5.3.4 ") and "limits.max_parts" in r for r in replies), replies
+    assert harness.sink.messages == []
