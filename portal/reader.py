@@ -19,7 +19,14 @@ from wtforms.validators import InputRequired
 
 from portal.auth import carried_envelope, logged_in_address, login_page
 from portal.extensions import LANGUAGE_KEY, LANGUAGES, csrf_exempt, limited
-from portal.reading import Refusal, open_envelope, parse_envelope, problem, show_message
+from portal.reading import (
+    Refusal,
+    check_limits,
+    open_envelope,
+    parse_envelope,
+    problem,
+    show_message,
+)
 from portal.security import DOWNLOAD_POLICY, use_policy
 
 bp = Blueprint("reader", __name__)
@@ -90,6 +97,11 @@ def upload() -> ResponseReturnValue:
         failure = _("Please choose the secure.htm file (or the saved mail) first.")
         return render_template("reader/upload.html", form=form, failure=failure), 400
     data = form.file.data.read()
+    try:
+        # Checked before a saved mail is parsed to find the envelope in it.
+        check_limits(data, title=_("This file cannot be read"))
+    except Refusal as refusal:
+        return refusal.response
     try:
         text = extract_envelope(data)
     except EnvelopeFormatError:

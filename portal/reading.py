@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from keystore.addresses import normalize_address
 from portal import metrics
-from portal.context import Services, now, services, settings
+from portal.context import Services, now, runtime, services, settings
 from portal.identity import current_recipient
 from portal.security import MESSAGE_POLICY, use_policy
 from webcrypt import envelope as envelope_format
@@ -213,6 +213,46 @@ def _expired(expires: datetime) -> ResponseReturnValue:
     )
 
 
+_LIMIT_REASONS = {
+    "max_depth": lambda maximum: _(
+        "Its parts are nested more than %(maximum)s levels deep.", maximum=maximum
+    ),
+    "max_parts": lambda maximum: _("It has more than %(maximum)s parts.", maximum=maximum),
+    "max_header_bytes": lambda maximum: _(
+        "A header of it is larger than %(maximum)s bytes.", maximum=maximum
+    ),
+    "max_line_length": lambda maximum: _(
+        "A header field of it is longer than %(maximum)s bytes.", maximum=maximum
+    ),
+}
+
+
+def check_limits(raw: bytes, *, title: str) -> None:
+    """Refuse with a clear page when `raw` breaks a MIME limit (before anything parses it).
+
+    One linear scan of the bytes (`webcrypt.mimelimits`), with the limits of ``[limits]``.
+    """
+    from webcrypt.mimelimits import MimeLimitError, MimeLimits, check
+
+    try:
+        check(raw, MimeLimits.from_config(runtime().config))
+    except MimeLimitError as error:
+        reason = _LIMIT_REASONS[error.limit](error.maximum)
+        raise Refusal(
+            problem(
+                "limits",
+                422,
+                title,
+                _(
+                    "%(reason)s The secure mail system does not open messages this complex. "
+                    "Please ask the sender to send the content in a simpler form, for example "
+                    "with fewer attachments in one message.",
+                    reason=reason,
+                ),
+            )
+        ) from None
+
+
 def show_message(text: str) -> ResponseReturnValue:
     """Open `text` and render the read page, or the page that says why it cannot be read."""
     from portal.mimeview import build_view
@@ -220,6 +260,7 @@ def show_message(text: str) -> ResponseReturnValue:
 
     try:
         opened = open_envelope(text, first_reading=True)
+        check_limits(opened.raw, title=_("This message cannot be shown"))
     except Refusal as refusal:
         return refusal.response
     view = build_view(opened.raw)

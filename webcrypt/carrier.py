@@ -9,18 +9,21 @@ envelope as a neutral file for mail systems that strip ``.htm`` attachments.
 from __future__ import annotations
 
 import binascii
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.utils import formataddr, getaddresses
+from email.utils import getaddresses
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from keystore.addresses import normalize_address
 from webcrypt.branding import Branding
 from webcrypt.notices import (
     LANGUAGES,
     Part,
+    address_header,
     language,
     leaf_part,
     lf_lines,
@@ -31,7 +34,7 @@ from webcrypt.notices import (
     serialize,
     seven_bit,
 )
-from webcrypt.rules.message import decode_text
+from webcrypt.rules.message import decode_text, without_surrogates
 from webcrypt.securehtm import render_secure_htm
 
 if TYPE_CHECKING:
@@ -51,16 +54,23 @@ class Adviser:
 
     @classmethod
     def from_header(cls, from_header: str, fallback: str) -> Adviser:
-        """Take the display name and address of a From header, else the envelope sender."""
+        """Take the display name and address of a From header, else the envelope sender.
+
+        An address the keystore could not take (8-bit bytes, no domain, ...) is replaced by
+        the envelope sender; the name is always text that can be encoded.
+        """
         name, address = _name_and_address(from_header)
-        address = address or fallback
+        try:
+            normalize_address(address)
+        except ValueError:
+            address = fallback
         return cls(address=address, name=name or address)
 
     def header(self) -> str:
-        """Return the From header value."""
+        """Return the From header value (the name encoded and folded when needed)."""
         if self.name == self.address:
             return self.address
-        return formataddr((self.name, self.address))
+        return address_header(self.name, self.address)
 
 
 @lru_cache(maxsize=1024)
@@ -71,7 +81,25 @@ def _name_and_address(from_header: str) -> tuple[str, str]:
     except Exception:  # a malformed From header: the envelope sender is enough
         pairs = []
     name, address = pairs[0] if pairs else ("", "")
-    return decode_text(name), address
+    return without_surrogates(decode_text(name)), address
+
+
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,900}>")
+"""A msg-id as the carrier may repeat it: printable ASCII between angle brackets."""
+
+
+def thread_headers(fields: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """In-Reply-To and References for the carrier: the well-formed ids of the original's.
+
+    The carrier writes them itself, so that what it takes over is ASCII and foldable:
+    ids with 8-bit bytes or without brackets are left out, as is a field left empty.
+    """
+    kept = []
+    for name, value in fields:
+        ids = _MESSAGE_ID.findall(value)
+        if ids:
+            kept.append((name, " ".join(ids)))
+    return kept
 
 
 def attachment(content: str, *, neutral: bool) -> Part:
@@ -163,7 +191,7 @@ def build_carrier(
     settings: Any,
     portal_url: str,
     recipient_lang: str | None,
-    thread_headers: Sequence[tuple[str, str]] = (),
+    thread: Sequence[tuple[str, str]] = (),
 ) -> bytes:
     """Build one recipient's carrier mail as CRLF bytes."""
     langs = carrier_languages(recipient_lang, settings.default_language)
@@ -179,7 +207,7 @@ def build_carrier(
         to=to,
         subject=subject,
         body=multipart("mixed", [readable, attached]),
-        headers=thread_headers,
+        headers=thread_headers(thread),
     )
 
 
@@ -209,7 +237,7 @@ def carrier_for(
         settings=settings,
         portal_url=portal_url,
         recipient_lang=recipient.language,
-        thread_headers=thread,
+        thread=thread,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from webcrypt.configschema import SCHEMA, Option
+from webcrypt.configschema import SCHEMA, SECTION_NOTES, Option
 
 __all__ = ["SCHEMA", "Config", "ConfigError", "Option", "load_config", "reference"]
 
@@ -137,10 +138,10 @@ def reference() -> str:
         "winning. `{data_dir}` stands for `general.data_dir`.",
     ]
     for section, options in SCHEMA.items():
+        lines += ["", f"## [{section}]", ""]
+        if section in SECTION_NOTES:
+            lines += [*textwrap.wrap(SECTION_NOTES[section], 90), ""]
         lines += [
-            "",
-            f"## [{section}]",
-            "",
             "| key | default | allowed | meaning |",
             "|---|---|---|---|",
         ]

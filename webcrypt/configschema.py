@@ -287,6 +287,38 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             secret=True,
         ),
     ),
+    # Limits on the MIME structure of triggered mail (filter, at SMTP time) and of what the
+    # portal opens; defaults that real mail stays far below. See webcrypt.mimelimits.
+    "limits": (
+        Option(
+            "max_depth",
+            50,
+            "Levels of multipart and message/* parts a part may be nested in.",
+            _integer(1, 1000),
+            "a whole number from 1 to 1000",
+        ),
+        Option(
+            "max_parts",
+            1000,
+            "MIME parts in one message (containers and attached messages included).",
+            _integer(1, 1000000),
+            "a whole number from 1 to 1000000",
+        ),
+        Option(
+            "max_header_bytes",
+            256 * 1024,
+            "Bytes in the header block of any one part (the message's own included).",
+            _integer(1024),
+            "a whole number of bytes >= 1024",
+        ),
+        Option(
+            "max_line_length",
+            64 * 1024,
+            "Bytes in one header field with its folded lines; body lines are not limited.",
+            _integer(998),
+            "a whole number of bytes >= 998",
+        ),
+    ),
     "housekeeping": (
         Option(
             "mode",
@@ -339,3 +371,19 @@ SCHEMA["filter"] = (
         "a whole number >= 0",
     ),
 )
+
+
+SECTION_NOTES: dict[str, str] = {
+    "limits": (
+        "Limits on the MIME structure of a message, checked by one linear scan of its bytes "
+        "(no parser, no recursion). The filter checks triggered mail before sealing it and "
+        "refuses a message over a limit at SMTP time with `552 5.3.4` and a reason that names "
+        "the limit; mail without a trigger is never checked. The portal checks an uploaded "
+        "file and a decrypted message before parsing it and shows a page that says which "
+        "limit was exceeded. Real mail stays far below the defaults (a few levels, a few "
+        "dozen parts, header blocks of some kilobytes). Body lines are not limited: real "
+        "mail has single-line bodies of a megabyte and more; the message size is limited by "
+        "the `max_message_size` setting."
+    ),
+}
+"""A paragraph under a section's heading in the configuration reference."""

@@ -18,6 +18,7 @@ from typing import Any
 from keystore.errors import KeystoreUnavailable
 from webcrypt import metrics
 from webcrypt.admission import Refusal
+from webcrypt.errors import ContentError
 from webcrypt.relay import RelayError
 from webcrypt.rules.message import domain_of
 from webcrypt.sealing import Plan, Sealer
@@ -31,8 +32,9 @@ class Outcome:
 
     `result` is "delivered", "deferred" (try again later), "failed" (the relay refused for
     good) or "refused" (a retry cannot help); `cause` says whose fault it was: "keystore",
-    "sealing", "relay", "address", "internal-secure", "untrusted-client", "sender-mismatch"
-    or "recipient-cap" (deferred or refused).
+    "sealing", "relay", "address", "internal-secure", "untrusted-client", "sender-mismatch",
+    "recipient-cap" (deferred or refused), "content" or "limits" (the last two: what the
+    message contains).
     """
 
     result: str
@@ -95,6 +97,10 @@ class Delivery:
             except KeystoreUnavailable as exc:
                 log.warning("keystore unavailable: %s", exc)
                 replies = [Outcome("deferred", cause="keystore")] * len(rcpt_tos)
+            except ContentError as exc:
+                log.warning("message refused: %s", exc, exc_info=exc.__cause__ is not None)
+                refused = Outcome("refused", cause=exc.cause, reason=str(exc))
+                replies = [refused] * len(rcpt_tos)
             except Exception:
                 log.exception("sealing failed")
                 replies = [Outcome("deferred", cause="sealing")] * len(rcpt_tos)
@@ -118,6 +124,12 @@ class Delivery:
                 continue
             try:
                 data = mail.build()
+            except Exception as exc:  # work on the message alone: a retry fails the same way
+                log.exception("building a %s mail failed", mail.kind)
+                refusal = ContentError.from_exception(exc)
+                failures[index] = Outcome("refused", cause=refusal.cause, reason=str(refusal))
+                continue
+            try:
                 self.relay.send(
                     data,
                     mail_from=mail.mail_from,
@@ -218,4 +230,6 @@ def _short_id(message_id: str) -> str:
 
 
 def _oneline(text: str) -> str:
+    # Header text may hold undecodable bytes (surrogate escapes): written as escapes.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return " ".join(text.split())[:300]

@@ -1,11 +1,14 @@
 """The SMTP/LMTP content filter: a thin aiosmtpd edge around `Sealer` and the relay.
 
-This is the only place where errors become SMTP replies. Every outcome of ours or of the
-relay that is not a clear success is a 4xx, so the sending MTA keeps the message and retries;
-5xx only for what a retry cannot fix (too big, ``#secure`` to an internal address, mail to
+This is the only place where errors become SMTP replies. A temporary condition (keystore or
+relay down, overload, an error of ours that is not about the message) is a 4xx, so the
+sending MTA keeps the message and retries; a message that cannot be handled because of what
+it contains (over a MIME limit, content the gateway cannot encrypt) gets a 5xx that says why,
+as does anything else a retry cannot fix (too big, ``#secure`` to an internal address, mail to
 seal from a client outside ``trusted_networks`` or whose From: is not its envelope sender, more
-new recipients than the hourly cap, a relay that refused for good). 250 goes out only after
-the relay took every resulting mail.
+new recipients in one message than the hourly cap, a relay that refused for good). Mail without
+a trigger is never refused for its content. 250 goes out only after the relay took every
+resulting mail.
 
 Entry points: `FilterServer(runtime)` with ``start()`` / ``stop(drain_timeout)`` runs the
 server on its own event loop thread (used by ``webcrypt filter`` and ``webcrypt serve``);
@@ -114,7 +117,13 @@ _TEMPORARY = {
     "keystore": "451 4.3.0 The key store is unavailable; try again later",
     "sealing": "451 4.3.0 Temporary error while sealing the message; try again later",
 }
-_REFUSED = {"internal-secure": "550 5.7.1", "address": "550 5.1.3"}
+_REFUSED = {
+    "internal-secure": "550 5.7.1",
+    "address": "550 5.1.3",
+    # What the message contains, not a passing condition: a retry would fail the same way.
+    "content": "554 5.6.0",
+    "limits": "552 5.3.4",
+}
 _DEFERRED = {"recipient-cap": "451 4.7.1"}
 """Temporary refusals whose reason the sender should read."""
 

@@ -8,17 +8,17 @@ then a blank line, then the text body) with an optional ``<name>.<lang>.html`` b
 from __future__ import annotations
 
 import binascii
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from email.header import Header
 from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
 from typing import Any
 
 import jinja2
 
-from webcrypt.rules.message import domain_of
+from webcrypt.rules.message import domain_of, without_surrogates
 from webcrypt.securehtm import portal_origin
 
 LANGUAGES = ("en", "de")
@@ -48,7 +48,8 @@ class Outgoing:
     rcpt_tos: tuple[str, ...]
     kind: str
     crlf_only: bool = False
-    """True when the data ends every line in CRLF (as `serialize` guarantees)."""
+    """True when the relay must send the data as it is: every line ends in CRLF (as
+    `serialize` guarantees), or the mail is passed on with the line ends it came with."""
 
     def build(self) -> bytes:
         """Return the message bytes."""
@@ -176,13 +177,140 @@ def multipart(subtype: str, parts: Sequence[Part]) -> Part:
     return Part((("Content-Type", content_type),), parts=tuple(parts), boundary=boundary)
 
 
-def encode_header(value: str) -> str:
-    """Return a header value, RFC 2047 encoded and folded when needed."""
-    if len(value) <= 60 and value.isascii() and value.isprintable() and "=?" not in value:
-        return value  # short plain ASCII: nothing to encode or fold (email.header agrees)
-    if value.isascii():
-        return Header(value, "us-ascii", header_name="Subject").encode(linesep="\r\n")
-    return Header(value, "utf-8", header_name="Subject").encode(linesep="\r\n")
+MAX_HEADER_LINE = 78
+"""The line length RFC 5322 asks header fields to keep to (998 is the hard limit)."""
+_EW_OVERHEAD = len("=?utf-8?q??=")
+_EW_PAYLOAD = 75 - _EW_OVERHEAD  # RFC 2047: an encoded-word is at most 75 characters
+_Q_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+"""Characters Q encoding leaves as they are: safe in unstructured text and in phrases."""
+
+
+def encode_header(value: str, name: str = "Subject") -> str:
+    """Return the value of an unstructured header field, RFC 2047 encoded and folded.
+
+    Lines stay within 78 characters, the first one counted with ``name: ``; they are
+    folded between words. A word that is not printable ASCII, that looks like an
+    encoded-word (so that text written that way survives), or that no line could hold, is
+    written as UTF-8 encoded-words; neighbouring such words go into the same
+    encoded-words, so the blanks between them, which decoders drop between encoded-words
+    (RFC 2047 section 6.2), stay. Blank runs become one space. Undecodable bytes (surrogate
+    escapes) are read as windows-1252. The result is ASCII; lines join with CRLF.
+    """
+    return _Folder(name).text(without_surrogates(value).split(), phrase=False)
+
+
+def address_header(display_name: str, address: str, name: str = "From") -> str:
+    """Return an address field value (``name <address>``), the name encoded when needed.
+
+    A short printable ASCII name is quoted as `email.utils.formataddr` does; any other name
+    becomes encoded-words (which a phrase may hold where quoted text may not be folded).
+    The address is written as given (a non-ASCII address stays UTF-8, RFC 6532).
+    """
+    display_name = " ".join(without_surrogates(display_name).split())
+    if not display_name:
+        return address
+    plain = formataddr((display_name, address))
+    short = len(name) + 2 + len(plain) <= MAX_HEADER_LINE
+    if short and plain.isascii() and plain.isprintable() and "=?" not in display_name:
+        return plain
+    folder = _Folder(name)
+    encoded = folder.text(display_name.split(), phrase=True)
+    return encoded + folder.separator(len(address) + 2) + f"<{address}>"
+
+
+class _Folder:
+    """Writes words and encoded-words into lines of at most 78 characters."""
+
+    def __init__(self, name: str) -> None:
+        self.column = len(name) + 1  # after "Name:"; each word brings its blank before it
+        self.start = self.column
+        self.pieces: list[str] = []
+
+    def separator(self, width: int) -> str:
+        """The blank (or fold) before a word `width` long; the column moves past the word."""
+        if self.column + 1 + width > MAX_HEADER_LINE and self.column > self.start:
+            self.column = 1 + width
+            return "\r\n "
+        self.column += 1 + width
+        return " "
+
+    def text(self, words: list[str], *, phrase: bool) -> str:
+        """Write `words`; in a phrase every word is encoded (atoms cannot hold everything).
+
+        In a phrase each word gets encoded-words of its own, with the blank after it inside:
+        Python's address parser keeps the blanks between encoded-words of a phrase, so a
+        word is only split when it is longer than one encoded-word.
+        """
+        if phrase:
+            for index, word in enumerate(words):
+                self._encoded(word if index == len(words) - 1 else word + " ")
+            return "".join(self.pieces)[1:]
+        run: list[str] = []
+        for word in words:
+            if not self._fits_plain(word, at_start=not self.pieces and not run):
+                run.append(word)
+                continue
+            if run:
+                self._encoded(" ".join(run))
+                run = []
+            self.pieces.append(self.separator(len(word)) + word)
+        if run:
+            self._encoded(" ".join(run))
+        return "".join(self.pieces)[1:]  # the caller writes "Name: "
+
+    def _fits_plain(self, word: str, *, at_start: bool) -> bool:
+        if not (word.isascii() and word.isprintable()) or "=?" in word:
+            return False
+        room = MAX_HEADER_LINE - (self.column if at_start else 0) - 1
+        return len(word) <= room
+
+    def _encoded(self, text: str) -> None:
+        """Write `text` as UTF-8 encoded-words, each holding whole characters."""
+        data = text.encode("utf-8")
+        base64 = _q_length(data) > _b_length(len(data))
+        measure = _b_length if base64 else None
+        chunk: list[str] = []
+        size = 0  # base64: bytes in the chunk; Q: its encoded length
+        for char in text:
+            encoded = char.encode("utf-8")
+            grown = size + (len(encoded) if base64 else _q_length(encoded))
+            if chunk and (measure(grown) if measure else grown) > self._room():
+                self._word("".join(chunk), base64=base64)
+                chunk = []
+                grown -= size
+            chunk.append(char)
+            size = grown
+        if chunk:
+            self._word("".join(chunk), base64=base64)
+
+    def _room(self) -> int:
+        """Payload that fits in the next encoded-word: the rest of this line, or a new one."""
+        rest = MAX_HEADER_LINE - self.column - 1 - _EW_OVERHEAD
+        if rest < 8 and self.column > self.start:
+            rest = MAX_HEADER_LINE - 1 - 1 - _EW_OVERHEAD  # it goes on a new line
+        return max(min(rest, _EW_PAYLOAD), 8)
+
+    def _word(self, text: str, *, base64: bool) -> None:
+        data = text.encode("utf-8")
+        if base64:
+            payload = binascii.b2a_base64(data, newline=False).decode("ascii")
+            word = f"=?utf-8?b?{payload}?="
+        else:
+            payload = "".join(
+                "_" if b == 0x20 else chr(b) if b in _Q_SAFE else f"={b:02X}" for b in data
+            )
+            word = f"=?utf-8?q?{payload}?="
+        self.pieces.append(self.separator(len(word)) + word)
+
+
+def _q_length(data: bytes) -> int:
+    """Length of `data` in RFC 2047 Q encoding."""
+    return sum(1 if b in _Q_SAFE or b == 0x20 else 3 for b in data)
+
+
+def _b_length(size: int) -> int:
+    """Length of `size` bytes in base64."""
+    return (size + 2) // 3 * 4
 
 
 def readable_body(text: str, html: str | None = None) -> Part:
@@ -231,7 +359,7 @@ def serialize(
         ("To", to),
         ("Subject", encode_header(subject)),
         ("Date", date),
-        ("Message-ID", make_msgid(domain=_ascii_domain(domain))),
+        ("Message-ID", make_msgid(domain=ascii_domain(domain))),
         *headers,
     ]
     # Address fields are written as given: a non-ASCII address stays UTF-8 (RFC 6532).
@@ -258,13 +386,18 @@ def fold(name: str, value: str, width: int = 78) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def _ascii_domain(domain: str | None) -> str | None:
+_HOSTNAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
+def ascii_domain(domain: str | None) -> str | None:
+    """Return `domain` as an ASCII host name (IDNA) for a Message-ID, None when it is none."""
     if not domain:
         return None
     try:
-        return domain.encode("idna").decode("ascii")
+        ascii_name = domain.encode("idna").decode("ascii")
     except UnicodeError:
         return None
+    return ascii_name if _HOSTNAME.fullmatch(ascii_name) else None
 
 
 def format_datetime_now() -> str:

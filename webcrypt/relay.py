@@ -238,7 +238,7 @@ class SMTPRelay(Relay):
     ) -> None:
         """Run one MAIL/RCPT/DATA transaction of CRLF `data`, all recipients or none."""
         options: list[str] = []
-        if not (mail_from.isascii() and all(r.isascii() for r in rcpt_tos)):
+        if _utf8(mail_from) or any(_utf8(r) for r in rcpt_tos):
             if not conn.has_extn("smtputf8"):
                 raise RelayError(
                     f"{self.description} does not support SMTPUTF8, needed for this address",
@@ -300,8 +300,28 @@ class SMTPRelay(Relay):
 _PLAIN_ADDRESS = re.compile(rf"{DOT_ATOM}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\Z")
 
 
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]")
+
+
+def _utf8(address: str) -> bool:
+    """Tell whether an address needs SMTPUTF8: non-ASCII text (not just raw 8-bit bytes)."""
+    return not address.isascii() and not _ESCAPED_BYTES.sub("", address).isascii()
+
+
+def _raw_command(conn: smtplib.SMTP, command: str) -> tuple[int, bytes]:
+    """Send a command whose address holds 8-bit bytes that are not UTF-8 (surrogate escapes).
+
+    The filter passes an address on as it was given: those bytes go out as they came.
+    """
+    conn.send(command.encode("utf-8", "surrogateescape") + b"\r\n")
+    return conn.getreply()
+
+
 def _mail(conn: smtplib.SMTP, sender: str, options: list[str]) -> tuple[int, bytes]:
     """MAIL FROM as `smtplib.SMTP.mail` sends it, without re-parsing a plain address."""
+    if _ESCAPED_BYTES.search(sender):
+        optionlist = " " + " ".join(options) if options and conn.does_esmtp else ""
+        return _raw_command(conn, f"MAIL FROM:<{sender}>{optionlist}")
     if not _PLAIN_ADDRESS.match(sender) or "SMTPUTF8" in options:
         return conn.mail(sender, options)
     optionlist = " " + " ".join(options) if options and conn.does_esmtp else ""
@@ -311,6 +331,8 @@ def _mail(conn: smtplib.SMTP, sender: str, options: list[str]) -> tuple[int, byt
 
 def _rcpt(conn: smtplib.SMTP, recipient: str) -> tuple[int, bytes]:
     """RCPT TO as `smtplib.SMTP.rcpt` sends it, without re-parsing a plain address."""
+    if _ESCAPED_BYTES.search(recipient):
+        return _raw_command(conn, f"RCPT TO:<{recipient}>")
     if not _PLAIN_ADDRESS.match(recipient):
         return conn.rcpt(recipient)
     conn.putcmd("rcpt", f"to:<{recipient}>")

@@ -22,20 +22,37 @@ from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from keystore.addresses import normalize_address
+from keystore.errors import KeystoreUnavailable
 from keystore.ledger import record_sealed_if_current
 from keystore.models import Recipient
-from webcrypt import envelope
+from webcrypt import envelope, mimelimits
 from webcrypt.admission import Refusal, adviser_of, over_cap
 from webcrypt.carrier import carrier_for
+from webcrypt.errors import ContentError
 from webcrypt.keycache import Account, AccountCache
-from webcrypt.notices import Outgoing, deactivated_notice, encode_header, pin_mail
+from webcrypt.mimelimits import MimeLimits
+from webcrypt.notices import (
+    Outgoing,
+    ascii_domain,
+    deactivated_notice,
+    encode_header,
+    pin_mail,
+)
 from webcrypt.rules import Context, matching_triggers
 from webcrypt.rules import internal_sender as internal_sender_rule
-from webcrypt.rules.message import MailMessage, domain_of, has_secure_suffix, strip_secure
+from webcrypt.rules.message import (
+    HEADER_LINE,
+    MailMessage,
+    decode_text,
+    domain_of,
+    has_secure_suffix,
+    strip_secure,
+    without_surrogates,
+)
 from webcrypt.rules.subject_trigger import remove_trigger
 
 log = logging.getLogger(__name__)
@@ -45,7 +62,7 @@ PIN_LEASE = timedelta(minutes=15)
 """How long a delivery may hold an account's PIN lease before another may re-issue the PIN."""
 
 _SECURE_IN_HEADER = re.compile(rb"#secure(?=[\s>,;\"]|$)", re.IGNORECASE)
-_FIELD_START = re.compile(rb"^[^\s:]+:", re.MULTILINE)
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 def secure_to_internal_reason(address: str) -> str:
@@ -86,27 +103,58 @@ class Plan:
 def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str | None) -> bytes:
     """Return the message with the trigger removed from Subject and ``#secure`` from To/Cc.
 
-    Only the affected header fields are rewritten; every other byte stays as it came.
+    Every other byte stays as it came: a Subject field is rewritten only when it holds the
+    trigger (then encoded and folded afresh, with the line end it had), To and Cc only lose
+    the suffix, and a missing Message-ID is added at the end of the header block with the
+    block's own line end.
     """
     block = message.header_block
-    starts = [m.start() for m in _FIELD_START.finditer(block)]
-    if not starts or starts[0] != 0:
-        starts = [0, *starts]
-    fields = [block[a:b] for a, b in zip(starts, [*starts[1:], len(block)], strict=True)]
-    line_end = b"\r\n" if block.endswith(b"\r\n") or not block else b"\n"
     out = []
-    for raw_field in fields:
-        name = raw_field.split(b":", 1)[0].strip().lower()
+    for raw_field in _raw_fields(block):
+        name = raw_field.split(b":", 1)[0].lower()
         if name == b"subject":
-            subject = remove_trigger(message.subject, trigger_word)
-            encoded = encode_header(subject).replace("\r\n", line_end.decode())
-            raw_field = b"Subject: " + encoded.encode("ascii") + line_end
+            raw_field = _without_trigger(raw_field, trigger_word)
         elif name in (b"to", b"cc"):
             raw_field = _SECURE_IN_HEADER.sub(b"", raw_field)
         out.append(raw_field)
     if message_id:
-        out.append(b"Message-ID: <" + message_id.encode("utf-8") + b">" + line_end)
+        line_end = _line_end(block)
+        if block and not block.endswith((b"\r", b"\n")):
+            out.append(line_end)  # a header block that ends the message without a line end
+        out.append(b"Message-ID: <" + message_id.encode("ascii") + b">" + line_end)
     return b"".join([*out, message.body_view])
+
+
+def _raw_fields(block: bytes) -> list[bytes]:
+    """The header block cut into fields, each with its continuation lines and line ends."""
+    fields: list[bytes] = []
+    for match in HEADER_LINE.finditer(block):
+        line = match.group()
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += line
+        else:
+            fields.append(line)
+    return fields
+
+
+def _line_end(raw: bytes) -> bytes:
+    """The line end of the first line that has one (CRLF when none has)."""
+    match = _LINE_END.search(raw)
+    return match.group() if match else b"\r\n"
+
+
+def _without_trigger(raw_field: bytes, trigger_word: str) -> bytes:
+    """The Subject field without the trigger; the field as it came when it has none."""
+    text = raw_field.decode("utf-8", "surrogateescape")
+    name, _, value = text.partition(":")
+    subject = without_surrogates(decode_text(value.strip(" \t\r\n")))
+    cleaned = remove_trigger(subject, trigger_word)
+    if cleaned == " ".join(subject.split()):
+        return raw_field
+    encoded = encode_header(cleaned, name.strip())
+    line_end = _LINE_END.search(raw_field)
+    ending = line_end.group() if line_end else b""
+    return f"{name}: {encoded}".encode("ascii").replace(b"\r\n", ending or b"\r\n") + ending
 
 
 class Sealer:
@@ -136,30 +184,60 @@ class Sealer:
         """Tell whether an address (with or without ``#secure``) is in an internal domain."""
         return self.context("", ()).is_internal(address)
 
+    @functools.cached_property
+    def limits(self) -> MimeLimits:
+        """The MIME limits triggered mail is checked against (the ``[limits]`` section)."""
+        return MimeLimits.from_config(self.runtime.config)
+
     def plan(
         self, raw: bytes, mail_from: str, rcpt_tos: Sequence[str], *, trusted: bool = True
     ) -> Plan:
         """Decide per recipient and build every outgoing mail.
 
         `trusted` says whether the SMTP client may have mail sealed. Raises
-        `webcrypt.admission.Refusal` when the whole message is refused.
+        `webcrypt.admission.Refusal` when the whole message is refused, and `ContentError`
+        when a triggered message cannot be encrypted because of what it contains (a retry
+        cannot help); `KeystoreUnavailable` and database errors pass. Mail without a trigger
+        is never refused for its content.
         """
         message = MailMessage(raw)
         context = self.context(mail_from, rcpt_tos, trusted=trusted)
-        triggers = matching_triggers(message, context)
+        try:
+            triggers = matching_triggers(message, context)
+            triggered = bool(triggers) and internal_sender_rule.check(message, context)
+        except Exception as exc:
+            # The rules are written never to raise on content; should one still do, mail
+            # that cannot hold a trigger is passed on, anything else is refused.
+            if _may_be_triggered(message, context):
+                raise ContentError.from_exception(exc) from exc
+            log.exception("reading the message failed; it has no trigger: passed on")
+            triggers, triggered = [], False
         plan = Plan(
             message_id=message.message_id,
             triggers=triggers,
             sender=mail_from,
             rcpt_count=len(rcpt_tos),
         )
-        if not triggers or not internal_sender_rule.check(message, context):
-            # Not for us: relay unchanged (envelope addresses without any #secure suffix).
+        if not triggered:
+            # Not for us: relay unchanged (envelope addresses without any #secure suffix),
+            # byte for byte, line ends included (see docs/fidelity.md).
             plain = [strip_secure(r) for r in rcpt_tos]
-            plan.add(Outgoing(raw, mail_from, tuple(plain), "plain"), rcpt_tos)
+            plan.add(Outgoing(raw, mail_from, tuple(plain), "plain", crlf_only=True), rcpt_tos)
             plan.decisions = dict.fromkeys(rcpt_tos, "pass")
             return plan
+        try:
+            self._plan_triggered(plan, raw, message, context)
+        except (Refusal, ContentError, KeystoreUnavailable, SQLAlchemyError, OSError, MemoryError):
+            raise
+        except Exception as exc:  # anything else comes from the content: a retry fails too
+            raise ContentError.from_exception(exc) from exc
+        return plan
 
+    def _plan_triggered(
+        self, plan: Plan, raw: bytes, message: MailMessage, context: Context
+    ) -> None:
+        """Plan a triggered message: carriers for external recipients, one internal copy."""
+        mail_from, rcpt_tos = context.mail_from, context.rcpt_tos
         internal: list[str] = []
         external: list[str] = []
         for rcpt in rcpt_tos:  # one domain check (IDNA for external ones) per recipient
@@ -170,13 +248,16 @@ class Sealer:
                 plan.decisions[rcpt] = "refused"
         internal = [r for r in internal if r not in plan.refused]
 
-        new_id = None if plan.message_id else make_msgid(domain=domain_of(mail_from) or None)
+        new_id = None if plan.message_id else make_msgid(domain=ascii_domain(domain_of(mail_from)))
         if new_id:
             plan.message_id = new_id.strip("<>")
         elif not _usable_id(plan.message_id):
             # The ledger keeps ids up to 255 ASCII characters; derive one from odd ids.
             digest = hashlib.sha256(plan.message_id.encode("utf-8", "surrogateescape"))
             plan.message_id = f"{digest.hexdigest()[:40]}@{_ascii(domain_of(mail_from))}"
+        if external:
+            # Before the expensive work (keystore, sealing): one linear scan of the bytes.
+            mimelimits.check(raw, self.limits)
         inner = rewrite_headers(
             message,
             trigger_word=context.trigger_word,
@@ -187,9 +268,10 @@ class Sealer:
         if internal:
             # Relayed after the carriers: a carrier that cannot be built or relayed stops the
             # transaction before the internal copy went out, so a retry duplicates less.
-            plan.add(Outgoing(inner, mail_from, tuple(internal), "plain"), internal)
+            # Relayed as it is: the line ends it came with stay (see docs/fidelity.md).
+            copy = Outgoing(inner, mail_from, tuple(internal), "plain", crlf_only=True)
+            plan.add(copy, internal)
             plan.decisions.update(dict.fromkeys(internal, "plain"))
-        return plan
 
     def _seal(
         self,
@@ -444,6 +526,23 @@ class _StaleAccount(Exception):
     def __init__(self, address: str) -> None:
         super().__init__(address)
         self.address = address
+
+
+_MARKERS = (b"=?", b"#secure", b"x-webcrypt", b"sensitivity")
+
+
+def _may_be_triggered(message: MailMessage, context: Context) -> bool:
+    """Tell, from the bytes alone, whether a message could hold a trigger at all.
+
+    Conservative: an encoded-word may hide the trigger word, so any is taken for one.
+    """
+    if not context.mail_from or not context.is_internal(context.mail_from):
+        return False
+    if any(has_secure_suffix(rcpt) for rcpt in context.rcpt_tos):
+        return True
+    head = message.header_block.lower()
+    word = context.trigger_word.strip().lower().encode("utf-8", "surrogateescape")
+    return any(marker in head for marker in _MARKERS) or bool(word and word in head)
 
 
 def _usable_id(message_id: str) -> bool:

@@ -161,3 +161,25 @@ def test_secure_suffix_passes_postfix_only_in_the_header(
     (carrier,) = arrived.carriers_to(CUSTOMER)
     assert "#secure" not in carrier.parsed()["To"]
     assert SECRET in plain_text(gateway.open_carrier(carrier))
+
+
+def test_8bit_headers_pass_postfix_and_filter(
+    mta: PostfixInstance, gateway: Gateway, sink: RecordingSink
+) -> None:
+    # An 8-bit Subject (Latin-1, not UTF-8) is no reason for a 451: untriggered mail and
+    # the colleague's copy arrive with the body as it was, the customer gets a carrier.
+    gateway.filter()
+    body = b"first\r\nsecond \xe4\r\n"
+    head = f"From: {ADVISER}\r\nTo: {CUSTOMER}\r\n".encode() + b"Subject: Gr\xfc\xdfe\r\n"
+    mta.submit(ADVISER, [CUSTOMER, COLLEAGUE], head + b"\r\n" + body)
+    head_triggered = head.replace(b"Subject: ", b"Subject: WebCrypt ")
+    mta.submit(ADVISER, [CUSTOMER, COLLEAGUE], head_triggered + b"\r\n" + body)
+    mta.wait_until_empty()
+    # Postfix hands the filter one transaction per recipient domain: the untriggered mail
+    # arrives twice; then the colleague's copy, the carrier and the PIN mail.
+    arrived = sort_mail(sink.wait_for(5))
+    assert len(sink.messages) == 5, gateway.logs()
+    plain = [r for r in sink.messages if r.data.endswith(b"\r\n\r\n" + body)]
+    assert len(plain) == 3, gateway.logs()
+    (carrier,) = arrived.carriers_to(CUSTOMER)
+    assert "first" in plain_text(gateway.open_carrier(carrier))

@@ -86,3 +86,52 @@ def lmtp_session(port: int, transactions: list[tuple[str, list[str], bytes]]) ->
             results.append([reply() for _ in accepted])
         command("QUIT")
         return results
+
+
+def smtp_wire(data: bytes) -> bytes:
+    """`data` as sent after DATA (RFC 5321 dot-stuffing of CRLF lines, final CRLF "." CRLF)."""
+    body = (b"." if data.startswith(b".") else b"") + data.replace(b"\r\n.", b"\r\n..")
+    return body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n"
+
+
+def as_received(data: bytes) -> bytes:
+    """What an SMTP server receives for `data`: the message always ends in CRLF."""
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+def smtp_transaction(
+    port: int, mail_from: bytes, rcpt_tos: list[bytes], data: bytes, *, smtputf8: bool = False
+) -> tuple[list[str], str]:
+    """Run one SMTP transaction with raw bytes; return the RCPT replies and the DATA reply.
+
+    Unlike smtplib, the message goes out exactly as given: dot-stuffing only at the start of
+    CRLF lines (a bare LF or CR does not end a line on the wire), and no line ends changed.
+    The DATA reply is "" when no recipient was accepted.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        stream = sock.makefile("rwb")
+
+        def reply() -> str:
+            while True:
+                line = stream.readline().decode("utf-8", "replace")
+                if len(line) < 4 or line[3] != "-":
+                    return line.strip()
+
+        def command(line: bytes) -> str:
+            stream.write(line + b"\r\n")
+            stream.flush()
+            return reply()
+
+        reply()
+        assert command(b"EHLO test").startswith("250")
+        option = b" SMTPUTF8" if smtputf8 else b""
+        assert command(b"MAIL FROM:<" + mail_from + b">" + option).startswith("250")
+        rcpt_replies = [command(b"RCPT TO:<" + rcpt + b">") for rcpt in rcpt_tos]
+        final = ""
+        if any(r.startswith("250") for r in rcpt_replies):
+            assert command(b"DATA").startswith("354")
+            stream.write(smtp_wire(data))
+            stream.flush()
+            final = reply()
+        command(b"QUIT")
+        return rcpt_replies, final

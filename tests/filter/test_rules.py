@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from email import message_from_bytes, policy
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webcrypt import rules
 from webcrypt.rules import Context, header_trigger, internal_sender, secure_suffix, subject_trigger
@@ -176,3 +181,27 @@ def test_garbage_headers_do_not_raise():
     assert isinstance(message.subject, str)
     assert isinstance(message.header_recipients, list)
     rewrite_headers(message, trigger_word="WebCrypt", message_id=None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [b"A: 1", b"Subject: x", b" folded", b"\tfolded", b"no colon", b"", b"b:", b"X y: z"]
+        ),
+        max_size=8,
+    ),
+    st.lists(st.sampled_from([b"\r\n", b"\n", b"\r"]), min_size=8, max_size=8),
+    st.binary(max_size=50),
+)
+def test_split_agrees_with_pythons_parser(lines, ends, body):
+    raw = b"".join(line + end for line, end in zip(lines, ends, strict=False)) + body
+    head, rest = split_message(raw)
+    assert head + rest == raw
+    parsed = message_from_bytes(raw, policy=policy.compat32)
+    payload = parsed.get_payload(decode=True)  # the body's bytes (no transfer encoding)
+    assert isinstance(payload, bytes)
+    # Python's parser drops the blank line that ends the header block; the split keeps it.
+    blank = re.match(rb"\r\n|\r|\n", rest)
+    expected = rest[blank.end() :] if blank else rest
+    assert payload == expected

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import re
-from email import policy
 from email.header import decode_header, make_header
-from email.message import Message
-from email.parser import Parser
 from email.utils import getaddresses
 from functools import cached_property
 
@@ -14,7 +11,14 @@ SECURE_SUFFIX = "#secure"
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
 """An RFC 5322 dot-atom as a regular expression: the plain form of a local part or domain."""
-_SEPARATOR = re.compile(rb"\r?\n\r?\n")
+HEADER_LINE = re.compile(rb"(?:From |[\x21-\x39\x3b-\x7e]*:|[ \t])[^\r\n]*(?:\r\n|\r|\n|\Z)")
+"""One line of a header block, with its line end: a field, or the continuation of one.
+
+What Python's email parser takes for a header line (its ``headerRE``), so that the filter
+and the portal agree where a body starts. CRLF, a bare LF and a bare CR all end a line.
+"""
+
+_LINE = re.compile(r"[^\r\n]+(?:\r\n|\r|\n)?|\r\n|\r|\n")
 
 
 def split_message(raw: bytes) -> tuple[bytes, bytes]:
@@ -24,13 +28,18 @@ def split_message(raw: bytes) -> tuple[bytes, bytes]:
 
 
 def _body_start(raw: bytes) -> int:
-    """Offset where the header block ends: the blank line goes with the body."""
-    if raw.startswith((b"\r\n", b"\n")):
-        return 0
-    match = _SEPARATOR.search(raw)
-    if match is None:
-        return len(raw)
-    return raw.index(b"\n", match.start()) + 1
+    """Offset where the header block ends: the blank line goes with the body.
+
+    The header block ends at the first line that is neither a field nor a continuation:
+    usually the blank line, but some software starts the body right after the last field,
+    and that line is the body's first, not part of a header.
+    """
+    position = 0
+    match = HEADER_LINE.match(raw)
+    while match is not None and match.end() > position:
+        position = match.end()
+        match = HEADER_LINE.match(raw, position)
+    return position
 
 
 def strip_secure(address: str) -> str:
@@ -73,17 +82,29 @@ class MailMessage:
         return memoryview(self.raw)[self.body_start :]
 
     @cached_property
-    def headers(self) -> Message:
-        """Header fields parsed leniently (compat32: keeps the raw text of each field)."""
-        text = self.header_block.decode("utf-8", "surrogateescape")
-        return Parser(policy=policy.compat32).parsestr(text, headersonly=True)
-
-    @cached_property
     def _fields(self) -> dict[str, list[str]]:
-        """The raw values of the fields by lower-cased name: the rules ask for several."""
+        """The raw values of the fields by lower-cased name: the rules ask for several.
+
+        Read the way Python's email parser reads them (compat32: the value after the colon
+        and its blanks, continuation lines as written, without the last line end), but
+        without its conversions, which fail on some mixes of 8-bit bytes: bytes that are
+        not UTF-8 stay surrogate escapes.
+        """
         fields: dict[str, list[str]] = {}
-        for name, value in self.headers.items():
-            fields.setdefault(name.lower(), []).append(str(value))
+        text = self.header_block.decode("utf-8", "surrogateescape")
+        current: list[str] = []
+        for line in _LINE.findall(text):
+            if line[:1] in (" ", "\t"):
+                if current:  # a continuation before the first field belongs to none
+                    current.append(line)
+                continue
+            if current:
+                _store(fields, current)
+            name, colon, _ = line.partition(":")
+            # An mbox "From " line and a field without a name are no fields.
+            current = [line] if colon and name and not line.startswith("From ") else []
+        if current:
+            _store(fields, current)
         return fields
 
     def get(self, name: str) -> str:
@@ -97,8 +118,12 @@ class MailMessage:
 
     @cached_property
     def subject(self) -> str:
-        """The Subject decoded from RFC 2047 ("" when absent; raw text when undecodable)."""
-        return decode_text(self.get("Subject"))
+        """The Subject decoded from RFC 2047 ("" when absent; raw text when undecodable).
+
+        Never with surrogate escapes: text made of it (a carrier's Subject, a notice) can
+        always be encoded.
+        """
+        return without_surrogates(decode_text(self.get("Subject")))
 
     @cached_property
     def header_recipients(self) -> list[str]:
@@ -114,6 +139,28 @@ class MailMessage:
     def message_id(self) -> str:
         """The Message-ID without angle brackets ("" when absent)."""
         return self.get("Message-ID").strip().strip("<>").strip()
+
+
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
+
+
+def without_surrogates(text: str) -> str:
+    """Return `text` with its undecodable bytes (surrogate escapes) read as windows-1252.
+
+    Raw 8-bit header text that is not UTF-8 is nearly always in a Western legacy charset;
+    the few bytes windows-1252 leaves undefined become U+FFFD.
+    """
+    if text.isascii() or not _ESCAPED_BYTES.search(text):
+        return text
+    return _ESCAPED_BYTES.sub(
+        lambda run: run.group().encode("utf-8", "surrogateescape").decode("cp1252", "replace"),
+        text,
+    )
+
+
+def _store(fields: dict[str, list[str]], lines: list[str]) -> None:
+    name, _, value = "".join(lines).partition(":")
+    fields.setdefault(name.lower(), []).append(value.lstrip(" \t").rstrip("\r\n"))
 
 
 def decode_text(value: str) -> str:
