@@ -54,6 +54,9 @@ class Gateway:
             "WEBCRYPT_PORTAL_SECRET_KEY": new_secret(),
             "WEBCRYPT_PORTAL_PUBLIC_URL": PORTAL_URL,
             "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
+            # One adviser writes to more new recipients here than the hourly cap allows in
+            # production; the cap has tests of its own (tests/filter/test_recipient_cap.py).
+            "WEBCRYPT_FILTER_NEW_RECIPIENTS_PER_HOUR": "0",
             "WEBCRYPT_GENERAL_LOG_LEVEL": "info",
         }
         if config_toml is not None:

@@ -263,7 +263,9 @@ def test_logout_on_one_portal_ends_every_copy_of_the_session_on_the_other(
     cluster: Cluster,
 ) -> None:
     customer = f"leaving{random.randint(0, 10**6)}@example.com"
-    cluster.send(0, customer, "WebCrypt hello", "Hello.")
+    cluster.sink.clear()  # the module's earlier tests leave their mail in the sink
+    # "#secure" triggers whatever trigger word an earlier test of the module has set.
+    cluster.send(0, f"{customer}#secure", "Hello", "Hello.")
     arrived = sort_mail(cluster.sink.wait_for(2))
     pin = PIN.search(body_text(next(p for p in arrived.pins if customer in body_text(p))))
     assert pin

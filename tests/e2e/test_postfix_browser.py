@@ -67,6 +67,7 @@ def test_recipient_opens_secure_htm_from_a_file_and_reads_the_message(
             page.fill("input[name=confirm]", PASSWORD)
             page.select_option("select[name=question]", "first_pet")
             page.fill("input[name=answer]", "Rex the dog")
+            page.fill("input[name=phrase]", "Green kettle on the balcony")
             page.click("button.primary")
             assert SECRET in page.content()
             browser.close()
