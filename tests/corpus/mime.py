@@ -160,7 +160,8 @@ def file(
     headers.append(("Content-Transfer-Encoding", cte))
     headers.extend(extra or [])
     body = encode_body(data, cte, eol, name=name if isinstance(name, str) else "file")
-    want = expected if expected is not None else data
+    plain = cte.lower() in ("7bit", "8bit", "quoted-printable")
+    want = expected if expected is not None else lines(data, eol) if plain else data
     return Part(headers, body, [Download(want, content_type.split(";")[0].strip(), inner=inner)])
 
 

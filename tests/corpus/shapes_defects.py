@@ -323,6 +323,38 @@ def encoded_word_subjects() -> list[Spec]:
                 defects=defects,
             )
         )
+    for name, value, decoded, source in [
+        (
+            "d13-subject-word-then-comment",
+            f"WebCrypt Re: {ew_q('Verträge', 'UTF-8')}\n (Entwurf)",
+            "Re: Verträge (Entwurf)",
+            "Outlook 365 reply: an encoded word, then a folded parenthesised remark.",
+        ),
+        (
+            "d13-subject-word-then-comma",
+            f"WebCrypt {ew_q('Verträge', 'utf-8')},\n und mehr",
+            "Verträge, und mehr",
+            "A web mailer gluing a comma to the encoded word, then folding.",
+        ),
+    ]:
+        raw, expect = message(
+            headers(value, message_id=f"{name}@bank.example"),
+            text("Guten Tag,\nsiehe Betreff.\n", cte="7bit", charset="us-ascii"),
+        )
+        out.append(
+            Spec(
+                name,
+                raw,
+                expect,
+                source=source,
+                exercises="spacing between an encoded word and folded text after it, in the "
+                "rewritten Subject and in the carrier",
+                subject="WebCrypt " + decoded,
+                subject_after=decoded,
+                trigger="subject",
+                defects=(13,),
+            )
+        )
     trig_raw, trig_expect = message(
         headers(
             f"WebCrypt {ew_q('Verträge', 'UTF-8')}\n und Konditionen",
