@@ -17,8 +17,6 @@ Messages tagged ``limits`` may instead be refused at SMTP time with a 5xx that s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.corpus.build import ADVISER, CUSTOMER, Spec, catalogue
@@ -277,13 +275,6 @@ def _params() -> list[object]:
                 marks.append(pytest.mark.xfail(reason=KNOWN_FAILURES[test_id], strict=True))
             params.append(pytest.param(spec, check, id=test_id, marks=marks))
     return params
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    built = Gateway.create(tmp_path_factory.mktemp("corpus"), tmp_path_factory)
-    yield built
-    built.close()
 
 
 def _seal(gateway: Gateway, spec: Spec, sent: bytes, *also: str) -> Reply | None:
