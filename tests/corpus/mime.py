@@ -106,7 +106,7 @@ def text(
     shown: str | None = None,
     role: str = "shown",
 ) -> Part:
-    """A text part; `role` is "shown", "alternative" (need not be shown) or "file"."""
+    """A text part; `role` is "shown", "file", or anything else (need not be shown)."""
     data = content.encode(codec or charset or "ascii")
     ctype = f"text/{subtype}"
     if charset is not None:

@@ -302,22 +302,37 @@ def _first_difference(expected: bytes, actual: bytes) -> str:
     )
 
 
+def body_secrets(data: bytes) -> list[bytes]:
+    """Long lines after the header block: text that must not reach the sink in clear.
+
+    Lines shaped like header fields are left out: an attached message's fields, or a
+    damaged header block read as body, look like the carrier's own fields.
+    """
+    spans = field_spans(data)
+    head = data[: spans[-1][2]] if spans else b""
+    lines = (line.strip() for line in re.split(rb"\r\n|\r|\n", data[len(head) :]))
+    return [
+        line[:120]
+        for line in lines
+        if len(line) >= 24
+        and not line.startswith(b"--")
+        and line not in head
+        and not re.match(rb"[!-9;-~]+:", line)
+    ]
+
+
 def secrets_of(spec: Spec, sent: bytes) -> list[bytes]:
     """Byte strings of the content that must never appear in clear at the sink."""
-    found: list[bytes] = []
-    spans = field_spans(sent)
-    body = sent[spans[-1][2] :] if spans else sent
-    for line in re.split(rb"\r\n|\r|\n", body):
-        stripped = line.strip()
-        if len(stripped) >= 24 and not stripped.startswith((b"--", b"Content-")):
-            found.append(stripped[:200])
+    found = body_secrets(sent)
     for item in spec.expect:
         if isinstance(item, Shown):
             for line in expected_text(item).split(". "):
                 if len(line) >= 16:
                     found.append(line[:120].encode("utf-8"))
         elif len(item.data) >= 32:
-            found.append(item.data[:64])
+            # From the middle: the start of an attached message is header fields.
+            middle = len(item.data) // 2
+            found.append(item.data[max(0, middle - 32) : middle + 32])
     # The Subject is meant to be readable in the carrier: lines that repeat it are no secret.
     subjects = (spec.subject, spec.subject_after or "")
     return [

@@ -20,7 +20,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.corpus.build import ADVISER, CUSTOMER, Spec, catalogue
-from tests.corpus.oracle import PARTNER, SECURE, Gateway, field_spans, part_values, wire
+from tests.corpus.oracle import (
+    PARTNER,
+    SECURE,
+    Gateway,
+    body_secrets,
+    field_spans,
+    part_values,
+    wire,
+)
 from tests.filter.helpers import carriers
 from webcrypt.securehtm import extract_envelope
 
@@ -141,24 +149,6 @@ def mutated(draw: st.DrawFn, mutations: list, specs: list[Spec] = SMALL) -> tupl
     for _ in range(draw(st.integers(1, 4))):
         data = draw(st.sampled_from(mutations))(draw, data)
     return spec, wire(bytes(data))
-
-
-def body_secrets(data: bytes) -> list[bytes]:
-    """Long lines after the header block: text that must not reach the sink in clear."""
-    spans = field_spans(data)
-    head = data[: spans[-1][2]] if spans else b""
-    body = data[len(head) :]
-    lines = (line.strip() for line in re.split(rb"\r\n|\r|\n", body))
-    # Lines shaped like header fields are left out: a damaged header block reads as body,
-    # and the carrier has fields of its own (Content-Transfer-Encoding: 7bit, ...).
-    return [
-        line[:120]
-        for line in lines
-        if len(line) >= 24
-        and not line.startswith(b"--")
-        and line not in head
-        and not re.match(rb"[!-9;-~]+:", line)
-    ]
 
 
 def _pass_through(gateway: Gateway, spec: Spec, data: bytes) -> None:
