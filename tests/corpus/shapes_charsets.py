@@ -143,9 +143,60 @@ def _spec(sample: Sample, variant: str, body, exercises: str, *, raw_headers: bo
     )
 
 
-def specs() -> list[Spec]:
-    """Charset × transfer encoding shapes."""
+LABELS = [
+    ("iso-8859-8-i", "iso-8859-8", "שלום, מצורף הדוח הרבעוני.\n", "Outlook (Hebrew locale)"),
+    ("windows-874", "cp874", "สวัสดีครับ แนบรายงานประจำไตรมาส\n", "Outlook (Thai locale)"),
+    ("macintosh", "mac_roman", "Frösche und Kröten – Grüße\n", "Eudora for Mac OS 9"),
+    (
+        "ks_c_5601-1987",
+        "cp949",
+        "안녕하세요, 분기 보고서를 첨부합니다.\n",
+        "Outlook (Korean locale)",
+    ),
+    (
+        "ISO-8859-2",
+        "iso-8859-2",
+        "Dzień dobry, w załączniku raport.\n",
+        "Thunderbird (Polish locale)",
+    ),
+    (
+        "Shift_JIS",
+        "shift_jis",
+        "お世話になっております。報告書を送ります。\n",
+        "Outlook (Japanese locale)",
+    ),
+    ("Big5", "big5", "您好，附件是報告。\n", "Outlook (Traditional Chinese locale)"),
+    ("GB18030", "gb18030", "您好，附件是报告 €。\n", "Foxmail 7 (GB18030)"),
+]
+"""Charset labels that real clients write, some of which Python knows under another name."""
+
+
+def labels() -> list[Spec]:
+    """One text/plain message per charset label of `LABELS`."""
     out = []
+    for label, codec, body, client in LABELS:
+        key = label.lower().replace("_", "-")
+        raw, expect = message(
+            headers("Bericht", message_id=f"cs-label-{key}@bank.example"),
+            text(body, charset=label, codec=codec, cte="8bit"),
+        )
+        out.append(
+            Spec(
+                f"cs-label-{key}",
+                raw,
+                expect,
+                source=f"{client}: body in {label}, 8bit.",
+                exercises=f"charset label {label} (Python codec {codec})",
+                subject="Bericht",
+                tags=("charset", "label"),
+            )
+        )
+    return out
+
+
+def specs() -> list[Spec]:
+    """Charset × transfer encoding shapes, then the further charset labels."""
+    out = labels()
     for sample in SAMPLES:
         plain = dict(charset=sample.charset, codec=sample.codec)
         native = "8bit" if sample.eight_bit else "7bit"

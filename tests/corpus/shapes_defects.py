@@ -292,6 +292,51 @@ def encoded_word_subjects() -> list[Spec]:
             "adjacent encoded words join without the space (RFC 2047 section 6.2).",
         ),
         (
+            "d03-subject-latin1-with-language",
+            ew_q("Fröschè ÄÖ", "ISO-8859-1*de", "latin-1"),
+            "Fröschè ÄÖ",
+            "RFC 2231 section 5 language tag inside an encoded word (charset*lang), as some "
+            "German groupware servers write it.",
+        ),
+        (
+            "d03-subject-mislabelled-us-ascii",
+            ew_q("Frösche", "us-ascii", "latin-1"),
+            "Frösche",
+            "A web form mailer that labels every encoded word us-ascii, 8-bit bytes included "
+            "(a decoding exists: windows-1252).",
+        ),
+        (
+            "d03-subject-unknown-8bit",
+            ew_q("Frösche", "unknown-8bit", "latin-1"),
+            "Frösche",
+            "Mutt/Postfix 'unknown-8bit' label on Latin-1 bytes (RFC 1428 style).",
+        ),
+        (
+            "d03-subject-hebrew-iso-8859-8-i",
+            ew_b("שלום עולם", "iso-8859-8-i", "iso-8859-8"),
+            "שלום עולם",
+            "Outlook (Hebrew locale): ISO-8859-8-I, logical-order Hebrew (RFC 1556 label).",
+        ),
+        (
+            "d03-subject-thai-windows-874",
+            ew_b("สวัสดีครับ", "windows-874", "cp874"),
+            "สวัสดีครับ",
+            "Outlook (Thai locale): the windows-874 label, which Python knows as cp874.",
+        ),
+        (
+            "d03-subject-macintosh",
+            ew_q("Frösche", "macintosh", "mac_roman"),
+            "Frösche",
+            "Eudora / Outlook Express for Mac OS 9: Mac Roman encoded words (IANA name "
+            "'macintosh').",
+        ),
+        (
+            "d03-subject-korean-ks-c-5601",
+            ew_b("안녕하세요 보고서", "ks_c_5601-1987", "cp949"),
+            "안녕하세요 보고서",
+            "Outlook (Korean locale): ks_c_5601-1987.",
+        ),
+        (
             "d13-subject-word-then-folded-text",
             f"{ew_q('Verträge', 'UTF-8')}\n und Konditionen",
             "Verträge und Konditionen",

@@ -50,9 +50,14 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
+LABELS = {"windows-874": "cp874", "iso-8859-8-i": "iso-8859-8"}
+"""IANA charset names that Python's codecs know only under another name."""
+
+
 def careful_decode(data: bytes, charset: str | None) -> str:
     """Decode body bytes: the declared charset, then UTF-8, then windows-1252."""
-    for name in (charset, "utf-8", "cp1252"):
+    declared = LABELS.get((charset or "").lower(), charset)
+    for name in (declared, "utf-8", "cp1252"):
         if not name:
             continue
         try:

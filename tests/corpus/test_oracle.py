@@ -51,6 +51,9 @@ MESSAGE_PARTS = "defect 5: message/* parts do not download byte-identical"
 UNQUOTED_BOUNDARY = "defect 6: an unquoted boundary=----=_NextPart_... is cut at '='"
 CHARSET_NUL = "defect 8: a NUL in charset= raises in the portal (HTTP 500)"
 CHARSET_FALLBACK = "defect 8: text with a damaged charset is not decoded with the fallback"
+CARRIER_CHARSET = "defect 3: encoded words in unusual charset names decode to U+FFFD in the carrier"
+PORTAL_CHARSET = "defect 3: encoded words in unusual charset names are shown with U+FFFD"
+BODY_CHARSET = "contract 3: text in windows-874 or ISO-8859-8-I is not decoded"
 DEEP_NESTING = "defect 10: deep nesting raises RecursionError in the portal"
 
 KNOWN_FAILURES: dict[str, str] = {
@@ -95,6 +98,21 @@ KNOWN_FAILURES: dict[str, str] = {
     "d03-subject-adjacent-split-utf8-internal": SUBJECT_REWRITTEN,
     "d03-subject-mixed-charsets-sealed": SUBJECT_REWRITTEN,
     "d03-subject-mixed-charsets-internal": SUBJECT_REWRITTEN,
+    "d03-subject-mislabelled-us-ascii-sealed": CARRIER_CHARSET,
+    "d03-subject-mislabelled-us-ascii-portal": PORTAL_CHARSET,
+    "d03-subject-unknown-8bit-sealed": CARRIER_CHARSET,
+    "d03-subject-unknown-8bit-internal": SUBJECT_REWRITTEN,
+    "d03-subject-unknown-8bit-portal": PORTAL_CHARSET,
+    "d03-subject-hebrew-iso-8859-8-i-sealed": CARRIER_CHARSET,
+    "d03-subject-hebrew-iso-8859-8-i-portal": PORTAL_CHARSET,
+    "d03-subject-thai-windows-874-sealed": CARRIER_CHARSET,
+    "d03-subject-thai-windows-874-portal": PORTAL_CHARSET,
+    "d03-subject-macintosh-sealed": SUBJECT_REWRITTEN,
+    "d03-subject-macintosh-internal": SUBJECT_REWRITTEN,
+    "d03-subject-korean-ks-c-5601-sealed": SUBJECT_REWRITTEN,
+    "d03-subject-korean-ks-c-5601-internal": SUBJECT_REWRITTEN,
+    "cs-label-iso-8859-8-i-portal": BODY_CHARSET,
+    "cs-label-windows-874-portal": BODY_CHARSET,
     "d13-subject-word-then-folded-text-sealed": SUBJECT_REWRITTEN,
     "d13-subject-word-then-folded-text-internal": SUBJECT_REWRITTEN,
     "d13-subject-folded-text-then-word-sealed": SUBJECT_REWRITTEN,

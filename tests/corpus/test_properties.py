@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from tests.corpus.build import ADVISER, CUSTOMER, Spec, catalogue
@@ -32,9 +32,10 @@ from tests.corpus.oracle import (
 from tests.filter.helpers import carriers
 from webcrypt.securehtm import extract_envelope
 
+CORPUS = {s.name: s for s in catalogue()}
 SMALL = [
     s
-    for s in catalogue()
+    for s in CORPUS.values()
     if len(s.raw) <= 12_000 and not {"limits", "huge", "many-parts"} & set(s.tags)
 ]
 PROPERTIES = settings(
@@ -151,6 +152,15 @@ def mutated(draw: st.DrawFn, mutations: list, specs: list[Spec] = SMALL) -> tupl
     return spec, wire(bytes(data))
 
 
+def known(name: str) -> tuple[Spec, bytes]:
+    """A corpus message as it is: an explicit example that shows a defect of today.
+
+    Random examples depend on the corpus they draw from; these keep each expected failure
+    deterministic while the corpus grows.
+    """
+    return CORPUS[name], wire(CORPUS[name].raw)
+
+
 def _pass_through(gateway: Gateway, spec: Spec, data: bytes) -> None:
     sender = ADVISER if spec.trigger == "envelope" else PARTNER
     reply = gateway.send(data, mail_from=sender, rcpt_tos=[CUSTOMER])
@@ -164,6 +174,7 @@ def _pass_through(gateway: Gateway, spec: Spec, data: bytes) -> None:
     reason="defect 1: raw 8-bit bytes in header fields make the filter answer 451",
 )
 @PROPERTIES
+@example(case=known("cs-koi8r-raw-headers"))
 @given(case=mutated(BYTE_MUTATIONS, CLEAN))
 def test_untriggered_damaged_mail_passes_unchanged(gateway: Gateway, case) -> None:
     spec, data = case
@@ -173,6 +184,7 @@ def test_untriggered_damaged_mail_passes_unchanged(gateway: Gateway, case) -> No
 
 @pytest.mark.xfail(strict=True, reason="contract 1: the relay turns bare CR and LF into CRLF")
 @PROPERTIES
+@example(case=known("eol-lf-multipart"))
 @given(case=mutated([line_ends], CLEAN))
 def test_untriggered_line_ends_pass_unchanged(gateway: Gateway, case) -> None:
     spec, data = case
@@ -199,6 +211,7 @@ def _sealed_or_refused(gateway: Gateway, data: bytes) -> list:
     reason="defect 1: raw 8-bit bytes in header fields make the filter answer 451",
 )
 @PROPERTIES
+@example(case=known("cs-gb2312-raw-headers"))
 @given(case=mutated([header_bytes], CLEAN))
 def test_triggered_mail_with_8bit_headers_is_sealed_or_refused(gateway: Gateway, case) -> None:
     _spec, data = case
@@ -216,6 +229,7 @@ def test_triggered_damaged_mail_is_sealed_or_refused(gateway: Gateway, case) -> 
     strict=True, reason="defect 8: a NUL in a MIME parameter raises in the portal (HTTP 500)"
 )
 @PROPERTIES
+@example(case=known("d08-charset-nul"))
 @given(case=mutated([flip, insert, delete, duplicate_boundary, line_ends]))
 def test_sealed_damaged_mail_opens_without_server_error(gateway: Gateway, case) -> None:
     _spec, data = case
