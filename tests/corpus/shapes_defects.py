@@ -1128,6 +1128,50 @@ def eight_bit_names() -> list[Spec]:
                 defects=(12,),
             )
         )
+    odd = [
+        (
+            "d12-unquoted-8bit-name",
+            b"application/pdf;name=\xdcbersicht.pdf",
+            "A fax-to-mail gateway writing name= unquoted with a raw Latin-1 byte and no Content-Disposition.",
+        ),
+        (
+            "d12-8bit-in-media-type",
+            b'application/pdf\xe9; name="beleg.pdf"',
+            "A mutated header from fuzzing: an 8-bit byte inside the media type itself.",
+        ),
+        (
+            "d12-nbsp-before-name",
+            b'application/octet-stream;\xa0name="Datei.bin"',
+            "Word-to-mail macros: a no-break space (0xA0) copied in front of name=.",
+        ),
+    ]
+    for index, (name, ctype, source) in enumerate(odd):
+        body = multipart(
+            "mixed",
+            [text("Anbei die Datei.\n"), file(PDF, "application/pdf")],
+            boundary=f"odd-b-{index}",
+        )
+        raw, exp = message(headers("Datei", message_id=f"d12-odd-{index}@bank.example"), body)
+        raw = raw.replace(
+            b"Content-Type: application/pdf\r\n", b"Content-Type: " + ctype + b"\r\n", 1
+        )
+        exp = [
+            e
+            if not isinstance(e, Download)
+            else Download(e.data, ctype.split(b";")[0].decode("latin-1"))
+            for e in exp
+        ]
+        out.append(
+            Spec(
+                name,
+                raw,
+                exp,
+                source,
+                "8-bit bytes in a part's Content-Type reach the download's HTTP header",
+                "Datei",
+                defects=(12,),
+            )
+        )
     return out
 
 

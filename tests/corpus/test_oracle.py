@@ -178,6 +178,8 @@ KNOWN_FAILURES: dict[str, str] = {
     "cs-latin1-8bit-internal": SUBJECT_REWRITTEN,
     "cs-latin1-alternative-sealed": SUBJECT_REWRITTEN,
     "cs-latin1-alternative-internal": SUBJECT_REWRITTEN,
+    "d12-unquoted-8bit-name-portal": PORTAL_8BIT_HEADERS,
+    "d12-8bit-in-media-type-portal": PORTAL_8BIT_HEADERS,
     "cs-latin1-raw-headers-sealed": CARRIER_8BIT_SUBJECT,
     "cs-latin1-raw-headers-internal": SUBJECT_8BIT_REWRITTEN,
     "cs-latin1-raw-headers-portal": PORTAL_8BIT_HEADERS,

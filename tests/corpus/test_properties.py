@@ -139,7 +139,15 @@ def line_ends(draw: st.DrawFn, data: bytearray) -> bytearray:
     return out + raw[last:]
 
 
+def insert_ascii(draw: st.DrawFn, data: bytearray) -> bytearray:
+    """Insert a few printable ASCII characters."""
+    at = _position(draw, data)
+    return data[:at] + draw(st.text('ab:;=<>"-_ \t', min_size=1, max_size=8)).encode() + data[at:]
+
+
 BYTE_MUTATIONS = [flip, insert, delete, truncate, duplicate_boundary, header_bytes]
+ASCII_MUTATIONS = [insert_ascii, delete, truncate, duplicate_boundary]
+"""Damage that adds no 8-bit byte: what the filter and portal must already survive."""
 
 
 @st.composite
@@ -218,11 +226,34 @@ def test_triggered_mail_with_8bit_headers_is_sealed_or_refused(gateway: Gateway,
     _sealed_or_refused(gateway, data)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect 1: raw 8-bit bytes in header fields make the filter answer 451",
+)
 @PROPERTIES
+@example(case=known("cs-koi8r-raw-headers"))
 @given(case=mutated([*BYTE_MUTATIONS, line_ends]))
 def test_triggered_damaged_mail_is_sealed_or_refused(gateway: Gateway, case) -> None:
     _spec, data = case
     _sealed_or_refused(gateway, data)
+
+
+def _opens_without_server_error(gateway: Gateway, sealed: list) -> None:
+    """Each carrier's read page and its first downloads answer without a server error."""
+    for carrier in sealed:
+        armored = extract_envelope(carrier.data)
+        page = gateway.read(armored)
+        assert page.status_code < 500, page.status_code
+        for part in part_values(page.get_data(as_text=True))[:10]:
+            got = gateway.download(armored, page.data, part)
+            assert got.status_code < 500, (part, got.status_code)
+
+
+@PROPERTIES
+@given(case=mutated(ASCII_MUTATIONS, CLEAN))
+def test_structurally_damaged_mail_is_sealed_and_opens(gateway: Gateway, case) -> None:
+    _spec, data = case
+    _opens_without_server_error(gateway, _sealed_or_refused(gateway, data))
 
 
 @pytest.mark.xfail(
@@ -233,10 +264,4 @@ def test_triggered_damaged_mail_is_sealed_or_refused(gateway: Gateway, case) -> 
 @given(case=mutated([flip, insert, delete, duplicate_boundary, line_ends]))
 def test_sealed_damaged_mail_opens_without_server_error(gateway: Gateway, case) -> None:
     _spec, data = case
-    for carrier in _sealed_or_refused(gateway, data):
-        armored = extract_envelope(carrier.data)
-        page = gateway.read(armored)
-        assert page.status_code < 500, page.status_code
-        for part in part_values(page.get_data(as_text=True))[:10]:
-            got = gateway.download(armored, page.data, part)
-            assert got.status_code < 500, (part, got.status_code)
+    _opens_without_server_error(gateway, _sealed_or_refused(gateway, data))
