@@ -214,15 +214,18 @@ def show_message(text: str) -> ResponseReturnValue:
     except Refusal as refusal:
         return refusal.response
     view = build_view(opened.raw)
-    frame = None
-    if view.html is not None:
-        frame = frame_document(view.html, url_for("static", filename="mailframe.css"))
+    stylesheet = url_for("static", filename="mailframe.css")
+    frames = {
+        body.part_id: frame_document(body.content, stylesheet)
+        for body in view.bodies
+        if body.kind == "html"
+    }
     use_policy(MESSAGE_POLICY)
     metrics.opening("ok")
     return render_template(
         "reader/message.html",
         view=view,
-        frame=frame,
+        frames=frames,
         envelope=text,
         header=opened.header,
         expires=_when(opened.header.expires),

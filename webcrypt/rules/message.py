@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from email import policy
-from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import Parser
 from email.utils import getaddresses
 from functools import cached_property
+
+from webcrypt.headertext import decode_header_value
 
 SECURE_SUFFIX = "#secure"
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -117,10 +118,8 @@ class MailMessage:
 
 
 def decode_text(value: str) -> str:
-    """Decode RFC 2047 encoded words; return the input unchanged when it cannot be decoded."""
-    if "=?" not in value:
-        return " ".join(value.split())
-    try:
-        return " ".join(str(make_header(decode_header(value))).split())
-    except Exception:  # broken encoded words: use the text as written
-        return " ".join(value.split())
+    """Decode a header field for display or matching (RFC 2047, raw UTF-8, legacy bytes).
+
+    One line, white space collapsed; never raises (see `webcrypt.headertext`).
+    """
+    return decode_header_value(value)
