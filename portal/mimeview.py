@@ -116,6 +116,27 @@ class Tree:
         """The body of a leaf decoded by its Content-Transfer-Encoding."""
         return decode_transfer(self.body(part), _cte(part.headers))
 
+    def decoded_size(self, part: Part) -> int:
+        """The decoded size of a leaf, as the page shows it.
+
+        base64 is measured in place, not decoded: exactly for up to a megabyte, and from
+        the first line's length beyond (mail clients wrap base64 in equal lines).
+        """
+        if _cte(part.headers) != "base64":
+            return len(self.decoded(part))
+        start, end = part.start, part.end
+        tail = self.raw[max(start, end - 256) : end]
+        kept = tail.rstrip()
+        end -= len(tail) - len(kept)
+        padding = len(kept) - len(kept.rstrip(b"="))
+        first = _LINE_END.search(self.raw, start, end)
+        if end - start > 2**20 and first is not None and first.start() > start:
+            line = first.end() - start
+            breaks = (end - start) // line * (first.end() - first.start())
+        else:
+            breaks = self.raw.count(b"\n", start, end) + self.raw.count(b"\r", start, end)
+        return max(0, (end - start - breaks) * 3 // 4 - padding)
+
     @property
     def charset(self) -> str | None:
         """The message's own charset: the first usable charset= parameter in it."""
@@ -420,7 +441,7 @@ def describe(tree: Tree, part: Part, charset: str | None) -> Attachment:
         part.part_id,
         safe_filename(name, part.part_id, kind),
         kind,
-        len(tree.decoded(part)),
+        tree.decoded_size(part),
         declared if isinstance(declared, str) and declared.isascii() else "",
     )
 
