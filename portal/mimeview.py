@@ -351,9 +351,21 @@ def _is_attachment(part: Part) -> bool:
     )
 
 
+def _body_type(part: Part) -> str:
+    """The type a leaf is shown as: a multipart whose parts cannot be found is plain text
+    (its boundary is missing or wrong: the reader still sees what was written)."""
+    kind = part.content_type
+    return "text/plain" if kind.startswith("multipart/") else kind
+
+
+def _is_body(part: Part) -> bool:
+    """Whether a leaf is text to read (shown unless it is a rejected alternative)."""
+    return _body_type(part) in SHOWN_TYPES and not _is_attachment(part)
+
+
 def _shown(part: Part) -> bool:
     """Whether a leaf is a body to show (and not a file or a rejected alternative)."""
-    return part.content_type in SHOWN_TYPES and not part.in_alternative and not _is_attachment(part)
+    return _is_body(part) and not part.in_alternative
 
 
 def _mark_alternatives(tree: Tree) -> None:
@@ -366,7 +378,7 @@ def _mark_alternatives(tree: Tree) -> None:
     has_text: dict[int, bool] = {}
     for part in reversed(tree.parts):  # children before their parents
         if part.is_leaf:
-            body = part.content_type in SHOWN_TYPES and not _is_attachment(part)
+            body = _is_body(part)
             has_html[id(part)] = body and part.content_type == "text/html"
             has_text[id(part)] = body
         else:
@@ -484,7 +496,7 @@ def build_view(raw: bytes | Tree) -> MessageView:
     for part in leaves:
         if part.part_id in shown_ids or part.part_id in inlined:
             continue
-        if part.in_alternative and part.content_type in SHOWN_TYPES and not _is_attachment(part):
+        if part.in_alternative and _is_body(part):
             continue  # the other form of a body that is shown
         view.attachments.extend(_entries(tree, part, charset))
     return view
@@ -537,7 +549,7 @@ def _inline_images(
 def _quoted_text(tree: Tree, leaves: list[Part], texts: dict[str, str]) -> str | None:
     """The plain text a reply quotes: the first plain body, shown or its alternative."""
     for part in leaves:
-        if part.content_type == "text/plain" and not _is_attachment(part):
+        if _body_type(part) == "text/plain" and not _is_attachment(part):
             if part.part_id in texts:
                 return texts[part.part_id]
             if part.in_alternative:

@@ -372,3 +372,19 @@ def test_qp_text_attachment_decoded(logged_in: FlaskClient, runtime) -> None:
     response = reader.download("2")
     assert response.data == data
     assert response.headers["Content-Type"] == "text/csv; charset=iso-8859-1"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [b"multipart/mixed", b'multipart/mixed; boundary="nirgends"', b"multipart/alternative; x=1"],
+)
+def test_multipart_without_parts_is_shown_as_text(
+    logged_in: FlaskClient, runtime, content_type: bytes
+) -> None:
+    raw = mail(
+        b"Subject: Ohne Grenze\r\nContent-Type: " + content_type + b"\r\n", b"Hallo Welt\r\n"
+    )
+    reader = Reader(logged_in, runtime, raw)
+    assert reader.response.status_code == 200
+    assert '<pre class="mail-text">Hallo Welt' in reader.page
+    assert reader.download("1").data == b"Hallo Welt\r\n"
