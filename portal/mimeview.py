@@ -32,6 +32,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import Compat32
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import cached_property
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -72,7 +73,6 @@ class Part:
     headers: Message
     start: int  # offset of the body in the message
     end: int
-    depth: int = 0
     part_id: str = ""  # leaves only
     children: list[Part] = field(default_factory=list)
     in_alternative: bool = False  # inside an alternative that is not shown
@@ -137,7 +137,7 @@ class Tree:
             breaks = self.raw.count(b"\n", start, end) + self.raw.count(b"\r", start, end)
         return max(0, (end - start - breaks) * 3 // 4 - padding)
 
-    @property
+    @cached_property
     def charset(self) -> str | None:
         """The message's own charset: the first usable charset= parameter in it."""
         for part in self.parts:
@@ -189,7 +189,7 @@ class MessageView:
 
 def parse(raw: bytes) -> Tree:
     """Split message bytes into its MIME tree; never raises, never recurses."""
-    root = _part(raw, 0, len(raw), 0)
+    root = _part(raw, 0, len(raw))
     parts: list[Part] = []
     stack = [root]
     counter = 0
@@ -206,7 +206,7 @@ def parse(raw: bytes) -> Tree:
     return Tree(raw, parts)
 
 
-def _part(raw: bytes, start: int, end: int, depth: int, digest: bool = False) -> Part:
+def _part(raw: bytes, start: int, end: int, digest: bool = False) -> Part:
     """Parse the header block of the part in raw[start:end]."""
     body_start = header_end = start
     position = start
@@ -223,65 +223,68 @@ def _part(raw: bytes, start: int, end: int, depth: int, digest: bool = False) ->
     headers = _HEADERS.parsebytes(raw[start:header_end], headersonly=True)
     if digest:
         headers.set_default_type("message/rfc822")
-    return Part(headers, body_start, end, depth)
+    return Part(headers, body_start, end)
 
 
 def _children(raw: bytes, part: Part) -> list[Part]:
-    """Split a multipart body at its boundary lines ([] when none is found)."""
+    """Split a multipart body at its boundary lines ([] when none is found).
+
+    A boundary line is ``--boundary`` (``--boundary--`` closes) with optional blanks
+    after it, alone on its line; the line end before it belongs to the boundary, as
+    RFC 2046 and the email package have it. An outer boundary ends every inner part
+    because the inner body is cut out of the outer part first.
+    """
     try:
         boundary = part.headers.get_boundary()
     except Exception:  # a parameter the parser cannot read: the part stays a leaf
         return []
     if not boundary:
         return []
-    delimiter = b"--" + boundary.encode("utf-8", "surrogateescape")
-    lines: list[tuple[int, int]] = []  # (start of the boundary line, start of what follows)
-    position, end = part.start, part.end
+    delimiter = b"--" + re.escape(boundary.encode("utf-8", "surrogateescape"))
+    rest = rb"(--)?[ \t]*(\r\n|\r|\n|\Z)"
+    # One pattern per line end before the boundary: each keeps its literal prefix, which
+    # the regular expression engine searches for fast (an alternation would not).
+    patterns = [re.compile(rb"\n" + delimiter + rest), re.compile(rb"\r" + delimiter + rest)]
+    cuts: list[tuple[int, int]] = []  # (where the part before ends, where the next begins)
     closed = False
-    while True:
-        index = raw.find(delimiter, position, end)
-        if index < 0:
+    position = max(part.start - 1, 0)  # the line end before the body: a boundary may open it
+    hits = [pattern.search(raw, position, part.end) for pattern in patterns]
+    while not closed:
+        found = min((hit for hit in hits if hit), key=lambda hit: hit.start(), default=None)
+        if found is None:
             break
-        after = index + len(delimiter)
-        if index > part.start and raw[index - 1] not in b"\r\n":
-            position = after
-            continue
-        closing = raw.startswith(b"--", after) and after + 2 <= end
-        cursor = after + 2 if closing else after
-        while cursor < end and raw[cursor] in b" \t":
-            cursor += 1
-        if cursor < end and raw[cursor] not in b"\r\n":
-            position = after
-            continue
-        if raw.startswith(b"\r\n", cursor) and cursor + 2 <= end:
-            cursor += 2
-        elif cursor < end:
-            cursor += 1
-        lines.append((index, cursor))
-        if closing:
-            closed = True
-            break
-        position = cursor
-    if not lines or (closed and len(lines) == 1):
+        position = found.start(2)  # a boundary line's line end may precede the next one
+        hits = [  # None stays None: that pattern has no more boundary lines
+            hit
+            if hit is None or hit.start() >= position
+            else pattern.search(raw, position, part.end)
+            for hit, pattern in zip(hits, patterns, strict=True)
+        ]
+        before = found.start()
+        if before > part.start and raw[before - 1 : before + 1] == b"\r\n":
+            before -= 1  # CRLF before the boundary line
+        cuts.append((max(before, part.start), found.end()))
+        closed = found.group(1) is not None
+    if len(cuts) - closed < 1:
+        if cuts:  # only a closing line: what comes before it is the (broken) part's body
+            part.end = cuts[0][0]
         return []
     digest = part.content_type == "multipart/digest"
-    children = []
-    for (_, begin), (following, _) in pairwise(lines):
-        children.append(_part(raw, begin, _before_line_end(raw, begin, following), 0, digest))
+    children = [
+        _part(raw, begin, following, digest)
+        for (_, begin), (following, _) in pairwise(cuts)
+        if following >= begin  # not when one line end closes a boundary line and opens the next
+    ]
     if not closed:
-        children.append(_part(raw, lines[-1][1], end, 0, digest))
-    for child in children:
-        child.depth = part.depth + 1
+        # The last part runs to the end of this one; at the end of the message it loses
+        # its last line end, as if a boundary line followed (one line end only, once).
+        begin, end = cuts[-1][1], part.end
+        if end == len(raw) and raw.endswith(b"\r\n", begin, end):
+            end -= 2
+        elif end == len(raw) and raw.endswith((b"\r", b"\n"), begin, end):
+            end -= 1
+        children.append(_part(raw, begin, end, digest))
     return children
-
-
-def _before_line_end(raw: bytes, begin: int, boundary: int) -> int:
-    """The end of a part: the line end before its closing boundary line belongs to it."""
-    if boundary - 2 >= begin and raw[boundary - 2 : boundary] == b"\r\n":
-        return boundary - 2
-    if boundary - 1 >= begin and raw[boundary - 1] in b"\r\n":
-        return boundary - 1
-    return boundary
 
 
 def _cte(headers: Message) -> str:
@@ -434,7 +437,7 @@ def _text(tree: Tree, part: Part) -> str:
 def _attachment_name(tree: Tree, part: Part, charset: str | None) -> str:
     name = part_filename(part.headers, charset)
     if not name and part.content_type == "message/rfc822":
-        inner = _part(tree.raw, part.start, part.end, 0)
+        inner = _part(tree.raw, part.start, part.end)
         name = _header(inner.headers, "Subject", charset)
         name = name + ".eml" if name else ""
     return name
