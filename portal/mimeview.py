@@ -489,8 +489,9 @@ def build_view(raw: bytes | Tree) -> MessageView:
     inlined = _inline_images(
         tree, leaves, [texts.get(p.part_id, "") for p in shown if p.content_type == "text/html"]
     )
+    images = dict(inlined.values())
     for part in shown:
-        view.bodies.append(_render(part, texts.get(part.part_id), inlined))
+        view.bodies.append(_render(part, texts.get(part.part_id), images))
     view.html = next((b.content for b in view.bodies if b.kind == "html"), None)
     view.blocked_remote = sum(body.blocked_remote for body in view.bodies)
     view.text = _quoted_text(tree, leaves, texts)
@@ -505,13 +506,13 @@ def build_view(raw: bytes | Tree) -> MessageView:
     return view
 
 
-def _render(part: Part, text: str | None, inlined: dict[str, tuple[str, str]]) -> Body:
-    """Render one body; a failure gives the line that offers it for download instead."""
+def _render(part: Part, text: str | None, images: dict[str, str]) -> Body:
+    """Render one body (`images`: Content-ID key to data: URI); a failure gives the line
+    that offers it for download instead."""
     if text is None:
         return Body(part.part_id, "failed")
     try:
         if part.content_type == "text/html":
-            images = dict(inlined.values())
             cleaned = clean_html(text, images)
             return Body(part.part_id, "html", cleaned.html, cleaned.blocked_remote)
         return Body(part.part_id, "text", text)
