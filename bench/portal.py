@@ -5,8 +5,16 @@ For messages of about 100 KB, 2 MB and 10 MB this measures, in one run:
 * the portal: a logged-in recipient uploads secure.htm (multipart) and gets the rendered
   message page back (Flask test client in-process: parsing the upload, extracting and
   checking the envelope, keystore look-ups, decryption, MIME parsing, rendering);
-* the envelope's own parse + open of the same armored text;
-* peak memory (tracemalloc) of one portal open and of one envelope open.
+* the envelope's own parse + open of the same armored text (wall and CPU time, and the
+  ratio portal / open of each);
+* peak memory (tracemalloc) of one portal open and of one envelope open;
+* where the portal's time goes, in more opens with timers around its steps: extract (the
+  envelope out of secure.htm), unarmor (envelope.parse, once per check), decrypt
+  (envelope.open), parse (the MIME tree), view (decoding parts, headers, attachments;
+  without parse and sanitize), sanitize (nh3 on HTML bodies), render (the page template
+  with the carried envelope), client (the test client encoding the upload: not the
+  portal's time), and the rest (the upload's multipart parsing, keystore look-ups, the
+  response).
 
 Run: .venv/bin/python bench/portal.py [--repeat N]
 """
@@ -118,14 +126,78 @@ def csrf(page: bytes) -> str:
     return match.group(1).decode()
 
 
-def median_time(action: Callable[[], object], repeat: int) -> float:
-    """Return the median wall time of `action` in seconds."""
-    times = []
+class Split:
+    """Time spent in some of the portal's steps while it is patched in (one open)."""
+
+    STEPS = (
+        ("client", "werkzeug.test", "stream_encode_multipart"),  # the test client's side
+        ("extract", "webcrypt.securehtm", "extract_envelope"),
+        ("unarmor", "webcrypt.envelope", "parse"),
+        ("decrypt", "webcrypt.envelope", "open"),
+        ("parse", "portal.mimeview", "parse"),
+        ("view", "portal.mimeview", "build_view"),
+        ("sanitize", "portal.mimeview", "clean_html"),
+        ("render", "portal.reading", "render_template"),
+    )
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys((step for step, _, _ in self.STEPS), 0.0)
+        self.runs = 0
+
+    def measure(self, action: Callable[[], object]) -> float:
+        """Run `action` with the steps timed; return its total time."""
+        import importlib
+
+        self.runs += 1
+        originals = []
+        for step, module_name, name in self.STEPS:
+            module = importlib.import_module(module_name)
+            original = getattr(module, name)
+            originals.append((module, name, original))
+            setattr(module, name, self._timed(step, original))
+        try:
+            start = time.perf_counter()
+            action()
+            return time.perf_counter() - start
+        finally:
+            for module, name, original in originals:
+                setattr(module, name, original)
+
+    def _timed(self, step: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[step] += time.perf_counter() - start
+
+        return timed
+
+    def line(self, total: float) -> str:
+        """The mean split in milliseconds; view excludes parse and sanitize (run inside)."""
+        seconds = {step: value / self.runs for step, value in self.seconds.items()}
+        seconds["view"] -= seconds["parse"] + seconds["sanitize"]
+        seconds["other"] = total - sum(
+            value / self.runs
+            for step, value in self.seconds.items()
+            if step not in ("parse", "sanitize")  # inside view
+        )
+        return " ".join(f"{step} {value * 1000:.1f}" for step, value in seconds.items())
+
+
+def median_time(action: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Return the median wall time and the median CPU time of `action` in seconds.
+
+    CPU time (this process) is less disturbed than wall time when other work shares
+    the machine.
+    """
+    walls, cpus = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def peak_memory(action: Callable[[], object]) -> int:
@@ -163,15 +235,21 @@ def measure(client: Any, runtime: Runtime, label: str, size: int, repeat: int) -
         assert envelope.open(parsed, key) == raw
 
     portal_open()  # warm up templates and caches
-    portal_seconds = median_time(portal_open, repeat)
-    open_seconds = median_time(envelope_open, repeat)
+    portal_seconds, portal_cpu = median_time(portal_open, repeat)
+    open_seconds, open_cpu = median_time(envelope_open, repeat)
     portal_peak = peak_memory(portal_open)
     open_peak = peak_memory(envelope_open)
+    split = Split()
+    total = sum(split.measure(portal_open) for _ in range(repeat)) / repeat
     print(
         f"{label:>8} {len(secure_htm) / 2**20:>7.1f}MB {portal_seconds * 1000:>7.1f}ms "
         f"{open_seconds * 1000:>7.1f}ms {portal_seconds / open_seconds:>5.1f}x "
-        f"{portal_peak / 2**20:>10.1f}MB {open_peak / 2**20:>8.1f}MB"
+        f"{portal_peak / 2**20:>10.1f}MB {open_peak / 2**20:>8.1f}MB "
+        f"{portal_cpu * 1000:>7.1f}ms {open_cpu * 1000:>7.1f}ms {portal_cpu / open_cpu:>5.1f}x"
     )
+    print(f"{'':>8} split (ms, mean of {repeat}): {split.line(total)}")
+    server = total - split.seconds["client"] / split.runs
+    print(f"{'':>8} without the test client's upload encoding: {server / open_seconds:.1f}x")
 
 
 def main() -> None:
@@ -203,7 +281,7 @@ def main() -> None:
 
         print(
             f"{'message':>8} {'envelope':>9} {'portal':>9} {'open':>9} {'ratio':>6} "
-            f"{'portal peak':>12} {'open peak':>10}"
+            f"{'portal peak':>12} {'open peak':>10} {'portal cpu':>9} {'open cpu':>9} {'ratio':>6}"
         )
         for label, size in SIZES.items():
             measure(client, runtime, label, size, args.repeat or (20 if size < 2**20 else 5))

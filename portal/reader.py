@@ -6,6 +6,7 @@ reply) carries it in a hidden form field and the browser sends it back.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 from urllib.parse import quote
@@ -133,17 +134,28 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def _download(data: bytes, filename: str, content_type: str) -> Response:
+def _download(data: bytes, filename: str, content_type: str, charset: str = "") -> Response:
+    """Send `data` as a file; the type is a clean ASCII type/subtype, the name goes only
+    into the RFC 6266 Content-Disposition."""
+    from portal.mimeview import clean_type
+
     use_policy(DOWNLOAD_POLICY)
-    response = Response(data, mimetype=content_type or "application/octet-stream")
+    kind = clean_type(content_type)
+    if charset and kind.startswith("text/") and re.fullmatch(r"[A-Za-z0-9._:+-]{1,40}", charset):
+        kind = f"{kind}; charset={charset}"
+    response = Response(data, content_type=kind)
     response.headers["Content-Disposition"] = content_disposition(filename)
     return response
 
 
 @bp.route("/download", methods=["POST"])
 def download() -> ResponseReturnValue:
-    """Send one attachment (or the whole message as .eml) of the carried envelope."""
-    from portal.mimeview import build_view, find_attachment, safe_filename
+    """Send one part (or the whole message as .eml) of the carried envelope, byte-identical.
+
+    A part is its body decoded by its Content-Transfer-Encoding; the .eml is the decrypted
+    message exactly as it was sealed.
+    """
+    from portal.mimeview import find_attachment, message_subject, safe_filename
 
     text = carried_envelope()
     part = request.form.get("part", "")
@@ -154,7 +166,7 @@ def download() -> ResponseReturnValue:
     except Refusal as refusal:
         return refusal.response
     if part == "eml":
-        subject = build_view(opened.raw).subject or "message"
+        subject = message_subject(opened.raw) or "message"
         return _download(opened.raw, safe_filename(subject, "0", "") + ".eml", "message/rfc822")
     found: Any = find_attachment(opened.raw, part)
     if found is None:
@@ -162,4 +174,4 @@ def download() -> ResponseReturnValue:
             "missing", 404, _("Attachment not found"), _("This message has no such attachment.")
         )
     attachment, data = found
-    return _download(data, attachment.filename, attachment.content_type)
+    return _download(data, attachment.filename, attachment.content_type, attachment.charset)

@@ -7,16 +7,18 @@ in memory for one request.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from flask import render_template, url_for
+from flask import g, has_request_context, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from markupsafe import escape
 
 from keystore.addresses import normalize_address
 from portal import metrics
@@ -57,9 +59,16 @@ def _when(moment: datetime | None) -> str:
 
 
 def parse_envelope(text: str) -> Any:
-    """Parse carried envelope text, or refuse with the "unknown format" page."""
+    """Parse carried envelope text, or refuse with the "unknown format" page.
+
+    Parsed once per request: the next step after an upload checks it, then opens it.
+    """
+    if has_request_context():
+        cached = g.get("parsed_envelope")
+        if cached is not None and cached[0] is text:
+            return cached[1]
     try:
-        return envelope_format.parse(text)
+        parsed = envelope_format.parse(text)
     except envelope_format.EnvelopeFormatError:
         raise Refusal(
             problem(
@@ -73,6 +82,9 @@ def parse_envelope(text: str) -> Any:
                 ),
             )
         ) from None
+    if has_request_context():
+        g.parsed_envelope = (text, parsed)
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -253,6 +265,22 @@ def check_limits(raw: bytes, *, title: str) -> None:
         ) from None
 
 
+def _with_envelope(render: Callable[[str], str], text: str) -> bytes:
+    """Render a page with the carried envelope in it, without copying it through Jinja.
+
+    An envelope is megabytes: escaping and joining it in the template costs more than
+    the rest of the page. The page is rendered around a slot no message can guess, and
+    the envelope (escaped only if it needs it, which armored text never does) goes in.
+    """
+    slot = f"envelope-{secrets.token_hex(16)}"
+    head, found, tail = render(slot).partition(slot)
+    if any(special in text for special in "&<>\"'"):
+        text = str(escape(text))
+    if not found:  # the page carries no envelope
+        return head.encode()
+    return b"".join((head.encode(), text.encode(), tail.encode()))
+
+
 def show_message(text: str) -> ResponseReturnValue:
     """Open `text` and render the read page, or the page that says why it cannot be read."""
     from portal.mimeview import build_view
@@ -264,16 +292,22 @@ def show_message(text: str) -> ResponseReturnValue:
     except Refusal as refusal:
         return refusal.response
     view = build_view(opened.raw)
-    frame = None
-    if view.html is not None:
-        frame = frame_document(view.html, url_for("static", filename="mailframe.css"))
+    stylesheet = url_for("static", filename="mailframe.css")
+    frames = {
+        body.part_id: frame_document(body.content, stylesheet)
+        for body in view.bodies
+        if body.kind == "html"
+    }
     use_policy(MESSAGE_POLICY)
     metrics.opening("ok")
-    return render_template(
-        "reader/message.html",
-        view=view,
-        frame=frame,
-        envelope=text,
-        header=opened.header,
-        expires=_when(opened.header.expires),
+    return _with_envelope(
+        lambda slot: render_template(
+            "reader/message.html",
+            view=view,
+            frames=frames,
+            envelope=slot,
+            header=opened.header,
+            expires=_when(opened.header.expires),
+        ),
+        text,
     )

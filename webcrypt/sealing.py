@@ -33,6 +33,7 @@ from webcrypt import envelope, mimelimits
 from webcrypt.admission import Refusal, adviser_of, over_cap
 from webcrypt.carrier import carrier_for
 from webcrypt.errors import ContentError
+from webcrypt.headertext import message_charset
 from webcrypt.keycache import Account, AccountCache
 from webcrypt.mimelimits import MimeLimits
 from webcrypt.notices import (
@@ -113,7 +114,7 @@ def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str 
     for raw_field in _raw_fields(block):
         name = raw_field.split(b":", 1)[0].lower()
         if name == b"subject":
-            raw_field = _without_trigger(raw_field, trigger_word)
+            raw_field = _without_trigger(raw_field, trigger_word, message.raw)
         elif name in (b"to", b"cc"):
             raw_field = _SECURE_IN_HEADER.sub(b"", raw_field)
         out.append(raw_field)
@@ -143,11 +144,15 @@ def _line_end(raw: bytes) -> bytes:
     return match.group() if match else b"\r\n"
 
 
-def _without_trigger(raw_field: bytes, trigger_word: str) -> bytes:
-    """The Subject field without the trigger; the field as it came when it has none."""
+def _without_trigger(raw_field: bytes, trigger_word: str, raw: bytes) -> bytes:
+    """The Subject field without the trigger; the field as it came when it has none.
+
+    Raw 8-bit bytes in it are read in the message's own charset when they are not UTF-8.
+    """
     text = raw_field.decode("utf-8", "surrogateescape")
     name, _, value = text.partition(":")
-    subject = without_surrogates(decode_text(value.strip(" \t\r\n")))
+    fallback = None if raw_field.isascii() else message_charset(raw)
+    subject = without_surrogates(decode_text(value.strip(" \t\r\n"), fallback_charset=fallback))
     cleaned = remove_trigger(subject, trigger_word)
     if cleaned == " ".join(subject.split()):
         return raw_field

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -177,10 +176,6 @@ def _pass_through(gateway: Gateway, spec: Spec, data: bytes) -> None:
     assert relayed.data == data, "the untriggered message changed on its way"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect 1: raw 8-bit bytes in header fields make the filter answer 451",
-)
 @PROPERTIES
 @example(case=known("cs-koi8r-raw-headers"))
 @given(case=mutated(BYTE_MUTATIONS, CLEAN))
@@ -190,7 +185,6 @@ def test_untriggered_damaged_mail_passes_unchanged(gateway: Gateway, case) -> No
     _pass_through(gateway, spec, data)
 
 
-@pytest.mark.xfail(strict=True, reason="contract 1: the relay turns bare CR and LF into CRLF")
 @PROPERTIES
 @example(case=known("eol-lf-multipart"))
 @given(case=mutated([line_ends], CLEAN))
@@ -214,10 +208,6 @@ def _sealed_or_refused(gateway: Gateway, data: bytes) -> list:
     return carriers(reply.received)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect 1: raw 8-bit bytes in header fields make the filter answer 451",
-)
 @PROPERTIES
 @example(case=known("cs-gb2312-raw-headers"))
 @given(case=mutated([header_bytes], CLEAN))
@@ -226,10 +216,6 @@ def test_triggered_mail_with_8bit_headers_is_sealed_or_refused(gateway: Gateway,
     _sealed_or_refused(gateway, data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect 1: raw 8-bit bytes in header fields make the filter answer 451",
-)
 @PROPERTIES
 @example(case=known("cs-koi8r-raw-headers"))
 @given(case=mutated([*BYTE_MUTATIONS, line_ends]))
@@ -256,9 +242,6 @@ def test_structurally_damaged_mail_is_sealed_and_opens(gateway: Gateway, case) -
     _opens_without_server_error(gateway, _sealed_or_refused(gateway, data))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="defect 8: a NUL in a MIME parameter raises in the portal (HTTP 500)"
-)
 @PROPERTIES
 @example(case=known("d08-charset-nul"))
 @given(case=mutated([flip, insert, delete, duplicate_boundary, line_ends]))

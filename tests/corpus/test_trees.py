@@ -10,7 +10,6 @@ byte for byte, and the .eml download is the decrypted message.
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -155,11 +154,6 @@ def _corpus_tree(name: str) -> tuple[bytes, list, str]:
     return spec.raw, spec.expect, spec.subject
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defects 4, 5: text parts beside others are not shown; attached messages do not "
-    "download byte-identical",
-)
 @TREES
 @example(tree=_corpus_tree("d04-mailman-footer-part"))
 @given(tree=trees(anything=True))

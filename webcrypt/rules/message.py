@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from email.header import decode_header, make_header
 from email.utils import getaddresses
 from functools import cached_property
+
+from webcrypt.headertext import decode_header_value, message_charset
 
 SECURE_SUFFIX = "#secure"
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -123,7 +124,9 @@ class MailMessage:
         Never with surrogate escapes: text made of it (a carrier's Subject, a notice) can
         always be encoded.
         """
-        return without_surrogates(decode_text(self.get("Subject")))
+        value = self.get("Subject")
+        fallback = None if value.isascii() else message_charset(self.raw)
+        return without_surrogates(decode_text(value, fallback_charset=fallback))
 
     @cached_property
     def header_recipients(self) -> list[str]:
@@ -163,11 +166,10 @@ def _store(fields: dict[str, list[str]], lines: list[str]) -> None:
     fields.setdefault(name.lower(), []).append(value.lstrip(" \t").rstrip("\r\n"))
 
 
-def decode_text(value: str) -> str:
-    """Decode RFC 2047 encoded words; return the input unchanged when it cannot be decoded."""
-    if "=?" not in value:
-        return " ".join(value.split())
-    try:
-        return " ".join(str(make_header(decode_header(value))).split())
-    except Exception:  # broken encoded words: use the text as written
-        return " ".join(value.split())
+def decode_text(value: str, *, fallback_charset: str | None = None) -> str:
+    """Decode a header field for display or matching (RFC 2047, raw UTF-8, legacy bytes).
+
+    One line, white space collapsed; never raises (see `webcrypt.headertext`).
+    `fallback_charset` is the message's own charset, tried after UTF-8 for raw bytes.
+    """
+    return decode_header_value(value, fallback_charset=fallback_charset)
