@@ -9,8 +9,6 @@ requests race on different instances.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
@@ -24,7 +22,7 @@ from keystore.audit import AuditService
 from keystore.clock import Clock, utcnow
 from keystore.errors import KeystoreError, MasterKeyError
 from keystore.lockout import is_locked, register_failure, register_success
-from keystore.masterkey import MasterKey
+from keystore.masterkey import WRAPPED_TEXT, MasterKey
 from keystore.models import Admin
 from keystore.passwords import Hasher
 from keystore.sessions import end_sessions
@@ -35,7 +33,7 @@ ROLES = ("admin", "helpdesk")
 AdminOutcome = Literal["ok", "bad", "locked", "inactive"]
 #: Marks a TOTP secret stored wrapped under the master key; anything else is a clear
 #: secret written by an older release (read as it is and wrapped at the next login).
-WRAPPED_TOTP = "wrapped:"
+WRAPPED_TOTP = WRAPPED_TEXT
 #: The longest lock after rounds of wrong TOTP codes (the lock doubles each round).
 MAX_CODE_LOCK = timedelta(days=1)
 
@@ -177,8 +175,7 @@ class AdminService:
         else:
             if admin.id is None:
                 self.session.flush()  # the wrapping is bound to the account id
-            blob = self._master_key().wrap(secret.encode("ascii"), totp_aad(admin.id))
-            admin.totp_secret = WRAPPED_TOTP + base64.b64encode(blob).decode("ascii")
+            admin.totp_secret = self._master_key().wrap_text(secret, totp_aad(admin.id))
         end_sessions(self.session, admin)
 
     def end_sessions(self, admin: Admin) -> None:
@@ -256,14 +253,12 @@ class AdminService:
         stored = admin.totp_secret
         if stored is None or not stored.startswith(WRAPPED_TOTP):
             return stored
-        try:
-            blob = base64.b64decode(stored.removeprefix(WRAPPED_TOTP), validate=True)
-        except binascii.Error as exc:
-            raise MasterKeyError(
-                f"the stored TOTP secret of admin {admin.email} is damaged; "
-                f"reset it with `webcrypt admin reset-2fa {admin.email}`"
-            ) from exc
-        return self._master_key().unwrap(blob, totp_aad(admin.id)).decode("ascii")
+        return self._master_key().unwrap_text(
+            stored,
+            totp_aad(admin.id),
+            damaged=f"the stored TOTP secret of admin {admin.email} is damaged; "
+            f"reset it with `webcrypt admin reset-2fa {admin.email}`",
+        )
 
     def _master_key(self) -> MasterKey:
         if self.master_key is None:

@@ -41,6 +41,11 @@ def _decode(text: str, source: str) -> bytes:
     return raw
 
 
+#: Marks a secret in a text column stored wrapped under the master key; anything else is a
+#: clear value written by an older release (read as it is, wrapped when next written).
+WRAPPED_TEXT = "wrapped:"
+
+
 class MasterKey:
     """A 256-bit key that encrypts recipient keys, bound to their account id and version."""
 
@@ -119,6 +124,26 @@ class MasterKey:
         """Encrypt `plaintext` bound to `aad`; returns version byte + nonce + ciphertext."""
         nonce = os.urandom(_NONCE_SIZE)
         return _BLOB_VERSION + nonce + self._aead.encrypt(nonce, plaintext, aad)
+
+    def wrap_text(self, text: str, aad: bytes) -> str:
+        """Wrap a short secret for a text column: `WRAPPED_TEXT` + base64 of `wrap`."""
+        blob = self.wrap(text.encode("utf-8"), aad)
+        return WRAPPED_TEXT + base64.b64encode(blob).decode("ascii")
+
+    def unwrap_text(self, stored: str | None, aad: bytes, *, damaged: str) -> str | None:
+        """Return the clear text of a column written by `wrap_text`.
+
+        A value without the `WRAPPED_TEXT` mark was written in clear by an older release and
+        is returned as it is (None stays None). `damaged` is the error message for a value
+        that is not valid base64.
+        """
+        if stored is None or not stored.startswith(WRAPPED_TEXT):
+            return stored
+        try:
+            blob = base64.b64decode(stored.removeprefix(WRAPPED_TEXT), validate=True)
+        except binascii.Error as exc:
+            raise MasterKeyError(damaged) from exc
+        return self.unwrap(blob, aad).decode("utf-8")
 
     def unwrap(self, blob: bytes, aad: bytes) -> bytes:
         """Decrypt a blob from `wrap`; raises MasterKeyError when it was not made with this key

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import secrets
 from collections.abc import Callable
@@ -17,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from keystore.addresses import normalize_address
 from keystore.clock import Clock, utcnow
-from keystore.errors import KeystoreError, MasterKeyError
+from keystore.errors import KeystoreError
 from keystore.keys import KeyMaterial, KeyVersions
 from keystore.lockout import (
     clear_address,
@@ -26,7 +24,7 @@ from keystore.lockout import (
     register_success,
     throttled_until,
 )
-from keystore.masterkey import MasterKey
+from keystore.masterkey import WRAPPED_TEXT, MasterKey
 from keystore.models import Recipient
 from keystore.passwords import (
     ANSWER_MIN_LENGTH,
@@ -52,7 +50,7 @@ STATUSES = ("active", "deactivated")
 LANGUAGES = ("en", "de")
 #: Marks a security phrase stored wrapped under the master key; anything else is a clear
 #: phrase written by an older release (read as it is, wrapped at the next login).
-WRAPPED_PHRASE = "wrapped:"
+WRAPPED_PHRASE = WRAPPED_TEXT
 #: The longest phrase the column holds once wrapped (4 bytes a character at worst).
 MAX_PHRASE = 120
 
@@ -286,23 +284,17 @@ class RecipientService(KeyVersions, PasswordResets):
         else:
             if recipient.id is None:
                 self.session.flush()  # the wrapping is bound to the account id
-            blob = self.master_key.wrap(cleaned.encode("utf-8"), phrase_aad(recipient.id))
-            recipient.security_phrase = WRAPPED_PHRASE + base64.b64encode(blob).decode("ascii")
+            recipient.security_phrase = self.master_key.wrap_text(cleaned, phrase_aad(recipient.id))
         self.session.flush()
 
     def security_phrase(self, recipient: Recipient) -> str | None:
         """Return the clear security phrase of `recipient` (None when none was chosen)."""
-        stored = recipient.security_phrase
-        if stored is None or not stored.startswith(WRAPPED_PHRASE):
-            return stored
-        try:
-            blob = base64.b64decode(stored.removeprefix(WRAPPED_PHRASE), validate=True)
-        except binascii.Error as exc:
-            raise MasterKeyError(
-                f"the stored security phrase of {recipient.address} is damaged; "
-                "the customer can choose a new one in the portal profile"
-            ) from exc
-        return self.master_key.unwrap(blob, phrase_aad(recipient.id)).decode("utf-8")
+        return self.master_key.unwrap_text(
+            recipient.security_phrase,
+            phrase_aad(recipient.id),
+            damaged=f"the stored security phrase of {recipient.address} is damaged; "
+            "the customer can choose a new one in the portal profile",
+        )
 
     def set_language(self, recipient: Recipient, lang: str | None) -> None:
         """Set the preferred language ("en", "de" or None for the default)."""
