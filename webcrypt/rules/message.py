@@ -6,7 +6,7 @@ import re
 from email.utils import getaddresses
 from functools import cached_property
 
-from webcrypt.headertext import decode_header_value, message_charset
+from webcrypt.headertext import decode_bytes, decode_header_value, message_charset
 
 SECURE_SUFFIX = "#secure"
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -148,16 +148,15 @@ _ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
 
 
 def without_surrogates(text: str) -> str:
-    """Return `text` with its undecodable bytes (surrogate escapes) read as windows-1252.
+    """Return `text` with its undecodable bytes (surrogate escapes) decoded.
 
-    Raw 8-bit header text that is not UTF-8 is nearly always in a Western legacy charset;
-    the few bytes windows-1252 leaves undefined become U+FFFD.
+    Raw 8-bit header text that is not UTF-8 is nearly always in a Western legacy charset:
+    the runs are read as `webcrypt.headertext.decode_bytes` reads them (windows-1252).
     """
     if text.isascii() or not _ESCAPED_BYTES.search(text):
         return text
     return _ESCAPED_BYTES.sub(
-        lambda run: run.group().encode("utf-8", "surrogateescape").decode("cp1252", "replace"),
-        text,
+        lambda run: decode_bytes(run.group().encode("utf-8", "surrogateescape")), text
     )
 
 
