@@ -267,6 +267,7 @@ def main() -> None:
             {
                 "SECRET_KEY": "benchmark",
                 "RATELIMIT_OPEN": "100000 per minute",
+                "RATELIMIT_UPLOAD": "100000 per minute",
                 "RATELIMIT_LOGIN": "100000 per minute",
             },
         )

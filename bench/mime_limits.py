@@ -1,7 +1,7 @@
 """Benchmark the MIME limit scan (`webcrypt.mimelimits.check`) against parsing the message.
 
-    python bench/limits.py            every case, best of 5 runs each
-    python bench/limits.py --runs 3
+    python bench/mime_limits.py            every case, best of 5 runs each
+    python bench/mime_limits.py --runs 3
 
 Printed per case: its size, the scan's time (and microseconds per MB), the time Python's
 email parser takes for the same bytes (``BytesParser(policy=policy.default)``, what the
