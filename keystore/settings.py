@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from keystore.addresses import canonical_domain
 from keystore.audit import AuditService
 from keystore.clock import Clock, utcnow
 from keystore.errors import SettingsError
@@ -145,14 +146,8 @@ def _domains(value: object) -> tuple[str, ...]:
         raise ValueError("must be a list of domain names")
     result: list[str] = []
     for raw in value:
-        domain = raw.strip().lower().rstrip(".")
-        try:
-            labels = [
-                label.encode("ascii").decode("idna") if label.startswith("xn--") else label
-                for label in domain.split(".")
-            ]
-        except UnicodeError:
-            labels = [""]
+        # The form the filter and the portal compare domains in (IDNA 2008 labels decoded).
+        labels = canonical_domain(raw).split(".")
         if not all(_DOMAIN_LABEL.match(label) for label in labels):
             raise ValueError(f"{raw!r} is not a domain name")
         name = ".".join(labels)

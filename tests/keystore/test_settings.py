@@ -21,6 +21,24 @@ def test_defaults(keystore: Keystore) -> None:
     assert settings.brand_color == "#1f4e79"
 
 
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        ("xn--strae-oqa.example", "straße.example"),  # IDNA 2008: Python's idna codec refuses it
+        ("XN--BNK-QLA.Example.", "bänk.example"),
+        ("bänk.example", "bänk.example"),
+    ],
+)
+def test_domains_are_stored_as_the_filter_compares_them(
+    keystore: Keystore, written: str, stored: str
+) -> None:
+    with keystore.session() as session:
+        updated = keystore.settings(session).update(
+            {"internal_domains": [written]}, actor="admin@bank.example"
+        )
+    assert updated.internal_domains == (stored,)
+
+
 def test_update_persists_and_audits(keystore: Keystore) -> None:
     with keystore.session() as session:
         updated = keystore.settings(session).update(
