@@ -22,7 +22,7 @@ from keystore.audit import AuditService
 from keystore.clock import Clock, utcnow
 from keystore.errors import KeystoreError, MasterKeyError
 from keystore.lockout import is_locked, register_failure, register_success
-from keystore.masterkey import WRAPPED_TEXT, MasterKey
+from keystore.masterkey import MasterKey, is_wrapped_text
 from keystore.models import Admin
 from keystore.passwords import Hasher
 from keystore.sessions import end_sessions
@@ -31,9 +31,6 @@ from keystore.weakpasswords import admin_password_problem
 
 ROLES = ("admin", "helpdesk")
 AdminOutcome = Literal["ok", "bad", "locked", "inactive"]
-#: Marks a TOTP secret stored wrapped under the master key; anything else is a clear
-#: secret written by an older release (read as it is and wrapped at the next login).
-WRAPPED_TOTP = WRAPPED_TEXT
 #: The longest lock after rounds of wrong TOTP codes (the lock doubles each round).
 MAX_CODE_LOCK = timedelta(days=1)
 
@@ -151,7 +148,7 @@ class AdminService:
         admin.last_login_at = self.clock()
         register_success(self.session, admin)
         stored = admin.totp_secret
-        if stored is not None and not stored.startswith(WRAPPED_TOTP):
+        if stored is not None and not is_wrapped_text(stored):
             self.set_totp_secret(admin, stored)
 
     def set_password(self, admin: Admin, password: str) -> None:
@@ -251,7 +248,7 @@ class AdminService:
     def totp_secret(self, admin: Admin) -> str | None:
         """Return the clear TOTP secret of `admin` (None before enrolment)."""
         stored = admin.totp_secret
-        if stored is None or not stored.startswith(WRAPPED_TOTP):
+        if not is_wrapped_text(stored):
             return stored
         return self._master_key().unwrap_text(
             stored,

@@ -9,7 +9,7 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -44,6 +44,11 @@ def _decode(text: str, source: str) -> bytes:
 #: Marks a secret in a text column stored wrapped under the master key; anything else is a
 #: clear value written by an older release (read as it is, wrapped when next written).
 WRAPPED_TEXT = "wrapped:"
+
+
+def is_wrapped_text(stored: str | None) -> TypeGuard[str]:
+    """Tell whether a text column holds a value written by `MasterKey.wrap_text`."""
+    return stored is not None and stored.startswith(WRAPPED_TEXT)
 
 
 class MasterKey:
@@ -137,7 +142,7 @@ class MasterKey:
         is returned as it is (None stays None). `damaged` is the error message for a value
         that is not valid base64.
         """
-        if stored is None or not stored.startswith(WRAPPED_TEXT):
+        if not is_wrapped_text(stored):
             return stored
         try:
             blob = base64.b64decode(stored.removeprefix(WRAPPED_TEXT), validate=True)

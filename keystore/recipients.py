@@ -24,7 +24,7 @@ from keystore.lockout import (
     register_success,
     throttled_until,
 )
-from keystore.masterkey import WRAPPED_TEXT, MasterKey
+from keystore.masterkey import MasterKey, is_wrapped_text
 from keystore.models import Recipient
 from keystore.passwords import (
     ANSWER_MIN_LENGTH,
@@ -48,9 +48,6 @@ Outcome = Literal[
 ]
 STATUSES = ("active", "deactivated")
 LANGUAGES = ("en", "de")
-#: Marks a security phrase stored wrapped under the master key; anything else is a clear
-#: phrase written by an older release (read as it is, wrapped at the next login).
-WRAPPED_PHRASE = WRAPPED_TEXT
 #: The longest phrase the column holds once wrapped (4 bytes a character at worst).
 MAX_PHRASE = 120
 
@@ -337,7 +334,7 @@ class RecipientService(KeyVersions, PasswordResets):
         recipient.last_activity_at = now
         register_success(self.session, recipient)
         stored = recipient.security_phrase
-        if stored is not None and not stored.startswith(WRAPPED_PHRASE):
+        if stored is not None and not is_wrapped_text(stored):
             self.set_security_phrase(recipient, stored)
 
     def touch_activity(self, recipient: Recipient) -> None:

@@ -26,6 +26,7 @@ from portal.reading import (
     open_envelope,
     parse_envelope,
     problem,
+    remember_envelope,
     show_message,
 )
 from portal.security import DOWNLOAD_POLICY, use_policy
@@ -89,7 +90,7 @@ def open_get() -> ResponseReturnValue:
 def upload() -> ResponseReturnValue:
     """Pick or drop secure.htm or the whole saved mail; the envelope is taken from it."""
     from webcrypt.envelope import EnvelopeFormatError
-    from webcrypt.securehtm import extract_envelope
+    from webcrypt.securehtm import read_envelope
 
     form = UploadForm()
     if request.method == "GET":
@@ -104,7 +105,7 @@ def upload() -> ResponseReturnValue:
     except Refusal as refusal:
         return refusal.response
     try:
-        text = extract_envelope(data)
+        text = remember_envelope(read_envelope(data))
     except EnvelopeFormatError:
         return problem(
             "format",

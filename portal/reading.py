@@ -87,6 +87,12 @@ def parse_envelope(text: str) -> Any:
     return parsed
 
 
+def remember_envelope(parsed: envelope_format.Envelope) -> str:
+    """Keep an envelope parsed elsewhere (an upload) for this request; return its text."""
+    g.parsed_envelope = (parsed.text, parsed)
+    return parsed.text
+
+
 @dataclass(frozen=True)
 class Permit:
     """What the first transaction found: the reader may decrypt with `key`."""

@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from webcrypt.branding import Branding
 from webcrypt.dates import format_moment
-from webcrypt.envelope import EnvelopeFormatError, Header, parse
+from webcrypt.envelope import Envelope, EnvelopeFormatError, Header, parse
 from webcrypt.envelope.armor import BEGIN, END
 from webcrypt.envelope.errors import INCOMPLETE
 
@@ -228,13 +228,16 @@ def _armor_in_mail(data: bytes) -> str:
     raise EnvelopeFormatError(NOT_FOUND_IN_MAIL)
 
 
-def extract_envelope(data: bytes) -> str:
-    """Return the armored envelope in a secure.htm, a whole .eml, or bare armored text.
+def read_envelope(data: bytes) -> Envelope:
+    """Return the parsed envelope in a secure.htm, a whole .eml, or bare armored text.
 
     Raises EnvelopeFormatError, with a message for the person who chose the
-    file, when no readable envelope is found.
+    file, when no readable envelope is found (unknown versions and damaged headers too).
     """
     looks_like_mail = _HEADER_FIELD.match(data) is not None
-    armored = _armor_in_mail(data) if looks_like_mail else _armor_in(data)
-    parse(armored)  # unknown versions and damaged headers are reported here
-    return armored
+    return parse(_armor_in_mail(data) if looks_like_mail else _armor_in(data))
+
+
+def extract_envelope(data: bytes) -> str:
+    """Return the armored envelope in a secure.htm, a whole .eml, or bare armored text."""
+    return read_envelope(data).text

@@ -17,17 +17,15 @@ import click
 
 from webcrypt.commands.context import Context, pass_context
 from webcrypt.envelope import EnvelopeError
-from webcrypt.securehtm import extract_envelope
+from webcrypt.securehtm import read_envelope
 
 
 @click.command()
 @click.argument("file", type=click.File("rb"))
 def inspect(file: BinaryIO) -> None:
     """Print the authenticated header of a secure.htm (or .eml) without decrypting it."""
-    from webcrypt.envelope import parse
-
     try:
-        header = parse(extract_envelope(file.read())).header
+        header = read_envelope(file.read()).header
     except EnvelopeError as exc:
         raise click.ClickException(f"{file.name}: {exc}") from None
     rows = [

@@ -2,7 +2,7 @@
 
 This rule looks at the envelope only. Whether the SMTP client may have mail sealed at all,
 and whether the From: header names the same mailbox, is checked before anything is sealed
-(`webcrypt.sealing.Sealer.adviser`): a failure there refuses the message instead of letting
+(`webcrypt.admission.adviser_of`): a failure there refuses the message instead of letting
 it pass.
 """
 

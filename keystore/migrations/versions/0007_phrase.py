@@ -21,7 +21,8 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-# Frozen copies of keystore.recipients.WRAPPED_PHRASE and phrase_aad as of this revision.
+# Frozen copies of keystore.masterkey.WRAPPED_TEXT and keystore.recipients.phrase_aad as of
+# this revision.
 _WRAPPED = "wrapped:"
 
 
