@@ -9,7 +9,7 @@ For messages of about 100 KB, 2 MB and 10 MB this measures, in one run:
   ratio portal / open of each);
 * peak memory (tracemalloc) of one portal open and of one envelope open;
 * where the portal's time goes, in more opens with timers around its steps: extract (the
-  envelope out of secure.htm), unarmor (envelope.parse, once per check), decrypt
+  envelope out of secure.htm, with its header parsed), unarmor (envelope.parse elsewhere), decrypt
   (envelope.open), parse (the MIME tree), view (decoding parts, headers, attachments;
   without parse and sanitize), sanitize (nh3 on HTML bodies), render (the page template
   with the carried envelope), client (the test client encoding the upload: not the
@@ -131,7 +131,7 @@ class Split:
 
     STEPS = (
         ("client", "werkzeug.test", "stream_encode_multipart"),  # the test client's side
-        ("extract", "webcrypt.securehtm", "extract_envelope"),
+        ("extract", "webcrypt.securehtm", "read_envelope"),
         ("unarmor", "webcrypt.envelope", "parse"),
         ("decrypt", "webcrypt.envelope", "open"),
         ("parse", "portal.mimeview", "parse"),
