@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from webcrypt.envelope import RecipientKey, open, parse, seal
-from webcrypt.securehtm import render_secure_htm
+from webcrypt.sealing.securehtm import render_secure_htm
 
 KB = 1000
 MB = 1000 * KB

@@ -115,7 +115,7 @@ def serve_baseline(port: int, sink_port: int) -> None:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import SMTP
 
-    from webcrypt.relay import open_relay
+    from webcrypt.smtp.relay import open_relay
 
     relay = open_relay(f"smtp://127.0.0.1:{sink_port}", timeout=60)
 
@@ -145,9 +145,9 @@ def serve_filter(port: int, sink_port: int, data_dir: str) -> None:
 
     from keystore.db import Keystore
     from keystore.masterkey import MasterKey
-    from webcrypt.config import load_config
-    from webcrypt.filter import FilterServer
+    from webcrypt.config.loader import load_config
     from webcrypt.runtime import Runtime
+    from webcrypt.smtp.handler import FilterServer
 
     logging.basicConfig(level=logging.WARNING)
     env = {

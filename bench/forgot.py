@@ -31,7 +31,7 @@ from aiosmtpd.controller import Controller
 from keystore.masterkey import MasterKey
 from keystore.passwords import Hasher, make_context
 from portal.accountmail import mailer
-from webcrypt.config import load_config
+from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
 
 

@@ -1,4 +1,4 @@
-"""Benchmark the MIME limit scan (`webcrypt.mimelimits.check`) against parsing the message.
+"""Benchmark the MIME limit scan (`webcrypt.mail.mimelimits.check`) against parsing the message.
 
     python bench/mime_limits.py            every case, best of 5 runs each
     python bench/mime_limits.py --runs 3
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from webcrypt.mimelimits import MimeLimitError, MimeLimits, check
+from webcrypt.mail.mimelimits import MimeLimitError, MimeLimits, check
 
 MB = 1024 * 1024
 LIMITS = MimeLimits()

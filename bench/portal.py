@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from keystore.masterkey import MasterKey
 from webcrypt import envelope
-from webcrypt.config import load_config
+from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
-from webcrypt.securehtm import extract_envelope, render_secure_htm
+from webcrypt.sealing.securehtm import extract_envelope, render_secure_htm
 
 ADVISER = "berater@bank.example"
 CUSTOMER = "kunde@example.com"
@@ -131,7 +131,7 @@ class Split:
 
     STEPS = (
         ("client", "werkzeug.test", "stream_encode_multipart"),  # the test client's side
-        ("extract", "webcrypt.securehtm", "read_envelope"),
+        ("extract", "webcrypt.sealing.securehtm", "read_envelope"),
         ("unarmor", "webcrypt.envelope", "parse"),
         ("decrypt", "webcrypt.envelope", "open"),
         ("parse", "portal.mimeview", "parse"),

@@ -37,7 +37,7 @@ from tests.e2e.browser import Browser, first_login  # noqa: E402
 from tests.e2e.gateway import PIN, Gateway, body_text, secure_htm, sort_mail  # noqa: E402
 from tests.support.components import free_port  # noqa: E402
 from tests.support.smtp import RecordingSink  # noqa: E402
-from webcrypt.securehtm import extract_envelope  # noqa: E402
+from webcrypt.sealing.securehtm import extract_envelope  # noqa: E402
 
 STEPS = ("open", "read", "reply", "send")
 

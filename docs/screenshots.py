@@ -39,7 +39,7 @@ def main() -> None:
         WEBCRYPT_PORTAL_LISTEN=f"127.0.0.1:{http_port}",
         WEBCRYPT_PORTAL_PUBLIC_URL=f"http://127.0.0.1:{http_port}",
     )
-    webcrypt = [sys.executable, "-m", "webcrypt.cli"]
+    webcrypt = [sys.executable, "-m", "webcrypt.cli.main"]
     server = subprocess.Popen([*webcrypt, "serve"], cwd=workdir, env=env)
     try:
         time.sleep(4)

@@ -13,7 +13,7 @@ from keystore.errors import (
 )
 from keystore.ledger import LedgerService
 from keystore.masterkey import MasterKey, load_master_key, rotate_master_key
-from keystore.notices import LeaseService, NoticeService
+from keystore.noticelog import LeaseService, NoticeService
 from keystore.recipients import AuthResult, KeyMaterial, RecipientService
 from keystore.settings import Settings, SettingsService
 

@@ -30,7 +30,7 @@ from keystore.driver import (
 from keystore.errors import KeystoreUnavailable
 from keystore.ledger import LedgerService
 from keystore.masterkey import MasterKey
-from keystore.notices import LeaseService, NoticeService
+from keystore.noticelog import LeaseService, NoticeService
 from keystore.passwords import Hasher
 from keystore.quota import CreationQuota
 from keystore.recipients import RecipientService

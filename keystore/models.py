@@ -45,7 +45,7 @@ class Recipient(Base):
     __table_args__ = (
         Index("ix_recipients_address", "address", unique=True),
         Index("ix_recipients_last_activity_at", "last_activity_at"),
-        # The filter counts a sender's new recipients of the last hour (webcrypt.sealing).
+        # The filter counts a sender's new recipients of the last hour (webcrypt.smtp.sealer).
         Index("ix_recipients_created_by_created_at", "created_by", "created_at"),
         # Never reuse the id of a deleted account: keys and notices are bound to it.
         {**MYSQL_TABLE_OPTIONS, "sqlite_autoincrement": True},

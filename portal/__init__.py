@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 
 __all__ = ["create_app", "create_server", "serve"]
 
-BLUEPRINTS = ("portal.auth", "portal.reader", "portal.reply", "portal.profile", "portal.withdraw")
+BLUEPRINTS = (
+    "portal.auth",
+    "portal.reader",
+    "portal.reply",
+    "portal.profile",
+    "portal.withdrawlink",
+)
 
 
 def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -30,7 +36,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     from portal.wrappers import PortalRequest, PortalSessionInterface
 
     if runtime is None:
-        from webcrypt.config import load_config
+        from webcrypt.config.loader import load_config
         from webcrypt.runtime import Runtime
 
         runtime = Runtime(load_config())

@@ -24,8 +24,8 @@ from keystore.errors import KeystoreError
 from keystore.settings import Settings
 from portal.context import RUNTIME_KEY, internal_domains, runtime, settings
 from webcrypt.lifecycle.mails import notice_mail
-from webcrypt.notices import Outgoing
-from webcrypt.relay import RelayError
+from webcrypt.mail.compose import Outgoing
+from webcrypt.smtp.relay import RelayError
 
 log = logging.getLogger(__name__)
 

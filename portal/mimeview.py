@@ -37,7 +37,7 @@ from itertools import pairwise
 from typing import Any, Literal
 
 from portal.sanitize import INLINE_IMAGE_TYPES, clean_html, content_id_key
-from webcrypt.headertext import codec_for, decode_bytes, decode_header_value
+from webcrypt.mail.headertext import codec_for, decode_bytes, decode_header_value
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class _RawHeaders(Compat32):
     """compat32, but a field comes back as written (8-bit bytes kept as surrogates).
 
     compat32 hands out a field with 8-bit bytes as a Header that turns them into U+FFFD;
-    header text is decoded in one place instead (`webcrypt.headertext`).
+    header text is decoded in one place instead (`webcrypt.mail.headertext`).
     """
 
     def header_fetch_parse(self, name: str, value: str) -> str:

@@ -18,7 +18,7 @@ from flask import current_app
 
 from keystore.addresses import normalize_address
 from portal.context import runtime, services
-from webcrypt.securehtm import portal_origin
+from webcrypt.sealing.securehtm import portal_origin
 
 # English and German decoys, so that either looks like a customer's own choice. German
 # adjectives are stems that take the ending of the noun's gender.

@@ -90,7 +90,7 @@ def open_get() -> ResponseReturnValue:
 def upload() -> ResponseReturnValue:
     """Pick or drop secure.htm or the whole saved mail; the envelope is taken from it."""
     from webcrypt.envelope import EnvelopeFormatError
-    from webcrypt.securehtm import read_envelope
+    from webcrypt.sealing.securehtm import read_envelope
 
     form = UploadForm()
     if request.method == "GET":

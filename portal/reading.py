@@ -248,9 +248,9 @@ _LIMIT_REASONS = {
 def check_limits(raw: bytes, *, title: str) -> None:
     """Refuse with a clear page when `raw` breaks a MIME limit (before anything parses it).
 
-    One linear scan of the bytes (`webcrypt.mimelimits`), with the limits of ``[limits]``.
+    One linear scan of the bytes (`webcrypt.mail.mimelimits`), with the limits of ``[limits]``.
     """
-    from webcrypt.mimelimits import MimeLimitError, MimeLimits, check
+    from webcrypt.mail.mimelimits import MimeLimitError, MimeLimits, check
 
     try:
         check(raw, MimeLimits.from_config(runtime().config))

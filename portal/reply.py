@@ -114,7 +114,7 @@ def _too_large(body: str, uploads: list[Upload]) -> bool:
 
 def _send(message: Any, sender: str, recipients: list[str], action: str) -> str | None:
     """Relay `message`; return a user-facing reason when it failed."""
-    from webcrypt.relay import RelayError
+    from webcrypt.smtp.relay import RelayError
 
     try:
         runtime().relay_for("portal").send(

@@ -10,7 +10,7 @@ from pathlib import Path
 from keystore.db import Keystore
 from keystore.errors import MasterKeyError
 from keystore.masterkey import MasterKey, load_master_key
-from webcrypt.config import Config
+from webcrypt.config.loader import Config
 
 MASTER_KEY_ENV = "WEBCRYPT_KEYSTORE_MASTER_KEY"
 SESSION_KEY_ENV = "WEBCRYPT_PORTAL_SECRET_KEY"

@@ -13,10 +13,10 @@ from keystore.db import Keystore
 from keystore.errors import KeystoreUnavailable
 from keystore.masterkey import MasterKey, load_master_key
 from keystore.settings import Settings
-from webcrypt.config import Config
+from webcrypt.config.loader import Config
 
 if TYPE_CHECKING:
-    from webcrypt.relay import Relay
+    from webcrypt.smtp.relay import Relay
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Runtime:
 
     def relay_for(self, kind: str) -> Relay:
         """Return the relay client for "filter" or "portal" mail (shared within the process)."""
-        from webcrypt.relay import open_relay
+        from webcrypt.smtp.relay import open_relay
 
         if kind not in self._relays:
             url = self.config.filter.relay if kind == "filter" else self.config.portal_relay

@@ -27,9 +27,9 @@ VIEWS = (
     "portal.admin.login",
     "portal.admin.dashboard",
     "portal.admin.users",
-    "portal.admin.messages",
+    "portal.admin.withdrawals",
     "portal.admin.settings_page",
-    "portal.admin.branding",
+    "portal.admin.branding_page",
     "portal.admin.auditlog",
 )
 

@@ -9,10 +9,10 @@ from typing import Any
 from flask import render_template
 
 from portal.context import now, runtime
-from webcrypt.branding import Branding
-from webcrypt.carrier import Adviser, readable_parts
 from webcrypt.envelope import RecipientKey, seal
-from webcrypt.securehtm import render_secure_htm
+from webcrypt.sealing.branding import Branding
+from webcrypt.sealing.carrier import Adviser, readable_parts
+from webcrypt.sealing.securehtm import render_secure_htm
 
 SAMPLE_SENDER = "berta.berater@bank.example"
 SAMPLE_RECIPIENT = "kunde@example.com"

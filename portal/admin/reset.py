@@ -29,7 +29,7 @@ from keystore.passwords import new_pin
 from portal.admin.access import Services, record, services
 from portal.admin.pinmail import build_pin_mail
 from portal.context import now, runtime
-from webcrypt.relay import RelayError
+from webcrypt.smtp.relay import RelayError
 
 log = logging.getLogger(__name__)
 

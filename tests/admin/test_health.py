@@ -13,7 +13,7 @@ from tests.admin.conftest import password_step
 from tests.portal.conftest import TEST_CONFIG, login, make_runtime
 from tests.portal.helpers import FakeClock, build_mail, seal
 from tests.support.components import free_port
-from webcrypt.config import load_config
+from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
 
 REMOTE = {"REMOTE_ADDR": "192.0.2.10"}

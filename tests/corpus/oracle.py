@@ -33,10 +33,10 @@ from tests.portal.conftest import first_login
 from tests.portal.helpers import csrf_token
 from tests.support.components import free_port
 from tests.support.smtp import Received, RecordingSink
-from webcrypt.config import load_config
-from webcrypt.filter import FilterServer
+from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
-from webcrypt.securehtm import extract_envelope
+from webcrypt.sealing.securehtm import extract_envelope
+from webcrypt.smtp.handler import FilterServer
 
 PARTNER = "partner@cust.example"
 """An external sender: mail from it is never encrypted, whatever its Subject says."""

@@ -29,7 +29,7 @@ from tests.corpus.oracle import (
     wire,
 )
 from tests.filter.helpers import carriers
-from webcrypt.securehtm import extract_envelope
+from webcrypt.sealing.securehtm import extract_envelope
 
 CORPUS = {s.name: s for s in catalogue()}
 SMALL = [

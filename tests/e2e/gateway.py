@@ -142,7 +142,7 @@ class Gateway:
     def runtime(self) -> object:
         """A runtime on the same configuration, for looking into the keystore."""
         from keystore.masterkey import load_master_key
-        from webcrypt.config import load_config
+        from webcrypt.config.loader import load_config
         from webcrypt.runtime import Runtime
 
         config = load_config(environ=self.env)
@@ -153,7 +153,7 @@ class Gateway:
         """Decrypt the secure.htm of a carrier with its recipient's key; return the original."""
         from webcrypt.envelope import open as open_envelope
         from webcrypt.envelope import parse
-        from webcrypt.securehtm import extract_envelope
+        from webcrypt.sealing.securehtm import extract_envelope
 
         envelope = parse(extract_envelope(secure_htm(received)))
         runtime = self.runtime()

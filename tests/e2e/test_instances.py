@@ -96,7 +96,7 @@ def cluster(
 
 def envelope_of(message: object) -> str:
     """The armored envelope inside a carrier's secure.htm."""
-    from webcrypt.securehtm import extract_envelope
+    from webcrypt.sealing.securehtm import extract_envelope
 
     return extract_envelope(secure_htm(message))  # type: ignore[arg-type]
 

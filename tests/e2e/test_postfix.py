@@ -24,7 +24,7 @@ from tests.e2e.gateway import (
 )
 from tests.support.postfix import PostfixInstance
 from tests.support.smtp import RecordingSink
-from webcrypt.securehtm import extract_envelope
+from webcrypt.sealing.securehtm import extract_envelope
 
 pytestmark = pytest.mark.postfix
 

@@ -13,9 +13,9 @@ import pytest
 
 from tests.envelope.conftest import recipient, seal_for, tiny_png
 from tests.support.components import free_port, need, need_program
-from webcrypt.branding import Branding, logo_data_uri
 from webcrypt.envelope import open, parse
-from webcrypt.securehtm import render_secure_htm
+from webcrypt.sealing.branding import Branding, logo_data_uri
+from webcrypt.sealing.securehtm import render_secure_htm
 
 pytestmark = pytest.mark.browser
 ALICE = recipient("alice")

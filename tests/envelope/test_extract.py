@@ -12,7 +12,7 @@ import pytest
 from tests.envelope.conftest import recipient, seal_for
 from tests.vectors.generate import rearm, split
 from webcrypt.envelope import EnvelopeFormatError, open, parse
-from webcrypt.securehtm import extract_envelope, render_secure_htm
+from webcrypt.sealing.securehtm import extract_envelope, render_secure_htm
 
 ALICE = recipient("alice")
 MESSAGE = b"Subject: Kontoauszug\r\n\r\n" + os.urandom(3000)

@@ -9,9 +9,9 @@ from html.parser import HTMLParser
 import pytest
 
 from tests.envelope.conftest import recipient, seal_for
-from webcrypt.branding import DEFAULT_COLOR, Branding, logo_data_uri, safe_color
 from webcrypt.envelope import Header, open, parse
-from webcrypt.securehtm import extract_envelope, render_secure_htm
+from webcrypt.sealing.branding import DEFAULT_COLOR, Branding, logo_data_uri, safe_color
+from webcrypt.sealing.securehtm import extract_envelope, render_secure_htm
 
 ALICE = recipient("alice")
 
@@ -214,7 +214,7 @@ def _rendered_directly(armored: str, header: Header, branding: Branding, lang: s
     """secure.htm rendered from the template with every value, as one pass."""
     from urllib.parse import urlsplit
 
-    from webcrypt import securehtm
+    from webcrypt.sealing import securehtm
 
     portal = header.portal_url.rstrip("/")
     html = securehtm._environment.get_template(securehtm.TEMPLATE).render(

@@ -15,9 +15,9 @@ from keystore.masterkey import MasterKey
 from tests.keystore.conftest import FakeClock, fast_hasher
 from tests.support.components import free_port
 from tests.support.smtp import RecordingSink
-from webcrypt.config import load_config
-from webcrypt.filter import FilterServer
+from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
+from webcrypt.smtp.handler import FilterServer
 
 BANK = "bank.example"
 ADVISER = f"adviser@{BANK}"

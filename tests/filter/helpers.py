@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 from tests.support.smtp import Received
 from webcrypt import envelope
-from webcrypt.securehtm import extract_envelope
+from webcrypt.sealing.securehtm import extract_envelope
 
 PIN_PATTERN = re.compile(r"\b(\d{4} \d{4})\b")
 

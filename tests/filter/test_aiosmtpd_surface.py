@@ -1,6 +1,6 @@
 """The parts of aiosmtpd below its public API that the filter's server classes rely on.
 
-`webcrypt.smtpserver` and `webcrypt.lmtp` override `_getaddr` and `_call_handler_hook`, call
+`webcrypt.smtp.server` and `webcrypt.smtp.lmtp` override `_getaddr` and `_call_handler_hook`, call
 `_set_post_data_state`, and read DATA from `_reader` / write to `_writer`. setup.cfg pins
 aiosmtpd below its next minor release; when that pin is raised, these tests say at once
 which of those names moved, instead of a filter that answers 500 or hangs in production.
@@ -17,8 +17,8 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import MISSING, SMTP, Envelope
 
 from tests.filter.conftest import Harness
-from webcrypt.lmtp import PerRecipientReplies
-from webcrypt.smtpserver import FilterLMTP, FilterSMTP
+from webcrypt.smtp.lmtp import PerRecipientReplies
+from webcrypt.smtp.server import FilterLMTP, FilterSMTP
 
 
 def parameters(function: object) -> list[str]:
@@ -27,7 +27,7 @@ def parameters(function: object) -> list[str]:
 
 def test_the_installed_aiosmtpd_is_the_pinned_minor_release() -> None:
     major, minor, *_ = (int(part) for part in version("aiosmtpd").split(".")[:3])
-    assert (major, minor) == (1, 4), "re-check webcrypt/smtpserver.py before raising the pin"
+    assert (major, minor) == (1, 4), "re-check webcrypt/smtp/server.py before raising the pin"
 
 
 def test_the_private_methods_we_override_or_call_keep_their_signatures() -> None:

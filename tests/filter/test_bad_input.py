@@ -9,7 +9,7 @@ import pytest
 
 from tests.filter.conftest import ADVISER
 from tests.filter.helpers import carriers, open_carrier, rfc5322
-from webcrypt.rules.message import MailMessage
+from webcrypt.mail.message import MailMessage
 
 
 def nested(depth: int) -> str:

@@ -11,10 +11,10 @@ import pytest
 
 from tests.filter.conftest import ADVISER
 from tests.filter.helpers import carriers, smtp_transaction
-from webcrypt import sealing
-from webcrypt.delivery import Outcome
-from webcrypt.filter import reply
-from webcrypt.rules import subject_trigger
+from webcrypt.smtp import sealer
+from webcrypt.smtp.delivery import Outcome
+from webcrypt.smtp.handler import reply
+from webcrypt.smtp.rules import subject_trigger
 
 CUSTOMER = b"c@cust.example"
 COLLEAGUE = b"b@bank.example"
@@ -57,14 +57,14 @@ def test_a_rule_that_fails_on_mail_that_may_be_triggered_refuses_it(harness, mon
 
 
 def test_content_error_while_planning_is_a_5xx_with_a_reason(harness, monkeypatch):
-    monkeypatch.setattr(sealing, "rewrite_headers", boom)
+    monkeypatch.setattr(sealer, "rewrite_headers", boom)
     answer = transact(harness, b"From: adviser@bank.example\r\nSubject: WebCrypt\r\n\r\nx\r\n")
     assert answer.startswith("554 5.6.0 The gateway cannot encrypt this message"), answer
     assert harness.sink.messages == []
 
 
 def test_content_error_while_building_a_carrier_is_a_5xx(harness, monkeypatch):
-    monkeypatch.setattr(sealing, "carrier_for", boom)
+    monkeypatch.setattr(sealer, "carrier_for", boom)
     answer = transact(harness, b"From: adviser@bank.example\r\nSubject: WebCrypt\r\n\r\nx\r\n")
     assert answer.startswith("554 5.6.0 "), answer
     assert all(b"secret" not in m.data for m in harness.sink.messages)
@@ -76,7 +76,7 @@ def test_keystore_trouble_stays_temporary(harness, monkeypatch):
     def unavailable(*args, **kwargs):
         raise KeystoreUnavailable("down")
 
-    monkeypatch.setattr(sealing.Sealer, "_accounts", unavailable)
+    monkeypatch.setattr(sealer.Sealer, "_accounts", unavailable)
     answer = transact(harness, b"From: adviser@bank.example\r\nSubject: WebCrypt\r\n\r\nx\r\n")
     assert answer.startswith("451 "), answer
 

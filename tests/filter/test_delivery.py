@@ -196,7 +196,7 @@ def test_stop_drains_transactions_in_flight(harness):
 def test_metrics_and_the_log_line(make_harness, caplog):
     port = free_port()
     harness = make_harness(WEBCRYPT_FILTER_METRICS_LISTEN=f"127.0.0.1:{port}")
-    with caplog.at_level("INFO", logger="webcrypt.filter"):
+    with caplog.at_level("INFO", logger="webcrypt.smtp.handler"):
         harness.send(OFFER, to=["c@cust.example", "b@bank.example"])
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("message ")]
     assert len(lines) == 1
@@ -213,7 +213,7 @@ def test_run_serves_until_sigterm(harness):
     import os
     import signal
 
-    from webcrypt.filter import run
+    from webcrypt.smtp.handler import run
 
     harness.server.stop(drain_timeout=1)
     seen = []
@@ -230,9 +230,9 @@ def test_run_serves_until_sigterm(harness):
 
 def test_starts_without_keystore_and_defers(tmp_path):
     from keystore.masterkey import MasterKey
-    from webcrypt.config import load_config
-    from webcrypt.filter import FilterServer
+    from webcrypt.config.loader import load_config
     from webcrypt.runtime import Runtime
+    from webcrypt.smtp.handler import FilterServer
 
     env = {
         "WEBCRYPT_GENERAL_DATA_DIR": str(tmp_path),

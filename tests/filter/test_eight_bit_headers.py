@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from tests.filter.conftest import ADVISER
 from tests.filter.helpers import as_received, carriers, open_carrier, smtp_transaction
-from webcrypt.rules import Context, matching_triggers
-from webcrypt.rules.message import MailMessage
+from webcrypt.mail.message import MailMessage
+from webcrypt.smtp.rules import Context, matching_triggers
 
 CUSTOMER = b"c@cust.example"
 COLLEAGUE = b"b@bank.example"

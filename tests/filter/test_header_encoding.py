@@ -8,8 +8,8 @@ from email.header import Header
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webcrypt.notices import address_header, encode_header
-from webcrypt.rules.message import decode_text
+from webcrypt.mail.compose import address_header, encode_header
+from webcrypt.mail.message import decode_text
 
 # Any text but surrogates (bytes that were not UTF-8 are tested on their own below).
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=400)

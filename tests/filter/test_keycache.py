@@ -13,8 +13,8 @@ from tests.filter.conftest import ADVISER, Harness
 from tests.filter.helpers import carriers, open_carrier, pin_mails, rfc5322
 from webcrypt import envelope
 from webcrypt.envelope import RecipientKey
-from webcrypt.keycache import Account, AccountCache
-from webcrypt.securehtm import extract_envelope
+from webcrypt.sealing.keycache import Account, AccountCache
+from webcrypt.sealing.securehtm import extract_envelope
 
 CUSTOMER = "c@cust.example"
 

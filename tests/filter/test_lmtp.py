@@ -7,7 +7,7 @@ from aiosmtpd.controller import Controller
 
 from tests.filter.helpers import lmtp_session, lmtp_transaction
 from tests.support.components import free_port
-from webcrypt.lmtp import PerRecipientLMTP, per_recipient
+from webcrypt.smtp.lmtp import PerRecipientLMTP, per_recipient
 
 
 class _Controller(Controller):

@@ -8,8 +8,8 @@ from email import message_from_bytes, policy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webcrypt.notices import MAX_7BIT_LINE, compose, lf_lines, text_part
-from webcrypt.relay import crlf
+from webcrypt.mail.compose import MAX_7BIT_LINE, compose, lf_lines, text_part
+from webcrypt.smtp.relay import crlf
 
 LINE_ENDS = st.sampled_from(["\n", "\r\n", "\r"])
 TEXT = st.lists(st.tuples(st.text(max_size=40), LINE_ENDS), max_size=8).map(

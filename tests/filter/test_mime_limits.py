@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.filter.conftest import ADVISER
 from tests.filter.helpers import carriers, lmtp_transaction, smtp_transaction
-from webcrypt.mimelimits import MimeLimitError, MimeLimits, check
+from webcrypt.mail.mimelimits import MimeLimitError, MimeLimits, check
 
 LIMITS = MimeLimits()
 

@@ -7,7 +7,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from keystore.settings import Settings
-from webcrypt.notices import pin_mail
+from webcrypt.mail.compose import pin_mail
 
 
 def text_of(data: bytes) -> str:

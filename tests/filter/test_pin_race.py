@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keystore.notices import NoticeService
+from keystore.noticelog import NoticeService
 from tests.filter.conftest import ADVISER, Harness
 from tests.filter.helpers import carriers, pin_mails, rfc5322
 

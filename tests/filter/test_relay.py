@@ -11,7 +11,7 @@ from aiosmtpd.smtp import AuthResult
 
 from tests.support.components import free_port
 from tests.support.smtp import RecordingSink, self_signed_tls
-from webcrypt.relay import OutboxRelay, RelayError, SMTPRelay, crlf, open_relay
+from webcrypt.smtp.relay import OutboxRelay, RelayError, SMTPRelay, crlf, open_relay
 
 MESSAGE = b"From: a@bank.example\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nbody\r\n.dot line\r\n"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.smtp import RecordingSink
-from webcrypt.relay import open_relay
+from webcrypt.smtp.relay import open_relay
 
 HEAD = b"From: a@bank.example\r\nTo: b@example.com\r\nSubject: dots\r\n\r\n"
 

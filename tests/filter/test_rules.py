@@ -9,11 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webcrypt import rules
-from webcrypt.rules import Context, header_trigger, internal_sender, secure_suffix, subject_trigger
-from webcrypt.rules.message import MailMessage, split_message, strip_secure
-from webcrypt.rules.subject_trigger import remove_trigger
-from webcrypt.sealing import rewrite_headers
+from webcrypt.mail.message import MailMessage, split_message, strip_secure
+from webcrypt.smtp import rules
+from webcrypt.smtp.rules import (
+    Context,
+    header_trigger,
+    internal_sender,
+    secure_suffix,
+    subject_trigger,
+)
+from webcrypt.smtp.rules.subject_trigger import remove_trigger
+from webcrypt.smtp.sealer import rewrite_headers
 
 BANK = frozenset({"bank.example"})
 

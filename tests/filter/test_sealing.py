@@ -16,8 +16,8 @@ from tests.filter.helpers import (
     rfc5322,
 )
 from webcrypt import envelope
-from webcrypt.rules.message import MailMessage
-from webcrypt.securehtm import extract_envelope
+from webcrypt.mail.message import MailMessage
+from webcrypt.sealing.securehtm import extract_envelope
 
 SECRET = "The account number is 12345 and the offer is 4.2 %."
 

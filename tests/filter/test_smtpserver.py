@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.filter.conftest import ADVISER
 from tests.filter.helpers import carriers, open_carrier, rfc5322
-from webcrypt.smtpserver import plain_path, read_data, unstuff
+from webcrypt.smtp.server import plain_path, read_data, unstuff
 
 
 def stuffed(lines: list[bytes]) -> bytes:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from keystore.models import Recipient
 from tests.filter.conftest import ADVISER, Harness
 from tests.filter.helpers import carriers, lmtp_transaction, pin_mails, rfc5322
-from webcrypt.filter import is_trusted
+from webcrypt.smtp.handler import is_trusted
 
 NOT_LOOPBACK = {"WEBCRYPT_FILTER_TRUSTED_NETWORKS": "10.0.0.0/8, fd00::/8"}
 

@@ -12,7 +12,7 @@ import pytest
 from keystore.db import Keystore
 from keystore.masterkey import MasterKey
 from webcrypt.bootstrap import initialize
-from webcrypt.config import load_config
+from webcrypt.config.loader import load_config
 
 
 @pytest.fixture

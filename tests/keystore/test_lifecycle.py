@@ -6,8 +6,8 @@ import threading
 from datetime import timedelta
 
 from keystore.db import Keystore
-from keystore.lifecycle import KeyVersionRef, LifecycleService
 from keystore.models import Recipient
+from keystore.periodic import KeyVersionRef, LifecycleService
 from tests.keystore.conftest import FakeClock
 
 DAY = timedelta(days=1)

@@ -17,7 +17,7 @@ from keystore.models import Base
 from keystore.passwords import Hasher, make_context
 from tests.support.smtp import Received, RecordingSink
 from webcrypt import envelope
-from webcrypt.config import load_config
+from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
 
 ADVISER = "berater@bank.example"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from keystore.models import AuditEvent, LedgerEntry, RecipientKey
 from tests.lifecycle.conftest import ADVISER, CUSTOMER, FakeClock, notices, seal_message
 from tests.support.smtp import RecordingSink
-from webcrypt.housekeeping import Report, run_housekeeping
+from webcrypt.lifecycle.jobs import Report, run_housekeeping
 from webcrypt.runtime import Runtime
 
 

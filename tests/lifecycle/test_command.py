@@ -16,8 +16,8 @@ from tests.lifecycle.conftest import ADVISER, FakeClock, notices, seal_message
 from tests.support.cli import clean_workdir, run
 from tests.support.components import free_port
 from tests.support.smtp import RecordingSink
-from webcrypt.cli import main
-from webcrypt.housekeeping import Scheduler
+from webcrypt.cli.main import main
+from webcrypt.lifecycle.jobs import Scheduler
 from webcrypt.runtime import Runtime
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.lifecycle.conftest import ADVISER, FakeClock, notices, seal_message, update_settings
 from tests.support.smtp import RecordingSink
-from webcrypt.housekeeping import Report, run_housekeeping
+from webcrypt.lifecycle.jobs import Report, run_housekeeping
 from webcrypt.runtime import Runtime
 
 CUSTOMERS = [f"kunde{i}@example.net" for i in range(4)]
@@ -81,8 +81,8 @@ def test_concurrent_runs_send_each_notice_once(
 
 
 def test_a_held_lease_makes_other_runs_skip(runtime: Runtime, clock: FakeClock) -> None:
-    from keystore.lifecycle import LifecycleService
-    from webcrypt.housekeeping import LEASE_NAME, LEASE_TTL
+    from keystore.periodic import LifecycleService
+    from webcrypt.lifecycle.jobs import LEASE_NAME, LEASE_TTL
 
     with runtime.keystore.session() as session:
         assert LifecycleService(session, clock=clock).acquire_lease(
@@ -103,7 +103,7 @@ def _run_in_process(
     from datetime import datetime
 
     from keystore.masterkey import MasterKey
-    from webcrypt.config import load_config
+    from webcrypt.config.loader import load_config
 
     config = load_config(
         environ={

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from keystore.lifecycle import LifecycleService
+from keystore.periodic import LifecycleService
 from tests.lifecycle.conftest import (
     ADVISER,
     CUSTOMER,
@@ -17,7 +17,7 @@ from tests.lifecycle.conftest import (
     update_settings,
 )
 from tests.support.smtp import RecordingSink
-from webcrypt.housekeeping import run_housekeeping
+from webcrypt.lifecycle.jobs import run_housekeeping
 from webcrypt.runtime import Runtime
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from tests.lifecycle.conftest import CUSTOMER, FakeClock, Sealed, seal_message
 from tests.portal.conftest import first_login, login
 from tests.portal.helpers import csrf_token
-from webcrypt.housekeeping import run_housekeeping
+from webcrypt.lifecycle.jobs import run_housekeeping
 from webcrypt.runtime import Runtime
 
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from keystore.lifecycle import LifecycleService
 from keystore.models import Notice
+from keystore.periodic import LifecycleService
 from tests.lifecycle.conftest import FakeClock, seal_message, update_settings
 from tests.support.smtp import RecordingSink
-from webcrypt.housekeeping import Report, run_housekeeping
+from webcrypt.lifecycle.jobs import Report, run_housekeeping
 from webcrypt.runtime import Runtime
 
 

@@ -21,7 +21,7 @@ from tests.lifecycle.conftest import (
 )
 from tests.support.smtp import Received, RecordingSink
 from webcrypt import envelope
-from webcrypt.housekeeping import Report, run_housekeeping
+from webcrypt.lifecycle.jobs import Report, run_housekeeping
 from webcrypt.runtime import Runtime
 
 

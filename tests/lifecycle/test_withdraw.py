@@ -21,8 +21,8 @@ from tests.lifecycle.conftest import (
 )
 from tests.portal.helpers import csrf_token
 from tests.support.smtp import RecordingSink
-from webcrypt.housekeeping import run_housekeeping
-from webcrypt.lifecycle.withdraw import inspect_withdrawal, make_token, read_token, withdraw
+from webcrypt.lifecycle.jobs import run_housekeeping
+from webcrypt.lifecycle.withdrawal import inspect_withdrawal, make_token, read_token, withdraw
 from webcrypt.runtime import Runtime
 
 OTHER = "zweite@example.net"

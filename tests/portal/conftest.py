@@ -15,7 +15,7 @@ from keystore.masterkey import MasterKey
 from keystore.passwords import Hasher, make_context
 from tests.portal.helpers import CUSTOMER, PASSWORD, FakeClock, build_mail, csrf_token, seal
 from tests.portal.sessionguard import SessionGuard
-from webcrypt.config import load_config
+from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
 
 

@@ -21,7 +21,7 @@ from keystore.masterkey import MasterKey
 from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, ServerThread, build_mail
 from tests.support.components import free_port, need
 from tests.support.smtp import RecordingSink
-from webcrypt.config import load_config
+from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -34,7 +34,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Filter and portal (waitress, in a thread) on loopback, relaying to a recording sink."""
     import portal
-    from webcrypt.filter import FilterServer
+    from webcrypt.smtp.handler import FilterServer
 
     need(os.path.exists(CHROMIUM), "chromium is not installed (apt-get install chromium)")
     sink = RecordingSink().start()
@@ -152,7 +152,7 @@ def test_upload_and_html_mail_in_the_sandboxed_frame(
 
     from tests.portal.helpers import seal
     from webcrypt import envelope
-    from webcrypt.securehtm import render_secure_htm
+    from webcrypt.sealing.securehtm import render_secure_htm
 
     raw = build_mail(
         html_body=(

@@ -16,7 +16,7 @@ from tests.portal.helpers import CUSTOMER, build_mail, csrf_token, hidden, seal
 from tests.portal.tnef import build_tnef
 from tests.portal.writelock import OtherWriter
 from webcrypt import envelope
-from webcrypt.securehtm import render_secure_htm
+from webcrypt.sealing.securehtm import render_secure_htm
 
 WAIT = 30  # seconds; only reached when something is wrong
 

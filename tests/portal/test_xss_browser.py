@@ -28,9 +28,9 @@ from keystore.masterkey import MasterKey
 from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, ServerThread, seal
 from tests.support.components import free_port, need
 from webcrypt import envelope
-from webcrypt.config import load_config
+from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
-from webcrypt.securehtm import render_secure_htm
+from webcrypt.sealing.securehtm import render_secure_htm
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

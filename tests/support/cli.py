@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from webcrypt.cli import main
+from webcrypt.cli.main import main
 
 
 def clean_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from keystore.db import Keystore
 from keystore.masterkey import MasterKey
 from tests.support.cli import clean_workdir, run
-from webcrypt.cli import main
+from webcrypt.cli.main import main
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_inspect_prints_the_header_without_a_key(workdir: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
     from webcrypt.envelope import RecipientKey, seal
-    from webcrypt.securehtm import render_secure_htm
+    from webcrypt.sealing.securehtm import render_secure_htm
 
     now = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
     sealed = seal(
@@ -163,7 +163,7 @@ def test_seal_creates_account_prints_pin_once_and_opens(
 ) -> None:
     from webcrypt.envelope import open as open_envelope
     from webcrypt.envelope import parse
-    from webcrypt.securehtm import extract_envelope
+    from webcrypt.sealing.securehtm import extract_envelope
 
     monkeypatch.setenv("WEBCRYPT_FILTER_INTERNAL_DOMAINS", "bank.example")
     run("init")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from webcrypt.config import SCHEMA, ConfigError, load_config
+from webcrypt.config.loader import SCHEMA, ConfigError, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -126,7 +126,7 @@ def test_demo_defaults_warn() -> None:
 
 
 def test_reference_document_is_current() -> None:
-    from webcrypt.config import reference
+    from webcrypt.config.loader import reference
 
     document = Path(__file__).parents[2] / "docs" / "configuration.md"
     assert document.read_text(encoding="utf-8") == reference(), (

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webcrypt.headertext import codec_for, decode_bytes, decode_header_value
-from webcrypt.rules.message import decode_text
+from webcrypt.mail.headertext import codec_for, decode_bytes, decode_header_value
+from webcrypt.mail.message import decode_text
 
 CASES = [
     ("=?iso-8859-1?q?Fr=F6sche?=", "Frösche"),

@@ -15,9 +15,9 @@ from flask import Flask
 from keystore.addresses import canonical_domain, is_internal
 from keystore.masterkey import MasterKey
 from portal import context as portal_context
-from webcrypt.config import load_config
-from webcrypt.rules import Context
+from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
+from webcrypt.smtp.rules import Context
 
 CONFIGURED = "Bank.Example., xn--bnk-qla.example, straße.example"
 

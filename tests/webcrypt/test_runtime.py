@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from keystore.masterkey import MasterKey
-from webcrypt.config import load_config
+from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
 
 

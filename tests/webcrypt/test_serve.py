@@ -29,7 +29,7 @@ def start_serve(workdir: Path) -> tuple[subprocess.Popen[str], int, int]:
         WEBCRYPT_FILTER_INTERNAL_DOMAINS="bank.example",
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "webcrypt.cli", "serve"],
+        [sys.executable, "-m", "webcrypt.cli.main", "serve"],
         cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,

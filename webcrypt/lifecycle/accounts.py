@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from keystore.models import Recipient
-from webcrypt.lifecycle.context import ACTOR, JobContext
+from webcrypt.lifecycle.jobcontext import ACTOR, JobContext
 from webcrypt.lifecycle.mails import inactivity_mail
 from webcrypt.lifecycle.sending import Pending, SendResult
 

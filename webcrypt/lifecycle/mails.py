@@ -1,7 +1,7 @@
 """The notice mails of the message and account lifecycle, from templates in English and German.
 
 Templates are ``webcrypt/templates/mail/<name>.<lang>.txt`` (first line the subject), rendered
-with the generic helpers of `webcrypt.notices`; branding (product name, contact, footer) comes
+with the generic helpers of `webcrypt.mail.compose`; branding (product name, contact, footer) comes
 from the admin settings. No mail ever carries a message's subject or content.
 """
 
@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from keystore.settings import Settings
-from webcrypt.dates import format_day, format_moment
-from webcrypt.notices import Outgoing, compose, language, render_mail, system_sender
+from webcrypt.mail.compose import Outgoing, compose, language, render_mail, system_sender
+from webcrypt.mail.dates import format_day, format_moment
 
 
 def notice_mail(

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from keystore.clock import Clock
-from keystore.lifecycle import LifecycleService
-from webcrypt.notices import Outgoing
-from webcrypt.relay import RelayError
+from keystore.periodic import LifecycleService
+from webcrypt.mail.compose import Outgoing
+from webcrypt.smtp.relay import RelayError
 
 if TYPE_CHECKING:
     from webcrypt.runtime import Runtime

@@ -1,0 +1,314 @@
+"""Queries and records for the periodic lifecycle jobs (housekeeping).
+
+Leases keep concurrent housekeeping runs apart; notices are claimed under a unique
+``(kind, key)`` so a mail is sent at most once even when two runs overlap. The queries
+select the messages, accounts and key versions that a job has to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from keystore.addresses import normalize_address
+from keystore.clock import Clock, as_utc, utcnow
+from keystore.models import AdviserOption, Lease, LedgerEntry, Notice, Recipient, RecipientKey
+from keystore.noticelog import NoticeService
+
+_T = TypeVar("_T")
+_IN_CHUNK = 500
+"""At most this many values in one ``IN (...)`` list."""
+
+
+@dataclass(frozen=True)
+class KeyVersionRef:
+    """One key version of one recipient."""
+
+    recipient_id: int
+    version: int
+
+
+def _chunks(values: Sequence[_T]) -> Iterable[Sequence[_T]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+class LifecycleService:
+    """Leases, once-only notices and the selections of the housekeeping jobs."""
+
+    def __init__(self, session: Session, *, clock: Clock = utcnow) -> None:
+        self.session = session
+        self.clock = clock
+
+    # -- leases ---------------------------------------------------------------------------
+
+    def acquire_lease(self, name: str, holder: str, *, ttl: timedelta) -> bool:
+        """Take (or extend) the lease `name` for `holder`; False while someone else holds it.
+
+        A lease whose expiry has passed is free for the taking, so a crashed holder blocks
+        the job for at most `ttl`.
+        """
+        now = self.clock()
+        expires = now + ttl
+        try:
+            with self.session.begin_nested():
+                self.session.add(Lease(name=name, holder=holder, expires_at=expires))
+            return True
+        except IntegrityError:
+            pass
+        result = self.session.execute(
+            update(Lease)
+            .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
+            .values(holder=holder, expires_at=expires)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease back (only if `holder` still holds it)."""
+        self.session.execute(
+            delete(Lease)
+            .where(Lease.name == name, Lease.holder == holder)
+            .execution_options(synchronize_session=False)
+        )
+
+    def lease_holder(self, name: str) -> str | None:
+        """Return who holds the lease now (None when free or expired)."""
+        lease = self.session.get(Lease, name)
+        if lease is None or lease.expires_at < self.clock():
+            return None
+        return lease.holder
+
+    # -- notices --------------------------------------------------------------------------
+
+    def claim_notice(
+        self, kind: str, key: str, *, message_id: str | None = None, recipient_id: int | None = None
+    ) -> bool:
+        """Record that the notice (kind, key) is being sent; False when it already was.
+
+        The unique constraint decides between concurrent callers: exactly one of them gets
+        True, and only that one may send the mail.
+        """
+        return NoticeService(self.session, clock=self.clock).record(
+            kind, key, message_id=message_id, recipient_id=recipient_id
+        )
+
+    def unclaim_notice(self, kind: str, key: str) -> None:
+        """Forget a claimed notice whose mail could not be sent, so a later run retries."""
+        self.session.execute(
+            delete(Notice)
+            .where(Notice.kind == kind, Notice.key == key)
+            .execution_options(synchronize_session=False)
+        )
+
+    def notice_sent_at(self, kind: str, key: str) -> datetime | None:
+        """Return when the notice (kind, key) was recorded, or None."""
+        return self.session.scalar(
+            select(Notice.sent_at).where(Notice.kind == kind, Notice.key == key)
+        )
+
+    def recorded_keys(self, kind: str, keys: Sequence[str]) -> set[str]:
+        """Return which of `keys` already have a notice of `kind`."""
+        found: set[str] = set()
+        for chunk in _chunks(list(dict.fromkeys(keys))):
+            found.update(
+                self.session.scalars(
+                    select(Notice.key).where(Notice.kind == kind, Notice.key.in_(chunk))
+                )
+            )
+        return found
+
+    def purge_notices(self, kinds: Sequence[str], *, before: datetime) -> int:
+        """Delete notices of `kinds` recorded before `before`; returns how many."""
+        result = self.session.execute(
+            delete(Notice)
+            .where(Notice.kind.in_(list(kinds)), Notice.sent_at < as_utc(before))
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def forget_recipient_notices(self, recipient_id: int) -> int:
+        """Delete every notice about a recipient (when the account is deleted)."""
+        result = self.session.execute(
+            delete(Notice)
+            .where(Notice.recipient_id == recipient_id)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- messages -------------------------------------------------------------------------
+
+    def _live_messages(self, now: datetime) -> Select[LedgerEntry]:
+        return select(LedgerEntry).where(
+            LedgerEntry.revoked_at.is_(None), LedgerEntry.expires_at > as_utc(now)
+        )
+
+    def unopened_since(self, created_before: datetime, *, now: datetime) -> list[LedgerEntry]:
+        """Return unexpired, unrevoked messages sealed before `created_before`, never opened."""
+        query = self._live_messages(now).where(
+            LedgerEntry.first_opened_at.is_(None),
+            LedgerEntry.created_at <= as_utc(created_before),
+        )
+        return list(self.session.scalars(query.order_by(LedgerEntry.id)))
+
+    def expiring_within(
+        self, until: datetime, *, now: datetime, unread_only: bool = False
+    ) -> list[LedgerEntry]:
+        """Return unrevoked messages that expire after `now` but no later than `until`."""
+        query = self._live_messages(now).where(LedgerEntry.expires_at <= as_utc(until))
+        if unread_only:
+            query = query.where(LedgerEntry.first_opened_at.is_(None))
+        return list(self.session.scalars(query.order_by(LedgerEntry.id)))
+
+    def opened_since(self, since: datetime) -> list[LedgerEntry]:
+        """Return messages first opened at or after `since`."""
+        query = select(LedgerEntry).where(LedgerEntry.first_opened_at >= as_utc(since))
+        return list(self.session.scalars(query.order_by(LedgerEntry.id)))
+
+    def sealed_since(self, since: datetime, *, now: datetime) -> list[LedgerEntry]:
+        """Return unexpired, unrevoked messages sealed at or after `since`."""
+        query = self._live_messages(now).where(LedgerEntry.created_at >= as_utc(since))
+        return list(self.session.scalars(query.order_by(LedgerEntry.id)))
+
+    def purge_ledger(self, *, created_before: datetime, now: datetime) -> int:
+        """Delete ledger rows sealed before `created_before` that have expired by `now`."""
+        result = self.session.execute(
+            delete(LedgerEntry)
+            .where(
+                LedgerEntry.created_at < as_utc(created_before),
+                LedgerEntry.expires_at <= as_utc(now),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- accounts -------------------------------------------------------------------------
+
+    def recipients_by_id(self, ids: Iterable[int]) -> dict[int, Recipient]:
+        """Return the accounts with these ids (missing ones are left out)."""
+        found: dict[int, Recipient] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            for recipient in self.session.scalars(select(Recipient).where(Recipient.id.in_(chunk))):
+                found[recipient.id] = recipient
+        return found
+
+    def lock_recipient(self, recipient_id: int) -> Recipient | None:
+        """Return the account with its row locked until the end of the transaction."""
+        return self.session.scalar(
+            select(Recipient).where(Recipient.id == recipient_id).with_for_update()
+        )
+
+    def inactive_since(
+        self, cutoff: datetime, *, after_id: int = 0, limit: int = 1000
+    ) -> list[Recipient]:
+        """Return accounts with no login, activity or new message since `cutoff`, by id.
+
+        Creation, last login, last activity and the newest message sealed for the
+        account all count as use. Pages through the accounts with `after_id`.
+        """
+        cut = as_utc(cutoff)
+        newer_message = exists().where(
+            LedgerEntry.recipient_id == Recipient.id, LedgerEntry.created_at >= cut
+        )
+        query = (
+            select(Recipient)
+            .where(
+                Recipient.created_at < cut,
+                or_(Recipient.last_login_at.is_(None), Recipient.last_login_at < cut),
+                or_(Recipient.last_activity_at.is_(None), Recipient.last_activity_at < cut),
+                ~newer_message,
+                Recipient.id > after_id,
+            )
+            .order_by(Recipient.id)
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))
+
+    def last_used(self, recipient: Recipient) -> datetime:
+        """Return when the account was last used (created, logged in, active or written to)."""
+        newest_message = self.session.scalar(
+            select(func.max(LedgerEntry.created_at)).where(LedgerEntry.recipient_id == recipient.id)
+        )
+        moments = [
+            recipient.created_at,
+            recipient.last_login_at,
+            recipient.last_activity_at,
+            newest_message,
+        ]
+        return max(m for m in moments if m is not None)
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def rotation_due(self, created_before: datetime, *, limit: int = 1000) -> list[int]:
+        """Return ids of accounts whose newest key version was created before `created_before`."""
+        newest = func.max(RecipientKey.created_at)
+        query = (
+            select(RecipientKey.recipient_id)
+            .group_by(RecipientKey.recipient_id)
+            .having(newest < as_utc(created_before))
+            .order_by(RecipientKey.recipient_id)
+            .limit(limit)
+        )
+        return [int(rid) for rid in self.session.scalars(query)]
+
+    def unused_key_versions(self, *, now: datetime, grace: timedelta) -> list[KeyVersionRef]:
+        """Return live key versions that no unexpired message uses and that are not current.
+
+        A version qualifies only once a newer version has existed for `grace`: a message
+        sealed with the old version just before the rotation may still be on its way to the
+        ledger.
+        """
+        at = as_utc(now)
+        newer = aliased(RecipientKey)
+        superseded = exists().where(
+            newer.recipient_id == RecipientKey.recipient_id,
+            newer.version > RecipientKey.version,
+            newer.created_at <= at - grace,
+        )
+        in_use = exists().where(
+            and_(
+                LedgerEntry.recipient_id == RecipientKey.recipient_id,
+                LedgerEntry.key_version == RecipientKey.version,
+                LedgerEntry.expires_at > at,
+            )
+        )
+        query = (
+            select(RecipientKey.recipient_id, RecipientKey.version)
+            .where(RecipientKey.wrapped_key.is_not(None), superseded, ~in_use)
+            .order_by(RecipientKey.recipient_id, RecipientKey.version)
+        )
+        return [KeyVersionRef(int(r), int(v)) for r, v in self.session.execute(query)]
+
+    # -- adviser options ------------------------------------------------------------------
+
+    def set_adviser_read_receipts(self, adviser: str, enabled: bool, *, actor: str) -> None:
+        """Choose whether an adviser gets a read receipt when a recipient first opens a message."""
+        address = normalize_address(adviser)
+        row = self.session.get(AdviserOption, address)
+        if row is None:
+            row = AdviserOption(address=address, read_receipts=enabled)
+            self.session.add(row)
+        row.read_receipts = enabled
+        row.updated_at = self.clock()
+        row.updated_by = actor
+        self.session.flush()
+
+    def advisers_with_read_receipts(self, advisers: Iterable[str]) -> set[str]:
+        """Return which of `advisers` (normalized addresses) asked for read receipts."""
+        wanted = list(dict.fromkeys(advisers))
+        found: set[str] = set()
+        for chunk in _chunks(wanted):
+            found.update(
+                self.session.scalars(
+                    select(AdviserOption.address).where(
+                        AdviserOption.address.in_(chunk), AdviserOption.read_receipts.is_(True)
+                    )
+                )
+            )
+        return found

@@ -1,0 +1,389 @@
+"""The configuration keys: default, help, allowed values and a parser for each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import ip_network
+from typing import Any
+from urllib.parse import urlsplit
+
+Parser = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One configuration key: its default, what it means and how to check it."""
+
+    name: str
+    default: Any
+    help: str
+    parse: Parser
+    allowed: str
+    secret: bool = False
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return value
+
+
+def _integer(minimum: int, maximum: int | None = None) -> Parser:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError("not a number")
+        number = int(value)
+        if number < minimum or (maximum is not None and number > maximum):
+            raise ValueError("out of range")
+        return number
+
+    return parse
+
+
+def _number(minimum: float) -> Parser:
+    def parse(value: Any) -> float:
+        number = float(value)
+        if number < minimum:
+            raise ValueError("out of range")
+        return number
+
+    return parse
+
+
+def _choice(*choices: str) -> Parser:
+    def parse(value: Any) -> str:
+        if value not in choices:
+            raise ValueError("not one of the choices")
+        return str(value)
+
+    return parse
+
+
+def _domains(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("not a list")
+    domains = tuple(str(item).strip().lower().rstrip(".") for item in items if str(item).strip())
+    for domain in domains:
+        if "@" in domain or " " in domain or ("." not in domain and domain != "localhost"):
+            raise ValueError(f"{domain!r} is not a domain")
+    return domains
+
+
+def _host_port(value: Any, *, optional: bool = False) -> str:
+    text = _text(value).strip()
+    if optional and not text:
+        return ""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("not host:port")
+    return text
+
+
+def _optional_host_port(value: Any) -> str:
+    return _host_port(value, optional=True)
+
+
+def _http_url(value: Any) -> str:
+    text = _text(value).strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("not an http(s) URL")
+    return text
+
+
+def _relay_url(value: Any, *, optional: bool = False) -> str:
+    text = _text(value).strip()
+    if optional and not text:
+        return ""
+    if text.startswith("outbox:") and len(text) > len("outbox:"):
+        return text
+    parts = urlsplit(text)
+    # Exactly what webcrypt.smtp.relay.open_relay can open: anything else would pass here and
+    # then defer every message when the relay is first used.
+    if parts.scheme in {"smtp", "smtps"} and parts.hostname:
+        return text
+    raise ValueError("not a relay URL")
+
+
+def _optional_relay_url(value: Any) -> str:
+    return _relay_url(value, optional=True)
+
+
+def _database_url(value: Any) -> str:
+    text = _text(value).strip()
+    if "://" not in text:
+        raise ValueError("not a database URL")
+    return text
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("not a boolean")
+
+
+RELAY_HELP = (
+    "smtp://host:port (options ?starttls=1&user=…&password=…), smtps://host:port or outbox:DIR"
+)
+
+SCHEMA: dict[str, tuple[Option, ...]] = {
+    "general": (
+        Option(
+            "data_dir",
+            "var",
+            "Folder for the embedded defaults: SQLite keystore, master key, outbox.",
+            _text,
+            "a folder path",
+        ),
+        Option(
+            "log_level",
+            "info",
+            "How much to log.",
+            _choice("debug", "info", "warning", "error"),
+            "debug, info, warning or error",
+        ),
+    ),
+    "keystore": (
+        Option(
+            "url",
+            "sqlite:///{data_dir}/keystore.db",
+            "SQLAlchemy URL of the keystore database (sqlite, postgresql+psycopg, mysql+pymysql).",
+            _database_url,
+            "a database URL such as postgresql+psycopg://user@host/db",
+            secret=True,
+        ),
+        Option(
+            "master_key_file",
+            "{data_dir}/master.key",
+            "File holding the master key (mode 0600); WEBCRYPT_KEYSTORE_MASTER_KEY (base64) wins.",
+            _text,
+            "a file path",
+        ),
+    ),
+    "filter": (
+        Option(
+            "listen",
+            "127.0.0.1:10025",
+            "Where the content filter listens.",
+            _host_port,
+            "host:port",
+        ),
+        Option(
+            "protocol",
+            "smtp",
+            "Protocol spoken to the mail server.",
+            _choice("smtp", "lmtp"),
+            "smtp or lmtp",
+        ),
+        Option(
+            "relay",
+            "outbox:{data_dir}/outbox",
+            "Where filtered mail goes.",
+            _relay_url,
+            RELAY_HELP,
+            secret=True,
+        ),
+        Option(
+            "internal_domains",
+            ("localhost",),
+            "Domains of the company; only their senders are encrypted, their recipients never.",
+            _domains,
+            "a list of domains, comma-separated in the environment",
+        ),
+        Option(
+            "relay_timeout",
+            60.0,
+            "Seconds to wait for the relay before answering 451.",
+            _number(1.0),
+            "a number of seconds >= 1",
+        ),
+        Option(
+            "max_transactions",
+            8,
+            "Messages processed at once; each holds about 4x its size in memory.",
+            _integer(1, 1000),
+            "a whole number from 1 to 1000",
+        ),
+        Option(
+            "idle_timeout",
+            900,
+            "Seconds a silent client may hold a connection (> 600 for Postfix).",
+            _integer(601),
+            "a whole number of seconds above 600",
+        ),
+        Option(
+            "metrics_listen",
+            "",
+            "host:port for Prometheus /metrics of the filter; empty = off.",
+            _optional_host_port,
+            "host:port or empty",
+        ),
+    ),
+    "portal": (
+        Option(
+            "listen",
+            "127.0.0.1:8080",
+            "Where the portal's web server listens.",
+            _host_port,
+            "host:port",
+        ),
+        Option(
+            "public_url",
+            "http://127.0.0.1:8080",
+            "The portal's address as recipients see it.",
+            _http_url,
+            "an http(s) URL",
+        ),
+        Option(
+            "relay",
+            "",
+            "Where replies and notices go; empty = the filter's relay.",
+            _optional_relay_url,
+            RELAY_HELP + " or empty",
+            secret=True,
+        ),
+        Option(
+            "secret_key_file",
+            "{data_dir}/session.key",
+            "File with the key that signs sessions; shared by every portal instance.",
+            _text,
+            "a file path",
+        ),
+        Option(
+            "ratelimit_storage",
+            "memory://",
+            "Flask-Limiter storage: memory:// for one instance, redis://host:6379 for several.",
+            _text,
+            "memory:// or a redis:// URL",
+            secret=True,
+        ),
+        Option(
+            "threads",
+            8,
+            "Worker threads of the web server.",
+            _integer(1, 256),
+            "a whole number from 1 to 256",
+        ),
+        Option(
+            "trusted_proxies",
+            0,
+            "Reverse proxies in front of the portal (for client addresses).",
+            _integer(0, 5),
+            "a whole number from 0 to 5",
+        ),
+        Option(
+            "metrics_token",
+            "",
+            "Bearer token for /metrics; empty = only reachable from loopback.",
+            _text,
+            "a string",
+            secret=True,
+        ),
+    ),
+    # Limits on the MIME structure of triggered mail (filter, at SMTP time) and of what the
+    # portal opens; defaults that real mail stays far below. See webcrypt.mail.mimelimits.
+    "limits": (
+        Option(
+            "max_depth",
+            50,
+            "Levels of multipart and message/* parts a part may be nested in.",
+            _integer(1, 1000),
+            "a whole number from 1 to 1000",
+        ),
+        Option(
+            "max_parts",
+            1000,
+            "MIME parts in one message (containers and attached messages included).",
+            _integer(1, 1000000),
+            "a whole number from 1 to 1000000",
+        ),
+        Option(
+            "max_header_bytes",
+            256 * 1024,
+            "Bytes in the header block of any one part (the message's own included).",
+            _integer(1024),
+            "a whole number of bytes >= 1024",
+        ),
+        Option(
+            "max_line_length",
+            64 * 1024,
+            "Bytes in one header field with its folded lines; body lines are not limited.",
+            _integer(998),
+            "a whole number of bytes >= 998",
+        ),
+    ),
+    "housekeeping": (
+        Option(
+            "mode",
+            "off",
+            "Run housekeeping inside `webcrypt serve` (internal) or from cron (off).",
+            _choice("off", "internal"),
+            "off or internal",
+        ),
+        Option(
+            "interval",
+            300,
+            "Seconds between internal housekeeping runs.",
+            _integer(30),
+            "a whole number of seconds >= 30",
+        ),
+    ),
+}
+
+
+def _networks(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("not a list")
+    networks = []
+    for item in (str(item).strip() for item in items):
+        if not item:
+            continue
+        try:
+            networks.append(str(ip_network(item)))
+        except ValueError as exc:  # host bits set, or not an address at all
+            raise ValueError(f"{item!r}: {exc}") from None
+    return tuple(networks)
+
+
+# Who may make the filter seal and create accounts, and how fast.
+SCHEMA["filter"] = (
+    *SCHEMA["filter"],
+    Option(
+        "trusted_networks",
+        ("127.0.0.0/8", "::1/128"),
+        "Clients whose mail the filter seals (the MTA); others get 550 for mail it would seal.",
+        _networks,
+        "a list of networks such as 10.1.0.0/16, comma-separated in the environment",
+    ),
+    Option(
+        "new_recipients_per_hour",
+        20,
+        "New recipient accounts one sender may create per hour; 0 = no limit.",
+        _integer(0, 1_000_000),
+        "a whole number >= 0",
+    ),
+)
+
+
+SECTION_NOTES: dict[str, str] = {
+    "limits": (
+        "Limits on the MIME structure of a message, checked by one linear scan of its bytes "
+        "(no parser, no recursion). The filter checks triggered mail before sealing it and "
+        "refuses a message over a limit at SMTP time with `552 5.3.4` and a reason that names "
+        "the limit; mail without a trigger is never checked. The portal checks an uploaded "
+        "file and a decrypted message before parsing it and shows a page that says which "
+        "limit was exceeded. Real mail stays far below the defaults (a few levels, a few "
+        "dozen parts, header blocks of some kilobytes). Body lines are not limited: real "
+        "mail has single-line bodies of a megabyte and more; the message size is limited by "
+        "the `max_message_size` setting."
+    ),
+}
+"""A paragraph under a section's heading in the configuration reference."""

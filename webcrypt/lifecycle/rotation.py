@@ -1,0 +1,93 @@
+"""Key rotation, crypto-shredding of key versions no message needs, and ledger retention.
+
+Every account gets a new key version `key_rotation_days` after its newest one; new messages
+are sealed with it. A version that is not the newest and that no unexpired message uses is
+destroyed: every message sealed with it is unreadable from then on, for everybody. A
+version is only destroyed once its successor is `SHRED_GRACE` old, because a message sealed
+just before the rotation reaches the ledger only after the relay took it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from keystore.models import RecipientKey
+from keystore.periodic import LifecycleService
+from webcrypt.lifecycle.jobcontext import ACTOR, JobContext
+
+log = logging.getLogger(__name__)
+
+SHRED_GRACE = timedelta(days=1)
+BATCH = 100
+
+
+def rotate_keys(ctx: JobContext) -> int:
+    """Add a new key version to every account whose newest one is due; returns how many."""
+    cutoff = ctx.now - timedelta(days=ctx.settings.key_rotation_days)
+    with ctx.session() as session:
+        due = ctx.lifecycle(session).rotation_due(cutoff, limit=10 * BATCH)
+    rotated = 0
+    for start in range(0, len(due), BATCH):
+        with ctx.session() as session:
+            lifecycle, recipients = ctx.lifecycle(session), ctx.recipients(session)
+            for recipient_id in due[start : start + BATCH]:
+                if not _still_due(lifecycle, recipient_id, cutoff):
+                    continue
+                recipient = recipients.get_by_id(recipient_id)
+                if recipient is None:
+                    continue
+                try:
+                    with session.begin_nested():
+                        recipients.rotate_key(recipient)
+                    rotated += 1
+                except IntegrityError:
+                    continue  # another run added the same version a moment ago
+    if rotated:
+        _audit(ctx, "keys.rotate", f"new key version for {rotated} accounts")
+    return rotated
+
+
+def _still_due(lifecycle: LifecycleService, recipient_id: int, cutoff: datetime) -> bool:
+    """Re-check inside the rotating transaction (another run may have rotated meanwhile)."""
+    newest = lifecycle.session.scalar(
+        select(RecipientKey.created_at)
+        .where(RecipientKey.recipient_id == recipient_id)
+        .order_by(RecipientKey.version.desc())
+        .limit(1)
+    )
+    return newest is not None and newest < cutoff
+
+
+def shred_unused_versions(ctx: JobContext) -> int:
+    """Destroy key versions that no unexpired message uses (never the newest); returns how many."""
+    with ctx.session() as session:
+        refs = ctx.lifecycle(session).unused_key_versions(now=ctx.now, grace=SHRED_GRACE)
+    for start in range(0, len(refs), BATCH):
+        with ctx.session() as session:
+            recipients = ctx.recipients(session)
+            for ref in refs[start : start + BATCH]:
+                recipients.destroy_key_version(ref.recipient_id, ref.version)
+    if refs:
+        _audit(ctx, "keys.shred", f"destroyed {len(refs)} key versions no message uses")
+    return len(refs)
+
+
+def purge_ledger(ctx: JobContext, notice_kinds: tuple[str, ...]) -> tuple[int, int]:
+    """Delete ledger rows and notices past `ledger_retention_days`; returns both counts."""
+    before = ctx.now - timedelta(days=ctx.settings.ledger_retention_days)
+    with ctx.session() as session:
+        lifecycle = ctx.lifecycle(session)
+        rows = lifecycle.purge_ledger(created_before=before, now=ctx.now)
+        notices = lifecycle.purge_notices(notice_kinds, before=before)
+    if rows:
+        _audit(ctx, "ledger.purge", f"purged {rows} ledger entries past retention")
+    return rows, notices
+
+
+def _audit(ctx: JobContext, action: str, detail: str) -> None:
+    with ctx.session() as session:
+        ctx.audit(session).record(action, actor=ACTOR, detail=detail)

@@ -1,0 +1,272 @@
+"""The carrier mail: a readable note to the recipient with the sealed message attached.
+
+The note says who sent a secure message and how to open it, never anything of the message.
+``secure.htm`` goes out 7-bit clean: its base64 lines are ASCII already, so a second base64
+(a third bigger carrier) is avoided. Domains listed in ``attachment_domains`` get the same
+envelope as a neutral file for mail systems that strip ``.htm`` attachments.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import getaddresses
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from keystore.addresses import normalize_address
+from webcrypt.mail.compose import (
+    LANGUAGES,
+    Part,
+    address_header,
+    language,
+    leaf_part,
+    lf_lines,
+    multipart,
+    readable_body,
+    render_mail,
+    render_template,
+    serialize,
+    seven_bit,
+)
+from webcrypt.mail.message import decode_text, without_surrogates
+from webcrypt.sealing.branding import Branding
+from webcrypt.sealing.securehtm import render_secure_htm
+
+if TYPE_CHECKING:
+    from webcrypt import envelope
+    from webcrypt.sealing.keycache import Account
+
+HTML_NAME = "secure.htm"
+NEUTRAL_NAME = "secure-message.dat"
+
+
+@dataclass(frozen=True)
+class Adviser:
+    """The internal sender as shown to the recipient."""
+
+    address: str
+    name: str
+
+    @classmethod
+    def from_header(cls, from_header: str, fallback: str) -> Adviser:
+        """Take the display name and address of a From header, else the envelope sender.
+
+        An address the keystore could not take (8-bit bytes, no domain, ...) is replaced by
+        the envelope sender; the name is always text that can be encoded.
+        """
+        name, address = _name_and_address(from_header)
+        try:
+            normalize_address(address)
+        except ValueError:
+            address = fallback
+        return cls(address=address, name=name or address)
+
+    def header(self) -> str:
+        """Return the From header value (the name encoded and folded when needed)."""
+        if self.name == self.address:
+            return self.address
+        return address_header(self.name, self.address)
+
+
+@lru_cache(maxsize=1024)
+def _name_and_address(from_header: str) -> tuple[str, str]:
+    """Decoded display name and address of a From header (advisers write many mails)."""
+    try:
+        pairs = getaddresses([from_header]) if from_header else []
+    except Exception:  # a malformed From header: the envelope sender is enough
+        pairs = []
+    name, address = pairs[0] if pairs else ("", "")
+    return without_surrogates(decode_text(name)), address
+
+
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,900}>")
+"""A msg-id as the carrier may repeat it: printable ASCII between angle brackets."""
+
+
+def thread_headers(fields: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """In-Reply-To and References for the carrier: the well-formed ids of the original's.
+
+    The carrier writes them itself, so that what it takes over is ASCII and foldable:
+    ids with 8-bit bytes or without brackets are left out, as is a field left empty.
+    """
+    kept = []
+    for name, value in fields:
+        ids = _MESSAGE_ID.findall(value)
+        if ids:
+            kept.append((name, " ".join(ids)))
+    return kept
+
+
+def attachment(content: str, *, neutral: bool) -> Part:
+    """Wrap the attachment text 7-bit when it is ASCII with short lines, else quoted-printable."""
+    content_type = "application/octet-stream" if neutral else "text/html"
+    filename = NEUTRAL_NAME if neutral else HTML_NAME
+    data = lf_lines(content).encode("utf-8")
+    if seven_bit(data):
+        charset, encoding = ("" if neutral else '; charset="us-ascii"'), "7bit"
+    else:
+        charset, encoding = ("" if neutral else '; charset="utf-8"'), "quoted-printable"
+        data = binascii.b2a_qp(data, istext=True)
+    return leaf_part(
+        f'{content_type}{charset}; name="{filename}"',
+        encoding,
+        data,
+        ("Content-Disposition", f'attachment; filename="{filename}"'),
+    )
+
+
+@lru_cache(maxsize=256)
+def readable_parts(
+    *,
+    adviser: Adviser,
+    settings: Any,
+    portal_url: str,
+    langs: tuple[str, ...],
+    neutral: bool,
+) -> tuple[str, str]:
+    """Render the text and HTML note, one language after the other (cached: same inputs,
+    same note)."""
+    texts, htmls, titles = [], [], []
+    for lang in langs:
+        rendered = render_mail(
+            "carrier",
+            "carrier",
+            lang,
+            sender=adviser.address,
+            sender_name=adviser.name,
+            product_name=settings.product_name,
+            brand_color=settings.brand_color,
+            logo_data_uri=settings.logo_data_uri,
+            footer=settings.footer(lang),
+            contact=settings.contact(lang),
+            portal_url=portal_url,
+            upload_url=f"{portal_url.rstrip('/')}/upload",
+            filename=NEUTRAL_NAME if neutral else HTML_NAME,
+            neutral=neutral,
+        )
+        texts.append(rendered.text)
+        # Output of an autoescaped template: already safe HTML.
+        htmls.append(Markup(rendered.html or ""))  # noqa: S704
+        titles.append(rendered.subject)
+    html = render_template("carrier/layout.html", lang=langs[0], title=titles[0], fragments=htmls)
+    return "\n\n----------------------------------------\n\n".join(texts), html
+
+
+@lru_cache(maxsize=256)
+def _readable_body(
+    *,
+    adviser: Adviser,
+    settings: Any,
+    portal_url: str,
+    langs: tuple[str, ...],
+    neutral: bool,
+) -> Part:
+    """The text and HTML note as a MIME part, encoded once for the same inputs."""
+    text, html = readable_parts(
+        adviser=adviser, settings=settings, portal_url=portal_url, langs=langs, neutral=neutral
+    )
+    return readable_body(text, html)
+
+
+def carrier_languages(recipient_lang: str | None, default: str) -> list[str]:
+    """The recipient's language when known, else the default followed by the others."""
+    if recipient_lang in LANGUAGES:
+        return [str(recipient_lang)]
+    first = language(default)
+    return [first, *(lang for lang in LANGUAGES if lang != first)]
+
+
+def build_carrier(
+    *,
+    adviser: Adviser,
+    to: str,
+    subject: str,
+    attached: Part,
+    neutral: bool,
+    settings: Any,
+    portal_url: str,
+    recipient_lang: str | None,
+    thread: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """Build one recipient's carrier mail as CRLF bytes."""
+    langs = carrier_languages(recipient_lang, settings.default_language)
+    readable = _readable_body(
+        adviser=adviser,
+        settings=settings,
+        portal_url=portal_url,
+        langs=tuple(langs),
+        neutral=neutral,
+    )
+    return serialize(
+        sender=adviser.header(),
+        to=to,
+        subject=subject,
+        body=multipart("mixed", [readable, attached]),
+        headers=thread_headers(thread),
+    )
+
+
+def carrier_for(
+    *,
+    sealed: envelope.SealedMessage,
+    address: str,
+    neutral: bool,
+    adviser: Adviser,
+    to: str,
+    subject: str,
+    settings: Any,
+    portal_url: str,
+    recipient: Account,
+    thread: Sequence[tuple[str, str]],
+) -> bytes:
+    """Build one recipient's carrier from the sealed message (called just before relaying)."""
+    lang = recipient.language or settings.default_language
+    # The attachment text lives only for this call: large messages are copied less.
+    part = attachment(_attachment_text(sealed, address, neutral, settings, lang), neutral=neutral)
+    return build_carrier(
+        adviser=adviser,
+        to=to,
+        subject=subject,
+        attached=part,
+        neutral=neutral,
+        settings=settings,
+        portal_url=portal_url,
+        recipient_lang=recipient.language,
+        thread=thread,
+    )
+
+
+def _attachment_text(
+    sealed: envelope.SealedMessage,
+    address: str,
+    neutral: bool,
+    settings: Any,
+    lang: str,
+) -> str:
+    """The bare armored envelope (neutral variant) or secure.htm around it."""
+    armored = sealed.armored(address)
+    if neutral:
+        return armored
+    return _secure_htm(armored, sealed.headers[address], settings, lang)
+
+
+@lru_cache(maxsize=8)
+def _branding(settings: Any, lang: str) -> Branding:
+    """Branding from the settings (the logo is base64-encoded once per settings version)."""
+    return Branding.from_settings(settings, lang)
+
+
+def _secure_htm(armored: str, header: Any, settings: Any, lang: str) -> str:
+    """Render secure.htm for one recipient (never with anything from the account but the
+    language: the security phrase is shown on the portal only)."""
+    return render_secure_htm(
+        armored,
+        header,
+        branding=_branding(settings, lang),
+        lang=lang if lang in ("en", "de") else "en",
+    )

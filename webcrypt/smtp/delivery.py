@@ -1,0 +1,235 @@
+"""One incoming message from plan to relay to ledger, with an outcome per envelope recipient.
+
+The order is what keeps the delivery contract: plan everything first (a failure there sends
+nothing, so a triggered message is never relayed in plaintext), relay the mails one by one,
+record which PIN mails went out, and answer 250 only for recipients whose mails were all
+taken. The outcomes say what happened; `webcrypt.smtp.handler` turns them into SMTP/LMTP replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from keystore.errors import KeystoreUnavailable
+from webcrypt import metrics
+from webcrypt.errors import ContentError
+from webcrypt.mail.message import domain_of
+from webcrypt.smtp.admission import Refusal
+from webcrypt.smtp.relay import RelayError
+from webcrypt.smtp.sealer import Plan, Sealer
+
+log = logging.getLogger("webcrypt.smtp.handler")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one envelope recipient; `webcrypt.smtp.handler` turns it into a reply.
+
+    `result` is "delivered", "deferred" (try again later), "failed" (the relay refused for
+    good) or "refused" (a retry cannot help); `cause` says whose fault it was: "keystore",
+    "sealing", "relay", "address", "internal-secure", "untrusted-client", "sender-mismatch",
+    "recipient-cap" (deferred or refused), "content" or "limits" (the last two: what the
+    message contains).
+    """
+
+    result: str
+    decision: str = ""
+    cause: str = ""
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the recipient's mails were all relayed."""
+        return self.result == "delivered"
+
+
+class Delivery:
+    """Runs the plan-relay-commit sequence for the filter."""
+
+    def __init__(
+        self, runtime: Any, *, per_recipient: bool = False, sealer: Sealer | None = None
+    ) -> None:
+        self.runtime = runtime
+        self.per_recipient = per_recipient
+        self.sealer = sealer or Sealer(runtime)
+        self._relay: Any = None
+
+    @property
+    def relay(self) -> Any:
+        """The filter's relay client (opened on first use)."""
+        if self._relay is None:
+            self._relay = self.runtime.relay_for("filter")
+        return self._relay
+
+    async def deliver(
+        self, raw: bytes, mail_from: str, rcpt_tos: list[str], *, trusted: bool
+    ) -> list[Outcome]:
+        """Process one message in a worker thread; return one reply per envelope recipient.
+
+        The whole sequence runs in one thread: sealing is CPU and keystore work, the relay
+        client blocks, and one hand-over per message costs less than one per step.
+        `trusted` tells whether the SMTP client may have mail sealed.
+        """
+        return await asyncio.to_thread(self.process, raw, mail_from, rcpt_tos, trusted=trusted)
+
+    def process(
+        self, raw: bytes, mail_from: str, rcpt_tos: list[str], *, trusted: bool
+    ) -> list[Outcome]:
+        """Process one message; return one outcome per envelope recipient, in order."""
+        started = time.monotonic()
+        metrics.SIZE.observe(len(raw))
+        metrics.IN_FLIGHT.inc()
+        plan: Plan | None = None
+        sent_bytes = 0
+        try:
+            try:
+                plan = self.sealer.plan(raw, mail_from, rcpt_tos, trusted=trusted)
+            except Refusal as refusal:
+                log.warning("message refused (%s): %s", refusal.cause, refusal.reason)
+                result = "deferred" if refusal.temporary else "refused"
+                replies = [Outcome(result, cause=refusal.cause, reason=refusal.reason)]
+                replies *= len(rcpt_tos)
+            except KeystoreUnavailable as exc:
+                log.warning("keystore unavailable: %s", exc)
+                replies = [Outcome("deferred", cause="keystore")] * len(rcpt_tos)
+            except ContentError as exc:
+                log.warning("message refused: %s", exc, exc_info=exc.__cause__ is not None)
+                refused = Outcome("refused", cause=exc.cause, reason=str(exc))
+                replies = [refused] * len(rcpt_tos)
+            except Exception:
+                log.exception("sealing failed")
+                replies = [Outcome("deferred", cause="sealing")] * len(rcpt_tos)
+            else:
+                replies, sent_bytes = self._relay_and_commit(plan, rcpt_tos)
+        finally:
+            metrics.IN_FLIGHT.dec()
+        duration = time.monotonic() - started
+        self._observe(plan, raw, mail_from, rcpt_tos, replies, sent_bytes, duration)
+        return replies
+
+    def _relay_and_commit(self, plan: Plan, rcpt_tos: list[str]) -> tuple[list[Outcome], int]:
+        # Over LMTP each recipient has its own reply, so after a failure the other recipients'
+        # mails still go out. Over SMTP one reply covers all: nothing more is sent, so that a
+        # retried message is duplicated as little as possible.
+        failures: dict[int, Outcome] = {}
+        sent_bytes = 0
+        for index, mail in enumerate(plan.outgoing):
+            if failures and not self.per_recipient:
+                failures[index] = failures[min(failures)]
+                continue
+            try:
+                data = mail.build()
+            except Exception as exc:  # work on the message alone: a retry fails the same way
+                log.exception("building a %s mail failed", mail.kind)
+                refusal = ContentError.from_exception(exc)
+                failures[index] = Outcome("refused", cause=refusal.cause, reason=str(refusal))
+                continue
+            try:
+                self.relay.send(
+                    data,
+                    mail_from=mail.mail_from,
+                    rcpt_tos=list(mail.rcpt_tos),
+                    crlf_only=mail.crlf_only,
+                )
+                sent_bytes += len(data)
+                del data
+            except RelayError as exc:
+                metrics.RELAY_FAILURES.labels(temporary=str(exc.temporary).lower()).inc()
+                log.warning("relay refused a %s mail: %s", mail.kind, exc.reason)
+                result = "deferred" if exc.temporary else "failed"
+                failures[index] = Outcome(result, cause="relay", reason=_oneline(exc.reason))
+            except Exception:
+                log.exception("relay failed")
+                failures[index] = Outcome("deferred", cause="sealing")
+
+        delivered = {
+            rcpt
+            for rcpt in rcpt_tos
+            if rcpt not in plan.refused
+            and not any(i in failures for i in plan.depends.get(rcpt, []))
+        }
+        if plan.pin_leases:
+            try:
+                self.sealer.commit(plan, delivered)
+            except Exception as exc:
+                # Everything went out: a retry would only duplicate it. The PIN lease expires
+                # by itself; without the notice a later message may issue a new PIN.
+                log.error("recording the PIN mail failed: %r", exc, exc_info=exc)
+        outcomes = []
+        for rcpt in rcpt_tos:
+            if rcpt in plan.refused:
+                cause, reason = plan.refused[rcpt]
+                outcomes.append(Outcome("refused", cause=cause, reason=reason))
+            elif rcpt not in delivered:
+                failed = [failures[i] for i in plan.depends.get(rcpt, []) if i in failures]
+                outcomes.append(failed[0])
+            else:
+                outcomes.append(Outcome("delivered", decision=plan.decisions.get(rcpt, "pass")))
+        return outcomes, sent_bytes
+
+    def _observe(
+        self,
+        plan: Plan | None,
+        raw: bytes,
+        mail_from: str,
+        rcpt_tos: list[str],
+        replies: list[Outcome],
+        sent_bytes: int,
+        duration: float,
+    ) -> None:
+        """Write the one log line per message and update the metrics."""
+        decisions = [outcome.decision if outcome.ok else outcome.result for outcome in replies]
+        for decision in decisions:
+            metrics.RECIPIENTS.labels(decision=decision).inc()
+        if plan is not None:
+            pins = sum(1 for d in decisions if d == "sealed+pin")
+            if pins:
+                metrics.PINS.inc(pins)
+        worst = (
+            "4xx"
+            if any(o.result == "deferred" for o in replies)
+            else ("5xx" if any(not o.ok for o in replies) else "2xx")
+        )
+        metrics.MESSAGES.labels(reply=worst).inc()
+        metrics.DURATION.observe(duration)
+        summary = ",".join(f"{k}:{v}" for k, v in sorted(Counter(decisions).items()))
+        message_id = plan.message_id if plan else ""
+        log.info(
+            "message id=%s sender_domain=%s recipients=%d decisions=%s triggers=%s "
+            "size=%d sent=%d duration_ms=%.1f reply=%s",
+            _short_id(message_id),
+            domain_of(mail_from) or "-",
+            len(rcpt_tos),
+            summary,
+            ",".join(plan.triggers) if plan and plan.triggers else "-",
+            len(raw),
+            sent_bytes,
+            duration * 1000,
+            worst,
+        )
+        if log.isEnabledFor(logging.DEBUG):
+            for rcpt, decision, outcome in zip(rcpt_tos, decisions, replies, strict=True):
+                log.debug(
+                    "message id=%s rcpt=%s decision=%s cause=%s reason=%s",
+                    _short_id(message_id),
+                    rcpt,
+                    decision,
+                    outcome.cause or "-",
+                    outcome.reason or "-",
+                )
+
+
+def _short_id(message_id: str) -> str:
+    """The Message-ID for the log line (it names no recipient), shortened."""
+    return _oneline(message_id)[:200] or "-"
+
+
+def _oneline(text: str) -> str:
+    # Header text may hold undecodable bytes (surrogate escapes): written as escapes.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return " ".join(text.split())[:300]
