@@ -1,7 +1,7 @@
 """The WebCrypt envelope: seal a message once for many recipients, parse and open it.
 
 Pure functions on bytes and text, with injectable time and randomness; the
-format is specified in docs/envelope-format.md.
+format is specified in docs/envelope-format.md. Imports nothing of ours.
 """
 
 from .errors import DecryptionError, EnvelopeError, EnvelopeFormatError, MessageTooLarge

@@ -1,7 +1,8 @@
 """The lifecycle of messages and accounts: notices, expiry, inactivity, keys, withdrawal.
 
 The jobs live in `messages` (unread notices, read receipts, expiry notices, withdraw
-offers), `accounts` (inactivity notices and deletion) and `keys` (rotation,
-crypto-shredding, ledger retention); `webcrypt.lifecycle.jobs` runs them. `withdraw` handles
-the adviser's withdraw link for the portal.
+offers), `accounts` (inactivity notices and deletion) and `rotation` (key rotation,
+crypto-shredding, ledger retention); `jobs` runs them, `sending` sends each notice once.
+`withdrawal` handles the adviser's withdraw link for the portal.
+May import: `webcrypt.smtp` (the relay), `webcrypt.mail`, `runtime`, `bootstrap`, `keystore`.
 """
