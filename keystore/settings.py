@@ -13,19 +13,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from keystore.addresses import canonical_domain
 from keystore.audit import AuditService
 from keystore.clock import Clock, utcnow
 from keystore.errors import SettingsError
 from keystore.models import SettingValue
+from keystore.values import boolean, choice, domains, integer
 
 MAX_LOGO_BYTES = 200 * 1024
 LOGO_TYPES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _WORD = re.compile(r"^[\w\-]{1,64}$")
-_DOMAIN_LABEL = re.compile(r"^(?!-)[\w\-]{1,63}(?<!-)$")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True)
@@ -85,30 +82,6 @@ FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 DEFAULTS = Settings()
 
 
-def _integer(low: int, high: int) -> Callable[[object], int]:
-    def check(value: object) -> int:
-        if isinstance(value, bool):
-            raise ValueError("must be a whole number")
-        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-            value = int(value)
-        if not isinstance(value, int):
-            raise ValueError("must be a whole number")
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
-        return value
-
-    return check
-
-
-def _choice(*allowed: str) -> Callable[[object], str]:
-    def check(value: object) -> str:
-        if value not in allowed:
-            raise ValueError("must be one of: " + ", ".join(allowed))
-        return str(value)
-
-    return check
-
-
 def _text(low: int, high: int) -> Callable[[object], str]:
     def check(value: object) -> str:
         if not isinstance(value, str):
@@ -125,35 +98,10 @@ def _text(low: int, high: int) -> Callable[[object], str]:
     return check
 
 
-def _boolean(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise ValueError("must be true or false")
-
-
 def _word(value: object) -> str:
     if not isinstance(value, str) or not _WORD.match(value.strip()):
         raise ValueError("must be one word of letters, digits, - or _ (at most 64 characters)")
     return value.strip()
-
-
-def _domains(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [part for part in re.split(r"[\s,]+", value) if part]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ValueError("must be a list of domain names")
-    result: list[str] = []
-    for raw in value:
-        # The form the filter and the portal compare domains in (IDNA 2008 labels decoded).
-        labels = canonical_domain(raw).split(".")
-        if not all(_DOMAIN_LABEL.match(label) for label in labels):
-            raise ValueError(f"{raw!r} is not a domain name")
-        name = ".".join(labels)
-        if name not in result:
-            result.append(name)
-    return tuple(result)
 
 
 def _color(value: object) -> str:
@@ -174,33 +122,33 @@ def _logo(value: object) -> bytes:
 
 VALIDATORS: dict[str, Callable[[object], Any]] = {
     "trigger_word": _word,
-    "internal_domains": _domains,
-    "attachment_domains": _domains,
-    "max_message_size": _integer(1024, 200 * 1024 * 1024),
-    "message_expiry_days": _integer(1, 3650),
-    "expiry_notice_days": _integer(0, 365),
-    "expiry_notice_mode": _choice("all", "unread", "never"),
-    "unread_notice_days": _integer(0, 365),
-    "inactivity_days": _integer(30, 3650),
-    "inactivity_notice_days": _integer(0, 365),
-    "key_rotation_days": _integer(1, 3650),
-    "ledger_retention_days": _integer(1, 3650),
-    "session_idle_minutes": _integer(1, 1440),
-    "session_max_hours": _integer(1, 168),
-    "admin_idle_minutes": _integer(1, 1440),
-    "lockout_threshold": _integer(1, 100),
-    "lockout_minutes": _integer(1, 10080),
-    "pin_valid_days": _integer(1, 365),
-    "reset_link_minutes": _integer(5, 120),
-    "reset_answer_attempts": _integer(1, 10),
-    "pin_delivery": _choice("adviser", "recipient"),
-    "default_language": _choice("en", "de"),
-    "read_receipts": _boolean,
-    "withdraw_link": _boolean,
+    "internal_domains": domains,
+    "attachment_domains": domains,
+    "max_message_size": integer(1024, 200 * 1024 * 1024),
+    "message_expiry_days": integer(1, 3650),
+    "expiry_notice_days": integer(0, 365),
+    "expiry_notice_mode": choice("all", "unread", "never"),
+    "unread_notice_days": integer(0, 365),
+    "inactivity_days": integer(30, 3650),
+    "inactivity_notice_days": integer(0, 365),
+    "key_rotation_days": integer(1, 3650),
+    "ledger_retention_days": integer(1, 3650),
+    "session_idle_minutes": integer(1, 1440),
+    "session_max_hours": integer(1, 168),
+    "admin_idle_minutes": integer(1, 1440),
+    "lockout_threshold": integer(1, 100),
+    "lockout_minutes": integer(1, 10080),
+    "pin_valid_days": integer(1, 365),
+    "reset_link_minutes": integer(5, 120),
+    "reset_answer_attempts": integer(1, 10),
+    "pin_delivery": choice("adviser", "recipient"),
+    "default_language": choice("en", "de"),
+    "read_receipts": boolean,
+    "withdraw_link": boolean,
     "product_name": _text(1, 64),
     "brand_color": _color,
     "logo_png": _logo,
-    "logo_mime": _choice("", *LOGO_TYPES),
+    "logo_mime": choice("", *LOGO_TYPES),
     "footer_en": _text(0, 2000),
     "footer_de": _text(0, 2000),
     "contact_en": _text(0, 2000),

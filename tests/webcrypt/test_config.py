@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from keystore.values import domains
 from webcrypt.config.loader import SCHEMA, ConfigError, load_config
 
 
@@ -132,3 +133,11 @@ def test_reference_document_is_current() -> None:
     assert document.read_text(encoding="utf-8") == reference(), (
         "docs/configuration.md is stale: run `webcrypt config --reference > docs/configuration.md`"
     )
+
+
+def test_domains_are_read_as_the_admin_settings_read_them() -> None:
+    """The file and the admin settings compare a domain in one form (IDNA 2008, lower case)."""
+    written = "Bank.Example., xn--strae-oqa.example  Straße.example"
+    config = load_config(environ={"WEBCRYPT_FILTER_INTERNAL_DOMAINS": written})
+    assert config.filter.internal_domains == domains(written)
+    assert config.filter.internal_domains == ("bank.example", "straße.example")

@@ -8,6 +8,8 @@ from ipaddress import ip_network
 from typing import Any
 from urllib.parse import urlsplit
 
+from keystore.values import choice, domains, integer
+
 Parser = Callable[[Any], Any]
 
 
@@ -29,18 +31,6 @@ def _text(value: Any) -> str:
     return value
 
 
-def _integer(minimum: int, maximum: int | None = None) -> Parser:
-    def parse(value: Any) -> int:
-        if isinstance(value, bool):
-            raise ValueError("not a number")
-        number = int(value)
-        if number < minimum or (maximum is not None and number > maximum):
-            raise ValueError("out of range")
-        return number
-
-    return parse
-
-
 def _number(minimum: float) -> Parser:
     def parse(value: Any) -> float:
         number = float(value)
@@ -49,26 +39,6 @@ def _number(minimum: float) -> Parser:
         return number
 
     return parse
-
-
-def _choice(*choices: str) -> Parser:
-    def parse(value: Any) -> str:
-        if value not in choices:
-            raise ValueError("not one of the choices")
-        return str(value)
-
-    return parse
-
-
-def _domains(value: Any) -> tuple[str, ...]:
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        raise ValueError("not a list")
-    domains = tuple(str(item).strip().lower().rstrip(".") for item in items if str(item).strip())
-    for domain in domains:
-        if "@" in domain or " " in domain or ("." not in domain and domain != "localhost"):
-            raise ValueError(f"{domain!r} is not a domain")
-    return domains
 
 
 def _host_port(value: Any, *, optional: bool = False) -> str:
@@ -118,17 +88,6 @@ def _database_url(value: Any) -> str:
     return text
 
 
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError("not a boolean")
-
-
 RELAY_HELP = (
     "smtp://host:port (options ?starttls=1&user=…&password=…), smtps://host:port or outbox:DIR"
 )
@@ -146,7 +105,7 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "log_level",
             "info",
             "How much to log.",
-            _choice("debug", "info", "warning", "error"),
+            choice("debug", "info", "warning", "error"),
             "debug, info, warning or error",
         ),
     ),
@@ -179,7 +138,7 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "protocol",
             "smtp",
             "Protocol spoken to the mail server.",
-            _choice("smtp", "lmtp"),
+            choice("smtp", "lmtp"),
             "smtp or lmtp",
         ),
         Option(
@@ -194,7 +153,7 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "internal_domains",
             ("localhost",),
             "Domains of the company; only their senders are encrypted, their recipients never.",
-            _domains,
+            domains,
             "a list of domains, comma-separated in the environment",
         ),
         Option(
@@ -208,14 +167,14 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "max_transactions",
             8,
             "Messages processed at once; each holds about 4x its size in memory.",
-            _integer(1, 1000),
+            integer(1, 1000),
             "a whole number from 1 to 1000",
         ),
         Option(
             "idle_timeout",
             900,
             "Seconds a silent client may hold a connection (> 600 for Postfix).",
-            _integer(601),
+            integer(601),
             "a whole number of seconds above 600",
         ),
         Option(
@@ -268,14 +227,14 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "threads",
             8,
             "Worker threads of the web server.",
-            _integer(1, 256),
+            integer(1, 256),
             "a whole number from 1 to 256",
         ),
         Option(
             "trusted_proxies",
             0,
             "Reverse proxies in front of the portal (for client addresses).",
-            _integer(0, 5),
+            integer(0, 5),
             "a whole number from 0 to 5",
         ),
         Option(
@@ -294,28 +253,28 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "max_depth",
             50,
             "Levels of multipart and message/* parts a part may be nested in.",
-            _integer(1, 1000),
+            integer(1, 1000),
             "a whole number from 1 to 1000",
         ),
         Option(
             "max_parts",
             1000,
             "MIME parts in one message (containers and attached messages included).",
-            _integer(1, 1000000),
+            integer(1, 1000000),
             "a whole number from 1 to 1000000",
         ),
         Option(
             "max_header_bytes",
             256 * 1024,
             "Bytes in the header block of any one part (the message's own included).",
-            _integer(1024),
+            integer(1024),
             "a whole number of bytes >= 1024",
         ),
         Option(
             "max_line_length",
             64 * 1024,
             "Bytes in one header field with its folded lines; body lines are not limited.",
-            _integer(998),
+            integer(998),
             "a whole number of bytes >= 998",
         ),
     ),
@@ -324,14 +283,14 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "mode",
             "off",
             "Run housekeeping inside `webcrypt serve` (internal) or from cron (off).",
-            _choice("off", "internal"),
+            choice("off", "internal"),
             "off or internal",
         ),
         Option(
             "interval",
             300,
             "Seconds between internal housekeeping runs.",
-            _integer(30),
+            integer(30),
             "a whole number of seconds >= 30",
         ),
     ),
@@ -367,7 +326,7 @@ SCHEMA["filter"] = (
         "new_recipients_per_hour",
         20,
         "New recipient accounts one sender may create per hour; 0 = no limit.",
-        _integer(0, 1_000_000),
+        integer(0, 1_000_000),
         "a whole number >= 0",
     ),
 )
