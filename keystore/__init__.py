@@ -11,9 +11,10 @@ from keystore.errors import (
     NotFound,
     SettingsError,
 )
+from keystore.leases import LeaseService
 from keystore.ledger import LedgerService
 from keystore.masterkey import MasterKey, load_master_key, rotate_master_key
-from keystore.noticelog import LeaseService, NoticeService
+from keystore.noticelog import NoticeService
 from keystore.recipients import AuthResult, KeyMaterial, RecipientService
 from keystore.settings import Settings, SettingsService
 

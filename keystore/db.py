@@ -28,9 +28,10 @@ from keystore.driver import (
     driver_transaction,
 )
 from keystore.errors import KeystoreUnavailable
+from keystore.leases import LeaseService
 from keystore.ledger import LedgerService
 from keystore.masterkey import MasterKey
-from keystore.noticelog import LeaseService, NoticeService
+from keystore.noticelog import NoticeService
 from keystore.passwords import Hasher
 from keystore.quota import CreationQuota
 from keystore.recipients import RecipientService

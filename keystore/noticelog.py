@@ -1,15 +1,15 @@
-"""Notice mails that were sent, recorded once per (kind, key), and leases for periodic jobs."""
+"""Notice mails that were sent, recorded once per (kind, key)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from keystore.clock import Clock, as_utc, utcnow
-from keystore.models import Lease, Notice
+from keystore.models import Notice
 
 
 class NoticeService:
@@ -53,49 +53,3 @@ class NoticeService:
         """Forget notices sent before `before`; returns how many."""
         result = self.session.execute(delete(Notice).where(Notice.sent_at < as_utc(before)))
         return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-class LeaseService:
-    """Named leases: at most one holder per name until the lease expires or is released."""
-
-    def __init__(self, session: Session, *, clock: Clock = utcnow) -> None:
-        self.session = session
-        self.clock = clock
-
-    def acquire(self, name: str, holder: str, ttl: timedelta) -> bool:
-        """Take or renew the lease `name` for `holder`; False while someone else holds it.
-
-        Commit the session right after, so other instances see the outcome.
-        """
-        now = self.clock()
-        result = self.session.execute(
-            update(Lease)
-            .where(Lease.name == name, (Lease.holder == holder) | (Lease.expires_at <= now))
-            .values(holder=holder, expires_at=now + ttl)
-            .execution_options(synchronize_session=False)
-        )
-        if int(result.rowcount) == 1:  # type: ignore[attr-defined]
-            return True
-        try:
-            with self.session.begin_nested():
-                self.session.add(Lease(name=name, holder=holder, expires_at=now + ttl))
-        except IntegrityError:
-            return False
-        return True
-
-    def release(self, name: str, holder: str) -> None:
-        """Give the lease up (only if `holder` holds it)."""
-        self.session.execute(
-            delete(Lease)
-            .where(Lease.name == name, Lease.holder == holder)
-            .execution_options(synchronize_session=False)
-        )
-
-    def holder(self, name: str) -> str | None:
-        """Return who holds the lease now, or None."""
-        row = self.session.execute(
-            select(Lease.holder, Lease.expires_at).where(Lease.name == name)
-        ).first()
-        if row is None or row.expires_at <= self.clock():
-            return None
-        return str(row.holder)

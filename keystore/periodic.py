@@ -1,8 +1,8 @@
 """Queries and records for the periodic lifecycle jobs (housekeeping).
 
-Leases keep concurrent housekeeping runs apart; notices are claimed under a unique
-``(kind, key)`` so a mail is sent at most once even when two runs overlap. The queries
-select the messages, accounts and key versions that a job has to look at.
+Notices are claimed under a unique ``(kind, key)`` so a mail is sent at most once even
+when two runs overlap (the housekeeping lease is `keystore.leases`). The queries select
+the messages, accounts and key versions that a job has to look at.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from keystore.addresses import normalize_address
 from keystore.clock import Clock, as_utc, utcnow
-from keystore.models import AdviserOption, Lease, LedgerEntry, Notice, Recipient, RecipientKey
+from keystore.models import AdviserOption, LedgerEntry, Notice, Recipient, RecipientKey
 from keystore.noticelog import NoticeService
 
 _T = TypeVar("_T")
@@ -40,50 +39,11 @@ def _chunks(values: Sequence[_T]) -> Iterable[Sequence[_T]]:
 
 
 class LifecycleService:
-    """Leases, once-only notices and the selections of the housekeeping jobs."""
+    """Once-only notices and the selections of the housekeeping jobs."""
 
     def __init__(self, session: Session, *, clock: Clock = utcnow) -> None:
         self.session = session
         self.clock = clock
-
-    # -- leases ---------------------------------------------------------------------------
-
-    def acquire_lease(self, name: str, holder: str, *, ttl: timedelta) -> bool:
-        """Take (or extend) the lease `name` for `holder`; False while someone else holds it.
-
-        A lease whose expiry has passed is free for the taking, so a crashed holder blocks
-        the job for at most `ttl`.
-        """
-        now = self.clock()
-        expires = now + ttl
-        try:
-            with self.session.begin_nested():
-                self.session.add(Lease(name=name, holder=holder, expires_at=expires))
-            return True
-        except IntegrityError:
-            pass
-        result = self.session.execute(
-            update(Lease)
-            .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
-            .values(holder=holder, expires_at=expires)
-            .execution_options(synchronize_session=False)
-        )
-        return int(result.rowcount) == 1  # type: ignore[attr-defined]
-
-    def release_lease(self, name: str, holder: str) -> None:
-        """Give the lease back (only if `holder` still holds it)."""
-        self.session.execute(
-            delete(Lease)
-            .where(Lease.name == name, Lease.holder == holder)
-            .execution_options(synchronize_session=False)
-        )
-
-    def lease_holder(self, name: str) -> str | None:
-        """Return who holds the lease now (None when free or expired)."""
-        lease = self.session.get(Lease, name)
-        if lease is None or lease.expires_at < self.clock():
-            return None
-        return lease.holder
 
     # -- notices --------------------------------------------------------------------------
 

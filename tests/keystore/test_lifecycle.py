@@ -1,4 +1,4 @@
-"""Leases, once-only notices and the housekeeping selections, on every backend."""
+"""Once-only notices and the housekeeping selections, on every backend."""
 
 from __future__ import annotations
 
@@ -36,43 +36,6 @@ def _seal(keystore: Keystore, rid: int, message_id: str, *, version: int = 1, da
             expires=now + timedelta(days=days),
             key_version=version,
         )
-
-
-def test_lease_is_exclusive_until_it_expires(keystore: Keystore, clock: FakeClock) -> None:
-    with keystore.session() as session:
-        assert _service(session, keystore).acquire_lease("job", "a", ttl=timedelta(minutes=5))
-    with keystore.session() as session:
-        service = _service(session, keystore)
-        assert not service.acquire_lease("job", "b", ttl=timedelta(minutes=5))
-        assert service.acquire_lease("job", "a", ttl=timedelta(minutes=5))  # renewal
-        assert service.lease_holder("job") == "a"
-    clock.advance(minutes=6)
-    with keystore.session() as session:
-        service = _service(session, keystore)
-        assert service.lease_holder("job") is None
-        assert service.acquire_lease("job", "b", ttl=timedelta(minutes=5))
-        service.release_lease("job", "a")  # not the holder: no effect
-        assert service.lease_holder("job") == "b"
-        service.release_lease("job", "b")
-        assert service.lease_holder("job") is None
-
-
-def test_lease_race_has_one_winner(keystore: Keystore) -> None:
-    winners: list[str] = []
-    barrier = threading.Barrier(4)
-
-    def contend(name: str) -> None:
-        barrier.wait()
-        with keystore.session() as session:
-            if _service(session, keystore).acquire_lease("race", name, ttl=timedelta(minutes=5)):
-                winners.append(name)
-
-    threads = [threading.Thread(target=contend, args=(f"h{i}",)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(winners) == 1
 
 
 def test_notice_is_claimed_once(keystore: Keystore) -> None:

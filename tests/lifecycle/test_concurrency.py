@@ -81,19 +81,17 @@ def test_concurrent_runs_send_each_notice_once(
 
 
 def test_a_held_lease_makes_other_runs_skip(runtime: Runtime, clock: FakeClock) -> None:
-    from keystore.periodic import LifecycleService
+    from keystore.leases import LeaseService
     from webcrypt.lifecycle.jobs import LEASE_NAME, LEASE_TTL
 
     with runtime.keystore.session() as session:
-        assert LifecycleService(session, clock=clock).acquire_lease(
-            LEASE_NAME, "other-host:1", ttl=LEASE_TTL
-        )
+        assert LeaseService(session, clock=clock).acquire(LEASE_NAME, "other-host:1", LEASE_TTL)
     assert run_housekeeping(runtime).skipped
     clock.advance(seconds=LEASE_TTL.total_seconds() + 1)  # the other instance died
     report = run_housekeeping(runtime)
     assert not report.skipped and report.ok
     with runtime.keystore.session() as session:
-        assert LifecycleService(session, clock=clock).lease_holder(LEASE_NAME) is None
+        assert LeaseService(session, clock=clock).holder(LEASE_NAME) is None
 
 
 def _run_in_process(

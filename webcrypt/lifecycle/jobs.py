@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from keystore.leases import LeaseService
 from keystore.lockout import purge_pairs
-from keystore.periodic import LifecycleService
 from webcrypt.lifecycle import accounts, messages, rotation
 from webcrypt.lifecycle.jobcontext import JobContext
 from webcrypt.lifecycle.sending import NoticeSender, SendResult
@@ -106,14 +106,14 @@ class _Lease:
     def take(self) -> bool:
         """Acquire or renew the lease; False when another instance holds it."""
         with self.runtime.keystore.session() as session:
-            return LifecycleService(session, clock=self.clock).acquire_lease(
-                LEASE_NAME, self.holder, ttl=LEASE_TTL
+            return LeaseService(session, clock=self.clock).acquire(
+                LEASE_NAME, self.holder, LEASE_TTL
             )
 
     def release(self) -> None:
         """Give the lease back."""
         with self.runtime.keystore.session() as session:
-            LifecycleService(session, clock=self.clock).release_lease(LEASE_NAME, self.holder)
+            LeaseService(session, clock=self.clock).release(LEASE_NAME, self.holder)
 
 
 def _record(report: Report, name: str, result: SendResult) -> None:

@@ -1,0 +1,65 @@
+"""Named leases on every backend: one holder until expiry, renewal, release, races."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from keystore.db import Keystore
+from tests.keystore.conftest import FakeClock
+
+TTL = timedelta(minutes=5)
+
+
+def test_lease_has_one_holder_until_it_expires(keystore: Keystore, clock: FakeClock) -> None:
+    with keystore.session() as session:
+        assert keystore.leases(session).acquire("housekeeping", "node-a", TTL)
+    with keystore.session() as session:
+        leases = keystore.leases(session)
+        assert not leases.acquire("housekeeping", "node-b", TTL)
+        assert leases.holder("housekeeping") == "node-a"
+        clock.advance(minutes=4)
+        assert leases.acquire("housekeeping", "node-a", TTL)  # renewal
+        clock.advance(minutes=4)
+        assert not leases.acquire("housekeeping", "node-b", TTL)
+        clock.advance(minutes=2)
+        assert leases.holder("housekeeping") is None
+        assert leases.acquire("housekeeping", "node-b", TTL)
+        leases.release("housekeeping", "node-a")  # not the holder: no effect
+        assert leases.holder("housekeeping") == "node-b"
+        leases.release("housekeeping", "node-b")
+        assert leases.holder("housekeeping") is None
+        assert leases.acquire("other", "node-a", TTL)
+
+
+def test_lease_is_free_at_its_expiry_instant(keystore: Keystore, clock: FakeClock) -> None:
+    with keystore.session() as session:
+        assert keystore.leases(session).acquire("job", "a", TTL)
+    clock.advance(seconds=TTL.total_seconds() - 1)
+    with keystore.session() as session:
+        assert keystore.leases(session).holder("job") == "a"
+        assert not keystore.leases(session).acquire("job", "b", TTL)
+    clock.advance(seconds=1)
+    with keystore.session() as session:
+        leases = keystore.leases(session)
+        assert leases.holder("job") is None
+        assert leases.acquire("job", "b", TTL)
+        assert leases.holder("job") == "b"
+
+
+def test_lease_race_has_one_winner(keystore: Keystore) -> None:
+    winners: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def contend(name: str) -> None:
+        barrier.wait()
+        with keystore.session() as session:
+            if keystore.leases(session).acquire("race", name, TTL):
+                winners.append(name)
+
+    threads = [threading.Thread(target=contend, args=(f"h{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
