@@ -13,7 +13,8 @@ from keystore.errors import (
 )
 from keystore.leases import LeaseService
 from keystore.ledger import LedgerService
-from keystore.masterkey import MasterKey, load_master_key, rotate_master_key
+from keystore.masterkey import MasterKey, load_master_key
+from keystore.masterrotation import rotate_master_key
 from keystore.noticelog import NoticeService
 from keystore.recipients import AuthResult, KeyMaterial, RecipientService
 from keystore.settings import Settings, SettingsService

@@ -9,7 +9,8 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import text
 
-from keystore.masterkey import MasterKey, rotate_master_key
+from keystore.masterkey import MasterKey
+from keystore.masterrotation import rotate_master_key
 from portal.admin.session import COOKIE, SALT
 from tests.admin.conftest import (
     ADMIN,

@@ -7,7 +7,8 @@ from sqlalchemy import text
 
 from keystore.db import Keystore
 from keystore.errors import MasterKeyError
-from keystore.masterkey import MasterKey, rotate_master_key
+from keystore.masterkey import MasterKey
+from keystore.masterrotation import rotate_master_key
 from tests.keystore.conftest import FakeClock, fast_hasher
 
 PHRASE = "Grüne Wiese am Fluss"

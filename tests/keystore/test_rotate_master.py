@@ -3,7 +3,8 @@ from sqlalchemy import select
 
 from keystore.db import Keystore
 from keystore.errors import MasterKeyError
-from keystore.masterkey import MasterKey, rotate_master_key
+from keystore.masterkey import MasterKey
+from keystore.masterrotation import rotate_master_key
 from keystore.models import RecipientKey
 from tests.keystore.conftest import FakeClock, fast_hasher
 

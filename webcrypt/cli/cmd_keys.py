@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from keystore.masterkey import MasterKey, rotate_master_key
+from keystore.masterkey import MasterKey
+from keystore.masterrotation import rotate_master_key
 from webcrypt.bootstrap import MASTER_KEY_ENV, write_secret_file
 from webcrypt.cli.state import Context, pass_context
 
