@@ -1,4 +1,9 @@
-"""The keystore: database engine, sessions, migrations and service shortcuts."""
+"""The keystore: database engine, sessions, migrations and service shortcuts.
+
+Database errors leave a session or transaction as the keystore's own: `KeystoreUnavailable`
+when the database cannot be reached, `DuplicateRecord` for a unique key taken by another
+writer, `DatabaseError` for anything else; the SQLAlchemy error is the cause.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,17 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session as Session
+from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from keystore.admins import AdminService
@@ -27,7 +40,7 @@ from keystore.driver import (
     PreparedStatements,
     driver_transaction,
 )
-from keystore.errors import KeystoreUnavailable
+from keystore.errors import DatabaseError, DuplicateRecord, KeystoreUnavailable
 from keystore.leases import LeaseService
 from keystore.ledger import LedgerService
 from keystore.masterkey import MasterKey
@@ -56,6 +69,20 @@ def _unavailable_on(errors: tuple[type[Exception], ...]) -> Iterator[None]:
     except errors as exc:
         log.warning("keystore database unavailable: %s", exc)
         raise KeystoreUnavailable("the keystore database is unavailable; try again later") from exc
+
+
+@contextmanager
+def _keystore_errors() -> Iterator[None]:
+    """Raise the keystore's own errors for SQLAlchemy's (see the module docstring)."""
+    with _unavailable_on(_UNAVAILABLE):
+        try:
+            yield
+        except IntegrityError as exc:
+            raise DuplicateRecord("a record with the same key exists already") from exc
+        except _UNAVAILABLE:
+            raise  # KeystoreUnavailable, just outside
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"the keystore database refused a statement: {exc}") from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -154,9 +181,9 @@ class Keystore:
     def session(self) -> Iterator[Session]:
         """Open a session that commits on success and rolls back on error.
 
-        Database connection problems surface as KeystoreUnavailable.
+        Database errors surface as the keystore's own (see the module docstring).
         """
-        with _unavailable_on(_UNAVAILABLE), self._sessionmaker() as session:  # closes it
+        with _keystore_errors(), self._sessionmaker() as session:  # closes it
             try:
                 yield session
                 session.commit()
@@ -169,19 +196,19 @@ class Keystore:
         """Open a Core connection in a transaction that commits on success, without a Session.
 
         For hot paths of a statement or two, where the ORM's bookkeeping would cost more
-        than the statements; connection problems surface as KeystoreUnavailable.
+        than the statements; errors surface as the keystore's own.
         """
-        with _unavailable_on(_UNAVAILABLE), self._writer, self.engine.begin() as connection:
+        with _keystore_errors(), self._writer, self.engine.begin() as connection:
             yield connection
 
     @contextmanager
     def driver_transaction(self) -> Iterator[DriverTransaction]:
         """Like `transaction`, on the DBAPI connection: for the filter's per-message insert.
 
-        See `keystore.driver`; connection problems surface as KeystoreUnavailable.
+        See `keystore.driver`; errors surface as the keystore's own.
         """
         with (
-            _unavailable_on(_UNAVAILABLE),
+            _keystore_errors(),
             driver_transaction(self.engine, self._writer, self._prepared) as transaction,
         ):
             yield transaction

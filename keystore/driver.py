@@ -5,8 +5,9 @@ processing, result and event machinery, the BEGIN it emits) costs about twice wh
 database needs. The filter records one ledger entry per sealed message, so that statement
 is compiled once per dialect (`Prepared`) and run in `driver_transaction`, which keeps
 the semantics of `Keystore.transaction`: the same pooled connections, BEGIN IMMEDIATE on
-SQLite, commit on success, rollback on error, and SQLAlchemy's exception classes (so an
-unreachable database is still `KeystoreUnavailable` and a duplicate row `IntegrityError`).
+SQLite, commit on success, rollback on error, and SQLAlchemy's exception classes (so the
+Keystore turns an unreachable database into `KeystoreUnavailable` and a duplicate row into
+`DuplicateRecord` as it does for a Core transaction).
 """
 
 from __future__ import annotations

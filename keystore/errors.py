@@ -11,6 +11,14 @@ class KeystoreUnavailable(KeystoreError):
     """The keystore database cannot be reached right now; try again later."""
 
 
+class DatabaseError(KeystoreError):
+    """The database refused a statement (a bug or a schema mismatch, not an outage)."""
+
+
+class DuplicateRecord(DatabaseError):
+    """A row with the same unique key exists already (another writer was first)."""
+
+
 class MasterKeyError(KeystoreError):
     """The master key is missing, corrupt or unsafely stored; the message says what to do."""
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from keystore.clock import Clock
@@ -108,6 +110,31 @@ class KeyVersions:
         version = int(newest or 0) + 1
         self._add_key_version(recipient, version)
         return version
+
+    def rotate_key_if_older(self, recipient_id: int, created_before: datetime) -> bool:
+        """Add a key version when the account's newest is older than `created_before`.
+
+        Checked in the caller's transaction, so a run that read a stale list does not rotate
+        an account again; False too when the account is gone or another run added the same
+        version a moment ago.
+        """
+        newest = self.session.scalar(
+            select(RecipientKey.created_at)
+            .where(RecipientKey.recipient_id == recipient_id)
+            .order_by(RecipientKey.version.desc())
+            .limit(1)
+        )
+        if newest is None or newest >= created_before:
+            return False
+        recipient = self.session.get(Recipient, recipient_id)
+        if recipient is None:
+            return False
+        try:
+            with self.session.begin_nested():
+                self.rotate_key(recipient)
+        except IntegrityError:
+            return False
+        return True
 
     def destroy_key_version(self, recipient_id: int, version: int) -> None:
         """Destroy one key version: messages sealed with it become unreadable for everyone."""

@@ -83,9 +83,9 @@ def record_sealed_if_current(
 
     False, with nothing recorded, when the account is no longer active, was deleted, or the
     version was destroyed or superseded by a newer one: the caller's idea of the account is
-    stale. A second entry for the same message and recipient raises IntegrityError
-    (`LedgerService.record_sealed` updates one). Runs in a Core transaction or, on the
-    filter's hot path, in a `Keystore.driver_transaction`.
+    stale. A second entry for the same message and recipient fails the transaction
+    (`DuplicateRecord` from the Keystore; `LedgerService.record_sealed` updates one). Runs
+    in a Core transaction or, on the filter's hot path, in a `Keystore.driver_transaction`.
     """
     values = {
         "message_id": message_id,

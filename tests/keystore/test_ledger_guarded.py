@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from keystore.db import Keystore
-from keystore.errors import KeystoreUnavailable
+from keystore.errors import DuplicateRecord, KeystoreUnavailable
 from keystore.ledger import _GUARDED_INSERT, record_sealed_if_current
 from keystore.masterkey import MasterKey
 
@@ -106,12 +105,12 @@ def test_refuses_deactivated_and_deleted_accounts(keystore: Keystore, path: str)
     assert not record(keystore, "m3@bank", rid, path=path)
 
 
-def test_a_second_entry_for_the_same_message_is_an_integrity_error(
+def test_a_second_entry_for_the_same_message_is_a_duplicate_record(
     keystore: Keystore, path: str
 ) -> None:
     rid = account(keystore)
     assert record(keystore, "m1@bank", rid, path=path)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DuplicateRecord):
         record(keystore, "m1@bank", rid, path=path)
 
 
@@ -134,7 +133,7 @@ def test_a_driver_transaction_rolls_back_everything_on_error(keystore: Keystore)
         raise RuntimeError("rolls back")
     assert record(keystore, "m2@bank", rid, path="driver")
     # The second row fails (m2@bank is recorded for rid already): the first goes too.
-    with pytest.raises(IntegrityError), keystore.driver_transaction() as transaction:
+    with pytest.raises(DuplicateRecord), keystore.driver_transaction() as transaction:
         for recipient_id in (other, rid):
             record_sealed_if_current(transaction, **entry(keystore, "m2@bank", recipient_id))
     with keystore.session() as session:

@@ -99,14 +99,13 @@ def test_schema_comparison_detects_drift(keystore: Keystore) -> None:
 
 
 def test_database_errors_do_not_carry_parameters(keystore: Keystore) -> None:
-    from sqlalchemy.exc import IntegrityError
-
+    from keystore.errors import DuplicateRecord
     from keystore.models import Admin
 
     secret_hash = "$argon2id$v=19$m=1024,t=1,p=1$c2VjcmV0$c2VjcmV0c2VjcmV0"
     with keystore.session() as session:
         keystore.admins(session).create("boss@bank.example", password="x")
-    with pytest.raises(IntegrityError) as info, keystore.session() as session:
+    with pytest.raises(DuplicateRecord) as info, keystore.session() as session:
         session.add(
             Admin(
                 email="boss@bank.example",
@@ -119,3 +118,4 @@ def test_database_errors_do_not_carry_parameters(keystore: Keystore) -> None:
         )
         session.flush()
     assert secret_hash not in str(info.value)
+    assert secret_hash not in str(info.value.__cause__)

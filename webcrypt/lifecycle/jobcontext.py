@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
-
 from keystore.addresses import normalize_address
 from keystore.audit import AuditService
+from keystore.db import Session
 from keystore.periodic import LifecycleService
 from keystore.recipients import RecipientService
 from keystore.settings import Settings

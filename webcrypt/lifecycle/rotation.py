@@ -10,13 +10,8 @@ just before the rotation reaches the ledger only after the relay took it.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
-from keystore.models import RecipientKey
-from keystore.periodic import LifecycleService
 from webcrypt.lifecycle.jobcontext import ACTOR, JobContext
 
 log = logging.getLogger(__name__)
@@ -33,33 +28,14 @@ def rotate_keys(ctx: JobContext) -> int:
     rotated = 0
     for start in range(0, len(due), BATCH):
         with ctx.session() as session:
-            lifecycle, recipients = ctx.lifecycle(session), ctx.recipients(session)
+            recipients = ctx.recipients(session)
             for recipient_id in due[start : start + BATCH]:
-                if not _still_due(lifecycle, recipient_id, cutoff):
-                    continue
-                recipient = recipients.get_by_id(recipient_id)
-                if recipient is None:
-                    continue
-                try:
-                    with session.begin_nested():
-                        recipients.rotate_key(recipient)
+                # Checked again here: another run may have rotated it meanwhile.
+                if recipients.rotate_key_if_older(recipient_id, cutoff):
                     rotated += 1
-                except IntegrityError:
-                    continue  # another run added the same version a moment ago
     if rotated:
         _audit(ctx, "keys.rotate", f"new key version for {rotated} accounts")
     return rotated
-
-
-def _still_due(lifecycle: LifecycleService, recipient_id: int, cutoff: datetime) -> bool:
-    """Re-check inside the rotating transaction (another run may have rotated meanwhile)."""
-    newest = lifecycle.session.scalar(
-        select(RecipientKey.created_at)
-        .where(RecipientKey.recipient_id == recipient_id)
-        .order_by(RecipientKey.version.desc())
-        .limit(1)
-    )
-    return newest is not None and newest < cutoff
 
 
 def shred_unused_versions(ctx: JobContext) -> int:

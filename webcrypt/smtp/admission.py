@@ -13,10 +13,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from email.utils import getaddresses
 
-from sqlalchemy.orm import Session
-
 from keystore.addresses import normalize_address
-from keystore.db import Keystore
+from keystore.db import Keystore, Session
 from webcrypt import metrics
 from webcrypt.mail.message import MailMessage
 from webcrypt.sealing.carrier import Adviser

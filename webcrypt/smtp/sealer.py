@@ -22,11 +22,9 @@ from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
-
 from keystore.addresses import normalize_address
-from keystore.errors import KeystoreUnavailable
+from keystore.db import Session
+from keystore.errors import DatabaseError, DuplicateRecord, KeystoreUnavailable
 from keystore.ledger import record_sealed_if_current
 from keystore.models import Recipient
 from webcrypt import envelope
@@ -233,7 +231,7 @@ class Sealer:
             return plan
         try:
             self._plan_triggered(plan, raw, message, context)
-        except (Refusal, ContentError, KeystoreUnavailable, SQLAlchemyError, OSError, MemoryError):
+        except (Refusal, ContentError, KeystoreUnavailable, DatabaseError, OSError, MemoryError):
             raise
         except Exception as exc:  # anything else comes from the content: a retry fails too
             raise ContentError.from_exception(exc) from exc
@@ -391,7 +389,7 @@ class Sealer:
                 self._record_cached(plan, sender, found)
             except _StaleAccount as stale:
                 self.account_cache.forget(stale.address)
-            except IntegrityError:
+            except DuplicateRecord:
                 pass  # sealed before (the MTA retries it): the keystore path updates the entries
             else:
                 return {rcpt: (found[address], None) for rcpt, address in addresses.items()}
