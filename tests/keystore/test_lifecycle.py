@@ -141,9 +141,11 @@ def test_rotation_due_and_unused_versions(keystore: Keystore, clock: FakeClock) 
     with keystore.session() as session:
         service = _service(session, keystore)
         assert service.rotation_due(clock() - 30 * DAY) == [rid]
-        recipient = keystore.recipients(session).get_by_id(rid)
-        assert recipient is not None
-        assert keystore.recipients(session).rotate_key(recipient) == 2
+        recipients = keystore.recipients(session)
+        assert recipients.rotate_key_if_older(rid, clock() - 30 * DAY)
+        assert not recipients.rotate_key_if_older(rid, clock() - 30 * DAY)  # v2 is new
+        assert not recipients.rotate_key_if_older(rid + 1, clock())  # no such account
+        assert recipients.key(rid, 2) is not None
         assert service.rotation_due(clock() - 30 * DAY) == []
         # v1's message has just expired, but v2 is brand new: wait for the grace period.
         assert service.unused_key_versions(now=clock(), grace=DAY) == []
