@@ -24,10 +24,10 @@ from keystore.errors import KeystoreError, MasterKeyError
 from keystore.lockout import is_locked, register_failure, register_success
 from keystore.masterkey import MasterKey, is_wrapped_text
 from keystore.models import Admin
+from keystore.passwordrules import admin_password_problem
 from keystore.passwords import Hasher
 from keystore.sessions import end_sessions
 from keystore.settings import SettingsService
-from keystore.weakpasswords import admin_password_problem
 
 ROLES = ("admin", "helpdesk")
 AdminOutcome = Literal["ok", "bad", "locked", "inactive"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,8 +22,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from keystore import passwordrules
+from keystore.passwords import ANSWER_MIN_LENGTH, answer_too_short, normalize_answer
 from keystore.recipients import LANGUAGES
-from portal.passwords import answer_problem, password_problem
 
 #: The security questions on offer, by the key stored in the account.
 SECURITY_QUESTIONS: dict[str, Any] = {
@@ -51,6 +54,40 @@ def question_texts(key: str) -> list[str]:
 def _no_line_breaks(form: FlaskForm, field: Any) -> None:
     if field.data and ("\r" in field.data or "\n" in field.data):
         raise ValidationError(str(_l("Line breaks are not allowed here.")))
+
+
+def password_problem(password: str, address: str = "") -> str | None:
+    """Return why `password` may not be a recipient's password, in their language, or None."""
+    problem = passwordrules.password_problem(
+        password, address, min_length=passwordrules.MIN_RECIPIENT_LENGTH
+    )
+    if problem == "short":
+        return _(
+            "The password must have at least %(n)d characters.",
+            n=passwordrules.MIN_RECIPIENT_LENGTH,
+        )
+    if problem == "common":
+        return _("This password is too common. Please choose a less predictable one.")
+    if problem == "address":
+        return _("The password must not contain your email address.")
+    return None
+
+
+def answer_problem(answer: str, address: str = "", questions: Iterable[str] = ()) -> str | None:
+    """Return why `answer` is not acceptable as a security answer, or None when it is.
+
+    Compared as stored (`normalize_answer`): four characters besides spaces, and neither the
+    address (nor its part before the @) nor the question itself, which anyone can read.
+    """
+    folded = normalize_answer(answer)
+    if answer_too_short(answer):
+        return _("The answer must have at least %(n)d characters.", n=ANSWER_MIN_LENGTH)
+    local = address.partition("@")[0]
+    if folded in {normalize_answer(address), normalize_answer(local)} - {""}:
+        return _("The answer must not be your email address.")
+    if folded in {normalize_answer(question) for question in questions} - {""}:
+        return _("The answer must not be the question itself.")
+    return None
 
 
 class StrongPassword:

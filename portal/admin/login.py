@@ -13,7 +13,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from keystore.addresses import normalize_address
-from keystore.weakpasswords import admin_password_problem
+from keystore.passwordrules import admin_password_problem
 from portal import metrics
 from portal.admin import bp
 from portal.admin import session as admin_session

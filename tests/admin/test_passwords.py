@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from keystore.weakpasswords import admin_password_problem, common_passwords, is_common
+from keystore.passwordrules import admin_password_problem, common_passwords, is_common
 from tests.admin.conftest import ADMIN, code_at, create_admin, enrollment_secret, password_step
 from tests.admin.conftest import text_of as page_text
 from tests.portal.helpers import FakeClock, csrf_token
