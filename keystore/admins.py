@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -117,11 +117,6 @@ class AdminService:
         """Return every account, by address."""
         return list(self.session.scalars(select(Admin).order_by(Admin.email)))
 
-    def count(self) -> int:
-        """Return how many enabled accounts exist."""
-        query = select(func.count()).select_from(Admin).where(Admin.disabled.is_(False))
-        return int(self.session.scalar(query) or 0)
-
     def authenticate(self, email: str, password: str) -> AdminAuthResult:
         """Check a password with lockout; unknown addresses cost the same and give "bad"."""
         admin = self.get(email)
@@ -155,11 +150,6 @@ class AdminService:
         """Set a new password (ValueError when it is weak); every session ends."""
         _check_password(password, admin.email)
         admin.password_hash = self.hasher.hash(password)
-        end_sessions(self.session, admin)
-
-    def set_role(self, admin: Admin, role: str) -> None:
-        """Change the role ("admin" or "helpdesk"); every session ends."""
-        admin.role = _check_role(role)
         end_sessions(self.session, admin)
 
     def set_totp_secret(self, admin: Admin, secret: str | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from keystore.clock import Clock, as_utc, utcnow
@@ -61,15 +61,3 @@ class AuditService:
             query = query.where(AuditEvent.at < as_utc(until))
         query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         return list(self.session.scalars(query.limit(limit).offset(offset)))
-
-    def count(self, *, since: datetime | None = None) -> int:
-        """Return the number of events (since a point in time, if given)."""
-        query = select(func.count()).select_from(AuditEvent)
-        if since is not None:
-            query = query.where(AuditEvent.at >= as_utc(since))
-        return int(self.session.scalar(query) or 0)
-
-    def purge(self, before: datetime) -> int:
-        """Delete events older than `before` (retention); returns how many."""
-        result = self.session.execute(delete(AuditEvent).where(AuditEvent.at < as_utc(before)))
-        return int(result.rowcount)  # type: ignore[attr-defined]

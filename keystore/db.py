@@ -192,18 +192,8 @@ class Keystore:
                 raise
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """Open a Core connection in a transaction that commits on success, without a Session.
-
-        For hot paths of a statement or two, where the ORM's bookkeeping would cost more
-        than the statements; errors surface as the keystore's own.
-        """
-        with _keystore_errors(), self._writer, self.engine.begin() as connection:
-            yield connection
-
-    @contextmanager
     def driver_transaction(self) -> Iterator[DriverTransaction]:
-        """Like `transaction`, on the DBAPI connection: for the filter's per-message insert.
+        """Open a transaction on the DBAPI connection: for the filter's per-message insert.
 
         See `keystore.driver`; errors surface as the keystore's own.
         """

@@ -4,10 +4,10 @@ For a one-row insert, SQLAlchemy's work around each execution (cache key, parame
 processing, result and event machinery, the BEGIN it emits) costs about twice what the
 database needs. The filter records one ledger entry per sealed message, so that statement
 is compiled once per dialect (`Prepared`) and run in `driver_transaction`, which keeps
-the semantics of `Keystore.transaction`: the same pooled connections, BEGIN IMMEDIATE on
+the semantics of an engine transaction: the same pooled connections, BEGIN IMMEDIATE on
 SQLite, commit on success, rollback on error, and SQLAlchemy's exception classes (so the
 Keystore turns an unreachable database into `KeystoreUnavailable` and a duplicate row into
-`DuplicateRecord` as it does for a Core transaction).
+`DuplicateRecord` as it does for a session).
 """
 
 from __future__ import annotations

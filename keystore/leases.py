@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,13 +53,3 @@ class LeaseService:
             .where(Lease.name == name, Lease.holder == holder)
             .execution_options(synchronize_session=False)
         )
-
-    def holder(self, name: str) -> str | None:
-        """Return who holds the lease now, or None when it is free or expired."""
-        # Columns, not the entity: the updates above bypass the session's identity map.
-        row = self.session.execute(
-            select(Lease.holder, Lease.expires_at).where(Lease.name == name)
-        ).first()
-        if row is None or row.expires_at <= self.clock():
-            return None
-        return str(row.holder)

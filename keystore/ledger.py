@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,7 +69,7 @@ def _rowcount(result: Any) -> int:
 
 
 def record_sealed_if_current(
-    connection: Connection | DriverTransaction,
+    transaction: DriverTransaction,
     *,
     message_id: str,
     recipient_id: int,
@@ -85,7 +84,7 @@ def record_sealed_if_current(
     version was destroyed or superseded by a newer one: the caller's idea of the account is
     stale. A second entry for the same message and recipient fails the transaction
     (`DuplicateRecord` from the Keystore; `LedgerService.record_sealed` updates one). Runs
-    in a Core transaction or, on the filter's hot path, in a `Keystore.driver_transaction`.
+    in a `Keystore.driver_transaction`, on the filter's hot path.
     """
     values = {
         "message_id": message_id,
@@ -95,7 +94,7 @@ def record_sealed_if_current(
         "expires": as_utc(expires),
         "key_version": key_version,
     }
-    return _rowcount(connection.execute(_GUARDED_INSERT, values)) == 1
+    return _rowcount(transaction.execute(_GUARDED_INSERT, values)) == 1
 
 
 class LedgerService:
@@ -140,27 +139,6 @@ class LedgerService:
         existing.key_version = key_version
         self.session.flush()
         return existing
-
-    def record_sealed_if_current(
-        self,
-        *,
-        message_id: str,
-        recipient_id: int,
-        sender: str,
-        created: datetime,
-        expires: datetime,
-        key_version: int,
-    ) -> bool:
-        """Record a new entry only if the key version may still be used (see the function)."""
-        return record_sealed_if_current(
-            self.session.connection(),
-            message_id=message_id,
-            recipient_id=recipient_id,
-            sender=sender,
-            created=created,
-            expires=expires,
-            key_version=key_version,
-        )
 
     def get(self, message_id: str, recipient_id: int) -> LedgerEntry | None:
         """Return the entry of one message for one recipient."""
@@ -228,21 +206,3 @@ class LedgerService:
             opened=count(LedgerEntry.first_opened_at),
             revoked=count(LedgerEntry.revoked_at),
         )
-
-    def latest_expiry(self, recipient_id: int, key_version: int) -> datetime | None:
-        """Return when the last message sealed with a key version expires (None: no message)."""
-        return self.session.scalar(
-            select(func.max(LedgerEntry.expires_at)).where(
-                and_(
-                    LedgerEntry.recipient_id == recipient_id,
-                    LedgerEntry.key_version == key_version,
-                )
-            )
-        )
-
-    def purge(self, before: datetime) -> int:
-        """Delete entries that expired before `before` (retention); returns how many."""
-        result = self.session.execute(
-            delete(LedgerEntry).where(LedgerEntry.expires_at < as_utc(before))
-        )
-        return _rowcount(result)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from keystore.clock import Clock, as_utc, utcnow
+from keystore.clock import Clock, utcnow
 from keystore.models import Notice
 
 
@@ -48,8 +46,3 @@ class NoticeService:
         except IntegrityError:
             return False
         return True
-
-    def purge(self, before: datetime) -> int:
-        """Forget notices sent before `before`; returns how many."""
-        result = self.session.execute(delete(Notice).where(Notice.sent_at < as_utc(before)))
-        return int(result.rowcount)  # type: ignore[attr-defined]

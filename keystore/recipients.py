@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -114,10 +114,6 @@ class RecipientService(KeyVersions, PasswordResets):
     def get_by_id(self, recipient_id: int) -> Recipient | None:
         """Return the account with this id, or None."""
         return self.session.get(Recipient, recipient_id)
-
-    def get_by_key_id(self, key_id: str) -> Recipient | None:
-        """Return the account whose key chain has this key id, or None."""
-        return self.session.scalar(select(Recipient).where(Recipient.key_id == key_id))
 
     def get_or_create(self, address: str, *, created_by: str) -> tuple[Recipient, str | None]:
         """Return the account of `address`, creating it with a first key and a one-time PIN.
@@ -380,16 +376,6 @@ class RecipientService(KeyVersions, PasswordResets):
             query = query.where(Recipient.address >= start, Recipient.address < start + _TOP)
         query = query.order_by(Recipient.address).limit(limit).offset(offset)
         return list(self.session.scalars(query))
-
-    def count_by_status(self) -> dict[str, int]:
-        """Return the number of accounts per status (every status present, maybe 0)."""
-        counts = dict.fromkeys(STATUSES, 0)
-        rows = self.session.execute(
-            select(Recipient.status, func.count()).group_by(Recipient.status)
-        )
-        for status, count in rows:
-            counts[status] = int(count)
-        return counts
 
 
 __all__ = ["AuthResult", "KeyMaterial", "RecipientService"]

@@ -253,11 +253,3 @@ class SettingsService:
                 detail="changed: " + ", ".join(sorted(changed)),
             )
         return result
-
-    def get_branding(self) -> Settings:
-        """Return the settings (branding fields: product_name, brand_color, logo, footer...)."""
-        return self.get()
-
-    def set_logo(self, data: bytes, mime: str, *, actor: str) -> Settings:
-        """Replace the logo (PNG or JPEG); empty data removes it."""
-        return self.update({"logo_png": data, "logo_mime": mime if data else ""}, actor=actor)

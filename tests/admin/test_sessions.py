@@ -66,7 +66,6 @@ CHANGES: dict[str, Callable[[Any, Any], None]] = {
     "password": lambda admins, admin: admins.set_password(admin, "a different admin secret"),
     "reset-2fa": lambda admins, admin: admins.set_totp_secret(admin, None),
     "new authenticator": lambda admins, admin: admins.set_totp_secret(admin, SECRETS[ADMIN]),
-    "role": lambda admins, admin: admins.set_role(admin, "helpdesk"),
     "disable": lambda admins, admin: admins.disable(admin),
     "delete": lambda admins, admin: admins.delete(admin),
 }

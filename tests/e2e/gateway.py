@@ -171,11 +171,14 @@ class Gateway:
 
     def accounts(self) -> int:
         """Count recipient accounts in the keystore."""
+        from keystore import reports
+
         runtime = self.runtime()
         try:
             keystore = runtime.keystore  # type: ignore[attr-defined]
             with keystore.session() as session:
-                return sum(keystore.recipients(session).count_by_status().values())
+                counts = reports.account_counts(session, keystore.clock())
+                return counts.active + counts.deactivated
         finally:
             runtime.close()  # type: ignore[attr-defined]
 

@@ -17,19 +17,18 @@ def test_lease_has_one_holder_until_it_expires(keystore: Keystore, clock: FakeCl
     with keystore.session() as session:
         leases = keystore.leases(session)
         assert not leases.acquire("housekeeping", "node-b", TTL)
-        assert leases.holder("housekeeping") == "node-a"
         clock.advance(minutes=4)
         assert leases.acquire("housekeeping", "node-a", TTL)  # renewal
         clock.advance(minutes=4)
         assert not leases.acquire("housekeeping", "node-b", TTL)
         clock.advance(minutes=2)
-        assert leases.holder("housekeeping") is None
         assert leases.acquire("housekeeping", "node-b", TTL)
+        assert not leases.acquire("housekeeping", "node-a", TTL)
         leases.release("housekeeping", "node-a")  # not the holder: no effect
-        assert leases.holder("housekeeping") == "node-b"
+        assert not leases.acquire("housekeeping", "node-a", TTL)
         leases.release("housekeeping", "node-b")
-        assert leases.holder("housekeeping") is None
-        assert leases.acquire("other", "node-a", TTL)
+        assert leases.acquire("housekeeping", "node-a", TTL)
+        assert leases.acquire("other", "node-b", TTL)
 
 
 def test_lease_is_free_at_its_expiry_instant(keystore: Keystore, clock: FakeClock) -> None:
@@ -37,14 +36,12 @@ def test_lease_is_free_at_its_expiry_instant(keystore: Keystore, clock: FakeCloc
         assert keystore.leases(session).acquire("job", "a", TTL)
     clock.advance(seconds=TTL.total_seconds() - 1)
     with keystore.session() as session:
-        assert keystore.leases(session).holder("job") == "a"
         assert not keystore.leases(session).acquire("job", "b", TTL)
     clock.advance(seconds=1)
     with keystore.session() as session:
         leases = keystore.leases(session)
-        assert leases.holder("job") is None
         assert leases.acquire("job", "b", TTL)
-        assert leases.holder("job") == "b"
+        assert not leases.acquire("job", "a", TTL)
 
 
 def test_lease_race_has_one_winner(keystore: Keystore) -> None:

@@ -23,12 +23,6 @@ def account(ks: Keystore, address: str = "kunde@example.com") -> int:
         return recipient.id
 
 
-@pytest.fixture(params=["session", "driver"])
-def path(request: pytest.FixtureRequest) -> str:
-    """Run each test through the ORM session and through the filter's driver transaction."""
-    return str(request.param)
-
-
 def entry(ks: Keystore, message_id: str, recipient_id: int, version: int = 1) -> dict[str, Any]:
     """The arguments of one guarded insert."""
     return {
@@ -41,20 +35,14 @@ def entry(ks: Keystore, message_id: str, recipient_id: int, version: int = 1) ->
     }
 
 
-def record(
-    ks: Keystore, message_id: str, recipient_id: int, version: int = 1, path: str = "session"
-) -> bool:
-    values = entry(ks, message_id, recipient_id, version)
-    if path == "driver":
-        with ks.driver_transaction() as transaction:
-            return record_sealed_if_current(transaction, **values)
-    with ks.session() as session:
-        return ks.ledger(session).record_sealed_if_current(**values)
+def record(ks: Keystore, message_id: str, recipient_id: int, version: int = 1) -> bool:
+    with ks.driver_transaction() as transaction:
+        return record_sealed_if_current(transaction, **entry(ks, message_id, recipient_id, version))
 
 
-def test_records_for_the_current_version(keystore: Keystore, path: str) -> None:
+def test_records_for_the_current_version(keystore: Keystore) -> None:
     rid = account(keystore)
-    assert record(keystore, "m1@bank", rid, path=path)
+    assert record(keystore, "m1@bank", rid)
     with keystore.session() as session:
         entry = keystore.ledger(session).get("m1@bank", rid)
         assert entry is not None
@@ -63,66 +51,53 @@ def test_records_for_the_current_version(keystore: Keystore, path: str) -> None:
         assert entry.expires_at == keystore.clock() + timedelta(days=30)
 
 
-def test_refuses_a_superseded_destroyed_or_unknown_version(keystore: Keystore, path: str) -> None:
+def test_refuses_a_superseded_destroyed_or_unknown_version(keystore: Keystore) -> None:
     rid = account(keystore)
     with keystore.session() as session:
         recipients = keystore.recipients(session)
         recipient = recipients.get_by_id(rid)
         assert recipient is not None
         assert recipients.rotate_key(recipient) == 2
-    assert not record(keystore, "m1@bank", rid, version=1, path=path)
-    assert not record(keystore, "m1@bank", rid, version=3, path=path)
-    assert record(keystore, "m2@bank", rid, version=2, path=path)
+    assert not record(keystore, "m1@bank", rid, version=1)
+    assert not record(keystore, "m1@bank", rid, version=3)
+    assert record(keystore, "m2@bank", rid, version=2)
     with keystore.session() as session:
         keystore.recipients(session).destroy_key_version(rid, 2)
-    assert not record(keystore, "m3@bank", rid, version=2, path=path)
+    assert not record(keystore, "m3@bank", rid, version=2)
     # With version 2 destroyed, version 1 is the newest live one again.
-    assert record(keystore, "m4@bank", rid, version=1, path=path)
+    assert record(keystore, "m4@bank", rid, version=1)
     with keystore.session() as session:
         assert keystore.ledger(session).get("m1@bank", rid) is None
         assert keystore.ledger(session).get("m3@bank", rid) is None
 
 
-def test_refuses_deactivated_and_deleted_accounts(keystore: Keystore, path: str) -> None:
+def test_refuses_deactivated_and_deleted_accounts(keystore: Keystore) -> None:
     rid = account(keystore)
     with keystore.session() as session:
         recipients = keystore.recipients(session)
         recipient = recipients.get_by_id(rid)
         assert recipient is not None
         recipients.set_status(recipient, "deactivated")
-    assert not record(keystore, "m1@bank", rid, path=path)
+    assert not record(keystore, "m1@bank", rid)
     with keystore.session() as session:
         recipients = keystore.recipients(session)
         recipient = recipients.get_by_id(rid)
         assert recipient is not None
         recipients.set_status(recipient, "active")
-    assert record(keystore, "m2@bank", rid, path=path)
+    assert record(keystore, "m2@bank", rid)
     with keystore.session() as session:
         recipients = keystore.recipients(session)
         recipient = recipients.get_by_id(rid)
         assert recipient is not None
         recipients.delete(recipient)
-    assert not record(keystore, "m3@bank", rid, path=path)
+    assert not record(keystore, "m3@bank", rid)
 
 
-def test_a_second_entry_for_the_same_message_is_a_duplicate_record(
-    keystore: Keystore, path: str
-) -> None:
+def test_a_second_entry_for_the_same_message_is_a_duplicate_record(keystore: Keystore) -> None:
     rid = account(keystore)
-    assert record(keystore, "m1@bank", rid, path=path)
+    assert record(keystore, "m1@bank", rid)
     with pytest.raises(DuplicateRecord):
-        record(keystore, "m1@bank", rid, path=path)
-
-
-def test_in_a_core_transaction(keystore: Keystore) -> None:
-    rid = account(keystore)
-    with keystore.transaction() as connection:
-        assert record_sealed_if_current(connection, **entry(keystore, "m1@bank", rid))
-    with pytest.raises(RuntimeError), keystore.transaction() as connection:
-        record_sealed_if_current(connection, **entry(keystore, "m2@bank", rid))
-        raise RuntimeError("rolls back")
-    with keystore.session() as session:
-        assert [e.message_id for e in keystore.ledger(session).for_recipient(rid)] == ["m1@bank"]
+        record(keystore, "m1@bank", rid)
 
 
 def test_a_driver_transaction_rolls_back_everything_on_error(keystore: Keystore) -> None:
@@ -131,7 +106,7 @@ def test_a_driver_transaction_rolls_back_everything_on_error(keystore: Keystore)
     with pytest.raises(RuntimeError), keystore.driver_transaction() as transaction:
         assert record_sealed_if_current(transaction, **entry(keystore, "m1@bank", rid))
         raise RuntimeError("rolls back")
-    assert record(keystore, "m2@bank", rid, path="driver")
+    assert record(keystore, "m2@bank", rid)
     # The second row fails (m2@bank is recorded for rid already): the first goes too.
     with pytest.raises(DuplicateRecord), keystore.driver_transaction() as transaction:
         for recipient_id in (other, rid):
@@ -141,7 +116,7 @@ def test_a_driver_transaction_rolls_back_everything_on_error(keystore: Keystore)
         assert [e.message_id for e in ledger.for_recipient(rid)] == ["m2@bank"]
         assert ledger.for_recipient(other) == []
     # The pooled connection is usable afterwards.
-    assert record(keystore, "m3@bank", other, path="driver")
+    assert record(keystore, "m3@bank", other)
 
 
 def test_a_driver_transaction_on_an_unreachable_database_is_unavailable(

@@ -1,8 +1,7 @@
 from keystore.db import Keystore
-from tests.keystore.conftest import FakeClock
 
 
-def test_notice_is_recorded_once(keystore: Keystore, clock: FakeClock) -> None:
+def test_notice_is_recorded_once(keystore: Keystore) -> None:
     with keystore.session() as session:
         notices = keystore.notices(session)
         assert not notices.was_sent("expiry", "<m1>:7")
@@ -10,8 +9,3 @@ def test_notice_is_recorded_once(keystore: Keystore, clock: FakeClock) -> None:
         assert notices.record("expiry", "<m1>:7") is False
         assert notices.record("unread", "<m1>:7") is True
         assert notices.was_sent("expiry", "<m1>:7")
-    clock.advance(days=1)
-    with keystore.session() as session:
-        notices = keystore.notices(session)
-        assert notices.purge(clock()) == 2
-        assert not notices.was_sent("expiry", "<m1>:7")

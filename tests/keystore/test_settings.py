@@ -118,11 +118,11 @@ def test_every_invalid_field_is_reported_and_nothing_is_stored(keystore: Keystor
 
 def test_logo(keystore: Keystore) -> None:
     with keystore.session() as session:
-        keystore.settings(session).set_logo(PNG, "image/png", actor="admin")
+        keystore.settings(session).update({"logo_png": PNG, "logo_mime": "image/png"}, actor="a")
     with keystore.session() as session:
-        settings = keystore.settings(session).get_branding()
+        settings = keystore.settings(session).get()
         assert settings.logo_png == PNG
         assert settings.logo_data_uri.startswith("data:image/png;base64,iVBORw0KGgo")
         assert "logo_png" not in repr(settings)
-        keystore.settings(session).set_logo(b"", "image/png", actor="admin")
+        keystore.settings(session).update({"logo_png": b"", "logo_mime": ""}, actor="admin")
         assert keystore.settings(session).get().logo_png == b""

@@ -9,7 +9,7 @@ What the cache may and may not make stale:
 
 * Key use is never stale. A message sealed from the cache is recorded in the ledger with a
   guarded insert that succeeds only while the account is active and the cached version is
-  its newest live one (`LedgerService.record_sealed_if_current`); otherwise the entry is
+  its newest live one (`keystore.ledger.record_sealed_if_current`); otherwise the entry is
   dropped and the message is sealed the slow way. So a deactivated, deleted or rotated
   account, or a destroyed key version, is picked up by the next message.
 * The language is at most `ACCOUNT_TTL` seconds old: a change in the
