@@ -1,28 +1,24 @@
 """Queries and records for the periodic lifecycle jobs (housekeeping).
 
-Notices are claimed under a unique ``(kind, key)`` so a mail is sent at most once even
-when two runs overlap (the housekeeping lease is `keystore.leases`). The queries select
-the messages, accounts and key versions that a job has to look at.
+The queries select the messages, accounts and key versions that a job has to look at; the
+notices already sent are in `keystore.noticelog`, the housekeeping lease in
+`keystore.leases`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from sqlalchemy import Select, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from keystore.addresses import normalize_address
+from keystore.chunks import in_chunks
 from keystore.clock import Clock, as_utc, utcnow
-from keystore.models import AdviserOption, LedgerEntry, Notice, Recipient, RecipientKey
+from keystore.models import AdviserOption, LedgerEntry, Recipient, RecipientKey
 from keystore.noticelog import NoticeService
-
-_T = TypeVar("_T")
-_IN_CHUNK = 500
-"""At most this many values in one ``IN (...)`` list."""
 
 
 @dataclass(frozen=True)
@@ -33,74 +29,13 @@ class KeyVersionRef:
     version: int
 
 
-def _chunks(values: Sequence[_T]) -> Iterable[Sequence[_T]]:
-    for start in range(0, len(values), _IN_CHUNK):
-        yield values[start : start + _IN_CHUNK]
-
-
 class LifecycleService:
-    """Once-only notices and the selections of the housekeeping jobs."""
+    """The selections of the housekeeping jobs, with the notice log (`notices`) they consult."""
 
     def __init__(self, session: Session, *, clock: Clock = utcnow) -> None:
         self.session = session
         self.clock = clock
-
-    # -- notices --------------------------------------------------------------------------
-
-    def claim_notice(
-        self, kind: str, key: str, *, message_id: str | None = None, recipient_id: int | None = None
-    ) -> bool:
-        """Record that the notice (kind, key) is being sent; False when it already was.
-
-        The unique constraint decides between concurrent callers: exactly one of them gets
-        True, and only that one may send the mail.
-        """
-        return NoticeService(self.session, clock=self.clock).record(
-            kind, key, message_id=message_id, recipient_id=recipient_id
-        )
-
-    def unclaim_notice(self, kind: str, key: str) -> None:
-        """Forget a claimed notice whose mail could not be sent, so a later run retries."""
-        self.session.execute(
-            delete(Notice)
-            .where(Notice.kind == kind, Notice.key == key)
-            .execution_options(synchronize_session=False)
-        )
-
-    def notice_sent_at(self, kind: str, key: str) -> datetime | None:
-        """Return when the notice (kind, key) was recorded, or None."""
-        return self.session.scalar(
-            select(Notice.sent_at).where(Notice.kind == kind, Notice.key == key)
-        )
-
-    def recorded_keys(self, kind: str, keys: Sequence[str]) -> set[str]:
-        """Return which of `keys` already have a notice of `kind`."""
-        found: set[str] = set()
-        for chunk in _chunks(list(dict.fromkeys(keys))):
-            found.update(
-                self.session.scalars(
-                    select(Notice.key).where(Notice.kind == kind, Notice.key.in_(chunk))
-                )
-            )
-        return found
-
-    def purge_notices(self, kinds: Sequence[str], *, before: datetime) -> int:
-        """Delete notices of `kinds` recorded before `before`; returns how many."""
-        result = self.session.execute(
-            delete(Notice)
-            .where(Notice.kind.in_(list(kinds)), Notice.sent_at < as_utc(before))
-            .execution_options(synchronize_session=False)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
-    def forget_recipient_notices(self, recipient_id: int) -> int:
-        """Delete every notice about a recipient (when the account is deleted)."""
-        result = self.session.execute(
-            delete(Notice)
-            .where(Notice.recipient_id == recipient_id)
-            .execution_options(synchronize_session=False)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        self.notices = NoticeService(session, clock=clock)
 
     # -- messages -------------------------------------------------------------------------
 
@@ -153,7 +88,7 @@ class LifecycleService:
     def recipients_by_id(self, ids: Iterable[int]) -> dict[int, Recipient]:
         """Return the accounts with these ids (missing ones are left out)."""
         found: dict[int, Recipient] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids))):
+        for chunk in in_chunks(list(dict.fromkeys(ids))):
             for recipient in self.session.scalars(select(Recipient).where(Recipient.id.in_(chunk))):
                 found[recipient.id] = recipient
         return found
@@ -263,7 +198,7 @@ class LifecycleService:
         """Return which of `advisers` (normalized addresses) asked for read receipts."""
         wanted = list(dict.fromkeys(advisers))
         found: set[str] = set()
-        for chunk in _chunks(wanted):
+        for chunk in in_chunks(wanted):
             found.update(
                 self.session.scalars(
                     select(AdviserOption.address).where(

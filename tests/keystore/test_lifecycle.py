@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from keystore.db import Keystore
@@ -36,38 +35,6 @@ def _seal(keystore: Keystore, rid: int, message_id: str, *, version: int = 1, da
             expires=now + timedelta(days=days),
             key_version=version,
         )
-
-
-def test_notice_is_claimed_once(keystore: Keystore) -> None:
-    with keystore.session() as session:
-        service = _service(session, keystore)
-        assert service.claim_notice("unread", "1:abc", message_id="m@x", recipient_id=1)
-        assert not service.claim_notice("unread", "1:abc")
-        assert service.claim_notice("expiry", "1:abc")
-        assert service.recorded_keys("unread", ["1:abc", "2:def"]) == {"1:abc"}
-    with keystore.session() as session:
-        service = _service(session, keystore)
-        service.unclaim_notice("unread", "1:abc")
-        assert service.notice_sent_at("unread", "1:abc") is None
-        assert service.claim_notice("unread", "1:abc")
-
-
-def test_notice_race_has_one_winner(keystore: Keystore) -> None:
-    winners: list[int] = []
-    barrier = threading.Barrier(4)
-
-    def contend(number: int) -> None:
-        barrier.wait()
-        with keystore.session() as session:
-            if _service(session, keystore).claim_notice("unread", "race"):
-                winners.append(number)
-
-    threads = [threading.Thread(target=contend, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(winners) == 1
 
 
 def test_message_selections(keystore: Keystore, clock: FakeClock) -> None:

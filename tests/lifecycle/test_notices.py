@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from keystore.noticelog import NoticeService
 from keystore.periodic import LifecycleService
 from tests.lifecycle.conftest import (
     ADVISER,
@@ -193,6 +194,6 @@ def test_a_claimed_notice_is_not_sent_again(
     clock.advance(days=10)
     with runtime.keystore.session() as session:
         key = message_key(sealed.message_id, sealed.recipient_id)
-        assert LifecycleService(session, clock=clock).claim_notice("unread", key)
+        assert NoticeService(session, clock=clock).record("unread", key)
     assert run_housekeeping(runtime).unread_notices == 0
     assert sink.messages == []

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from keystore.models import Notice
-from keystore.periodic import LifecycleService
+from keystore.noticelog import NoticeService
 from tests.lifecycle.conftest import FakeClock, seal_message, update_settings
 from tests.support.smtp import RecordingSink
 from webcrypt.lifecycle.jobs import Report, run_housekeeping
@@ -25,7 +25,7 @@ def test_ledger_and_notices_are_purged_after_retention(
     update_settings(runtime, ledger_retention_days=40)
     sealed = seal_message(runtime, "m1@bank.example")
     with runtime.keystore.session() as session:  # as the filter records the PIN mail
-        LifecycleService(session, clock=clock).claim_notice(
+        NoticeService(session, clock=clock).record(
             "pin", str(sealed.recipient_id), recipient_id=sealed.recipient_id
         )
     start = clock()

@@ -77,7 +77,7 @@ def _due_notices(ctx: JobContext, after_id: int) -> tuple[list[Pending], int]:
         active = [r for r in candidates if r.status == "active"]
         last = {r.id: lifecycle.last_used(r) for r in active}
         keys = {r.id: period_key(r.id, last[r.id]) for r in active}
-        done = lifecycle.recorded_keys(INACTIVITY, list(keys.values()))
+        done = lifecycle.notices.recorded(INACTIVITY, list(keys.values()))
         for recipient in active:
             if keys[recipient.id] in done:
                 continue
@@ -132,7 +132,7 @@ def _delete_if_unused(ctx: JobContext, recipient_id: int, cutoff: datetime) -> b
         if last >= cutoff:
             return False
         if recipient.status == "active" and notice_days > 0:
-            noticed = lifecycle.notice_sent_at(INACTIVITY, period_key(recipient.id, last))
+            noticed = lifecycle.notices.sent_at(INACTIVITY, period_key(recipient.id, last))
             if noticed is None or noticed > ctx.now - timedelta(days=notice_days):
                 return False
         ctx.audit(session).record(
@@ -144,7 +144,7 @@ def _delete_if_unused(ctx: JobContext, recipient_id: int, cutoff: datetime) -> b
                 f"(after {ctx.settings.inactivity_days} days); keys destroyed, data removed"
             ),
         )
-        lifecycle.forget_recipient_notices(recipient.id)
+        lifecycle.notices.forget_recipient(recipient.id)
         ctx.recipients(session).delete(recipient)
     log.info("deleted unused account %s", recipient_id)
     return True

@@ -33,7 +33,7 @@ def _not_yet_sent(
 ) -> list[tuple[LedgerEntry, Recipient]]:
     """Return the entries, with their accounts, that have no notice of `kind` yet."""
     keys = [message_key(e.message_id, e.recipient_id) for e in entries]
-    done = lifecycle.recorded_keys(kind, keys)
+    done = lifecycle.notices.recorded(kind, keys)
     todo = [e for e, k in zip(entries, keys, strict=True) if k not in done]
     accounts = lifecycle.recipients_by_id(e.recipient_id for e in todo)
     return [(e, accounts[e.recipient_id]) for e in todo if e.recipient_id in accounts]
@@ -138,7 +138,7 @@ def withdraw_offers(ctx: JobContext) -> SendResult:
         by_message: dict[str, list[LedgerEntry]] = defaultdict(list)
         for entry in entries:
             by_message[entry.message_id].append(entry)
-        done = lifecycle.recorded_keys(WITHDRAW_OFFER, [message_key(m) for m in by_message])
+        done = lifecycle.notices.recorded(WITHDRAW_OFFER, [message_key(m) for m in by_message])
         accounts = lifecycle.recipients_by_id(e.recipient_id for e in entries)
         for message_id, rows in by_message.items():
             if message_key(message_id) in done:

@@ -58,7 +58,7 @@ def purge_ledger(ctx: JobContext, notice_kinds: tuple[str, ...]) -> tuple[int, i
     with ctx.session() as session:
         lifecycle = ctx.lifecycle(session)
         rows = lifecycle.purge_ledger(created_before=before, now=ctx.now)
-        notices = lifecycle.purge_notices(notice_kinds, before=before)
+        notices = lifecycle.notices.purge(notice_kinds, before=before)
     if rows:
         _audit(ctx, "ledger.purge", f"purged {rows} ledger entries past retention")
     return rows, notices

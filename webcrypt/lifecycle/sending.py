@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from keystore.clock import Clock
-from keystore.periodic import LifecycleService
+from keystore.noticelog import NoticeService
 from webcrypt.mail.compose import Outgoing
 from webcrypt.smtp.relay import RelayError
 
@@ -67,7 +67,7 @@ class NoticeSender:
     def claim(self, notice: Pending) -> bool:
         """Claim the notice in its own transaction; False when another run has it."""
         with self.keystore.session() as session:
-            return LifecycleService(session, clock=self.clock).claim_notice(
+            return NoticeService(session, clock=self.clock).record(
                 notice.kind,
                 notice.key,
                 message_id=notice.message_id,
@@ -90,9 +90,7 @@ class NoticeSender:
         except RelayError as exc:
             if exc.temporary:
                 with self.keystore.session() as session:
-                    LifecycleService(session, clock=self.clock).unclaim_notice(
-                        notice.kind, notice.key
-                    )
+                    NoticeService(session, clock=self.clock).forget(notice.kind, notice.key)
             raise
         log.info("sent %s notice %s", notice.kind, notice.key)
         return True
