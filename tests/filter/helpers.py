@@ -95,7 +95,12 @@ def smtp_wire(data: bytes) -> bytes:
 
 
 def as_received(data: bytes) -> bytes:
-    """What an SMTP server receives for `data`: the message always ends in CRLF."""
+    """What an SMTP server that ends lines only at CRLF receives when the relay sends `data`.
+
+    The message always ends in CRLF, and a dot after a bare LF keeps the extra dot the relay
+    puts there (see test_dot_after_a_bare_line_feed_cannot_end_the_data).
+    """
+    data = re.sub(rb"(?<!\r)\n\.", b"\n..", data)
     return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.filter.conftest import ADVISER
@@ -162,6 +162,7 @@ BASE = (
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(mutations=MUTATIONS)
+@example(mutations=[(0, b"\n.")])  # a dot after a bare LF: the sink keeps the relay's extra dot
 def test_mutated_headers_never_get_a_4xx_nor_leak(harness, mutations):
     head_end = BASE.index(b"X-WebCrypt")  # the trigger header stays intact
     data = bytearray(BASE)

@@ -88,7 +88,7 @@ def no_dot_after_bare_lf(data: bytes) -> bool:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(data=byte_messages().filter(untriggered).filter(no_dot_after_bare_lf))
+@given(data=byte_messages().filter(untriggered))
 def test_any_untriggered_bytes_pass_unchanged(harness, data):
     harness.sink.clear()
     _, reply = smtp_transaction(harness.server.port, ADVISER.encode(), [CUSTOMER, COLLEAGUE], data)
@@ -106,7 +106,7 @@ def test_dot_after_a_bare_line_feed_cannot_end_the_data(harness):
     _, reply = smtp_transaction(harness.server.port, ADVISER.encode(), [CUSTOMER], data)
     assert reply.startswith("250"), reply
     (received,) = harness.sink.wait_for(1)
-    assert received.data == data.replace(b"\n.\r\n", b"\n..\r\n")
+    assert received.data == data.replace(b"\n.\r\n", b"\n..\r\n") == as_received(data)
 
 
 @settings(
