@@ -29,9 +29,7 @@ def test_no_two_modules_share_a_name() -> None:
     for path in _modules():
         places[path.stem].append(str(path.relative_to(ROOT)))
     shared = {
-        name: paths
-        for name, paths in places.items()
-        if len(paths) > 1 and name not in SHARED_NAMES
+        name: paths for name, paths in places.items() if len(paths) > 1 and name not in SHARED_NAMES
     }
     assert not shared, f"module names used in more than one place: {shared}"
 
