@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 if TYPE_CHECKING:
+    from waitress.server import BaseWSGIServer, MultiSocketServer
+
     from webcrypt.runtime import Runtime
 
 __all__ = ["create_app", "create_server", "serve"]
@@ -99,13 +101,13 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
 
 def create_server(
     runtime: Runtime, *, listen: str | None = None, threads: int | None = None
-) -> Any:
+) -> MultiSocketServer | BaseWSGIServer:
     """Return a waitress server for the portal (call `.run()` to serve, `.close()` to stop).
 
     Request and response bodies stay in memory (waitress would otherwise spool anything
     above 512 KB / 1 MB to temporary files, and a rendered message must never touch disk).
     """
-    from waitress import create_server as waitress_server
+    from waitress.server import create_server as waitress_server
 
     from keystore.errors import KeystoreError
     from portal.limits import DEFAULT_MAX_MESSAGE_SIZE, size_limits

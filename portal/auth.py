@@ -98,7 +98,7 @@ def address_step(envelope: str) -> ResponseReturnValue:
     form = AddressForm()
     if not form.validate_on_submit():
         return login_page(envelope=envelope, form=form, status=400)
-    return login_page(envelope=envelope, email=form.email.data.strip())
+    return login_page(envelope=envelope, email=(form.email.data or "").strip())
 
 
 def continue_after_login(envelope: str) -> ResponseReturnValue:
@@ -125,7 +125,7 @@ def login() -> ResponseReturnValue:
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return login_page(envelope=envelope, form=form if status == 400 else None, status=status)
-    typed = form.email.data.strip()
+    typed = (form.email.data or "").strip()
     with services() as found:
         result = found.recipients.authenticate(typed, form.password.data, ip=_client())
         if result.ok:
@@ -181,7 +181,7 @@ def login_pin() -> ResponseReturnValue:
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return login_page(envelope=envelope, pin=True, status=status)
-    typed = form.email.data.strip()
+    typed = (form.email.data or "").strip()
     with services() as found:
         result = found.recipients.authenticate_pin(typed, form.pin.data, ip=_client())
         if result.ok:
@@ -263,7 +263,7 @@ def forgot() -> ResponseReturnValue:
     form = ForgotForm()
     if request.method == "GET" or not form.validate_on_submit():
         return _reset_page("forgot", 400 if request.method == "POST" else 200, form=form)
-    typed = form.email.data.strip()
+    typed = (form.email.data or "").strip()
     where = MailContext.of_request()
     job = None
     with services() as found:

@@ -21,7 +21,8 @@ RUNTIME_KEY = "webcrypt.runtime"
 
 def runtime() -> Runtime:
     """Return the runtime the current application was built around."""
-    return current_app.extensions[RUNTIME_KEY]
+    found: Runtime = current_app.extensions[RUNTIME_KEY]  # put there by create_app
+    return found
 
 
 def now() -> datetime:

@@ -92,7 +92,7 @@ def login() -> ResponseReturnValue:
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("admin/login.html", form=form, next=next_url, note=note), status
-    email = form.email.data.strip()
+    email = (form.email.data or "").strip()
     with services() as found:
         result = found.admins.authenticate(email, form.password.data)
         if result.ok:
@@ -152,7 +152,7 @@ def _second_factor(
         return Page("admin/factor.html", status, form=form, next=next_url)
     # A code works once: the keystore refuses a replayed or older one, even when two
     # requests with the same code race; wrong codes have a lock of their own.
-    outcome = found.admins.check_code(admin, matching_step(secret, form.code.data))
+    outcome = found.admins.check_code(admin, matching_step(secret, form.code.data or ""))
     if outcome != "ok":
         _failure(found, admin.email, outcome, "wrong authentication code")
         return Page("admin/factor.html", 401, form=form, next=next_url, failure=FAILED_CODE)
@@ -173,13 +173,13 @@ def _enroll(found: Services, admin: Any, next_url: str, product: str) -> Page | 
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return _enroll_page(admin, form, product, status=status, next=next_url)
-    problem = admin_password_problem(form.new_password.data, admin.email)
+    problem = admin_password_problem(form.new_password.data or "", admin.email)
     if problem:
         form.new_password.errors = [problem]
         return _enroll_page(admin, form, product, status=400, next=next_url)
     secret = admin_session.enrollment_secret(admin.id)
     outcome = found.admins.check_code(
-        admin, matching_step(secret, form.code.data) if secret else None
+        admin, matching_step(secret, form.code.data or "") if secret else None
     )
     if outcome != "ok":
         _failure(found, admin.email, outcome, "wrong code while enrolling")

@@ -163,7 +163,7 @@ def _serve(ctx: Context, *, with_filter: bool, with_portal: bool) -> None:
         import portal
 
         # waitress with request and response bodies held in memory (no temporary files).
-        server: Any = portal.create_server(runtime)
+        server = portal.create_server(runtime)
         cleanups.append(server.close)
         block = server.run
         lines.append(f"  portal   {config.portal.public_url} (listening on {config.portal.listen})")
