@@ -6,7 +6,7 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -92,12 +92,12 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def make_engine(url: str | URL, **options: Any) -> Engine:
+def make_engine(url: str | URL, **options: object) -> Engine:
     """Create an engine with the settings the keystore needs on each backend."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     # hide_parameters: error messages and logs must never carry hashes or wrapped keys.
-    kwargs: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
+    kwargs: dict[str, object] = {"hide_parameters": True, "pool_pre_ping": True}
     if backend == "sqlite":
         kwargs = {
             "hide_parameters": True,
@@ -130,7 +130,7 @@ class Keystore:
         master_key: MasterKey,
         clock: Clock = utcnow,
         hasher: Hasher | None = None,
-        engine_options: dict[str, Any] | None = None,
+        engine_options: Mapping[str, object] | None = None,
     ) -> None:
         self.url = make_url(url)
         self.master_key = master_key
