@@ -191,6 +191,7 @@ class Keystore:
             connection.execute(text("SELECT 1"))
 
     def _alembic_config(self, connection: Connection) -> Any:
+        # alembic only to migrate (init, upgrade, checks): the filter and portal never load it.
         from alembic.config import Config
 
         config = Config()
@@ -202,21 +203,21 @@ class Keystore:
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the database schema up to date (alembic upgrade head)."""
-        from alembic import command
+        from alembic import command  # alembic only to migrate
 
         with self.engine.begin() as connection:
             command.upgrade(self._alembic_config(connection), revision)
 
     def current_revision(self) -> str | None:
         """Return the schema revision stored in the database (None for an empty database)."""
-        from alembic.runtime.migration import MigrationContext
+        from alembic.runtime.migration import MigrationContext  # alembic only to migrate
 
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
     def is_current(self) -> bool:
         """Tell whether the schema is at the newest migration."""
-        from alembic.script import ScriptDirectory
+        from alembic.script import ScriptDirectory  # alembic only to migrate
 
         with self.engine.connect() as connection:
             script = ScriptDirectory.from_config(self._alembic_config(connection))

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, TypeGuard
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select
 
 from keystore.errors import MasterKeyError
+from keystore.models import Admin, Recipient, RecipientKey
 
 if TYPE_CHECKING:
     from keystore.db import Keystore
@@ -208,10 +210,8 @@ def rotate_master_key(keystore: Keystore, new_key: MasterKey) -> int:
     fails. Afterwards the keystore uses `new_key`. Returns the number of recipient keys
     re-wrapped.
     """
-    from sqlalchemy import select
-
+    # cycle: keystore.admins and keystore.recipients import this module.
     from keystore.admins import AdminService
-    from keystore.models import Admin, Recipient, RecipientKey
     from keystore.recipients import RecipientService
 
     old_key = keystore.master_key

@@ -7,15 +7,26 @@ waitress, the production WSGI server used by `webcrypt serve` and `webcrypt port
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask
+from waitress.server import create_server as waitress_server
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from keystore.errors import KeystoreError
+from portal import admin, errors, extensions, health, security, views
+from portal.context import RUNTIME_KEY
+from portal.limits import DEFAULT_MAX_MESSAGE_SIZE, size_limits
+from portal.wrappers import PortalRequest, PortalSessionInterface
+from webcrypt.bootstrap import read_session_secret
+from webcrypt.config.loader import load_config
+from webcrypt.runtime import Runtime
 
 if TYPE_CHECKING:
     from waitress.server import BaseWSGIServer, MultiSocketServer
 
-    from webcrypt.runtime import Runtime
 
 __all__ = ["create_app", "create_server", "serve"]
 
@@ -30,17 +41,8 @@ BLUEPRINTS = (
 
 def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
     """Create the portal application around `runtime` (built from the configuration if None)."""
-    from importlib import import_module
-
-    from portal import admin, errors, extensions, health, security, views
-    from portal.context import RUNTIME_KEY
-    from portal.limits import DEFAULT_MAX_MESSAGE_SIZE, size_limits
-    from portal.wrappers import PortalRequest, PortalSessionInterface
 
     if runtime is None:
-        from webcrypt.config.loader import load_config
-        from webcrypt.runtime import Runtime
-
         runtime = Runtime(load_config())
 
     app = Flask(__name__, instance_relative_config=False)
@@ -75,15 +77,11 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         TRUSTED_PROXIES=int(getattr(config.portal, "trusted_proxies", 0) or 0),
     )
     if test_config is None or "SECRET_KEY" not in test_config:
-        from webcrypt.bootstrap import read_session_secret
-
         app.config["SECRET_KEY"] = read_session_secret(config)
     if test_config:
         app.config.from_mapping(test_config)
 
     if app.config["TRUSTED_PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
@@ -107,10 +105,6 @@ def create_server(
     Request and response bodies stay in memory (waitress would otherwise spool anything
     above 512 KB / 1 MB to temporary files, and a rendered message must never touch disk).
     """
-    from waitress.server import create_server as waitress_server
-
-    from keystore.errors import KeystoreError
-    from portal.limits import DEFAULT_MAX_MESSAGE_SIZE, size_limits
 
     app = create_app(runtime)
     config = runtime.config

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 
 from keystore.errors import KeystoreError
 from keystore.settings import Settings
@@ -109,7 +109,6 @@ class MailContext:
     @classmethod
     def of_request(cls) -> MailContext:
         """Capture the settings, our sender domain and the reset link's URL prefix."""
-        from flask import url_for
 
         domains = internal_domains()
         public = str(current_app.config["PUBLIC_URL"])

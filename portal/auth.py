@@ -104,7 +104,7 @@ def address_step(envelope: str) -> ResponseReturnValue:
 def continue_after_login(envelope: str) -> ResponseReturnValue:
     """Go on to the message that brought the recipient here, or to the start page."""
     if envelope:
-        from portal.reading import show_message
+        from portal.reading import show_message  # cycle: portal.reading imports portal.auth
 
         return show_message(envelope)
     return redirect(url_for("reader.index"))

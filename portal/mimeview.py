@@ -425,7 +425,7 @@ def safe_filename(name: str | None, part_id: str, content_type: str) -> str:
 def _tnef_files(data: bytes) -> list[tuple[str, bytes]]:
     """Return (name, bytes) of the files inside a winmail.dat; [] when it cannot be read."""
     try:
-        from tnefparse import TNEF
+        from tnefparse import TNEF  # loaded only for the rare winmail.dat attachment
 
         tnef = TNEF(data, do_checksum=False)
         return [

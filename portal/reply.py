@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from portal import metrics
 from portal.auth import carried_envelope, login_page
 from portal.context import is_internal, now, runtime, services, settings
+from portal.errors import error_page
 from portal.extensions import limited
 from portal.forms import ReplyForm, WriteForm
 from portal.identity import current_recipient
@@ -29,6 +30,7 @@ from portal.outgoing import (
     reply_subject,
 )
 from portal.reading import Opened, Refusal, open_envelope
+from webcrypt.smtp.relay import RelayError
 
 bp = Blueprint("reply", __name__)
 log = logging.getLogger(__name__)
@@ -66,7 +68,6 @@ def _carried_message() -> Carried | ResponseReturnValue:
 
 
 def _no_reply_possible() -> tuple[str, int]:
-    from portal.errors import error_page
 
     return error_page(
         403,
@@ -114,7 +115,6 @@ def _too_large(body: str, uploads: list[Upload]) -> bool:
 
 def _send(message: Any, sender: str, recipients: list[str], action: str) -> str | None:
     """Relay `message`; return a user-facing reason when it failed."""
-    from webcrypt.smtp.relay import RelayError
 
     try:
         runtime().relay_for("portal").send(
