@@ -72,4 +72,5 @@ class AuditService:
     def purge(self, before: datetime) -> int:
         """Delete events older than `before` (retention); returns how many."""
         result = self.session.execute(delete(AuditEvent).where(AuditEvent.at < as_utc(before)))
+        # Session.execute is typed to return a Result; for a DML statement it is a CursorResult.
         return int(result.rowcount)  # type: ignore[attr-defined]

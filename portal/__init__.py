@@ -6,10 +6,11 @@ waitress, the production WSGI server used by `webcrypt serve` and `webcrypt port
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Flask
 from waitress.server import create_server as waitress_server
@@ -39,7 +40,9 @@ BLUEPRINTS = (
 )
 
 
-def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(
+    runtime: Runtime | None = None, test_config: Mapping[str, object] | None = None
+) -> Flask:
     """Create the portal application around `runtime` (built from the configuration if None)."""
 
     if runtime is None:
@@ -83,6 +86,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
 
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
+        # Flask's documented way to add WSGI middleware replaces the wsgi_app method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     extensions.init_app(app)

@@ -89,6 +89,7 @@ _CREATING = threading.Lock()
 
 def mailer(app: Flask | None = None) -> Mailer:
     """Return the application's account mailer (`app`, else the current one), made on first use."""
+    # current_app is typed as a Flask; it is werkzeug's proxy, which hands out the app itself.
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     with _CREATING:
         found: Mailer | None = app.extensions.get(MAILER_KEY)
