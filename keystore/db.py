@@ -11,7 +11,7 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -120,12 +120,12 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def make_engine(url: str | URL, **options: Any) -> Engine:
+def make_engine(url: str | URL, **options: object) -> Engine:
     """Create an engine with the settings the keystore needs on each backend."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     # hide_parameters: error messages and logs must never carry hashes or wrapped keys.
-    kwargs: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
+    kwargs: dict[str, object] = {"hide_parameters": True, "pool_pre_ping": True}
     if backend == "sqlite":
         kwargs = {
             "hide_parameters": True,
@@ -158,7 +158,7 @@ class Keystore:
         master_key: MasterKey,
         clock: Clock = utcnow,
         hasher: Hasher | None = None,
-        engine_options: dict[str, Any] | None = None,
+        engine_options: Mapping[str, object] | None = None,
     ) -> None:
         self.url = make_url(url)
         self.master_key = master_key
@@ -209,6 +209,7 @@ class Keystore:
             connection.execute(text("SELECT 1"))
 
     def _alembic_config(self, connection: Connection) -> Any:
+        # alembic only to migrate (init, upgrade, checks): the filter and portal never load it.
         from alembic.config import Config
 
         config = Config()
@@ -220,21 +221,21 @@ class Keystore:
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the database schema up to date (alembic upgrade head)."""
-        from alembic import command
+        from alembic import command  # alembic only to migrate
 
         with self.engine.begin() as connection:
             command.upgrade(self._alembic_config(connection), revision)
 
     def current_revision(self) -> str | None:
         """Return the schema revision stored in the database (None for an empty database)."""
-        from alembic.runtime.migration import MigrationContext
+        from alembic.runtime.migration import MigrationContext  # alembic only to migrate
 
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
     def is_current(self) -> bool:
         """Tell whether the schema is at the newest migration."""
-        from alembic.script import ScriptDirectory
+        from alembic.script import ScriptDirectory  # alembic only to migrate
 
         with self.engine.connect() as connection:
             script = ScriptDirectory.from_config(self._alembic_config(connection))

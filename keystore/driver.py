@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import ClauseElement
 
@@ -43,7 +44,7 @@ class Prepared:
             if processor is not None:
                 self._processors[name] = processor
 
-    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+    def parameters(self, values: Mapping[str, object]) -> tuple[object, ...] | dict[str, object]:
         """The statement's parameters as the driver takes them: processed, in order."""
         merged = {**self._fixed, **values}
         for name, processor in self._processors.items():
@@ -56,11 +57,11 @@ class Prepared:
 class DriverTransaction:
     """A DBAPI cursor in a transaction, running statements prepared once per engine."""
 
-    def __init__(self, cursor: Any, prepare: Callable[[ClauseElement], Prepared]) -> None:
+    def __init__(self, cursor: DBAPICursor, prepare: Callable[[ClauseElement], Prepared]) -> None:
         self.cursor = cursor
         self._prepare = prepare
 
-    def execute(self, statement: ClauseElement, values: Mapping[str, Any]) -> Any:
+    def execute(self, statement: ClauseElement, values: Mapping[str, object]) -> DBAPICursor:
         """Run `statement` with `values`; return the cursor (its `rowcount`, as a result's)."""
         prepared = self._prepare(statement)
         self.cursor.execute(prepared.sql, prepared.parameters(values))

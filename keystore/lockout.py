@@ -154,4 +154,5 @@ def purge_pairs(session: Session, now: datetime) -> int:
     result = session.execute(
         delete(LoginThrottle).where(LoginThrottle.last_failure_at <= now - FORGET_AFTER)
     )
+    # Session.execute is typed to return a Result; for a DML statement it is a CursorResult.
     return int(result.rowcount)  # type: ignore[attr-defined]

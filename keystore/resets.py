@@ -124,6 +124,7 @@ class PasswordResets:
             .values(used_at=now)
             .execution_options(synchronize_session=False)
         )
+        # Session.execute is typed to return a Result; for a DML statement it is a CursorResult.
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None
         row = self.session.scalar(
@@ -160,6 +161,7 @@ class PasswordResets:
             .execution_options(synchronize_session=False)
         )
         self.session.refresh(recipient, ["reset_failures"])
+        # Session.execute is typed to return a Result; for a DML statement it is a CursorResult.
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             self.hasher.waste_time(answer)
             return ResetAnswer("closed", recipient.reset_failures, limit)

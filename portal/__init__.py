@@ -6,14 +6,28 @@ waitress, the production WSGI server used by `webcrypt serve` and `webcrypt port
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Flask
+from waitress.server import create_server as waitress_server
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from keystore.errors import KeystoreError
+from portal import admin, errors, extensions, health, security, views
+from portal.context import RUNTIME_KEY
+from portal.limits import DEFAULT_MAX_MESSAGE_SIZE, size_limits
+from portal.wrappers import PortalRequest, PortalSessionInterface
+from webcrypt.bootstrap import read_session_secret
+from webcrypt.config.loader import load_config
+from webcrypt.runtime import Runtime
 
 if TYPE_CHECKING:
-    from webcrypt.runtime import Runtime
+    from waitress.server import BaseWSGIServer, MultiSocketServer
+
 
 __all__ = ["create_app", "create_server", "serve"]
 
@@ -26,19 +40,12 @@ BLUEPRINTS = (
 )
 
 
-def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(
+    runtime: Runtime | None = None, test_config: Mapping[str, object] | None = None
+) -> Flask:
     """Create the portal application around `runtime` (built from the configuration if None)."""
-    from importlib import import_module
-
-    from portal import admin, errors, extensions, health, security, views
-    from portal.context import RUNTIME_KEY
-    from portal.limits import DEFAULT_MAX_MESSAGE_SIZE, size_limits
-    from portal.wrappers import PortalRequest, PortalSessionInterface
 
     if runtime is None:
-        from webcrypt.config.loader import load_config
-        from webcrypt.runtime import Runtime
-
         runtime = Runtime(load_config())
 
     app = Flask(__name__, instance_relative_config=False)
@@ -73,16 +80,13 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         TRUSTED_PROXIES=int(getattr(config.portal, "trusted_proxies", 0) or 0),
     )
     if test_config is None or "SECRET_KEY" not in test_config:
-        from webcrypt.bootstrap import read_session_secret
-
         app.config["SECRET_KEY"] = read_session_secret(config)
     if test_config:
         app.config.from_mapping(test_config)
 
     if app.config["TRUSTED_PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = app.config["TRUSTED_PROXIES"]
+        # Flask's documented way to add WSGI middleware replaces the wsgi_app method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     extensions.init_app(app)
@@ -99,16 +103,12 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
 
 def create_server(
     runtime: Runtime, *, listen: str | None = None, threads: int | None = None
-) -> Any:
+) -> MultiSocketServer | BaseWSGIServer:
     """Return a waitress server for the portal (call `.run()` to serve, `.close()` to stop).
 
     Request and response bodies stay in memory (waitress would otherwise spool anything
     above 512 KB / 1 MB to temporary files, and a rendered message must never touch disk).
     """
-    from waitress import create_server as waitress_server
-
-    from keystore.errors import KeystoreError
-    from portal.limits import DEFAULT_MAX_MESSAGE_SIZE, size_limits
 
     app = create_app(runtime)
     config = runtime.config

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 
 from keystore.errors import KeystoreError
 from keystore.settings import Settings
@@ -89,6 +89,7 @@ _CREATING = threading.Lock()
 
 def mailer(app: Flask | None = None) -> Mailer:
     """Return the application's account mailer (`app`, else the current one), made on first use."""
+    # current_app is typed as a Flask; it is werkzeug's proxy, which hands out the app itself.
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     with _CREATING:
         found: Mailer | None = app.extensions.get(MAILER_KEY)
@@ -109,7 +110,6 @@ class MailContext:
     @classmethod
     def of_request(cls) -> MailContext:
         """Capture the settings, our sender domain and the reset link's URL prefix."""
-        from flask import url_for
 
         domains = internal_domains()
         public = str(current_app.config["PUBLIC_URL"])

@@ -98,13 +98,13 @@ def address_step(envelope: str) -> ResponseReturnValue:
     form = AddressForm()
     if not form.validate_on_submit():
         return login_page(envelope=envelope, form=form, status=400)
-    return login_page(envelope=envelope, email=form.email.data.strip())
+    return login_page(envelope=envelope, email=(form.email.data or "").strip())
 
 
 def continue_after_login(envelope: str) -> ResponseReturnValue:
     """Go on to the message that brought the recipient here, or to the start page."""
     if envelope:
-        from portal.reading import show_message
+        from portal.reading import show_message  # cycle: portal.reading imports portal.auth
 
         return show_message(envelope)
     return redirect(url_for("reader.index"))
@@ -125,10 +125,10 @@ def login() -> ResponseReturnValue:
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return login_page(envelope=envelope, form=form if status == 400 else None, status=status)
-    typed = form.email.data.strip()
+    typed = (form.email.data or "").strip()
     with services() as found:
-        result = found.recipients.authenticate(typed, form.password.data, ip=_client())
-        if result.ok:
+        result = found.recipients.authenticate(typed, form.password.data or "", ip=_client())
+        if result.ok and result.recipient is not None:  # an "ok" result carries the account
             found.recipients.record_login(result.recipient)
             log_in(result.recipient)
             found.audit.record("portal.login", actor=result.recipient.address, ip=_client())
@@ -181,9 +181,9 @@ def login_pin() -> ResponseReturnValue:
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return login_page(envelope=envelope, pin=True, status=status)
-    typed = form.email.data.strip()
+    typed = (form.email.data or "").strip()
     with services() as found:
-        result = found.recipients.authenticate_pin(typed, form.pin.data, ip=_client())
+        result = found.recipients.authenticate_pin(typed, form.pin.data or "", ip=_client())
         if result.ok:
             log_in(result.recipient, stage=SETUP)
         else:
@@ -233,8 +233,8 @@ def setup() -> ResponseReturnValue:
 
 def _finish_setup(found: Services, recipient: Any, form: SetupForm) -> None:
     accounts = found.recipients
-    accounts.set_password(recipient, form.new_password.data)
-    accounts.set_security_question(recipient, form.question.data, form.answer.data)
+    accounts.set_password(recipient, form.new_password.data or "")
+    accounts.set_security_question(recipient, form.question.data, form.answer.data or "")
     accounts.set_security_phrase(recipient, form.phrase.data)
     accounts.record_login(recipient)
     found.audit.record("portal.first_login", actor=recipient.address, ip=_client())
@@ -263,7 +263,7 @@ def forgot() -> ResponseReturnValue:
     form = ForgotForm()
     if request.method == "GET" or not form.validate_on_submit():
         return _reset_page("forgot", 400 if request.method == "POST" else 200, form=form)
-    typed = form.email.data.strip()
+    typed = (form.email.data or "").strip()
     where = MailContext.of_request()
     job = None
     with services() as found:
@@ -305,7 +305,7 @@ def forgot_link_use() -> ResponseReturnValue:
     question = ""
     state = "invalid"
     with services() as found:
-        row = found.recipients.use_reset_token(form.token.data)
+        row = found.recipients.use_reset_token(form.token.data or "")
         if row is not None:
             recipient = found.recipients.get_by_id(row.recipient_id)
             state = found.recipients.reset_state(recipient) if recipient else "inactive"
@@ -316,7 +316,7 @@ def forgot_link_use() -> ResponseReturnValue:
                 ip=_client(),
                 detail=f"state {state}",
             )
-            if state == "open":
+            if state == "open" and recipient is not None:  # "open" is a state of an account
                 question = question_text(recipient.security_question)
                 session[RESET_KEY] = {"token": int(row.id)}
     if state == "invalid":
@@ -371,9 +371,9 @@ def _answer(
 ) -> tuple[tuple[str, int, dict[str, Any]] | None, Any]:
     """Check the posted answer; return the page to show (None: logged in) and the notice."""
     address = str(recipient.address)
-    result = found.recipients.check_reset_answer(recipient, form.answer.data)
+    result = found.recipients.check_reset_answer(recipient, form.answer.data or "")
     if result.outcome == "ok":
-        found.recipients.set_password(recipient, form.new_password.data)
+        found.recipients.set_password(recipient, form.new_password.data or "")
         found.recipients.unlock(recipient)  # ends the reset (its link) and any back-off
         found.recipients.record_login(recipient)
         found.audit.record("portal.password_reset", actor=address, target=address, ip=_client())

@@ -13,7 +13,12 @@ from flask import current_app, g, render_template
 from keystore import addresses
 
 if TYPE_CHECKING:
-    from keystore.settings import Settings
+    from keystore.admins import AdminService
+    from keystore.audit import AuditService
+    from keystore.db import Session
+    from keystore.ledger import LedgerService
+    from keystore.recipients import RecipientService
+    from keystore.settings import Settings, SettingsService
     from webcrypt.runtime import Runtime
 
 RUNTIME_KEY = "webcrypt.runtime"
@@ -21,7 +26,8 @@ RUNTIME_KEY = "webcrypt.runtime"
 
 def runtime() -> Runtime:
     """Return the runtime the current application was built around."""
-    return current_app.extensions[RUNTIME_KEY]
+    found: Runtime = current_app.extensions[RUNTIME_KEY]  # put there by create_app
+    return found
 
 
 def now() -> datetime:
@@ -56,32 +62,32 @@ def is_internal(address: str) -> bool:
 class Services:
     """The keystore services of one database session, created on first use."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
         self._keystore = runtime().keystore
 
     @cached_property
-    def recipients(self) -> Any:
+    def recipients(self) -> RecipientService:
         """Return the recipient (account and key) service."""
         return self._keystore.recipients(self.session)
 
     @cached_property
-    def ledger(self) -> Any:
+    def ledger(self) -> LedgerService:
         """Return the message ledger service."""
         return self._keystore.ledger(self.session)
 
     @cached_property
-    def audit(self) -> Any:
+    def audit(self) -> AuditService:
         """Return the audit log service."""
         return self._keystore.audit(self.session)
 
     @cached_property
-    def admins(self) -> Any:
+    def admins(self) -> AdminService:
         """Return the admin account service."""
         return self._keystore.admins(self.session)
 
     @cached_property
-    def settings(self) -> Any:
+    def settings(self) -> SettingsService:
         """Return the settings service (for changing them; reading is `settings()`)."""
         return self._keystore.settings(self.session)
 

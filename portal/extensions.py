@@ -22,6 +22,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
+from portal.context import settings
+
 LANGUAGES = ("en", "de")
 LANGUAGE_KEY = "lang"
 
@@ -87,7 +89,6 @@ def select_locale() -> str:
     best = request.accept_languages.best_match(LANGUAGES)
     if best:
         return best
-    from portal.context import settings
 
     try:
         default = settings().default_language

@@ -19,7 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than stubs
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from keystore import passwordrules

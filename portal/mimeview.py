@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import Compat32
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
 from functools import cached_property
 from itertools import pairwise
 from typing import Any, Literal
@@ -141,7 +141,7 @@ class Tree:
     def charset(self) -> str | None:
         """The message's own charset: the first usable charset= parameter in it."""
         for part in self.parts:
-            charset = _param(part.headers, "charset")
+            charset = _charset(part.headers)
             if codec_for(charset) is not None:
                 return charset
         return None
@@ -309,11 +309,22 @@ def decode_transfer(body: bytes, cte: str) -> bytes:
     return data if isinstance(data, bytes) else body
 
 
-def _param(headers: Message, name: str, header: str = "content-type") -> Any:
+ParamValue = str | tuple[str | None, str | None, str] | None
+"""A header parameter: its text, (charset, language, text) when RFC 2231-encoded, or None."""
+
+
+def _param(headers: Message, name: str, header: str = "content-type") -> ParamValue:
     try:
-        return headers.get_param(name, header=header)
+        value: ParamValue = headers.get_param(name, header=header)
     except Exception:  # a parameter list the parser cannot read
         return None
+    return value
+
+
+def _charset(headers: Message) -> str | None:
+    """The charset parameter of the Content-Type; of an RFC 2231-encoded one, its text."""
+    value = _param(headers, "charset")
+    return collapse_rfc2231_value(value) if isinstance(value, tuple) else value
 
 
 def _raw_header(headers: Message, name: str) -> str:
@@ -414,7 +425,7 @@ def safe_filename(name: str | None, part_id: str, content_type: str) -> str:
 def _tnef_files(data: bytes) -> list[tuple[str, bytes]]:
     """Return (name, bytes) of the files inside a winmail.dat; [] when it cannot be read."""
     try:
-        from tnefparse import TNEF
+        from tnefparse import TNEF  # loaded only for the rare winmail.dat attachment
 
         tnef = TNEF(data, do_checksum=False)
         return [
@@ -431,7 +442,7 @@ def _is_tnef(part: Part, filename: str) -> bool:
 
 def _text(tree: Tree, part: Part) -> str:
     """The text of a leaf: its charset when it fits, else UTF-8, the message's, windows-1252."""
-    return decode_bytes(tree.decoded(part), _param(part.headers, "charset"), tree.charset)
+    return decode_bytes(tree.decoded(part), _charset(part.headers), tree.charset)
 
 
 def _attachment_name(tree: Tree, part: Part, charset: str | None) -> str:

@@ -60,7 +60,7 @@ def decoy_phrase(address: str, key: bytes) -> str:
 
 def phrase_for(address: str) -> str:
     """Return the phrase to show for `address`: the account's own, else its decoy."""
-    phrase = None
+    phrase: str | None = None
     with services() as found:
         recipient = found.recipients.get(address)
         if recipient is not None and recipient.password_hash:

@@ -20,6 +20,7 @@ from wtforms.validators import InputRequired
 
 from portal.auth import carried_envelope, logged_in_address, login_page
 from portal.extensions import LANGUAGE_KEY, LANGUAGES, csrf_exempt, limited
+from portal.mimeview import clean_type, find_attachment, message_subject, safe_filename
 from portal.reading import (
     Refusal,
     check_limits,
@@ -30,6 +31,8 @@ from portal.reading import (
     show_message,
 )
 from portal.security import DOWNLOAD_POLICY, use_policy
+from webcrypt.envelope import EnvelopeFormatError
+from webcrypt.sealing.securehtm import read_envelope
 
 bp = Blueprint("reader", __name__)
 
@@ -89,8 +92,6 @@ def open_get() -> ResponseReturnValue:
 @limited("upload")
 def upload() -> ResponseReturnValue:
     """Pick or drop secure.htm or the whole saved mail; the envelope is taken from it."""
-    from webcrypt.envelope import EnvelopeFormatError
-    from webcrypt.sealing.securehtm import read_envelope
 
     form = UploadForm()
     if request.method == "GET":
@@ -138,7 +139,6 @@ def content_disposition(filename: str) -> str:
 def _download(data: bytes, filename: str, content_type: str, charset: str = "") -> Response:
     """Send `data` as a file; the type is a clean ASCII type/subtype, the name goes only
     into the RFC 6266 Content-Disposition."""
-    from portal.mimeview import clean_type
 
     use_policy(DOWNLOAD_POLICY)
     kind = clean_type(content_type)
@@ -156,7 +156,6 @@ def download() -> ResponseReturnValue:
     A part is its body decoded by its Content-Transfer-Encoding; the .eml is the decrypted
     message exactly as it was sealed.
     """
-    from portal.mimeview import find_attachment, message_subject, safe_filename
 
     text = carried_envelope()
     part = request.form.get("part", "")

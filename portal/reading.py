@@ -24,8 +24,11 @@ from keystore.addresses import normalize_address
 from portal import metrics
 from portal.context import Services, now, runtime, services, settings
 from portal.identity import current_recipient
+from portal.mimeview import build_view
+from portal.sanitize import frame_document
 from portal.security import MESSAGE_POLICY, use_policy
 from webcrypt import envelope as envelope_format
+from webcrypt.mail.mimelimits import MimeLimitError, MimeLimits, check
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def _check(
     header = parsed.header
     recipient = current_recipient(found)
     if recipient is None:
-        from portal.auth import login_page
+        from portal.auth import login_page  # cycle: portal.auth imports portal.reading
 
         return partial(login_page, envelope=text, email=header.recipient)
     address, recipient_id = str(recipient.address), int(recipient.id)
@@ -250,7 +253,6 @@ def check_limits(raw: bytes, *, title: str) -> None:
 
     One linear scan of the bytes (`webcrypt.mail.mimelimits`), with the limits of ``[limits]``.
     """
-    from webcrypt.mail.mimelimits import MimeLimitError, MimeLimits, check
 
     try:
         check(raw, MimeLimits.from_config(runtime().config))
@@ -289,8 +291,6 @@ def _with_envelope(render: Callable[[str], str], text: str) -> bytes:
 
 def show_message(text: str) -> ResponseReturnValue:
     """Open `text` and render the read page, or the page that says why it cannot be read."""
-    from portal.mimeview import build_view
-    from portal.sanitize import frame_document
 
     try:
         opened = open_envelope(text, first_reading=True)

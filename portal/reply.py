@@ -9,11 +9,12 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than stubs
 
 from portal import metrics
 from portal.auth import carried_envelope, login_page
 from portal.context import is_internal, now, runtime, services, settings
+from portal.errors import error_page
 from portal.extensions import limited
 from portal.forms import ReplyForm, WriteForm
 from portal.identity import current_recipient
@@ -29,6 +30,7 @@ from portal.outgoing import (
     reply_subject,
 )
 from portal.reading import Opened, Refusal, open_envelope
+from webcrypt.smtp.relay import RelayError
 
 bp = Blueprint("reply", __name__)
 log = logging.getLogger(__name__)
@@ -66,7 +68,6 @@ def _carried_message() -> Carried | ResponseReturnValue:
 
 
 def _no_reply_possible() -> tuple[str, int]:
-    from portal.errors import error_page
 
     return error_page(
         403,
@@ -114,7 +115,6 @@ def _too_large(body: str, uploads: list[Upload]) -> bool:
 
 def _send(message: Any, sender: str, recipients: list[str], action: str) -> str | None:
     """Relay `message`; return a user-facing reason when it failed."""
-    from webcrypt.smtp.relay import RelayError
 
     try:
         runtime().relay_for("portal").send(
@@ -148,14 +148,14 @@ def send() -> ResponseReturnValue:
         return _no_reply_possible()
     failure = ""
     uploads = _uploads(form.attachments.data or []) if form.validate_on_submit() else []
-    if not form.errors and _too_large(form.body.data, uploads):
+    if not form.errors and _too_large(form.body.data or "", uploads):
         failure = _("The message with its attachments is too large.")
     if not form.errors and not failure:
         message = build_message(
             sender=opened.address,
             recipients=recipients,
             subject=reply_subject(view.subject, settings().trigger_word),
-            body=form.body.data,
+            body=form.body.data or "",
             uploads=uploads,
             now=now(),
             domain=message_id_domain(current_app.config["PUBLIC_URL"]),
@@ -200,7 +200,7 @@ def write() -> ResponseReturnValue:
         metrics.reply("failed")
         return render_template("reply/write.html", form=form), 400
     uploads = _uploads(form.attachments.data or [])
-    if _too_large(form.body.data, uploads):
+    if _too_large(form.body.data or "", uploads):
         metrics.reply("failed")
         failure = _("The message with its attachments is too large.")
         return render_template("reply/write.html", form=form, failure=failure), 400
@@ -208,14 +208,14 @@ def write() -> ResponseReturnValue:
     message = build_message(
         sender=address,
         recipients=recipients,
-        subject=ensure_trigger(form.subject.data, settings().trigger_word),
-        body=form.body.data,
+        subject=ensure_trigger(form.subject.data or "", settings().trigger_word),
+        body=form.body.data or "",
         uploads=uploads,
         now=now(),
         domain=message_id_domain(current_app.config["PUBLIC_URL"]),
     )
-    failure = _send(message, address, recipients, "message")
-    metrics.reply("failed" if failure else "sent")
-    if failure:
-        return render_template("reply/write.html", form=form, failure=failure), 503
+    relay_failure = _send(message, address, recipients, "message")
+    metrics.reply("failed" if relay_failure else "sent")
+    if relay_failure:
+        return render_template("reply/write.html", form=form, failure=relay_failure), 503
     return render_template("reply/sent.html", recipients=recipients, envelope="")

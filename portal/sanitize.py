@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import nh3
 
@@ -149,6 +150,5 @@ def frame_document(body: str, stylesheet: str) -> str:
 
 def content_id_key(value: str) -> str:
     """Return the lookup key of a Content-ID, from its header or a cid: URL."""
-    from urllib.parse import unquote
 
     return unquote(value).strip().strip("<>").lower()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, g, request
 
+from portal.context import settings
 from portal.limits import size_limits
 
 #: The policy for every page: no inline script anywhere, nothing from other origins.
@@ -61,7 +62,6 @@ def set_headers(response: Response) -> Response:
 
 def apply_size_limits() -> None:
     """Size this request's limits for the largest message the admin allows."""
-    from portal.context import settings
 
     try:
         largest = int(settings().max_message_size)

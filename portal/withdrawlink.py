@@ -7,6 +7,8 @@ button; nothing changes until the POST, so link scanners cannot withdraw anythin
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
@@ -20,7 +22,7 @@ STATUS_CODES = {"ready": 200, "withdrawn": 200, "expired": 410, "invalid": 404}
 
 
 def _page(state: Withdrawal, token: str, *, just_now: bool = False) -> ResponseReturnValue:
-    def when(moment: object) -> str:
+    def when(moment: datetime | None) -> str:
         return format_datetime(moment, "medium") if moment else ""
 
     return render_template(

@@ -9,6 +9,8 @@ from typing import IO
 from flask import Flask, Request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
+from portal.context import settings
+
 
 class PortalRequest(Request):
     """A request whose uploaded files are held in memory.
@@ -38,7 +40,6 @@ class PortalSessionInterface(SecureCookieSessionInterface):
         """Return when the browser should drop the cookie."""
         if not session.permanent:
             return None
-        from portal.context import settings
 
         try:
             hours = int(settings().session_max_hours)

@@ -14,6 +14,7 @@ from keystore.errors import KeystoreUnavailable
 from keystore.masterkey import MasterKey, load_master_key
 from keystore.settings import Settings
 from webcrypt.config.loader import Config
+from webcrypt.smtp.relay import open_relay
 
 if TYPE_CHECKING:
     from webcrypt.smtp.relay import Relay
@@ -77,7 +78,6 @@ class Runtime:
 
     def relay_for(self, kind: str) -> Relay:
         """Return the relay client for "filter" or "portal" mail (shared within the process)."""
-        from webcrypt.smtp.relay import open_relay
 
         if kind not in self._relays:
             url = self.config.filter.relay if kind == "filter" else self.config.portal_relay

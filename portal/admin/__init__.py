@@ -13,6 +13,9 @@ from flask import Blueprint, Flask, Response, render_template
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
+from portal.admin.access import check_role_decisions
+from portal.admin.session import save
+
 bp = Blueprint(
     "admin",
     __name__,
@@ -65,14 +68,12 @@ def csrf_failed(error: CSRFError) -> ResponseReturnValue:
 
 
 def _after_request(response: Response) -> Response:
-    from portal.admin.session import save
 
     return save(response)
 
 
 def register(app: Flask) -> None:
     """Register the admin blueprint on `app`; refuse to start with an unguarded admin view."""
-    from portal.admin.access import check_role_decisions
 
     app.register_blueprint(bp)
     check_role_decisions(app, bp.url_prefix or "/admin")

@@ -11,14 +11,13 @@ refused: an SVG file can carry scripts and links, and a logo does not need to be
 from __future__ import annotations
 
 import struct
-from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from keystore.errors import SettingsError
-from keystore.settings import LOGO_TYPES, MAX_LOGO_BYTES, Settings
+from keystore.settings import LOGO_TYPES, MAX_LOGO_BYTES, Settings, SettingsService
 from portal.admin import bp
 from portal.admin.access import require, services
 from portal.admin.forms import BareForm, LogoForm
@@ -82,14 +81,14 @@ def draft_values() -> dict[str, str]:
     return {field.name: source.get(field.name, "") for field in FIELDS if field.name in source}
 
 
-def draft_settings(found: Any, values: dict[str, str]) -> Settings:
+def draft_settings(saved: SettingsService, values: dict[str, str]) -> Settings:
     """Return the saved settings with the draft values applied, when they are valid."""
     if not values:
-        return found.settings.get()
+        return saved.get()
     try:
-        return found.settings.validate(values)
+        return saved.validate(values)
     except SettingsError:
-        return found.settings.get()
+        return saved.get()
 
 
 def preview_lang() -> str:
@@ -120,7 +119,7 @@ def branding() -> ResponseReturnValue:
     elif request.method == "POST":
         status = 400
     with services() as found:
-        current = draft_settings(found, draft if not errors else {})
+        current = draft_settings(found.settings, draft if not errors else {})
         values = draft or {field.name: getattr(current, field.name) for field in FIELDS}
     query = urlencode({**(draft if not errors else {}), "lang": lang})
     text, _html = carrier_parts(current, lang)
@@ -177,7 +176,7 @@ def preview(kind: str) -> ResponseReturnValue:
     """Serve one preview frame: the portal page, secure.htm or the carrier mail (HTML)."""
     lang = preview_lang()
     with services() as found:
-        current = draft_settings(found, draft_values())
+        current = draft_settings(found.settings, draft_values())
     if kind == "portal":
         return _framed(portal_preview(current, lang))
     if kind == "secure":

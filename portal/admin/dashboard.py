@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -53,7 +54,6 @@ def relay_check(url: str, name: str) -> Check:
         if not folder.exists() and os.access(folder.parent if str(folder.parent) else ".", os.W_OK):
             return Check(name, True, f"outbox folder {folder} will be created")
         return Check(name, False, f"outbox folder {folder} is not writable")
-    from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     host = parts.hostname or ""

@@ -92,9 +92,9 @@ def login() -> ResponseReturnValue:
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("admin/login.html", form=form, next=next_url, note=note), status
-    email = form.email.data.strip()
+    email = (form.email.data or "").strip()
     with services() as found:
-        result = found.admins.authenticate(email, form.password.data)
+        result = found.admins.authenticate(email, form.password.data or "")
         if result.ok:
             admin_session.start_factor(result.admin)
         else:
@@ -140,7 +140,7 @@ def _second_factor(
     found: Services, admin_id: int, next_url: str, product: str
 ) -> Page | ResponseReturnValue:
     admin = found.admins.get_by_id(admin_id)
-    if not admin_session.belongs_to(admin_session.state(), admin):
+    if not admin_session.belongs_to(admin_session.state(), admin) or admin is None:
         admin_session.log_out()
         return redirect(url_for("admin.login"))
     secret = found.admins.totp_secret(admin)
@@ -152,7 +152,7 @@ def _second_factor(
         return Page("admin/factor.html", status, form=form, next=next_url)
     # A code works once: the keystore refuses a replayed or older one, even when two
     # requests with the same code race; wrong codes have a lock of their own.
-    outcome = found.admins.check_code(admin, matching_step(secret, form.code.data))
+    outcome = found.admins.check_code(admin, matching_step(secret, form.code.data or ""))
     if outcome != "ok":
         _failure(found, admin.email, outcome, "wrong authentication code")
         return Page("admin/factor.html", 401, form=form, next=next_url, failure=FAILED_CODE)
@@ -173,18 +173,18 @@ def _enroll(found: Services, admin: Any, next_url: str, product: str) -> Page | 
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return _enroll_page(admin, form, product, status=status, next=next_url)
-    problem = admin_password_problem(form.new_password.data, admin.email)
+    problem = admin_password_problem(form.new_password.data or "", admin.email)
     if problem:
         form.new_password.errors = [problem]
         return _enroll_page(admin, form, product, status=400, next=next_url)
     secret = admin_session.enrollment_secret(admin.id)
     outcome = found.admins.check_code(
-        admin, matching_step(secret, form.code.data) if secret else None
+        admin, matching_step(secret, form.code.data or "") if secret else None
     )
     if outcome != "ok":
         _failure(found, admin.email, outcome, "wrong code while enrolling")
         return _enroll_page(admin, form, product, status=401, next=next_url, failure=FAILED_CODE)
-    found.admins.set_password(admin, form.new_password.data)
+    found.admins.set_password(admin, form.new_password.data or "")
     found.admins.set_totp_secret(admin, secret)
     _audit(found, "admin.totp_enrolled", actor=admin.email)
     flash("Two-factor login is set up and your password is saved.", "success")
@@ -201,7 +201,8 @@ def logout() -> ResponseReturnValue:
             idle_minutes = int(settings().admin_idle_minutes)
             with services() as found:
                 admin = found.admins.get_by_id(admin_id)
-                if admin_session.identity(admin, idle_minutes=idle_minutes) is not None:
+                signed_in = admin_session.identity(admin, idle_minutes=idle_minutes)
+                if signed_in is not None and admin is not None:
                     found.admins.end_sessions(admin)
                     _audit(found, "admin.logout", actor=admin.email)
     finally:

@@ -85,7 +85,8 @@ def state() -> dict[str, Any]:
             if isinstance(value, dict):
                 loaded = value
         setattr(g, _STATE, loaded)
-    return getattr(g, _STATE)
+    current: dict[str, Any] = getattr(g, _STATE)
+    return current
 
 
 def replace(new_state: dict[str, Any]) -> None:

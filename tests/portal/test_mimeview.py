@@ -185,6 +185,17 @@ def test_garbage_charset(logged_in: FlaskClient, runtime, charset: bytes) -> Non
     assert "Grüße aus Köln" in reader.page
 
 
+def test_rfc2231_encoded_charset(logged_in: FlaskClient, runtime) -> None:
+    raw = mail(
+        b"Subject: Zeichensatz\r\nContent-Type: text/plain; charset*=us-ascii''iso-8859-1\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n",
+        "Grüße aus Köln\r\n".encode("iso-8859-1"),
+    )
+    reader = Reader(logged_in, runtime, raw)
+    assert reader.response.status_code == 200
+    assert "Grüße aus Köln" in reader.page
+
+
 def test_eight_bit_name_in_content_type(logged_in: FlaskClient, runtime) -> None:
     content = os.urandom(500)
     raw = mail(

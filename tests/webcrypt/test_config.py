@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import pytest
 
 from keystore.values import domains
-from webcrypt.config.loader import SCHEMA, ConfigError, load_config
+from webcrypt.config.loader import SCHEMA, Config, ConfigError, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -113,6 +114,20 @@ def test_every_option_has_help_and_valid_default() -> None:
         for option in options:
             assert option.help and option.allowed, f"{section}.{option.name}"
             option.parse(option.default)
+
+
+def test_each_section_type_has_the_keys_and_types_of_the_schema() -> None:
+    config = load_config(environ={"WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example"})
+    sections = typing.get_type_hints(Config)
+    for name, options in SCHEMA.items():
+        section_type = sections[name]
+        fields = typing.get_type_hints(section_type)
+        assert list(fields) == [option.name for option in options], name
+        for option in options:
+            value = getattr(getattr(config, name), option.name)
+            declared = typing.get_origin(fields[option.name]) or fields[option.name]
+            assert isinstance(value, declared), f"{name}.{option.name}: {value!r}"
+    assert set(SCHEMA) == set(sections) - {"source", "origins"}
 
 
 def test_demo_defaults_warn() -> None:

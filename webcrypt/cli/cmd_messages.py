@@ -17,6 +17,7 @@ import click
 
 from webcrypt.cli.state import Context, pass_context
 from webcrypt.envelope import EnvelopeError
+from webcrypt.sealing.batch import seal_one
 from webcrypt.sealing.securehtm import read_envelope
 
 
@@ -168,7 +169,6 @@ def seal(
     For batch senders such as invoicing jobs: a new recipient gets an account, and its
     one-time PIN is printed to standard error, to be passed on by phone or letter.
     """
-    from webcrypt.sealing.batch import seal_one
 
     runtime = ctx.runtime()
     try:

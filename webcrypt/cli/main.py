@@ -12,10 +12,15 @@ from typing import Any
 
 import click
 
+from keystore.errors import KeystoreError
 from webcrypt import __version__
+from webcrypt.bootstrap import initialize, is_embedded_default
 from webcrypt.cli.commands import COMMANDS
 from webcrypt.cli.state import Context, pass_context
 from webcrypt.config.loader import Config, ConfigError
+from webcrypt.config.loader import reference as config_reference
+from webcrypt.errors import WebcryptError
+from webcrypt.lifecycle.jobs import Scheduler
 
 log = logging.getLogger("webcrypt")
 
@@ -24,8 +29,6 @@ class FriendlyGroup(click.Group):
     """Turn configuration and keystore errors into one readable line and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from keystore.errors import KeystoreError
-        from webcrypt.errors import WebcryptError
 
         try:
             return super().invoke(ctx)
@@ -62,7 +65,6 @@ def setup_logging(config: Config) -> None:
 @pass_context
 def init(ctx: Context) -> None:
     """Create the data folder, master key and session key, and migrate the keystore."""
-    from webcrypt.bootstrap import initialize
 
     report = initialize(ctx.config)
     for item in report.created:
@@ -76,8 +78,6 @@ def init(ctx: Context) -> None:
 def show_config(ctx: Context, reference: bool) -> None:
     """Print the effective configuration, secrets masked."""
     if reference:
-        from webcrypt.config.loader import reference as config_reference
-
         click.echo(config_reference(), nl=False)
         return
     config = ctx.config
@@ -90,7 +90,6 @@ def show_config(ctx: Context, reference: bool) -> None:
 
 def _prepare(ctx: Context) -> Any:
     """Initialize the embedded defaults on first start, then build the runtime."""
-    from webcrypt.bootstrap import initialize, is_embedded_default
 
     config = ctx.config
     setup_logging(config)
@@ -142,6 +141,7 @@ def _serve(ctx: Context, *, with_filter: bool, with_portal: bool) -> None:
     lines = [f"WebCrypt {__version__}"]
 
     if with_filter:
+        # aiosmtpd only in a process that runs the filter (not `webcrypt portal`, nor --help).
         from webcrypt.smtp.handler import FilterServer
 
         filter_server = FilterServer(runtime)
@@ -151,8 +151,6 @@ def _serve(ctx: Context, *, with_filter: bool, with_portal: bool) -> None:
         lines.append(f"  relay    {config.describe_value('filter.relay')}")
 
     if config.housekeeping.mode == "internal":
-        from webcrypt.lifecycle.jobs import Scheduler
-
         scheduler = Scheduler(runtime, interval=config.housekeeping.interval)
         scheduler.start()
         cleanups.append(scheduler.stop)
@@ -160,10 +158,12 @@ def _serve(ctx: Context, *, with_filter: bool, with_portal: bool) -> None:
 
     block: Callable[[], None]
     if with_portal:
+        # Flask only in a process that runs the portal: the filter never loads it (and this
+        # is the one import of portal from below it, see the import-linter contract).
         import portal
 
         # waitress with request and response bodies held in memory (no temporary files).
-        server: Any = portal.create_server(runtime)
+        server = portal.create_server(runtime)
         cleanups.append(server.close)
         block = server.run
         lines.append(f"  portal   {config.portal.public_url} (listening on {config.portal.listen})")

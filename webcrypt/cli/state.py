@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from webcrypt.config.loader import Config, load_config
-
-if TYPE_CHECKING:
-    from webcrypt.runtime import Runtime
+from webcrypt.runtime import Runtime
 
 
 class Context:
@@ -26,7 +22,6 @@ class Context:
         return self._config
 
     def runtime(self) -> Runtime:
-        from webcrypt.runtime import Runtime
 
         return Runtime(self.config)
 

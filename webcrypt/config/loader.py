@@ -27,46 +27,81 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class Section:
-    """The values of one section, readable as attributes."""
+class GeneralSection:
+    """The values of [general] (see `webcrypt.config.options.SCHEMA` for each key)."""
 
-    name: str
-    values: Mapping[str, Any]
+    data_dir: str
+    log_level: str
 
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self.values[key]
-        except KeyError:
-            raise AttributeError(f"[{self.name}] has no key {key!r}") from None
+
+@dataclass(frozen=True)
+class KeystoreSection:
+    """The values of [keystore]."""
+
+    url: str
+    master_key_file: str
+
+
+@dataclass(frozen=True)
+class FilterSection:
+    """The values of [filter]."""
+
+    listen: str
+    protocol: str
+    relay: str
+    internal_domains: tuple[str, ...]
+    relay_timeout: float
+    max_transactions: int
+    idle_timeout: int
+    metrics_listen: str
+    trusted_networks: tuple[str, ...]
+    new_recipients_per_hour: int
+
+
+@dataclass(frozen=True)
+class PortalSection:
+    """The values of [portal]."""
+
+    listen: str
+    public_url: str
+    relay: str
+    secret_key_file: str
+    ratelimit_storage: str
+    threads: int
+    trusted_proxies: int
+    metrics_token: str
+
+
+@dataclass(frozen=True)
+class LimitsSection:
+    """The values of [limits]."""
+
+    max_depth: int
+    max_parts: int
+    max_header_bytes: int
+    max_line_length: int
+
+
+@dataclass(frozen=True)
+class HousekeepingSection:
+    """The values of [housekeeping]."""
+
+    mode: str
+    interval: int
 
 
 @dataclass(frozen=True)
 class Config:
     """The effective configuration and where it came from."""
 
-    sections: Mapping[str, Section]
+    general: GeneralSection
+    keystore: KeystoreSection
+    filter: FilterSection
+    portal: PortalSection
+    limits: LimitsSection
+    housekeeping: HousekeepingSection
     source: str = "built-in defaults"
     origins: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def general(self) -> Section:
-        return self.sections["general"]
-
-    @property
-    def keystore(self) -> Section:
-        return self.sections["keystore"]
-
-    @property
-    def filter(self) -> Section:
-        return self.sections["filter"]
-
-    @property
-    def portal(self) -> Section:
-        return self.sections["portal"]
-
-    @property
-    def housekeeping(self) -> Section:
-        return self.sections["housekeeping"]
 
     @property
     def data_dir(self) -> Path:
@@ -81,7 +116,7 @@ class Config:
         rows = []
         for section, options in SCHEMA.items():
             for option in options:
-                value = self.sections[section].values[option.name]
+                value = getattr(getattr(self, section), option.name)
                 shown = _mask(value) if option.secret else _show(value)
                 key = f"{section}.{option.name}"
                 rows.append((key, shown, self.origins.get(key, "default")))
@@ -109,13 +144,13 @@ class Config:
         return found
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     if isinstance(value, tuple):
         return ", ".join(value)
     return str(value)
 
 
-def _mask(value: Any) -> str:
+def _mask(value: object) -> str:
     """Hide passwords inside URLs and whole values that are plain secrets."""
     text = str(value)
     if not text:
@@ -191,8 +226,16 @@ def load_config(
         for name, value in section_values.items():
             if isinstance(value, str) and "{data_dir}" in value:
                 section_values[name] = value.replace("{data_dir}", data_dir)
-    sections = {name: Section(name, vals) for name, vals in values.items()}
-    return Config(sections=sections, source=source, origins=origins)
+    return Config(
+        general=GeneralSection(**values["general"]),
+        keystore=KeystoreSection(**values["keystore"]),
+        filter=FilterSection(**values["filter"]),
+        portal=PortalSection(**values["portal"]),
+        limits=LimitsSection(**values["limits"]),
+        housekeeping=HousekeepingSection(**values["housekeeping"]),
+        source=source,
+        origins=origins,
+    )
 
 
 def _check(option: Option, key: str, value: Any) -> Any:

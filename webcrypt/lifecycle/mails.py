@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from keystore.settings import Settings
 from webcrypt.mail.compose import Outgoing, compose, language, render_mail, system_sender
@@ -24,7 +23,7 @@ def notice_mail(
     settings: Settings,
     lang: str | None,
     now: datetime,
-    context: Mapping[str, Any],
+    context: Mapping[str, object],
 ) -> Outgoing:
     """Render the template `name` for `to` and build the mail.
 

@@ -11,6 +11,7 @@ from keystore.periodic import LifecycleService
 from webcrypt.lifecycle.jobcontext import JobContext, normalized
 from webcrypt.lifecycle.mails import expiry_mail, receipt_mail, unread_mail, withdraw_offer_mail
 from webcrypt.lifecycle.sending import Pending, SendResult, message_key
+from webcrypt.lifecycle.withdrawal import withdraw_url
 from webcrypt.mail.compose import Outgoing
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,6 @@ def withdraw_offers(ctx: JobContext) -> SendResult:
     """Send the adviser of each new message a confirmation with a link that withdraws it."""
     if not ctx.settings.withdraw_link:
         return SendResult()
-    from webcrypt.lifecycle.withdrawal import withdraw_url
 
     pending: list[Pending] = []
     with ctx.session() as session:

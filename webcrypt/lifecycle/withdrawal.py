@@ -14,7 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -130,7 +130,6 @@ def _state(runtime: Runtime, token: str, *, perform: bool, ip: str = "") -> With
 
 
 def _replace(result: Withdrawal, status: Status) -> Withdrawal:
-    from dataclasses import replace
 
     return replace(result, status=status)
 

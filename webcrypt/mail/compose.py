@@ -12,14 +12,18 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 import jinja2
 
 from webcrypt.mail.message import domain_of, without_surrogates
 from webcrypt.sealing.securehtm import portal_origin
+
+if TYPE_CHECKING:
+    from keystore.settings import Settings
 
 LANGUAGES = ("en", "de")
 MAX_7BIT_LINE = 998
@@ -76,12 +80,12 @@ def language(lang: str | None, default: str = "en") -> str:
     return "en"
 
 
-def render_template(name: str, **context: Any) -> str:
+def render_template(name: str, **context: object) -> str:
     """Render one template of ``webcrypt/templates`` (HTML ones are autoescaped)."""
     return _environment().get_template(name).render(**context)
 
 
-def render_mail(folder: str, name: str, lang: str, **context: Any) -> Rendered:
+def render_mail(folder: str, name: str, lang: str, **context: object) -> Rendered:
     """Render ``<folder>/<name>.<lang>.txt`` (and ``.html`` when it exists)."""
     env = _environment()
     text = env.get_template(f"{folder}/{name}.{lang}.txt").render(**context)
@@ -330,7 +334,7 @@ def compose(
     html: str | None = None,
     attachments: Sequence[Part] = (),
     headers: Iterable[tuple[str, str]] = (),
-    now: Any = None,
+    now: datetime | None = None,
 ) -> bytes:
     """Build a MIME mail (text, optional HTML alternative, attachments) as CRLF bytes.
 
@@ -349,7 +353,7 @@ def serialize(
     subject: str,
     body: Part,
     headers: Iterable[tuple[str, str]] = (),
-    now: Any = None,
+    now: datetime | None = None,
 ) -> bytes:
     """Put the top header fields (Date and Message-ID made here) on a MIME body; CRLF bytes."""
     date = format_datetime(now) if now is not None else format_datetime_now()
@@ -402,8 +406,6 @@ def ascii_domain(domain: str | None) -> str | None:
 
 def format_datetime_now() -> str:
     """Return the current time as an RFC 5322 date."""
-    from datetime import UTC, datetime
-
     return format_datetime(datetime.now(UTC))
 
 
@@ -417,9 +419,9 @@ def _notice(
     name: str,
     *,
     adviser: str,
-    settings: Any,
+    settings: Settings,
     lang: str | None,
-    context: Mapping[str, Any],
+    context: Mapping[str, object],
 ) -> Outgoing:
     chosen = language(lang, settings.default_language)
     rendered = render_mail(
@@ -443,7 +445,7 @@ def _notice(
 
 
 def pin_mail(
-    *, adviser: str, recipient: str, pin: str, portal_url: str, settings: Any, lang: str | None
+    *, adviser: str, recipient: str, pin: str, portal_url: str, settings: Settings, lang: str | None
 ) -> Outgoing:
     """Build the mail that gives the adviser a new recipient's one-time PIN.
 
@@ -465,7 +467,13 @@ def pin_mail(
 
 
 def deactivated_notice(
-    *, adviser: str, recipient: str, subject: str, others: bool, settings: Any, lang: str | None
+    *,
+    adviser: str,
+    recipient: str,
+    subject: str,
+    others: bool,
+    settings: Settings,
+    lang: str | None,
 ) -> Outgoing:
     """Build the bounce-style notice that a recipient's account is deactivated."""
     return _notice(

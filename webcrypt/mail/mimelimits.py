@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from webcrypt.errors import ContentError
 from webcrypt.mail.message import HEADER_LINE
+
+if TYPE_CHECKING:
+    from webcrypt.config.loader import Config
 
 KIB = 1024
 
@@ -40,9 +44,9 @@ class MimeLimits:
     (real mail has single-line bodies of a megabyte and more)."""
 
     @classmethod
-    def from_config(cls, config: object) -> MimeLimits:
-        """The limits of the ``[limits]`` section of a `webcrypt.config.loader.Config`."""
-        section = config.sections["limits"]  # type: ignore[attr-defined]
+    def from_config(cls, config: Config) -> MimeLimits:
+        """The limits of the ``[limits]`` section of the configuration."""
+        section = config.limits
         return cls(
             max_depth=int(section.max_depth),
             max_parts=int(section.max_parts),

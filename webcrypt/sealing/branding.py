@@ -17,14 +17,29 @@ _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 class BrandingSettings(Protocol):
     """The admin settings that branding is made from (keystore's Settings has them)."""
 
-    product_name: str
-    brand_color: str
-    logo_png: bytes
-    logo_mime: str
-    footer_en: str
-    footer_de: str
-    contact_en: str
-    contact_de: str
+    @property
+    def product_name(self) -> str: ...
+
+    @property
+    def brand_color(self) -> str: ...
+
+    @property
+    def logo_png(self) -> bytes: ...
+
+    @property
+    def logo_mime(self) -> str: ...
+
+    @property
+    def footer_en(self) -> str: ...
+
+    @property
+    def footer_de(self) -> str: ...
+
+    @property
+    def contact_en(self) -> str: ...
+
+    @property
+    def contact_de(self) -> str: ...
 
 
 def safe_color(value: str) -> str:

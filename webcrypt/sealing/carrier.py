@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import getaddresses
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -38,7 +38,9 @@ from webcrypt.sealing.branding import Branding
 from webcrypt.sealing.securehtm import render_secure_htm
 
 if TYPE_CHECKING:
+    from keystore.settings import Settings
     from webcrypt import envelope
+    from webcrypt.envelope.header import Header
     from webcrypt.sealing.keycache import Account
 
 HTML_NAME = "secure.htm"
@@ -124,7 +126,7 @@ def attachment(content: str, *, neutral: bool) -> Part:
 def readable_parts(
     *,
     adviser: Adviser,
-    settings: Any,
+    settings: Settings,
     portal_url: str,
     langs: tuple[str, ...],
     neutral: bool,
@@ -161,7 +163,7 @@ def readable_parts(
 def _readable_body(
     *,
     adviser: Adviser,
-    settings: Any,
+    settings: Settings,
     portal_url: str,
     langs: tuple[str, ...],
     neutral: bool,
@@ -188,7 +190,7 @@ def build_carrier(
     subject: str,
     attached: Part,
     neutral: bool,
-    settings: Any,
+    settings: Settings,
     portal_url: str,
     recipient_lang: str | None,
     thread: Sequence[tuple[str, str]] = (),
@@ -219,7 +221,7 @@ def carrier_for(
     adviser: Adviser,
     to: str,
     subject: str,
-    settings: Any,
+    settings: Settings,
     portal_url: str,
     recipient: Account,
     thread: Sequence[tuple[str, str]],
@@ -245,7 +247,7 @@ def _attachment_text(
     sealed: envelope.SealedMessage,
     address: str,
     neutral: bool,
-    settings: Any,
+    settings: Settings,
     lang: str,
 ) -> str:
     """The bare armored envelope (neutral variant) or secure.htm around it."""
@@ -256,12 +258,12 @@ def _attachment_text(
 
 
 @lru_cache(maxsize=8)
-def _branding(settings: Any, lang: str) -> Branding:
+def _branding(settings: Settings, lang: str) -> Branding:
     """Branding from the settings (the logo is base64-encoded once per settings version)."""
     return Branding.from_settings(settings, lang)
 
 
-def _secure_htm(armored: str, header: Any, settings: Any, lang: str) -> str:
+def _secure_htm(armored: str, header: Header, settings: Settings, lang: str) -> str:
     """Render secure.htm for one recipient (never with anything from the account but the
     language: the security phrase is shown on the portal only)."""
     return render_secure_htm(

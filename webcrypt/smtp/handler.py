@@ -205,6 +205,7 @@ class FilterServer:
             self._connections.discard(server)
             lost(error)
 
+        # Chained on this one connection (asyncio calls it when the client goes away).
         server.connection_lost = forget  # type: ignore[method-assign]
         return server
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, AnyStr
 
 from aiosmtpd.lmtp import LMTP
@@ -168,6 +169,11 @@ class FilterSMTP(SMTP):
         finally:
             self.filter.busy -= 1
             gate.release()
+
+    def _set_post_data_state(self) -> None:
+        """Forget the envelope after DATA: aiosmtpd's own reset, here with annotations."""
+        reset: Callable[[], None] = super()._set_post_data_state
+        reset()
 
     async def _data(self, arg: str) -> None:
         """aiosmtpd's DATA command, with the message read by `read_data`."""

@@ -41,6 +41,7 @@ class Rule:
 
 
 def _load() -> dict[str, Rule]:
+    # cycle: each rule module imports Context from this package.
     from webcrypt.smtp.rules import header_trigger, internal_sender, secure_suffix, subject_trigger
 
     modules: list[ModuleType] = [subject_trigger, secure_suffix, header_trigger, internal_sender]
