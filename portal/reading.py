@@ -24,6 +24,7 @@ from keystore.addresses import normalize_address
 from portal import metrics
 from portal.context import Services, now, runtime, services, settings
 from portal.identity import current_recipient
+from portal.loginpage import login_page
 from portal.security import MESSAGE_POLICY, use_policy
 from webcrypt import envelope as envelope_format
 
@@ -141,8 +142,6 @@ def _check(
     header = parsed.header
     recipient = current_recipient(found)
     if recipient is None:
-        from portal.auth import login_page
-
         return partial(login_page, envelope=text, email=header.recipient)
     address, recipient_id = str(recipient.address), int(recipient.id)
     try:

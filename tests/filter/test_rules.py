@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from webcrypt.mail.message import MailMessage, split_message, strip_secure
-from webcrypt.smtp import rules
 from webcrypt.smtp.rules import (
-    Context,
     header_trigger,
     internal_sender,
     secure_suffix,
     subject_trigger,
 )
+from webcrypt.smtp.rules import registry as rules
+from webcrypt.smtp.rules.context import Context
 from webcrypt.smtp.rules.subject_trigger import remove_trigger
 from webcrypt.smtp.sealer import rewrite_headers
 

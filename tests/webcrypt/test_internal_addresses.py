@@ -17,7 +17,7 @@ from keystore.masterkey import MasterKey
 from portal import context as portal_context
 from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
-from webcrypt.smtp.rules import Context
+from webcrypt.smtp.rules.context import Context
 
 CONFIGURED = "Bank.Example., xn--bnk-qla.example, straße.example"
 

@@ -20,7 +20,7 @@ from keystore.db import Keystore
 from webcrypt import metrics
 from webcrypt.mail.message import MailMessage
 from webcrypt.sealing.carrier import Adviser
-from webcrypt.smtp.rules import Context
+from webcrypt.smtp.rules.context import Context
 
 log = logging.getLogger(__name__)
 

@@ -53,8 +53,9 @@ from webcrypt.mail.mimelimits import MimeLimits
 from webcrypt.sealing.carrier import carrier_for
 from webcrypt.sealing.keycache import Account, AccountCache
 from webcrypt.smtp.admission import Refusal, adviser_of, over_cap
-from webcrypt.smtp.rules import Context, matching_triggers
 from webcrypt.smtp.rules import internal_sender as internal_sender_rule
+from webcrypt.smtp.rules.context import Context
+from webcrypt.smtp.rules.registry import matching_triggers
 from webcrypt.smtp.rules.subject_trigger import remove_trigger
 
 log = logging.getLogger(__name__)

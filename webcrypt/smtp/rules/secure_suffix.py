@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from webcrypt.mail.message import SECURE_SUFFIX, MailMessage, has_secure_suffix
-from webcrypt.smtp.rules import Context
+from webcrypt.smtp.rules.context import Context
 
 name = "secure-suffix"
 description = "A recipient address ends in #secure, in RCPT TO or in the To/Cc headers."
