@@ -81,7 +81,8 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
                 "pin_delivery",
                 "PIN delivery",
                 "choice",
-                "Who gets the one-time PIN of a new account or after a password reset.",
+                "Who gets the one-time PIN after a password reset (a new account's PIN always goes "
+                "to the adviser who sent the first message).",
                 (
                     ("adviser", "to the adviser (by phone to the recipient)"),
                     ("recipient", "to the recipient"),

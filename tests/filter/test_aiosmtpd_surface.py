@@ -12,7 +12,6 @@ import asyncio
 import inspect
 import smtplib
 from importlib.metadata import version
-
 from pathlib import Path
 
 import pytest
