@@ -71,10 +71,6 @@ class Part:
             return True
         return any(part.contains(marker) for part in self.parts)
 
-    def to_bytes(self) -> bytes:
-        """Serialize the entity."""
-        return b"".join(self.chunks())
-
 
 def lf_lines(text: str) -> str:
     """Return `text` with LF line ends only (CRLF and a lone CR become LF)."""

@@ -14,11 +14,6 @@ RULES: dict[str, Rule] = {module.name: cast(Rule, module) for module in _MODULES
 TRIGGERS: tuple[str, ...] = ("subject-trigger", "secure-suffix", "header-trigger")
 
 
-def get(name: str) -> Rule:
-    """Return the rule called `name` (KeyError for an unknown name)."""
-    return RULES[name]
-
-
 def matching_triggers(message: MailMessage, context: Context) -> list[str]:
     """Return the names of the trigger rules that match."""
     return [name for name in TRIGGERS if RULES[name].check(message, context)]

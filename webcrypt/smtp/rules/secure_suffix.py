@@ -17,8 +17,3 @@ def check(message: MailMessage, context: Context) -> bool:
     return SECURE_SUFFIX.encode() in message.header_block.lower() and any(
         has_secure_suffix(a) for a in message.header_recipients
     )
-
-
-def secure_addresses(message: MailMessage, context: Context) -> list[str]:
-    """Return every recipient written with the suffix, as written."""
-    return [a for a in (*context.rcpt_tos, *message.header_recipients) if has_secure_suffix(a)]
