@@ -23,17 +23,13 @@ from flask import Flask, current_app, url_for
 from keystore.errors import KeystoreError
 from keystore.settings import Settings
 from portal.context import RUNTIME_KEY, internal_domains, runtime, settings
-from webcrypt.lifecycle.mails import notice_mail
+from webcrypt import notices
 from webcrypt.mail.compose import Outgoing
 from webcrypt.smtp.relay import RelayError
 
 log = logging.getLogger(__name__)
 
 MAILER_KEY = "portal.account_mailer"
-
-#: What a reset notice can report (the template `reset_notice` has a text for each).
-EVENTS = ("password_changed", "wrong_answer", "closed", "requested_closed", "requested_no_answer")
-
 
 Job = Callable[[], Outgoing | None]
 
@@ -104,52 +100,50 @@ class MailContext:
     """What building an account mail needs from the request, for use on another thread."""
 
     settings: Settings
-    fallback_sender: str
+    internal_domains: tuple[str, ...]
     link_prefix: str
 
     @classmethod
     def of_request(cls) -> MailContext:
-        """Capture the settings, our sender domain and the reset link's URL prefix."""
+        """Capture the settings, our domains and the reset link's URL prefix."""
 
-        domains = internal_domains()
         public = str(current_app.config["PUBLIC_URL"])
         return cls(
             settings=settings(),
-            fallback_sender=f"postmaster@{domains[0] if domains else 'localhost'}",
+            internal_domains=internal_domains().domains,
             link_prefix=public + url_for("auth.forgot") + "/link/",
         )
 
-
-def _mail(
-    name: str, recipient: Any, now: datetime, where: MailContext, context: dict[str, Any]
-) -> Outgoing:
-    adviser = str(recipient.created_by or "")
-    return notice_mail(
-        name,
-        to=str(recipient.address),
-        # From the adviser's domain, like the other notices; else from ours.
-        domain_of=adviser if "@" in adviser else where.fallback_sender,
-        settings=where.settings,
-        lang=recipient.language,
-        now=now,
-        context={"recipient": str(recipient.address), "when": now, **context},
-    )
+    def sent_for(self, recipient: Any) -> str:
+        """Return the address whose domain mail about `recipient`'s account comes from."""
+        return notices.sending_address(recipient.created_by, self.internal_domains)
 
 
 def reset_link_mail(recipient: Any, token: str, now: datetime, where: MailContext) -> Outgoing:
     """Build the mail with the one-time reset link, in the recipient's language."""
-    link = where.link_prefix + token
-    minutes = where.settings.reset_link_minutes
-    return _mail("reset_link", recipient, now, where, {"link": link, "minutes": minutes})
+    return notices.reset_link_mail(
+        recipient=str(recipient.address),
+        sent_for=where.sent_for(recipient),
+        link=where.link_prefix + token,
+        settings=where.settings,
+        lang=recipient.language,
+        now=now,
+    )
 
 
 def reset_notice_mail(
     recipient: Any, event: str, now: datetime, where: MailContext, *, left: int = 0
 ) -> Outgoing:
-    """Build the notice of one reset step (`EVENTS`), in the recipient's language."""
-    if event not in EVENTS:
-        raise ValueError(f"unknown reset event {event!r}; use one of {', '.join(EVENTS)}")
-    return _mail("reset_notice", recipient, now, where, {"event": event, "left": left})
+    """Build the notice of one reset step (`notices.RESET_EVENTS`), in the recipient's language."""
+    return notices.reset_notice_mail(
+        recipient=str(recipient.address),
+        event=event,
+        left=left,
+        sent_for=where.sent_for(recipient),
+        settings=where.settings,
+        lang=recipient.language,
+        now=now,
+    )
 
 
 def reset_request_job(recipient_id: int, *, ip: str, now: datetime, where: MailContext) -> Job:

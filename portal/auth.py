@@ -45,50 +45,11 @@ from portal.forms import (
     SetupForm,
     question_text,
 )
-from portal.identity import SETUP, current_recipient, log_in, log_out, session_ended, visitor
-from portal.phrases import login_origin, phrase_for
+from portal.identity import SETUP, current_recipient, log_in, log_out, visitor
+from portal.loginpage import carried_envelope, login_page
+from portal.reading import show_message
 
 bp = Blueprint("auth", __name__)
-
-
-def carried_envelope() -> str:
-    """Return the ciphertext carried through this form, if any (it is never stored)."""
-    return request.form.get("envelope", "").strip()
-
-
-def login_page(
-    *,
-    envelope: str = "",
-    email: str = "",
-    failure: str = "",
-    pin: bool = False,
-    status: int = 200,
-    form: Any = None,
-) -> ResponseReturnValue:
-    """Render the login page (password or PIN), carrying `envelope` along.
-
-    With an address known, the password page shows that address's security phrase;
-    without one, it asks for the address first.
-    """
-    if form is None:
-        form = PinLoginForm() if pin else LoginForm()
-    if email and not form.email.data:
-        form.email.data = email
-    address = (form.email.data or "").strip()
-    phrase = "" if pin or not address or form.email.errors else phrase_for(address)
-    if phrase:
-        form.email.render_kw = {"readonly": True}
-    note = _("Your session has ended. Please log in again.") if session_ended() else ""
-    template = "auth/login_pin.html" if pin else "auth/login.html"
-    return render_template(
-        template,
-        form=form,
-        envelope=envelope,
-        failure=failure,
-        note=note,
-        phrase=phrase,
-        origin=login_origin(),
-    ), status
 
 
 def address_step(envelope: str) -> ResponseReturnValue:
@@ -104,8 +65,6 @@ def address_step(envelope: str) -> ResponseReturnValue:
 def continue_after_login(envelope: str) -> ResponseReturnValue:
     """Go on to the message that brought the recipient here, or to the start page."""
     if envelope:
-        from portal.reading import show_message  # cycle: portal.reading imports portal.auth
-
         return show_message(envelope)
     return redirect(url_for("reader.index"))
 

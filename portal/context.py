@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app, g, render_template
 
 from keystore import addresses
+from webcrypt.runtime import InternalDomains, effective_internal_domains
 
 if TYPE_CHECKING:
     from keystore.admins import AdminService
@@ -48,15 +49,14 @@ def settings() -> Settings:
     return current
 
 
-def internal_domains() -> list[str]:
-    """Return the company's domains, sorted (the admin setting when set, else the config)."""
-    configured = settings().internal_domains or runtime().config.filter.internal_domains
-    return sorted({str(name).lower() for name in configured})
+def internal_domains() -> InternalDomains:
+    """Return the company's domains in force, from this request's settings."""
+    return effective_internal_domains(settings(), runtime().config.filter.internal_domains)
 
 
 def is_internal(address: str) -> bool:
     """Tell whether `address` belongs to one of the company's domains."""
-    return addresses.is_internal(address, internal_domains())
+    return addresses.is_internal(address, internal_domains().domains)
 
 
 class Services:

@@ -11,7 +11,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
-from portal.auth import login_page
 from portal.context import Services, services, settings
 from portal.extensions import LANGUAGE_KEY, limited
 from portal.forms import (
@@ -22,6 +21,7 @@ from portal.forms import (
     question_text,
 )
 from portal.identity import current_recipient, log_in
+from portal.loginpage import login_page
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 

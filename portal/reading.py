@@ -24,6 +24,7 @@ from keystore.addresses import normalize_address
 from portal import metrics
 from portal.context import Services, now, runtime, services, settings
 from portal.identity import current_recipient
+from portal.loginpage import login_page
 from portal.mimeview import build_view
 from portal.sanitize import frame_document
 from portal.security import MESSAGE_POLICY, use_policy
@@ -144,8 +145,6 @@ def _check(
     header = parsed.header
     recipient = current_recipient(found)
     if recipient is None:
-        from portal.auth import login_page  # cycle: portal.auth imports portal.reading
-
         return partial(login_page, envelope=text, email=header.recipient)
     address, recipient_id = str(recipient.address), int(recipient.id)
     try:

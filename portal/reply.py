@@ -12,12 +12,12 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than stubs
 
 from portal import metrics
-from portal.auth import carried_envelope, login_page
 from portal.context import is_internal, now, runtime, services, settings
 from portal.errors import error_page
 from portal.extensions import limited
 from portal.forms import ReplyForm, WriteForm
 from portal.identity import current_recipient
+from portal.loginpage import carried_envelope, login_page
 from portal.mimeview import MessageView, build_view
 from portal.outgoing import (
     Upload,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keystore.addresses import is_internal
@@ -23,6 +25,32 @@ log = logging.getLogger(__name__)
 
 SETTINGS_TTL = 30.0
 """Seconds a process trusts its copy of the admin settings: changes apply within a minute."""
+
+
+@dataclass(frozen=True)
+class InternalDomains:
+    """The company's domains in force, and the two places they may come from."""
+
+    domains: tuple[str, ...]
+    """The domains the filter, the portal and housekeeping use, in the order given."""
+    source: str
+    """Where `domains` come from: "settings" (the admin setting) or "config" (the file)."""
+    from_settings: tuple[str, ...]
+    from_config: tuple[str, ...]
+
+
+def effective_internal_domains(settings: Settings, configured: Sequence[str]) -> InternalDomains:
+    """Return the company's domains: the admin setting when it lists any, else `configured`.
+
+    They do not combine: domains set in the admin settings replace ``filter.internal_domains``
+    of the configuration file, which serves until an admin sets some (and again when the
+    setting is emptied). Lower-case, each domain once, in the order given.
+    """
+    from_settings = tuple(dict.fromkeys(d.lower() for d in settings.internal_domains))
+    from_config = tuple(dict.fromkeys(str(d).lower() for d in configured))
+    source = "settings" if from_settings else "config"
+    domains = from_settings if from_settings else from_config
+    return InternalDomains(domains, source, from_settings, from_config)
 
 
 class Runtime:
@@ -67,14 +95,13 @@ class Runtime:
             self._settings = None
         return self.settings()
 
-    def internal_domains(self) -> frozenset[str]:
-        """Return the company's domains: the admin setting when set, else the configuration."""
-        configured = self.settings().internal_domains or self.config.filter.internal_domains
-        return frozenset(domain.lower() for domain in configured)
+    def internal_domains(self) -> InternalDomains:
+        """Return the company's domains in force (see `effective_internal_domains`)."""
+        return effective_internal_domains(self.settings(), self.config.filter.internal_domains)
 
     def is_internal(self, address: str) -> bool:
         """Tell whether an address belongs to one of the company's domains."""
-        return is_internal(address, self.internal_domains())
+        return is_internal(address, self.internal_domains().domains)
 
     def relay_for(self, kind: str) -> Relay:
         """Return the relay client for "filter" or "portal" mail (shared within the process)."""

@@ -35,7 +35,12 @@ log = logging.getLogger(__name__)
 
 
 def reset_password(
-    recipient: Any, *, title: str, audit: str, settings: Any, internal_domain: str
+    recipient: Any,
+    *,
+    title: str,
+    audit: str,
+    settings: Any,
+    internal_domains: tuple[str, ...],
 ) -> ResponseReturnValue:
     """Mail a new PIN for `recipient` (loaded in a closed session), then save it.
 
@@ -49,7 +54,7 @@ def reset_password(
         pin=pin,
         settings=settings,
         portal_url=str(runtime().config.portal.public_url),
-        internal_domain=internal_domain,
+        internal_domains=internal_domains,
         now=now(),
     )
     try:

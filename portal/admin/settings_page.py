@@ -19,6 +19,7 @@ from portal.admin import bp
 from portal.admin.access import client_ip, current, require, services
 from portal.admin.forms import BareForm
 from portal.context import runtime
+from webcrypt.runtime import InternalDomains, effective_internal_domains
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
                 "pin_delivery",
                 "PIN delivery",
                 "choice",
-                "Who gets the one-time PIN of a new account or after a password reset.",
+                "Who gets the one-time PIN after a password reset (a new account's PIN always goes "
+                "to the adviser who sent the first message).",
                 (
                     ("adviser", "to the adviser (by phone to the recipient)"),
                     ("recipient", "to the recipient"),
@@ -142,6 +144,24 @@ def save(values: Mapping[str, object]) -> Any:
     return saved
 
 
+def domains_in_force(found: InternalDomains) -> str:
+    """Say which internal domains the filter and the portal use, and where they come from."""
+    if found.source == "settings":
+        text = f"In force: {', '.join(found.domains)}, from this setting."
+        if found.from_config:
+            configured = ", ".join(found.from_config)
+            text += (
+                f" The configuration file's filter.internal_domains ({configured}) is not used"
+                " while this setting lists a domain."
+            )
+        return text
+    shown = ", ".join(found.domains) or "none"
+    return (
+        f"In force: {shown}, from the configuration file (filter.internal_domains), "
+        "as this setting is empty."
+    )
+
+
 def all_fields() -> tuple[Field, ...]:
     """Return every field of the settings page."""
     return tuple(field for _, fields in SECTIONS for field in fields)
@@ -154,6 +174,8 @@ def settings_page() -> ResponseReturnValue:
     form = BareForm()
     errors: dict[str, str] = {}
     fields = all_fields()
+    with services() as found:
+        stored = found.settings.get()
     if request.method == "POST" and form.validate_on_submit():
         values = submitted(fields)
         try:
@@ -166,10 +188,15 @@ def settings_page() -> ResponseReturnValue:
         shown = dict(values)
         status = 400
     else:
-        with services() as found:
-            stored = found.settings.get()
         shown = {field.name: shown_value(field, getattr(stored, field.name)) for field in fields}
         status = 400 if request.method == "POST" else 200
+    in_force = effective_internal_domains(stored, runtime().config.filter.internal_domains)
+    notes = {"internal_domains": domains_in_force(in_force)}
     return render_template(
-        "admin/settings.html", form=form, sections=SECTIONS, values=shown, errors=errors
+        "admin/settings.html",
+        form=form,
+        sections=SECTIONS,
+        values=shown,
+        errors=errors,
+        notes=notes,
     ), status

@@ -24,9 +24,10 @@ from portal.admin.access import (
     services,
 )
 from portal.admin.forms import ConfirmForm
-from portal.admin.pinmail import NoDestination, destination
+from portal.admin.pinmail import reset_destination
 from portal.admin.reset import reset_password
 from portal.context import internal_domains, now, settings
+from webcrypt.sealing.pins import NoDestination
 
 PAGE_SIZE = 25
 MAX_PAGE = 10_000
@@ -162,17 +163,17 @@ def user(recipient_id: int) -> ResponseReturnValue:
 
 @dataclass(frozen=True)
 class Surroundings:
-    """What the actions need besides the database: settings and the company's domain."""
+    """What the actions need besides the database: settings and the company's domains."""
 
     settings: Any
-    internal_domain: str
+    internal_domains: tuple[str, ...]
 
 
 def explanation(action: Action, recipient: Any, current: Any) -> str:
     """Fill in the account's address and where a new PIN would go."""
     try:
-        to, delivery = destination(recipient, current)
-        where = f"the {delivery} ({to})"
+        to = reset_destination(recipient, current)
+        where = f"the {to.role} ({to.address})"
     except NoDestination:
         where = "nobody: no adviser is on record for this account"
     return action.explanation.format(address=recipient.address, destination=where)
@@ -186,7 +187,7 @@ def user_action(recipient_id: int, name: str) -> ResponseReturnValue:
     if action is None:
         abort(404)
     allow(*action.roles)
-    around = Surroundings(settings(), (internal_domains() or ["localhost"])[0])
+    around = Surroundings(settings(), internal_domains().domains)
     with services() as found:
         outcome = _act(found, recipient_id, name, action, around)
     if isinstance(outcome, Reset):
@@ -196,7 +197,7 @@ def user_action(recipient_id: int, name: str) -> ResponseReturnValue:
             title=action.title,
             audit=action.audit,
             settings=around.settings,
-            internal_domain=around.internal_domain,
+            internal_domains=around.internal_domains,
         )
     return outcome.render() if isinstance(outcome, Page) else outcome
 
@@ -230,7 +231,7 @@ def _act(
     back = redirect(url_for("admin.user", recipient_id=recipient_id))
     if name == "reset":
         try:
-            destination(recipient, around.settings)  # refuse before anything is mailed
+            reset_destination(recipient, around.settings)  # refuse before anything is mailed
         except NoDestination as exc:
             flash(str(exc), "error")
             return back

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from typing import Any
 
@@ -130,9 +131,9 @@ def test_validation_errors_are_shown_per_field(
     error = re.search(rf'<p class="error-text" id="{field}-error">([^<]*)</p>', html)
     assert error, f"no error shown for {field}"
     assert message in error.group(1)
-    assert f'aria-describedby="{field}-hint {field}-error"' in html or (
-        f'aria-describedby="{field}-error"' in html
-    )
+    described = re.search(rf'id="{field}" name="{field}"[^>]*aria-describedby="([^"]*)"', html)
+    assert described, f"{field} is not described by anything"
+    assert f"{field}-error" in described.group(1).split()
     assert "Nothing was saved" in text_of(response)
     # The typed value is kept in the form, and nothing was stored.
     assert "settings.update" not in [a for a, _, _ in audit_actions(runtime)]
@@ -144,3 +145,29 @@ def test_nothing_is_saved_when_one_field_is_wrong(
     response = submit(admin_client, trigger_word="Neu", lockout_threshold="zero")
     assert response.status_code == 400
     assert runtime.settings().trigger_word == "WebCrypt"
+
+
+def in_force(client: FlaskClient) -> str:
+    html = client.get("/admin/settings").get_data(as_text=True)
+    match = re.search(r'<p class="hint" id="internal_domains-note">([^<]*)</p>', html)
+    assert match, "the settings page does not show the internal domains in force"
+    return " ".join(html_module.unescape(match.group(1)).split())
+
+
+def test_the_page_shows_the_internal_domains_in_force_and_their_source(
+    admin_client: FlaskClient, runtime: Runtime
+) -> None:
+    configured = ", ".join(runtime.config.filter.internal_domains)
+    assert in_force(admin_client) == (
+        f"In force: {configured}, from the configuration file (filter.internal_domains), "
+        "as this setting is empty."
+    )
+    submit(admin_client, internal_domains="zweig.example, filiale.example")
+    assert runtime.internal_domains().domains == ("zweig.example", "filiale.example")
+    assert in_force(admin_client) == (
+        "In force: zweig.example, filiale.example, from this setting. The configuration "
+        f"file's filter.internal_domains ({configured}) is not used while this setting "
+        "lists a domain."
+    )
+    submit(admin_client, internal_domains="")
+    assert in_force(admin_client).startswith(f"In force: {configured}, from the configuration")

@@ -1,24 +1,33 @@
 """The parts of aiosmtpd below its public API that the filter's server classes rely on.
 
-`webcrypt.smtp.server` and `webcrypt.smtp.lmtp` override `_getaddr` and `_call_handler_hook`, call
-`_set_post_data_state`, and read DATA from `_reader` / write to `_writer`. setup.cfg pins
+Only `webcrypt.smtp.server` uses them, and it names them in `AIOSMTPD_PRIVATE`: it overrides
+`_getaddr`, calls `_set_post_data_state`, and reads DATA from `_reader`. setup.cfg pins
 aiosmtpd below its next minor release; when that pin is raised, these tests say at once
 which of those names moved, instead of a filter that answers 500 or hangs in production.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import inspect
 import smtplib
 from importlib.metadata import version
+from pathlib import Path
 
+import pytest
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import MISSING, SMTP, Envelope
+from aiosmtpd.smtp import SMTP, Envelope
 
+import webcrypt
 from tests.filter.conftest import Harness
-from webcrypt.smtp.lmtp import PerRecipientReplies
-from webcrypt.smtp.server import FilterLMTP, FilterSMTP
+from webcrypt.smtp import server as server_module
+from webcrypt.smtp.server import AIOSMTPD_PRIVATE, FilterLMTP, FilterSMTP
+
+PRIVATE_SIGNATURES = {
+    "_getaddr": ["self", "arg"],
+    "_set_post_data_state": ["self"],
+}
 
 
 def parameters(function: object) -> list[str]:
@@ -30,14 +39,49 @@ def test_the_installed_aiosmtpd_is_the_pinned_minor_release() -> None:
     assert (major, minor) == (1, 4), "re-check webcrypt/smtp/server.py before raising the pin"
 
 
-def test_the_private_methods_we_override_or_call_keep_their_signatures() -> None:
-    assert parameters(SMTP._getaddr) == ["self", "arg"]
-    assert parameters(SMTP._set_post_data_state) == ["self"]
-    assert parameters(SMTP._call_handler_hook) == ["self", "command", "args"]
-    assert inspect.iscoroutinefunction(SMTP._call_handler_hook)
+@pytest.mark.parametrize("name", sorted(PRIVATE_SIGNATURES))
+def test_a_private_method_we_override_or_call_keeps_its_signature(name: str) -> None:
+    method = getattr(SMTP, name, None)
+    assert method is not None, f"aiosmtpd's SMTP has no {name} any more"
+    assert parameters(method) == PRIVATE_SIGNATURES[name], f"aiosmtpd changed SMTP.{name}"
+
+
+def test_the_public_methods_we_override_or_call_keep_their_signatures() -> None:
     assert parameters(SMTP.smtp_DATA) == ["self", "arg"]
     assert parameters(SMTP.check_auth_needed) == ["self", "caller_method"]
-    assert MISSING is not None
+    assert parameters(SMTP.check_helo_needed) == ["self", "helo"]
+    assert inspect.iscoroutinefunction(SMTP.push)
+
+
+def test_every_private_member_used_is_listed_and_checked() -> None:
+    """A new use of a private aiosmtpd member must be added to `AIOSMTPD_PRIVATE` and here."""
+    assert set(AIOSMTPD_PRIVATE) == {*PRIVATE_SIGNATURES, "_reader"}
+    source = Path(inspect.getfile(server_module)).read_text()
+    for name in AIOSMTPD_PRIVATE:
+        assert f".{name}" in source, f"{name} is no longer used: drop it from AIOSMTPD_PRIVATE"
+    smtp_private = {name for name in vars(SMTP) if name.startswith("_") and not name.endswith("__")}
+    used = {name for name in smtp_private if f".{name}(" in source or f".{name}," in source}
+    assert used <= set(AIOSMTPD_PRIVATE), f"unlisted private aiosmtpd members: {used}"
+
+
+def test_no_other_module_uses_aiosmtpd() -> None:
+    """Only `webcrypt.smtp.server` and the handler it serves import aiosmtpd."""
+    root = Path(webcrypt.__file__).parent
+
+    def imports_aiosmtpd(path: Path) -> bool:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            if any(name.split(".")[0] == "aiosmtpd" for name in names):
+                return True
+        return False
+
+    users = {str(path.relative_to(root)) for path in root.rglob("*.py") if imports_aiosmtpd(path)}
+    assert users == {"smtp/server.py", "smtp/handler.py"}
 
 
 def test_getaddr_still_returns_address_and_parameters() -> None:
@@ -49,24 +93,24 @@ def test_getaddr_still_returns_address_and_parameters() -> None:
 
 
 def test_our_own_names_do_not_shadow_anything_of_aiosmtpd() -> None:
-    for name in ("_data", "filter", "_replies_due", "read_data"):
+    for name in ("_data", "filter", "_replies_due", "read_data", "hang_up", "push_data_reply"):
         assert not hasattr(SMTP, name), name
         assert not hasattr(LMTP, name), name
 
 
 def test_the_method_resolution_order_puts_our_overrides_first() -> None:
     order = FilterLMTP.__mro__
-    assert order.index(PerRecipientReplies) < order.index(LMTP) < order.index(FilterSMTP)
-    assert FilterLMTP._call_handler_hook is PerRecipientReplies._call_handler_hook
+    assert order.index(LMTP) < order.index(FilterSMTP) < order.index(SMTP)
     assert FilterLMTP.smtp_DATA is FilterSMTP.smtp_DATA
+    assert FilterLMTP.smtp_LHLO is LMTP.smtp_LHLO
 
 
 def test_a_connection_has_the_reader_writer_and_session_we_use(harness: Harness) -> None:
     with smtplib.SMTP("127.0.0.1", harness.server.port, timeout=30) as client:
         client.ehlo()
         (connection,) = harness.server._connections
-        assert isinstance(connection._reader, asyncio.StreamReader)
-        assert isinstance(connection._writer, asyncio.StreamWriter)
+        assert isinstance(connection._reader, asyncio.StreamReader), "SMTP._reader moved"
+        assert isinstance(connection.transport, asyncio.Transport)
         assert connection.session is not None
         host, port = connection.session.peer[:2]
         assert host == "127.0.0.1" and port == client.sock.getsockname()[1]

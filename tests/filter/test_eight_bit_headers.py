@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from tests.filter.conftest import ADVISER
 from tests.filter.helpers import as_received, carriers, open_carrier, smtp_transaction
 from webcrypt.mail.message import MailMessage
-from webcrypt.smtp.rules import Context, matching_triggers
+from webcrypt.smtp.rules.registry import matching_triggers
+from webcrypt.smtp.rules.rulecontext import Context
 
 CUSTOMER = b"c@cust.example"
 COLLEAGUE = b"b@bank.example"

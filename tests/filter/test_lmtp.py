@@ -1,28 +1,43 @@
-"""The per-recipient LMTP extension on its own, with small handlers."""
+"""The filter's per-recipient LMTP server class on its own, with small handlers."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from tests.filter.helpers import lmtp_session, lmtp_transaction
 from tests.support.components import free_port
-from webcrypt.smtp.lmtp import PerRecipientLMTP, per_recipient
+from webcrypt.smtp.server import FilterLMTP, per_recipient
 
 
 class _Controller(Controller):
     def factory(self):
-        return PerRecipientLMTP(self.handler)
+        return FilterLMTP(self.handler)
 
 
-class ListHandler:
+class SmallHandler:
+    """The handler surface `FilterLMTP` needs, without a filter behind it."""
+
+    gate_wait = 5.0
+    busy = 0
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Semaphore(1)
+
+    async def handle_exception(self, error):
+        return "451 4.3.0 error"
+
+
+class ListHandler(SmallHandler):
     async def handle_DATA(self, server, session, envelope):
         return [
             "250 2.0.0 ok" if "good" in rcpt else "452 4.2.2 full" for rcpt in envelope.rcpt_tos
         ]
 
 
-class StringHandler:
+class StringHandler(SmallHandler):
     async def handle_DATA(self, server, session, envelope):
         return "250 2.0.0 same for all"
 

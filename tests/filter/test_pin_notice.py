@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 import pytest
 
 from keystore.settings import Settings
-from webcrypt.mail.compose import pin_mail
+from webcrypt.notices import pin_mail
 
 
 def text_of(data: bytes) -> str:
@@ -32,6 +33,7 @@ def test_the_pin_notice_names_the_portal_host_and_the_phrase(lang: str, expected
         portal_url="https://portal.bank.example/webcrypt",
         settings=Settings(),
         lang=lang,
+        now=datetime(2026, 5, 4, 9, 30, tzinfo=UTC),
     )
     text = text_of(notice.data)
     assert expected in text

@@ -18,6 +18,7 @@ from keystore.passwords import Hasher, make_context
 from tests.support.smtp import Received, RecordingSink
 from webcrypt import envelope
 from webcrypt.config.loader import load_config
+from webcrypt.lifecycle.jobs import Report
 from webcrypt.runtime import Runtime
 
 ADVISER = "berater@bank.example"
@@ -169,6 +170,21 @@ def portal_client(runtime: Runtime) -> Any:
     from portal import create_app
 
     return create_app(runtime, {"SECRET_KEY": "test-secret", "TESTING": True}).test_client()
+
+
+NOTICE_COUNTS = (
+    "unread_notices",
+    "read_receipts",
+    "withdraw_offers",
+    "expiry_notices",
+    "inactivity_notices",
+)
+"""The numbers of a housekeeping report that count notice mails sent."""
+
+
+def mails_sent(report: Report) -> int:
+    """Return how many notice mails a housekeeping run reports it sent."""
+    return sum(report.counts()[name] for name in NOTICE_COUNTS)
 
 
 def notices(messages: list[Received]) -> list[tuple[str, str]]:

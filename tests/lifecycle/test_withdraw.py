@@ -15,6 +15,7 @@ from tests.lifecycle.conftest import (
     SESSION_SECRET,
     FakeClock,
     body_of,
+    mails_sent,
     notices,
     seal_message,
     update_settings,
@@ -70,7 +71,7 @@ def test_withdraw_by_link(runtime: Runtime, clock: FakeClock, sink: RecordingSin
 
     # A withdrawn message gets no unread or expiry notices.
     clock.advance(days=28)
-    assert run_housekeeping(runtime).mails_sent == 0
+    assert mails_sent(run_housekeeping(runtime)) == 0
 
 
 def test_link_after_expiry(runtime: Runtime, clock: FakeClock, sink: RecordingSink) -> None:

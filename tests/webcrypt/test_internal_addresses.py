@@ -14,10 +14,11 @@ from flask import Flask
 
 from keystore.addresses import canonical_domain, is_internal
 from keystore.masterkey import MasterKey
+from keystore.settings import Settings
 from portal import context as portal_context
 from webcrypt.config.loader import load_config
-from webcrypt.runtime import Runtime
-from webcrypt.smtp.rules import Context
+from webcrypt.runtime import Runtime, effective_internal_domains
+from webcrypt.smtp.rules.rulecontext import Context
 
 CONFIGURED = "Bank.Example., xn--bnk-qla.example, straße.example"
 
@@ -74,7 +75,9 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
 
 
 def _rules(runtime: Runtime) -> Callable[[str], bool]:
-    return Context("", (), internal_domains=runtime.internal_domains()).is_internal
+    return Context(
+        "", (), internal_domains=frozenset(runtime.internal_domains().domains)
+    ).is_internal
 
 
 def _portal(runtime: Runtime) -> Callable[[str], bool]:
@@ -134,3 +137,36 @@ def test_the_admin_setting_in_either_form_gives_the_same_answers(runtime: Runtim
 )
 def test_canonical_domain(domain: str, canonical: str) -> None:
     assert canonical_domain(domain) == canonical
+
+
+def test_the_admin_setting_replaces_the_configured_domains() -> None:
+    configured = ("bank.example", "Filiale.example")
+    found = effective_internal_domains(Settings(internal_domains=("zweig.example",)), configured)
+    assert found.domains == ("zweig.example",) and found.source == "settings"
+    assert found.from_config == ("bank.example", "filiale.example")
+
+
+def test_without_an_admin_setting_the_configured_domains_serve_in_their_order() -> None:
+    found = effective_internal_domains(
+        Settings(), ("Zweig.example", "bank.example", "zweig.example")
+    )
+    assert found.domains == ("zweig.example", "bank.example") and found.source == "config"
+    assert found.from_settings == ()
+
+
+def test_every_place_uses_the_same_domains_in_force(runtime: Runtime) -> None:
+    """The filter, the runtime and the portal see the admin setting once it is saved."""
+    with runtime.keystore.session() as session:
+        runtime.keystore.settings(session).update(
+            {"internal_domains": "zweig.example, bank.example"}, actor="test"
+        )
+    try:
+        runtime.refresh_settings()
+        assert runtime.internal_domains().domains == ("zweig.example", "bank.example")
+        for name in ("rules", "runtime", "portal"):
+            ask = DECIDERS[name](runtime)
+            assert ask("a@zweig.example") and not ask("berater@bänk.example"), name
+    finally:
+        with runtime.keystore.session() as session:
+            runtime.keystore.settings(session).update({"internal_domains": ""}, actor="test")
+        runtime.refresh_settings()

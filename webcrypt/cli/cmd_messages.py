@@ -172,7 +172,7 @@ def seal(
 
     runtime = ctx.runtime()
     try:
-        sender = sender or f"noreply@{sorted(runtime.internal_domains())[0]}"
+        sender = sender or f"noreply@{runtime.internal_domains().domains[0]}"
         result = seal_one(runtime, file.read(), recipient=recipient, sender=sender)
     finally:
         runtime.close()

@@ -152,7 +152,8 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
         Option(
             "internal_domains",
             ("localhost",),
-            "Domains of the company; only their senders are encrypted, their recipients never.",
+            "Domains of the company; only their senders are encrypted, their recipients never. "
+            "The admin setting Internal domains replaces them when it lists any.",
             domains,
             "a list of domains, comma-separated in the environment",
         ),
@@ -333,6 +334,14 @@ SCHEMA["filter"] = (
 
 
 SECTION_NOTES: dict[str, str] = {
+    "filter": (
+        "The company's internal domains are set in two places that do not combine: the admin "
+        "setting Internal domains (Settings page of the admin area), when it lists any "
+        "domain, replaces `internal_domains` below for the filter, the portal and "
+        "housekeeping; emptying the setting brings the configured ones back. The Settings "
+        "page shows the domains in force and where they come from. The first of them is the "
+        "domain notices come from when no adviser is on record."
+    ),
     "limits": (
         "Limits on the MIME structure of a message, checked by one linear scan of its bytes "
         "(no parser, no recursion). The filter checks triggered mail before sealing it and "

@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 
 from keystore.models import Recipient
 from webcrypt.lifecycle.jobcontext import ACTOR, JobContext
-from webcrypt.lifecycle.mails import inactivity_mail
 from webcrypt.lifecycle.sending import Pending, SendResult
+from webcrypt.notices import inactivity_mail, sending_address
+from webcrypt.runtime import effective_internal_domains
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def _due_notices(ctx: JobContext, after_id: int) -> tuple[list[Pending], int]:
             )
             mail = inactivity_mail(
                 recipient=recipient.address,
-                domain_of=_sending_domain(ctx, recipient),
+                sent_for=_sending_address(ctx, recipient),
                 last_used=last[recipient.id],
                 deletion=deletion,
                 portal_url=ctx.portal_url,
@@ -98,13 +99,12 @@ def _due_notices(ctx: JobContext, after_id: int) -> tuple[list[Pending], int]:
     return pending, candidates[-1].id if len(candidates) == BATCH else 0
 
 
-def _sending_domain(ctx: JobContext, recipient: Recipient) -> str:
+def _sending_address(ctx: JobContext, recipient: Recipient) -> str:
     """Return an address whose domain notices to this recipient come from."""
-    if recipient.created_by and "@" in recipient.created_by:
-        return recipient.created_by
     # From the settings of this run: no keystore read while a session is open.
-    domains = ctx.settings.internal_domains or ctx.runtime.config.filter.internal_domains
-    return f"postmaster@{domains[0]}" if domains else "postmaster@localhost"
+    configured = ctx.runtime.config.filter.internal_domains
+    domains = effective_internal_domains(ctx.settings, configured).domains
+    return sending_address(recipient.created_by, domains)
 
 
 def _delete_unused(ctx: JobContext) -> int:

@@ -67,17 +67,6 @@ class Report:
         """Tell whether every job ran and every due mail went out."""
         return not self.failures
 
-    @property
-    def mails_sent(self) -> int:
-        """Return the number of notice mails sent."""
-        return (
-            self.unread_notices
-            + self.read_receipts
-            + self.withdraw_offers
-            + self.expiry_notices
-            + self.inactivity_notices
-        )
-
     def counts(self) -> dict[str, int]:
         """Return the numbers of the run by name."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.type == "int"}

@@ -9,10 +9,10 @@ from datetime import timedelta
 from keystore.models import LedgerEntry, Recipient
 from keystore.periodic import LifecycleService
 from webcrypt.lifecycle.jobcontext import JobContext, normalized
-from webcrypt.lifecycle.mails import expiry_mail, receipt_mail, unread_mail, withdraw_offer_mail
 from webcrypt.lifecycle.sending import Pending, SendResult, message_key
 from webcrypt.lifecycle.withdrawal import withdraw_url
 from webcrypt.mail.compose import Outgoing
+from webcrypt.notices import expiry_mail, receipt_mail, unread_mail, withdraw_offer_mail
 
 log = logging.getLogger(__name__)
 

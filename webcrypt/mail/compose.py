@@ -1,8 +1,7 @@
-"""Mails the gateway writes itself: the PIN mail to the adviser, the deactivated notice, ...
+"""Writing MIME mail: parts, multiparts, encoded and folded header fields, CRLF bytes.
 
-Templates live in ``webcrypt/templates/<folder>/<name>.<lang>.txt`` (first line = subject,
-then a blank line, then the text body) with an optional ``<name>.<lang>.html`` beside it.
-`render_mail` and `compose` are generic so that other notices (expiry, inactivity) reuse them.
+The toolkit under the mails the gateway writes itself: carriers (`webcrypt.sealing.carrier`)
+and notices (`webcrypt.notices`). Their texts come from `webcrypt.mail.rendering`.
 """
 
 from __future__ import annotations
@@ -10,33 +9,15 @@ from __future__ import annotations
 import binascii
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, formataddr, make_msgid
-from functools import lru_cache
-from typing import TYPE_CHECKING
-
-import jinja2
 
 from webcrypt.mail.message import domain_of, without_surrogates
-from webcrypt.sealing.securehtm import portal_origin
 
-if TYPE_CHECKING:
-    from keystore.settings import Settings
-
-LANGUAGES = ("en", "de")
 MAX_7BIT_LINE = 998
 """The longest line SMTP carries (RFC 5321), without its CRLF."""
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A rendered mail text: subject, plain text and optional HTML."""
-
-    subject: str
-    text: str
-    html: str | None
 
 
 @dataclass(frozen=True)
@@ -58,46 +39,6 @@ class Outgoing:
     def build(self) -> bytes:
         """Return the message bytes."""
         return self.data if isinstance(self.data, bytes) else self.data()
-
-
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("webcrypt", "templates"),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
-def language(lang: str | None, default: str = "en") -> str:
-    """Return a supported language code, falling back to `default` and then English."""
-    for candidate in (lang, default):
-        if candidate in LANGUAGES:
-            return candidate
-    return "en"
-
-
-def render_template(name: str, **context: object) -> str:
-    """Render one template of ``webcrypt/templates`` (HTML ones are autoescaped)."""
-    return _environment().get_template(name).render(**context)
-
-
-def render_mail(folder: str, name: str, lang: str, **context: object) -> Rendered:
-    """Render ``<folder>/<name>.<lang>.txt`` (and ``.html`` when it exists)."""
-    env = _environment()
-    text = env.get_template(f"{folder}/{name}.{lang}.txt").render(**context)
-    subject, _, body = text.partition("\n")
-    html: str | None
-    try:
-        html_template = env.get_template(f"{folder}/{name}.{lang}.html")
-    except jinja2.TemplateNotFound:
-        html = None
-    else:
-        html = html_template.render(subject_line=subject.strip(), **context)
-    return Rendered(subject=subject.strip(), text=body.lstrip("\n"), html=html)
 
 
 @dataclass(frozen=True)
@@ -129,10 +70,6 @@ class Part:
         if marker in self.body or any(marker in value.encode() for _, value in self.headers):
             return True
         return any(part.contains(marker) for part in self.parts)
-
-    def to_bytes(self) -> bytes:
-        """Serialize the entity."""
-        return b"".join(self.chunks())
 
 
 def lf_lines(text: str) -> str:
@@ -407,79 +344,3 @@ def ascii_domain(domain: str | None) -> str | None:
 def format_datetime_now() -> str:
     """Return the current time as an RFC 5322 date."""
     return format_datetime(datetime.now(UTC))
-
-
-def system_sender(product_name: str, adviser: str) -> str:
-    """Return the From header of gateway notices: the product at the adviser's domain."""
-    domain = domain_of(adviser) or "localhost"
-    return formataddr((product_name, f"postmaster@{domain}"))
-
-
-def _notice(
-    name: str,
-    *,
-    adviser: str,
-    settings: Settings,
-    lang: str | None,
-    context: Mapping[str, object],
-) -> Outgoing:
-    chosen = language(lang, settings.default_language)
-    rendered = render_mail(
-        "mail",
-        name,
-        chosen,
-        product_name=settings.product_name,
-        contact=settings.contact(chosen),
-        **context,
-    )
-    data = compose(
-        sender=system_sender(settings.product_name, adviser),
-        to=adviser,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        headers=[("Auto-Submitted", "auto-generated")],
-    )
-    # Null sender: an automatic notice must never cause a bounce loop.
-    return Outgoing(data=data, mail_from="", rcpt_tos=(adviser,), kind=name, crlf_only=True)
-
-
-def pin_mail(
-    *, adviser: str, recipient: str, pin: str, portal_url: str, settings: Settings, lang: str | None
-) -> Outgoing:
-    """Build the mail that gives the adviser a new recipient's one-time PIN.
-
-    It also gives the adviser what to tell the customer against forged pages: the portal's
-    address (the only page for the password) and that it shows their security phrase.
-    """
-    return _notice(
-        "pin",
-        adviser=adviser,
-        settings=settings,
-        lang=lang,
-        context={
-            "recipient": recipient,
-            "pin": pin,
-            "portal_url": portal_url,
-            "origin": portal_origin(portal_url),
-        },
-    )
-
-
-def deactivated_notice(
-    *,
-    adviser: str,
-    recipient: str,
-    subject: str,
-    others: bool,
-    settings: Settings,
-    lang: str | None,
-) -> Outgoing:
-    """Build the bounce-style notice that a recipient's account is deactivated."""
-    return _notice(
-        "deactivated",
-        adviser=adviser,
-        settings=settings,
-        lang=lang,
-        context={"recipient": recipient, "subject": subject, "other_recipients": others},
-    )

@@ -22,12 +22,6 @@ and the portal agree where a body starts. CRLF, a bare LF and a bare CR all end 
 _LINE = re.compile(r"[^\r\n]+(?:\r\n|\r|\n)?|\r\n|\r|\n")
 
 
-def split_message(raw: bytes) -> tuple[bytes, bytes]:
-    """Split raw bytes into the header block (with its line end) and the rest."""
-    start = _body_start(raw)
-    return raw[:start], raw[start:]
-
-
 def _body_start(raw: bytes) -> int:
     """Offset where the header block ends: the blank line goes with the body.
 

@@ -20,20 +20,17 @@ from markupsafe import Markup
 
 from keystore.addresses import normalize_address
 from webcrypt.mail.compose import (
-    LANGUAGES,
     Part,
     address_header,
-    language,
     leaf_part,
     lf_lines,
     multipart,
     readable_body,
-    render_mail,
-    render_template,
     serialize,
     seven_bit,
 )
 from webcrypt.mail.message import decode_text, without_surrogates
+from webcrypt.mail.rendering import LANGUAGES, language, render_mail, render_template
 from webcrypt.sealing.branding import Branding
 from webcrypt.sealing.securehtm import render_secure_htm
 

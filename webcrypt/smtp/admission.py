@@ -18,7 +18,7 @@ from keystore.db import Keystore, Session
 from webcrypt import metrics
 from webcrypt.mail.message import MailMessage
 from webcrypt.sealing.carrier import Adviser
-from webcrypt.smtp.rules import Context
+from webcrypt.smtp.rules.rulecontext import Context
 
 log = logging.getLogger(__name__)
 

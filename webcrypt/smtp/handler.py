@@ -92,7 +92,9 @@ class FilterHandler:
         envelope.rcpt_options.extend(options)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> Any:
+    async def handle_DATA(
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str | list[str]:
         """Seal and relay; one reply (SMTP) or one per recipient (LMTP)."""
         trusted = is_trusted(session.peer, self.trusted_networks)
         if not trusted:

@@ -30,13 +30,7 @@ from keystore.models import Recipient
 from webcrypt import envelope
 from webcrypt.errors import ContentError
 from webcrypt.mail import mimelimits
-from webcrypt.mail.compose import (
-    Outgoing,
-    ascii_domain,
-    deactivated_notice,
-    encode_header,
-    pin_mail,
-)
+from webcrypt.mail.compose import Outgoing, ascii_domain, encode_header
 from webcrypt.mail.headertext import message_charset
 from webcrypt.mail.message import (
     HEADER_LINE,
@@ -48,11 +42,14 @@ from webcrypt.mail.message import (
     without_surrogates,
 )
 from webcrypt.mail.mimelimits import MimeLimits
+from webcrypt.notices import deactivated_notice, pin_mail
 from webcrypt.sealing.carrier import carrier_for
 from webcrypt.sealing.keycache import Account, AccountCache
+from webcrypt.sealing.pins import FIRST_CONTACT, pin_destination
 from webcrypt.smtp.admission import Refusal, adviser_of, over_cap
-from webcrypt.smtp.rules import Context, matching_triggers
 from webcrypt.smtp.rules import internal_sender as internal_sender_rule
+from webcrypt.smtp.rules.registry import matching_triggers
+from webcrypt.smtp.rules.rulecontext import Context
 from webcrypt.smtp.rules.subject_trigger import remove_trigger
 
 log = logging.getLogger(__name__)
@@ -180,7 +177,7 @@ class Sealer:
             mail_from=mail_from,
             rcpt_tos=tuple(rcpt_tos),
             trigger_word=settings.trigger_word,
-            internal_domains=frozenset(self.runtime.internal_domains()),
+            internal_domains=frozenset(self.runtime.internal_domains().domains),
             trusted_client=trusted,
         )
 
@@ -339,6 +336,7 @@ class Sealer:
                     others=plan.rcpt_count > 1,
                     settings=settings,
                     lang=settings.default_language,
+                    now=now,
                 )
                 plan.add(notice, [rcpt])
                 continue
@@ -361,13 +359,17 @@ class Sealer:
             plan.sealed.append((rcpt, account.recipient_id, key.key_version))
             plan.decisions[rcpt] = "sealed"
             if pin:
+                to = pin_destination(
+                    FIRST_CONTACT, settings=settings, recipient=key.address, adviser=adviser.address
+                )
                 mail = pin_mail(
-                    adviser=adviser.address,
+                    adviser=to.address,
                     recipient=key.address,
                     pin=pin,
                     portal_url=self.portal_url,
                     settings=settings,
                     lang=settings.default_language,
+                    now=now,
                 )
                 plan.add(mail, [rcpt])
                 plan.pins.append(account.recipient_id)

@@ -10,23 +10,30 @@
 * each DATA transaction waits for a slot (the server holds whole messages in memory), and an
   unexpected error during it becomes a 451, never aiosmtpd's 500, which makes an MTA bounce;
 * the size refusal says, in words, how big a message may be.
+
+`FilterLMTP` adds LMTP's one DATA reply per recipient (RFC 2033 section 4.2): aiosmtpd's
+LMTP class answers DATA once, like SMTP, and an MTA then applies that single reply to every
+recipient.
+
+This is the one module that touches aiosmtpd below its public API: the members named in
+`AIOSMTPD_PRIVATE`, which ``tests/filter/test_aiosmtpd_surface.py`` checks one by one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, AnyStr
+from collections.abc import Callable, Sequence
+from typing import Any, AnyStr, Protocol
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import MISSING, SMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from webcrypt.mail.message import DOT_ATOM
-from webcrypt.smtp.lmtp import PerRecipientReplies
 
-if TYPE_CHECKING:
-    from webcrypt.smtp.handler import FilterHandler
+AIOSMTPD_PRIVATE = ("_getaddr", "_set_post_data_state", "_reader")
+"""aiosmtpd's private members used here: `FilterSMTP` overrides ``SMTP._getaddr`` (and calls
+it), calls ``SMTP._set_post_data_state`` after DATA and reads DATA from ``SMTP._reader``."""
 
 LINE_LIMIT = 1024 * 1024
 """Longest command line, and the piece size while reading DATA (which has no line limit)."""
@@ -126,12 +133,36 @@ async def read_data(reader: asyncio.StreamReader, limit: int | None) -> bytes | 
     return unstuff(b"".join(pieces))
 
 
+class TransactionHandler(Protocol):
+    """What the server classes need of their handler besides aiosmtpd's hooks."""
+
+    gate: asyncio.Semaphore | None
+    gate_wait: float
+    busy: int
+
+    async def handle_DATA(
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str | list[str]:
+        """Deliver a message; one reply, or one per recipient (LMTP)."""
+
+    async def handle_exception(self, error: Exception) -> str:
+        """Turn an unexpected error into a reply."""
+
+
+def per_recipient(replies: Sequence[str], count: int) -> list[str]:
+    """Return exactly `count` replies: extra ones dropped, missing ones as a 451."""
+    result = list(replies[:count])
+    while len(result) < count:
+        result.append("451 4.3.0 No status for this recipient; try again later")
+    return result or ["451 4.3.0 No recipients; try again later"]
+
+
 class FilterSMTP(SMTP):
     """aiosmtpd's SMTP with bulk DATA, fast paths, bounded transactions and no stray 500s."""
 
     line_length_limit = LINE_LIMIT
 
-    def __init__(self, handler: FilterHandler, **kwargs: Any) -> None:
+    def __init__(self, handler: TransactionHandler, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.filter = handler
 
@@ -190,19 +221,31 @@ class FilterSMTP(SMTP):
         try:
             content = await read_data(self._reader, self.data_size_limit)
         except asyncio.IncompleteReadError:  # the client went away mid-message
-            self._writer.close()
+            self.hang_up()
             return
         except asyncio.CancelledError:  # aiosmtpd cancels the session when the peer resets
-            self._writer.close()
+            self.hang_up()
             raise
         if content is None:
             await self.push(size_reply(self.data_size_limit or 0))
             self._set_post_data_state()
             return
         self.envelope.content = self.envelope.original_content = content
-        status = await self._call_handler_hook("DATA")
+        assert self.session is not None
+        status = await self.filter.handle_DATA(self, self.session, self.envelope)
         self._set_post_data_state()
-        await self.push("250 OK" if status is MISSING else status)
+        await self.push_data_reply(status)
+
+    def hang_up(self) -> None:
+        """Close the connection."""
+        if self.transport is not None:
+            self.transport.close()
+
+    async def push_data_reply(self, status: str | list[str]) -> None:
+        """Send the handler's reply to DATA (over SMTP, one string)."""
+        if not isinstance(status, str):
+            raise TypeError("over SMTP the DATA hook must answer with one reply")
+        await self.push(status)
 
     async def push(self, status: AnyStr) -> None:
         """Send a reply, replacing aiosmtpd's terse size replies with readable ones."""
@@ -211,5 +254,34 @@ class FilterSMTP(SMTP):
         await super().push(status)
 
 
-class FilterLMTP(PerRecipientReplies, LMTP, FilterSMTP):
-    """The filter over LMTP: one DATA reply per recipient."""
+class FilterLMTP(LMTP, FilterSMTP):
+    """The filter over LMTP: one DATA reply per accepted recipient, in RCPT order.
+
+    The handler may answer DATA with a list of replies, one per recipient; a plain string
+    reply, and any final reply the server itself sends after ``354`` (message too big, an
+    error turned into a reply), is repeated once per recipient.
+    """
+
+    _replies_due = 0
+
+    async def push(self, status: AnyStr) -> None:
+        """Send a reply; during DATA a final reply goes out once per recipient."""
+        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else str(status)
+        if text.startswith("354"):
+            assert self.envelope is not None
+            self._replies_due = len(self.envelope.rcpt_tos)
+            await super().push(status)
+            return
+        due, self._replies_due = self._replies_due, 0
+        for _ in range(max(1, due)):
+            await super().push(status)
+
+    async def push_data_reply(self, status: str | list[str]) -> None:
+        """Send the handler's replies to DATA, exactly one per accepted recipient."""
+        if isinstance(status, str):
+            await self.push(status)
+            return
+        replies = per_recipient(status, self._replies_due)
+        self._replies_due = 0
+        for reply in replies:
+            await super().push(reply)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from webcrypt.mail.message import MailMessage
-from webcrypt.smtp.rules import Context
+from webcrypt.smtp.rules.rulecontext import Context
 
 name = "header-trigger"
 description = "The header X-WebCrypt: encrypt or Sensitivity: Company-Confidential is present."

@@ -9,7 +9,7 @@ it pass.
 from __future__ import annotations
 
 from webcrypt.mail.message import MailMessage
-from webcrypt.smtp.rules import Context
+from webcrypt.smtp.rules.rulecontext import Context
 
 name = "internal-sender"
 description = "The envelope sender (MAIL FROM) belongs to an internal domain."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from webcrypt.mail.message import SECURE_SUFFIX, MailMessage, has_secure_suffix
-from webcrypt.smtp.rules import Context
+from webcrypt.smtp.rules.rulecontext import Context
 
 name = "secure-suffix"
 description = "A recipient address ends in #secure, in RCPT TO or in the To/Cc headers."
@@ -17,8 +17,3 @@ def check(message: MailMessage, context: Context) -> bool:
     return SECURE_SUFFIX.encode() in message.header_block.lower() and any(
         has_secure_suffix(a) for a in message.header_recipients
     )
-
-
-def secure_addresses(message: MailMessage, context: Context) -> list[str]:
-    """Return every recipient written with the suffix, as written."""
-    return [a for a in (*context.rcpt_tos, *message.header_recipients) if has_secure_suffix(a)]

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 
 from webcrypt.mail.message import MailMessage
-from webcrypt.smtp.rules import Context
+from webcrypt.smtp.rules.rulecontext import Context
 
 name = "subject-trigger"
 description = "The subject contains the trigger word (default WebCrypt) as a whole word."

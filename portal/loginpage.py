@@ -1,0 +1,53 @@
+"""The login page (password or PIN), which every page that needs a login falls back to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from portal.forms import LoginForm, PinLoginForm
+from portal.identity import session_ended
+from portal.phrases import login_origin, phrase_for
+
+
+def carried_envelope() -> str:
+    """Return the ciphertext carried through this form, if any (it is never stored)."""
+    return request.form.get("envelope", "").strip()
+
+
+def login_page(
+    *,
+    envelope: str = "",
+    email: str = "",
+    failure: str = "",
+    pin: bool = False,
+    status: int = 200,
+    form: Any = None,
+) -> ResponseReturnValue:
+    """Render the login page (password or PIN), carrying `envelope` along.
+
+    With an address known, the password page shows that address's security phrase;
+    without one, it asks for the address first.
+    """
+    if form is None:
+        form = PinLoginForm() if pin else LoginForm()
+    if email and not form.email.data:
+        form.email.data = email
+    address = (form.email.data or "").strip()
+    phrase = "" if pin or not address or form.email.errors else phrase_for(address)
+    if phrase:
+        form.email.render_kw = {"readonly": True}
+    note = _("Your session has ended. Please log in again.") if session_ended() else ""
+    template = "auth/login_pin.html" if pin else "auth/login.html"
+    return render_template(
+        template,
+        form=form,
+        envelope=envelope,
+        failure=failure,
+        note=note,
+        phrase=phrase,
+        origin=login_origin(),
+    ), status

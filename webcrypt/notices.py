@@ -1,0 +1,370 @@
+"""The notices the gateway mails itself, all built by `notice`.
+
+Every notice has the same header set: From the product at a domain of ours (`system_sender`),
+To, an encoded Subject, Date, Message-ID, ``Auto-Submitted: auto-generated`` (RFC 3834),
+``Content-Language`` and ``X-WebCrypt-Notice`` naming the template; its body is the plain
+text with an HTML alternative when the template has one. Templates are
+``webcrypt/templates/mail/<name>.<lang>.txt`` (see `webcrypt.mail.rendering`); branding
+(product name, contact, footer) comes from the admin settings. The envelope sender is null,
+so that a notice can never start a bounce loop. No notice carries a message's content, and
+only the PIN mails and the reset link carry a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from email.utils import formataddr
+from typing import Any
+
+from keystore.settings import Settings
+from webcrypt.mail.compose import Outgoing, compose
+from webcrypt.mail.dates import format_day, format_moment
+from webcrypt.mail.message import domain_of
+from webcrypt.mail.rendering import language, render_mail
+from webcrypt.sealing.securehtm import portal_origin
+
+NOTICE_HEADER = "X-WebCrypt-Notice"
+"""The header field that names the kind of notice (the template's name)."""
+
+RESET_EVENTS = (
+    "password_changed",
+    "wrong_answer",
+    "closed",
+    "requested_closed",
+    "requested_no_answer",
+)
+"""What a reset notice can report (the template ``reset_notice`` has a text for each)."""
+
+
+def system_sender(product_name: str, address: str) -> str:
+    """Return the From header of notices: the product as postmaster of `address`'s domain."""
+    domain = domain_of(address) or "localhost"
+    return formataddr((product_name, f"postmaster@{domain}"))
+
+
+def sending_address(created_by: str | None, internal_domains: Iterable[str]) -> str:
+    """Return an address whose domain a notice about an account comes from.
+
+    The adviser who created the account when one is on record (like the other notices
+    about it), else the postmaster of the first internal domain.
+    """
+    adviser = str(created_by or "").strip()
+    if "@" in adviser:
+        return adviser
+    first = next(iter(internal_domains), "localhost")
+    return f"postmaster@{first}"
+
+
+def notice(
+    name: str,
+    *,
+    to: str,
+    sent_for: str,
+    settings: Settings,
+    lang: str | None,
+    now: datetime,
+    context: Mapping[str, Any],
+) -> Outgoing:
+    """Render the template `name` in `lang` (else the default language) and build the mail.
+
+    `sent_for` is an address whose domain the notice comes from (usually the adviser's).
+    """
+    chosen = language(lang, settings.default_language)
+
+    def day(moment: datetime) -> str:
+        return format_day(moment, chosen)
+
+    def moment(value: datetime) -> str:
+        return format_moment(value, chosen)
+
+    rendered = render_mail(
+        "mail",
+        name,
+        chosen,
+        product_name=settings.product_name,
+        contact=settings.contact(chosen),
+        footer=settings.footer(chosen),
+        day=day,
+        moment=moment,
+        **context,
+    )
+    data = compose(
+        sender=system_sender(settings.product_name, sent_for),
+        to=to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        headers=[
+            ("Auto-Submitted", "auto-generated"),
+            ("Content-Language", chosen),
+            (NOTICE_HEADER, name),
+        ],
+        now=now,
+    )
+    return Outgoing(data=data, mail_from="", rcpt_tos=(to,), kind=name, crlf_only=True)
+
+
+def pin_mail(
+    *,
+    adviser: str,
+    recipient: str,
+    pin: str,
+    portal_url: str,
+    settings: Settings,
+    lang: str | None,
+    now: datetime,
+) -> Outgoing:
+    """Give the adviser a new recipient's one-time PIN (first contact).
+
+    It also gives the adviser what to tell the customer against forged pages: the portal's
+    address (the only page for the password) and that it shows their security phrase.
+    """
+    return notice(
+        "pin",
+        to=adviser,
+        sent_for=adviser,
+        settings=settings,
+        lang=lang,
+        now=now,
+        context={
+            "recipient": recipient,
+            "pin": pin,
+            "portal_url": portal_url,
+            "origin": portal_origin(portal_url),
+        },
+    )
+
+
+def pin_reset_mail(
+    *,
+    to: str,
+    to_recipient: bool,
+    recipient: str,
+    sent_for: str,
+    pin: str,
+    portal_url: str,
+    settings: Settings,
+    lang: str | None,
+    now: datetime,
+) -> Outgoing:
+    """Send the new one-time PIN after an admin reset, to the recipient or to the adviser."""
+    return notice(
+        "pin_reset_recipient" if to_recipient else "pin_reset",
+        to=to,
+        sent_for=sent_for,
+        settings=settings,
+        lang=lang,
+        now=now,
+        context={"recipient": recipient, "pin": pin, "portal_url": portal_url},
+    )
+
+
+def deactivated_notice(
+    *,
+    adviser: str,
+    recipient: str,
+    subject: str,
+    others: bool,
+    settings: Settings,
+    lang: str | None,
+    now: datetime,
+) -> Outgoing:
+    """Tell the adviser, bounce-style, that a recipient's account is deactivated."""
+    return notice(
+        "deactivated",
+        to=adviser,
+        sent_for=adviser,
+        settings=settings,
+        lang=lang,
+        now=now,
+        context={"recipient": recipient, "subject": subject, "other_recipients": others},
+    )
+
+
+def unread_mail(
+    *,
+    adviser: str,
+    recipient: str,
+    message_id: str,
+    sent: datetime,
+    expires: datetime,
+    settings: Settings,
+    now: datetime,
+) -> Outgoing:
+    """Tell the adviser that a message is still unopened."""
+    return notice(
+        "unread",
+        to=adviser,
+        sent_for=adviser,
+        settings=settings,
+        lang=settings.default_language,
+        now=now,
+        context={
+            "recipient": recipient,
+            "message_id": message_id,
+            "sent": sent,
+            "expires": expires,
+        },
+    )
+
+
+def receipt_mail(
+    *,
+    adviser: str,
+    recipient: str,
+    message_id: str,
+    sent: datetime,
+    opened: datetime,
+    settings: Settings,
+    now: datetime,
+) -> Outgoing:
+    """Tell the adviser that the recipient opened a message for the first time."""
+    return notice(
+        "receipt",
+        to=adviser,
+        sent_for=adviser,
+        settings=settings,
+        lang=settings.default_language,
+        now=now,
+        context={"recipient": recipient, "message_id": message_id, "sent": sent, "opened": opened},
+    )
+
+
+def expiry_mail(
+    *,
+    recipient: str,
+    adviser: str,
+    sent: datetime,
+    expires: datetime,
+    opened: bool,
+    portal_url: str,
+    settings: Settings,
+    lang: str | None,
+    now: datetime,
+) -> Outgoing:
+    """Tell the recipient that a message expires soon: open it and save it locally."""
+    return notice(
+        "expiry",
+        to=recipient,
+        sent_for=adviser,
+        settings=settings,
+        lang=lang,
+        now=now,
+        context={
+            "recipient": recipient,
+            "adviser": adviser,
+            "sent": sent,
+            "expires": expires,
+            "opened": opened,
+            "portal_url": portal_url,
+        },
+    )
+
+
+def inactivity_mail(
+    *,
+    recipient: str,
+    sent_for: str,
+    last_used: datetime,
+    deletion: datetime,
+    portal_url: str,
+    settings: Settings,
+    lang: str | None,
+    now: datetime,
+) -> Outgoing:
+    """Tell the recipient that the unused account will be deleted unless they log in."""
+    return notice(
+        "inactivity",
+        to=recipient,
+        sent_for=sent_for,
+        settings=settings,
+        lang=lang,
+        now=now,
+        context={
+            "recipient": recipient,
+            "last_used": last_used,
+            "deletion": deletion,
+            "portal_url": portal_url,
+            "months": round(settings.inactivity_days / 30.4),
+        },
+    )
+
+
+def withdraw_offer_mail(
+    *,
+    adviser: str,
+    recipients: Sequence[str],
+    message_id: str,
+    sent: datetime,
+    expires: datetime,
+    link: str,
+    settings: Settings,
+    now: datetime,
+) -> Outgoing:
+    """Confirm a sent message to the adviser, with the link that withdraws it."""
+    return notice(
+        "withdraw",
+        to=adviser,
+        sent_for=adviser,
+        settings=settings,
+        lang=settings.default_language,
+        now=now,
+        context={
+            "recipients": list(recipients),
+            "message_id": message_id,
+            "sent": sent,
+            "expires": expires,
+            "link": link,
+        },
+    )
+
+
+def reset_link_mail(
+    *,
+    recipient: str,
+    sent_for: str,
+    link: str,
+    settings: Settings,
+    lang: str | None,
+    now: datetime,
+) -> Outgoing:
+    """Send the one-time link of a password reset to the account's own address."""
+    return notice(
+        "reset_link",
+        to=recipient,
+        sent_for=sent_for,
+        settings=settings,
+        lang=lang,
+        now=now,
+        context={
+            "recipient": recipient,
+            "when": now,
+            "link": link,
+            "minutes": settings.reset_link_minutes,
+        },
+    )
+
+
+def reset_notice_mail(
+    *,
+    recipient: str,
+    event: str,
+    left: int,
+    sent_for: str,
+    settings: Settings,
+    lang: str | None,
+    now: datetime,
+) -> Outgoing:
+    """Tell the account's own address about one step of a password reset (`RESET_EVENTS`)."""
+    if event not in RESET_EVENTS:
+        raise ValueError(f"unknown reset event {event!r}; use one of {', '.join(RESET_EVENTS)}")
+    return notice(
+        "reset_notice",
+        to=recipient,
+        sent_for=sent_for,
+        settings=settings,
+        lang=lang,
+        now=now,
+        context={"recipient": recipient, "when": now, "event": event, "left": left},
+    )
