@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from functools import partial
 
 from keystore.db import Keystore
 from keystore.models import Recipient
 from keystore.periodic import KeyVersionRef, LifecycleService
 from tests.keystore.conftest import FakeClock
+from tests.support.threads import run_at_once
 
 DAY = timedelta(days=1)
 
@@ -67,11 +69,7 @@ def test_lease_race_has_one_winner(keystore: Keystore) -> None:
             if _service(session, keystore).acquire_lease("race", name, ttl=timedelta(minutes=5)):
                 winners.append(name)
 
-    threads = [threading.Thread(target=contend, args=(f"h{i}",)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once(partial(contend, f"h{i}") for i in range(4))
     assert len(winners) == 1
 
 
@@ -99,11 +97,7 @@ def test_notice_race_has_one_winner(keystore: Keystore) -> None:
             if _service(session, keystore).claim_notice("unread", "race"):
                 winners.append(number)
 
-    threads = [threading.Thread(target=contend, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once(partial(contend, i) for i in range(4))
     assert len(winners) == 1
 
 
