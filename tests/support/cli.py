@@ -30,14 +30,19 @@ def run(*args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
 
-def serve_environ(smtp_port: int, http_port: int, **extra: str) -> dict[str, str]:
-    """This process's environment without WEBCRYPT_* settings, plus the loopback ports of
-    `webcrypt serve` (filter on `smtp_port`, portal on `http_port`) and `extra`."""
+def clean_environment(**overrides: str) -> dict[str, str]:
+    """Return this process's environment without WEBCRYPT_* variables, plus `overrides`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBCRYPT_")}
-    env.update(
+    env.update(overrides)
+    return env
+
+
+def serve_environ(smtp_port: int, http_port: int, **extra: str) -> dict[str, str]:
+    """`clean_environment` with the loopback ports of `webcrypt serve` (filter on `smtp_port`,
+    portal on `http_port`) and `extra`."""
+    return clean_environment(
         WEBCRYPT_FILTER_LISTEN=f"127.0.0.1:{smtp_port}",
         WEBCRYPT_PORTAL_LISTEN=f"127.0.0.1:{http_port}",
         WEBCRYPT_PORTAL_PUBLIC_URL=f"http://127.0.0.1:{http_port}",
         **extra,
     )
-    return env
