@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+from contextlib import closing
 
 import pytest
 from aiosmtpd.smtp import AuthResult
@@ -23,12 +24,9 @@ def sink():
 
 
 def test_sends_and_reuses_the_connection(sink):
-    relay = open_relay(sink.url, timeout=5)
-    try:
+    with closing(open_relay(sink.url, timeout=5)) as relay:
         relay.send(MESSAGE, mail_from="a@bank.example", rcpt_tos=["b@example.com", "c@example.com"])
         relay.send(MESSAGE, mail_from="a@bank.example", rcpt_tos=["d@example.com"])
-    finally:
-        relay.close()
     first, second = sink.wait_for(2)
     assert first.data == MESSAGE
     assert first.rcpt_tos == ["b@example.com", "c@example.com"]
@@ -36,36 +34,27 @@ def test_sends_and_reuses_the_connection(sink):
 
 
 def test_async_send(sink):
-    relay = open_relay(sink.url, timeout=5)
-    try:
+    with closing(open_relay(sink.url, timeout=5)) as relay:
         asyncio.run(relay.send_async(MESSAGE, mail_from="a@bank.example", rcpt_tos=["b@x.example"]))
-    finally:
-        relay.close()
     assert sink.wait_for(1)[0].rcpt_tos == ["b@x.example"]
 
 
 def test_bare_line_feeds_become_crlf(sink):
-    relay = open_relay(sink.url, timeout=5)
-    try:
+    with closing(open_relay(sink.url, timeout=5)) as relay:
         relay.send(
             b"Subject: x\n\nline\nline\r\n", mail_from="a@b.example", rcpt_tos=["c@d.example"]
         )
-    finally:
-        relay.close()
     assert sink.wait_for(1)[0].data == b"Subject: x\r\n\r\nline\r\nline\r\n"
     assert crlf(b"a\r\nb\r\n") == b"a\r\nb\r\n"
 
 
 def test_smtputf8_addresses(sink):
-    relay = open_relay(sink.url, timeout=5)
-    try:
+    with closing(open_relay(sink.url, timeout=5)) as relay:
         relay.send(
             "Subject: ü\r\n\r\nkörper\r\n".encode(),
             mail_from="jürgen@bank.example",
             rcpt_tos=["zoë@exämple.com"],
         )
-    finally:
-        relay.close()
     received = sink.wait_for(1)[0]
     assert received.rcpt_tos == ["zoë@exämple.com"]
     assert "SMTPUTF8" in received.mail_options
@@ -197,16 +186,13 @@ def test_lmtp_sink_answers_per_recipient():
 
 
 def test_utf8_headers_ask_for_smtputf8(sink):
-    relay = open_relay(sink.url, timeout=5)
-    try:
+    with closing(open_relay(sink.url, timeout=5)) as relay:
         relay.send(
             "From: Jürgen <a@bank.example>\r\nSubject: x\r\n\r\nbody\r\n".encode(),
             mail_from="a@bank.example",
             rcpt_tos=["b@x.example"],
         )
         relay.send(MESSAGE, mail_from="a@bank.example", rcpt_tos=["b@x.example"])
-    finally:
-        relay.close()
     first, second = sink.wait_for(2)
     assert "SMTPUTF8" in first.mail_options
     assert "SMTPUTF8" not in second.mail_options

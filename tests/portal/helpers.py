@@ -83,9 +83,10 @@ def csrf_token(page: str | bytes) -> str:
     return html.unescape(match.group(1)).strip()
 
 
-def post_with_token(client: Any, path: str, **fields: Any) -> Any:
-    """Post `fields` to `path` with a CSRF token from the start page; return the response."""
-    token = csrf_token(client.get("/").data)
+def submit(client: Any, path: str, page: str | bytes | None = None, **fields: Any) -> Any:
+    """Post `fields` to `path` with the CSRF token of `page` (by default of the start page, as
+    a browser that never showed the form); return the response."""
+    token = csrf_token(page if page is not None else client.get("/").data)
     return client.post(path, data={"csrf_token": token, **fields})
 
 

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.portal.conftest import login
-from tests.portal.helpers import CUSTOMER, build_mail, csrf_token, hidden, post_with_token, seal
+from tests.portal.helpers import CUSTOMER, build_mail, csrf_token, hidden, seal, submit
 from tests.portal.tnef import build_tnef
 from tests.portal.writelock import OtherWriter
 from webcrypt import envelope
@@ -158,13 +158,8 @@ def test_meant_for_another_address(logged_in: FlaskClient, runtime) -> None:
     page = response.get_data(as_text=True)
     assert "meant for another address" in page and "andere@example.com" in page
     # "Log out and log in as ..." keeps the message.
-    response = logged_in.post(
-        "/logout",
-        data={
-            "csrf_token": csrf_token(response.data),
-            "envelope": sealed.armored,
-            "email": "andere@example.com",
-        },
+    response = submit(
+        logged_in, "/logout", response.data, envelope=sealed.armored, email="andere@example.com"
     )
     assert hidden(response.data, "envelope") == sealed.armored.strip()
     assert b'value="andere@example.com"' in response.data
@@ -277,7 +272,7 @@ def test_unknown_part(logged_in: FlaskClient, runtime) -> None:
 
 def test_download_needs_login(client: FlaskClient, runtime, account: str) -> None:
     sealed = seal(runtime, build_mail())
-    response = post_with_token(client, "/download", envelope=sealed.armored, part="eml")
+    response = submit(client, "/download", envelope=sealed.armored, part="eml")
     assert b'name="password"' in response.data
     assert hidden(response.data, "envelope") == sealed.armored.strip()
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from tests.portal.helpers import ADVISER, CUSTOMER, build_mail, csrf_token, post_with_token, seal
+from tests.portal.helpers import ADVISER, CUSTOMER, build_mail, csrf_token, seal, submit
 
 
 def outbox(tmp_path: Path) -> list:  # type: ignore[type-arg]
@@ -95,7 +95,7 @@ def test_no_reply_to_an_external_sender(logged_in: FlaskClient, runtime) -> None
 
 def test_reply_needs_login(client: FlaskClient, runtime, account: str) -> None:
     sealed = seal(runtime, build_mail())
-    response = post_with_token(client, "/reply/send", envelope=sealed.armored, body="x")
+    response = submit(client, "/reply/send", envelope=sealed.armored, body="x")
     assert b'name="password"' in response.data
 
 
