@@ -98,7 +98,8 @@ def line_ends() -> list[Spec]:
     )
     head, _, rest = crlf_raw.partition(b"\r\n\r\n")
     mixed = head + b"\r\n\r\n" + rest.replace(b"\r\n", b"\n", 3)
-    out.append(
+    return [
+        *out,
         Spec(
             "eol-mixed-multipart",
             mixed,
@@ -108,9 +109,7 @@ def line_ends() -> list[Spec]:
             "Gemischt",
             tags=("line-ends",),
             defects=(2,),
-        )
-    )
-    out.append(
+        ),
         mail(
             "eol-lf-subject-trigger",
             "WebCrypt Zeilenenden LF",
@@ -122,9 +121,8 @@ def line_ends() -> list[Spec]:
             subject_after="Zeilenenden LF",
             tags=("line-ends",),
             defects=(2,),
-        )
-    )
-    return out
+        ),
+    ]
 
 
 def transfer_encodings() -> list[Spec]:
@@ -195,17 +193,6 @@ def transfer_encodings() -> list[Spec]:
         ],
         boundary="binary-b-77aa",
     )
-    out.append(
-        mail(
-            "cte-binary-attachment",
-            "Binär",
-            binary,
-            message_id="cte-binary@bank.example",
-            source="RFC 3030 BINARYMIME senders (Exchange to Exchange): raw bytes with CR, LF and dots.",
-            exercises="binary transfer encoding",
-            tags=("cte",),
-        )
-    )
     uu = multipart(
         "mixed",
         [
@@ -213,17 +200,6 @@ def transfer_encodings() -> list[Spec]:
             file(PDF, "application/octet-stream", name="beleg.pdf", cte="x-uuencode"),
         ],
         boundary="uu-b-1",
-    )
-    out.append(
-        mail(
-            "cte-x-uuencode",
-            "UU",
-            uu,
-            message_id="cte-uu@bank.example",
-            source="Old Pegasus Mail / Netscape: Content-Transfer-Encoding: x-uuencode.",
-            exercises="x-uuencode attachment decoded",
-            tags=("cte",),
-        )
     )
     broken = [
         (
@@ -263,6 +239,26 @@ def transfer_encodings() -> list[Spec]:
             "MailScanner adding a comment to the encoding field.",
         ),
     ]
+    out += [
+        mail(
+            "cte-binary-attachment",
+            "Binär",
+            binary,
+            message_id="cte-binary@bank.example",
+            source="RFC 3030 BINARYMIME senders (Exchange to Exchange): raw bytes with CR, LF and dots.",
+            exercises="binary transfer encoding",
+            tags=("cte",),
+        ),
+        mail(
+            "cte-x-uuencode",
+            "UU",
+            uu,
+            message_id="cte-uu@bank.example",
+            source="Old Pegasus Mail / Netscape: Content-Transfer-Encoding: x-uuencode.",
+            exercises="x-uuencode attachment decoded",
+            tags=("cte",),
+        ),
+    ]
     for name, cte, body, source in broken:
         mixed = multipart(
             "mixed",
@@ -296,21 +292,9 @@ def transfer_encodings() -> list[Spec]:
 
 def sizes() -> list[Spec]:
     """Huge single lines, many parts, long headers."""
-    out = []
     line = (
         "Kontobewegung;" + "0123456789ABCDEF" * 4
     ) * 14_000  # a bit over 1 MB, cut to 1 MB below
-    out.append(
-        mail(
-            "huge-1mb-single-line",
-            "Ein-Zeilen-Export",
-            text(line[:1_000_000] + "\n", cte="8bit", charset="us-ascii"),
-            message_id="huge-line@bank.example",
-            source="A core banking CSV export written as one line of 1 MB into an 8bit body.",
-            exercises="1 MB text line",
-            tags=("huge", "limits"),
-        )
-    )
     blob = _pseudo_random(749_997, "b64line")
     flat = base64.b64encode(blob)  # 1 MB of base64 without a single line break
     part = Part(
@@ -322,7 +306,45 @@ def sizes() -> list[Spec]:
         flat + b"\r\n",
         [Download(blob, "application/octet-stream")],
     )
-    out.append(
+    files = [
+        file(f"Beleg {i}\n".encode() * (i + 1), "text/plain", name=f"beleg-{i:03d}.txt", cte="7bit")
+        for i in range(120)
+    ]
+    tiny = [
+        written(
+            [("Content-Type", "application/octet-stream")],
+            f"{i}".encode(),
+            "application/octet-stream",
+        )
+        for i in range(1000)
+    ]
+    received = [
+        (
+            "Received",
+            f"from relay{i}.example (relay{i}.example [192.0.2.{i % 250}])\n\tby relay{i + 1}.example with ESMTPS id {i:08X}\n\tfor <kunde@example.com>; Mon, 23 Nov 2026 09:00:{i % 60:02d} +0100",
+        )
+        for i in range(400)
+    ]
+    refs = " ".join(f"<ref{i:05d}.{i * 7919 % 100000:05d}@bank.example>" for i in range(1500))
+    folded = refs.replace("> <", ">\n <")
+    unfolded = multipart(
+        "mixed",
+        [
+            text("Langer Dateiname.\n"),
+            file(PDF, "application/pdf", name="Bericht_" + "X" * 1200 + ".pdf"),
+        ],
+        boundary="longname-b",
+    )
+    return [
+        mail(
+            "huge-1mb-single-line",
+            "Ein-Zeilen-Export",
+            text(line[:1_000_000] + "\n", cte="8bit", charset="us-ascii"),
+            message_id="huge-line@bank.example",
+            source="A core banking CSV export written as one line of 1 MB into an 8bit body.",
+            exercises="1 MB text line",
+            tags=("huge", "limits"),
+        ),
         mail(
             "huge-base64-single-line",
             "Export",
@@ -331,13 +353,7 @@ def sizes() -> list[Spec]:
             source="A PHP mail() script that base64-encodes without chunk_split: 1 MB on one line.",
             exercises="base64 attachment on one 1 MB line",
             tags=("huge", "limits"),
-        )
-    )
-    files = [
-        file(f"Beleg {i}\n".encode() * (i + 1), "text/plain", name=f"beleg-{i:03d}.txt", cte="7bit")
-        for i in range(120)
-    ]
-    out.append(
+        ),
         mail(
             "many-parts-120",
             "120 Belege",
@@ -348,17 +364,7 @@ def sizes() -> list[Spec]:
             source="A document archive exporting a year of receipts: 121 parts.",
             exercises="many attachments",
             tags=("many-parts",),
-        )
-    )
-    tiny = [
-        written(
-            [("Content-Type", "application/octet-stream")],
-            f"{i}".encode(),
-            "application/octet-stream",
-        )
-        for i in range(1000)
-    ]
-    out.append(
+        ),
         mail(
             "many-parts-1000",
             "1000 Teile",
@@ -367,16 +373,7 @@ def sizes() -> list[Spec]:
             source="Generated: 1001 parts, the shape of a misbehaving batch mailer.",
             exercises="part count limit",
             tags=("many-parts", "limits"),
-        )
-    )
-    received = [
-        (
-            "Received",
-            f"from relay{i}.example (relay{i}.example [192.0.2.{i % 250}])\n\tby relay{i + 1}.example with ESMTPS id {i:08X}\n\tfor <kunde@example.com>; Mon, 23 Nov 2026 09:00:{i % 60:02d} +0100",
-        )
-        for i in range(400)
-    ]
-    out.append(
+        ),
         mail(
             "header-400-received",
             "Viele Hops",
@@ -386,11 +383,7 @@ def sizes() -> list[Spec]:
             source="A message that looped between relays: 400 Received fields (about 60 KB of header).",
             exercises="large header block",
             tags=("long-header", "limits"),
-        )
-    )
-    refs = " ".join(f"<ref{i:05d}.{i * 7919 % 100000:05d}@bank.example>" for i in range(1500))
-    folded = refs.replace("> <", ">\n <")
-    out.append(
+        ),
         mail(
             "header-long-references",
             "Re: lange Diskussion",
@@ -400,17 +393,7 @@ def sizes() -> list[Spec]:
             source="A years-long reply thread: a References field of 1500 ids folded over 1500 lines.",
             exercises="one very long folded header field",
             tags=("long-header", "limits"),
-        )
-    )
-    unfolded = multipart(
-        "mixed",
-        [
-            text("Langer Dateiname.\n"),
-            file(PDF, "application/pdf", name="Bericht_" + "X" * 1200 + ".pdf"),
-        ],
-        boundary="longname-b",
-    )
-    out.append(
+        ),
         mail(
             "part-header-1200-octets",
             "Langer Name",
@@ -419,43 +402,18 @@ def sizes() -> list[Spec]:
             source="A document system writing a 1200-character file name unfolded into the part header.",
             exercises="part header line over 998 octets",
             tags=("long-header", "limits"),
-        )
-    )
-    return out
+        ),
+    ]
 
 
 def nesting() -> list[Spec]:
     """Deep and odd nesting."""
-    out = []
     part = text("Ganz innen, Ebene 1000.\n", cte="7bit", charset="us-ascii")
     for level in range(1000):
         part = multipart("mixed", [part], boundary=f"n{level}")
-    out.append(
-        mail(
-            "nested-1000-multiparts",
-            "1000 Ebenen",
-            part,
-            message_id="nest1000@bank.example",
-            source="Generated: 1000 levels of multipart/mixed (a forwarding loop that wrapped each round).",
-            exercises="nesting far over any sensible limit",
-            defects=(10,),
-            tags=("limits", "unparseable-by-stdlib"),
-        )
-    )
     inner = alternative("Innen Text.\n", "<p>Innen <b>HTML</b>.</p>", boundary="b")
     outer = multipart(
         "mixed", [inner, file(PDF, "application/pdf", name="x.pdf")], boundary="b-outer"
-    )
-    out.append(
-        mail(
-            "boundary-prefix-of-outer",
-            "Präfix-Grenzen",
-            outer,
-            message_id="prefix@bank.example",
-            source="A hand-rolled PHP multipart whose inner boundary 'b' is a prefix of the outer 'b-outer' (RFC 2046 forbids it; readers cope).",
-            exercises="boundary that is a prefix of another",
-            tags=("broken",),
-        )
     )
     related = multipart(
         "related",
@@ -475,7 +433,26 @@ def nesting() -> list[Spec]:
         boundary="rel-b",
         param='multipart/related; type="text/html"; boundary="rel-b"',
     )
-    out.append(
+    return [
+        mail(
+            "nested-1000-multiparts",
+            "1000 Ebenen",
+            part,
+            message_id="nest1000@bank.example",
+            source="Generated: 1000 levels of multipart/mixed (a forwarding loop that wrapped each round).",
+            exercises="nesting far over any sensible limit",
+            defects=(10,),
+            tags=("limits", "unparseable-by-stdlib"),
+        ),
+        mail(
+            "boundary-prefix-of-outer",
+            "Präfix-Grenzen",
+            outer,
+            message_id="prefix@bank.example",
+            source="A hand-rolled PHP multipart whose inner boundary 'b' is a prefix of the outer 'b-outer' (RFC 2046 forbids it; readers cope).",
+            exercises="boundary that is a prefix of another",
+            tags=("broken",),
+        ),
         mail(
             "related-non-image-cid",
             "Related",
@@ -483,9 +460,8 @@ def nesting() -> list[Spec]:
             message_id="related@bank.example",
             source="An HTML newsletter tool referencing a PDF by cid: (not an image).",
             exercises="a cid part that cannot be inlined stays downloadable",
-        )
-    )
-    return out
+        ),
+    ]
 
 
 def damaged() -> list[Spec]:
