@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import socket
 import statistics
 import sys
 import tempfile
@@ -28,10 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiosmtpd.controller import Controller
 
-from keystore.masterkey import MasterKey
-from keystore.passwords import Hasher, make_context
 from portal.accountmail import mailer
-from webcrypt.config.loader import load_config
+from tests.support.components import free_port
+from tests.support.runtime import build_runtime, folder_environ
 from webcrypt.runtime import Runtime
 
 
@@ -56,28 +54,12 @@ class SlowSink:
         return "250 OK"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def build_portal(folder: Path, relay_port: int, accounts: int) -> tuple[Any, Runtime]:
     """Return a portal app on a fresh SQLite keystore with `accounts` accounts."""
     from portal import create_app
 
-    config = load_config(
-        environ={
-            "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{folder / 'keystore.db'}",
-            "WEBCRYPT_KEYSTORE_MASTER_KEY_FILE": str(folder / "master.key"),
-            "WEBCRYPT_PORTAL_SECRET_KEY_FILE": str(folder / "session.key"),
-            "WEBCRYPT_FILTER_RELAY": f"smtp://127.0.0.1:{relay_port}",
-            "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
-        }
-    )
-    runtime = Runtime(config, master_key=MasterKey.generate(), settings_ttl=0)
-    runtime.keystore.hasher = Hasher(make_context(memory_kib=1024, time_cost=1, parallelism=1))
-    runtime.keystore.upgrade()
+    relay = f"smtp://127.0.0.1:{relay_port}"
+    runtime = build_runtime(folder_environ(folder, WEBCRYPT_FILTER_RELAY=relay), settings_ttl=0)
     with runtime.keystore.session() as session:
         recipients = runtime.keystore.recipients(session)
         for number in range(accounts):

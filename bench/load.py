@@ -48,6 +48,10 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.threads import run_at_once
+
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 ADVISER = "adviser@bank.example"
 WEBCRYPT = str(Path(sys.executable).with_name("webcrypt"))
@@ -219,11 +223,7 @@ def drive_python(jobs: list[Job], port: int, concurrency: int) -> list[float]:
                 with lock:
                     latencies.append(elapsed)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once([worker] * concurrency)
     return latencies
 
 

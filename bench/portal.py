@@ -32,7 +32,6 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -40,9 +39,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from keystore.masterkey import MasterKey
+from tests.support.runtime import build_runtime, folder_environ, seal_for
 from webcrypt import envelope
-from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
 from webcrypt.sealing.securehtm import extract_envelope, render_secure_htm
 
@@ -69,54 +67,20 @@ def build_message(size: int) -> bytes:
 
 
 def make_runtime(directory: Path) -> Runtime:
-    """Build a runtime on a fresh SQLite keystore."""
-    config = load_config(
-        environ={
-            "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{directory / 'keystore.db'}",
-            "WEBCRYPT_KEYSTORE_MASTER_KEY_FILE": str(directory / "master.key"),
-            "WEBCRYPT_PORTAL_SECRET_KEY_FILE": str(directory / "session.key"),
-            "WEBCRYPT_FILTER_RELAY": f"outbox:{directory}",
-            "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
-        }
-    )
-    runtime = Runtime(config, master_key=MasterKey.generate())
-    runtime.keystore.upgrade()
-    return runtime
+    """Build a runtime on a fresh SQLite keystore (with the real password hashing)."""
+    return build_runtime(folder_environ(directory), fast=False)
 
 
 def seal_for_customer(runtime: Runtime, raw: bytes) -> str:
     """Seal `raw` for the customer as the filter does (account, key, ledger); return secure.htm."""
-    message_id = f"{uuid.uuid4().hex}@bank.example"
+    sealed = seal_for(runtime, raw, to=CUSTOMER, sender=ADVISER, days=30)
     with runtime.keystore.session() as session:
         recipients = runtime.keystore.recipients(session)
-        recipient, _pin = recipients.get_or_create(CUSTOMER, created_by=ADVISER)
+        recipient = recipients.get(CUSTOMER)
+        assert recipient is not None
         if recipient.password_hash is None:
             recipients.set_password(recipient, PASSWORD)
-        material = recipients.current_key(recipient)
-        now = runtime.clock()
-        expires = now + timedelta(days=30)
-        key = envelope.RecipientKey(
-            recipient.address, material.key_id, material.version, material.key
-        )
-        sealed = envelope.seal(
-            raw,
-            [key],
-            sender=ADVISER,
-            message_id=message_id,
-            portal_url="http://127.0.0.1:8080",
-            expires=expires,
-            now=now,
-        )
-        runtime.keystore.ledger(session).record_sealed(
-            message_id=message_id,
-            recipient_id=recipient.id,
-            sender=ADVISER,
-            created=now,
-            expires=expires,
-            key_version=material.version,
-        )
-        armored = sealed.armored(recipient.address)
-        return render_secure_htm(armored, sealed.headers[recipient.address])
+    return render_secure_htm(sealed.armored, sealed.header)
 
 
 def csrf(page: bytes) -> str:

@@ -24,11 +24,11 @@ import yaml
 
 from tests.e2e.processes import (
     WebcryptProcess,
-    clean_environment,
     fresh_database,
     http_status,
     new_secret,
 )
+from tests.support.cli import clean_environment
 from tests.support.components import free_port, need, port_open
 from tests.support.postfix import doc_snippets
 
@@ -309,13 +309,20 @@ def test_filter_service_starts_and_is_healthy(tmp_path: Path, compose_database: 
         assert filter_process.stop() == 0, filter_process.log()
 
 
-@pytest.mark.slow
-def test_default_command_serves_with_the_image_environment(tmp_path: Path) -> None:
+def serving_environment(tmp_path: Path) -> tuple[dict[str, str], int]:
+    """The image's environment for `webcrypt serve` with its data under `tmp_path` and free
+    loopback ports; return it and the portal's port."""
     port = free_port()
     env = clean_environment(**image_environment())
     env["WEBCRYPT_GENERAL_DATA_DIR"] = str(tmp_path / "data")
     env["WEBCRYPT_PORTAL_LISTEN"] = f"127.0.0.1:{port}"
     env["WEBCRYPT_FILTER_LISTEN"] = f"127.0.0.1:{free_port()}"
+    return env, port
+
+
+@pytest.mark.slow
+def test_default_command_serves_with_the_image_environment(tmp_path: Path) -> None:
+    env, port = serving_environment(tmp_path)
     command = exec_form(single(runtime_stage(), "CMD"))
     serve = WebcryptProcess(command, env, tmp_path / "serve.log").start()
     try:
@@ -357,11 +364,7 @@ def test_runtime_stage_runs_from_the_wheels_alone(tmp_path: Path) -> None:
     install += ["--find-links", str(wheels), "webcrypt[postgresql,mariadb,redis]"]
     subprocess.run(install, check=True, timeout=600)
 
-    port = free_port()
-    env = clean_environment(**image_environment())
-    env["WEBCRYPT_GENERAL_DATA_DIR"] = str(tmp_path / "data")
-    env["WEBCRYPT_PORTAL_LISTEN"] = f"127.0.0.1:{port}"
-    env["WEBCRYPT_FILTER_LISTEN"] = f"127.0.0.1:{free_port()}"
+    env, port = serving_environment(tmp_path)
     entry = exec_form(single(runtime_stage(), "ENTRYPOINT"))
     command = [str(venv / "bin" / entry[0]), *exec_form(single(runtime_stage(), "CMD"))]
     log = (tmp_path / "serve.log").open("wb")

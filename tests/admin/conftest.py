@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
-from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -14,7 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.portal.conftest import TEST_CONFIG, guarded_runtime
+from tests.portal import conftest as portal_fixtures
+from tests.portal.conftest import TEST_CONFIG
 from tests.portal.helpers import CUSTOMER, FakeClock, csrf_token
 from webcrypt.runtime import Runtime
 
@@ -34,17 +33,10 @@ class Account:
     secret: str
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    """A clock the test can move."""
-    return FakeClock()
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, clock: FakeClock) -> Iterator[Runtime]:
-    """A runtime on a fresh keystore whose relays write to an outbox directory."""
-    with guarded_runtime(tmp_path, clock) as built:
-        yield built
+# The portal's own fixtures serve here too: a clock to move, a runtime, a test client of `app`.
+clock = portal_fixtures.clock
+runtime = portal_fixtures.runtime
+client = portal_fixtures.client
 
 
 @pytest.fixture
@@ -53,12 +45,6 @@ def app(runtime: Runtime) -> Flask:
     from portal import create_app
 
     return create_app(runtime, {**TEST_CONFIG, "RATELIMIT_ADMIN_LOGIN": "1000 per minute"})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """A test client."""
-    return app.test_client()
 
 
 def create_admin(

@@ -23,11 +23,19 @@ from tests.admin.conftest import (
     pin_in,
     post_form,
 )
+from tests.admin.helpers import ONE_TIME
 from tests.portal.conftest import first_login, login
-from tests.portal.helpers import CUSTOMER, PASSWORD, FakeClock, build_mail, csrf_token, seal
+from tests.portal.helpers import (
+    CUSTOMER,
+    PASSWORD,
+    FakeClock,
+    build_mail,
+    change_password,
+    csrf_token,
+    seal,
+)
 from webcrypt.runtime import Runtime
 
-ONE_TIME = "one-time-password-123"
 ADMIN_CHOSEN = "the admins chosen secret"
 WRONG = "wrong-password-9876"
 CUSTOMER_NEW = "my brand new secret 42"
@@ -86,17 +94,7 @@ def test_a_full_login_and_reset_cycle_leaves_no_secret_in_the_audit_log(
     # The customer: first login with the PIN, a password change, a failure, logout.
     customer = client.application.test_client()
     assert first_login(customer, pin).status_code == 302
-    profile = customer.get("/profile")
-    changed = customer.post(
-        "/profile/password",
-        data={
-            "password-csrf_token": csrf_token(profile.data),
-            "password-current_password": PASSWORD,
-            "password-new_password": CUSTOMER_NEW,
-            "password-confirm": CUSTOMER_NEW,
-        },
-    )
-    assert changed.status_code == 302
+    assert change_password(customer, CUSTOMER_NEW).status_code == 302
     assert login(customer.application.test_client(), password=WRONG).status_code == 401
     cookie = customer.get_cookie("webcrypt")
     assert cookie is not None

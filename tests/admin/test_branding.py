@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import io
 import re
-import struct
-import zlib
 
 import pytest
 from flask.testing import FlaskClient
 
 from tests.admin.conftest import text_of
 from tests.portal.helpers import csrf_token
+from tests.support.images import png as image
 from webcrypt.runtime import Runtime
 
 
 def png(width: int = 2, height: int = 2) -> bytes:
-    """A valid PNG image of the given size."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
+    """A valid PNG image of the given size (red)."""
+    return image(width, height, b"\xff\x00\x00" * width, rgb=True)
 
 
 def branding_form(client: FlaskClient, **changes: str) -> dict[str, str]:

@@ -19,13 +19,12 @@ from keystore.clock import utcnow
 from tests.admin.conftest import ADMIN, create_admin
 from tests.portal.conftest import TEST_CONFIG, make_runtime
 from tests.portal.helpers import ADVISER, CUSTOMER, build_mail, seal
-from tests.support.components import free_port, need, need_program
+from tests.support.browser import chromium
+from tests.support.components import free_port
 from tests.support.smtp import RecordingSink
 from webcrypt.runtime import Runtime
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 FIRST_PASSWORD = "one-time-password-123"
 NEW_PASSWORD = "chosen admin password"
 
@@ -62,18 +61,8 @@ def served(tmp_path: Path, sink: RecordingSink) -> Iterator[tuple[str, Runtime]]
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    need_program(CHROMIUM)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - the test extra installs it
-        need(False, "playwright is not installed")
-        raise
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_totp_login_find_recipient_and_reset_password(

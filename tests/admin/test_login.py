@@ -17,6 +17,7 @@ from tests.admin.conftest import (
     password_step,
     text_of,
 )
+from tests.admin.helpers import enrollment
 from tests.portal.conftest import update_settings
 from tests.portal.helpers import FakeClock, csrf_token
 from webcrypt.runtime import Runtime
@@ -36,26 +37,12 @@ def test_first_login_enrolls_totp_and_replaces_the_password(
     secret = enrollment_secret(page.data)
     # A wrong code is refused and nothing is stored.
     wrong = str((int(code_at(secret, clock)) + 1) % 1_000_000).zfill(6)
-    response = client.post(
-        "/admin/login/factor",
-        data={
-            "csrf_token": csrf_token(page.data),
-            "code": wrong,
-            "new_password": NEW_PASSWORD,
-            "confirm": NEW_PASSWORD,
-        },
-    )
+    response = factor_step(client, wrong, new_password=NEW_PASSWORD, confirm=NEW_PASSWORD)
     assert response.status_code == 401
     # The same secret is shown again until it is confirmed.
     assert enrollment_secret(response.data) == secret
-    response = client.post(
-        "/admin/login/factor",
-        data={
-            "csrf_token": csrf_token(response.data),
-            "code": code_at(secret, clock),
-            "new_password": NEW_PASSWORD,
-            "confirm": NEW_PASSWORD,
-        },
+    response = factor_step(
+        client, code_at(secret, clock), new_password=NEW_PASSWORD, confirm=NEW_PASSWORD
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
@@ -76,10 +63,7 @@ def test_first_login_enrolls_totp_and_replaces_the_password(
 def test_enrollment_rejects_a_short_or_mismatched_password(
     client: FlaskClient, runtime: Runtime, clock: FakeClock
 ) -> None:
-    create_admin(runtime, ADMIN, "one-time-password-123", secret=None)
-    password_step(client, ADMIN, "one-time-password-123")
-    page = client.get("/admin/login/factor")
-    secret = enrollment_secret(page.data)
+    page, secret = enrollment(client, runtime)
     data = {"csrf_token": csrf_token(page.data), "code": code_at(secret, clock)}
     short = client.post(
         "/admin/login/factor", data={**data, "new_password": "short", "confirm": "short"}

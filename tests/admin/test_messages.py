@@ -6,7 +6,7 @@ from flask.testing import FlaskClient
 
 from tests.admin.conftest import ADMIN, audit_actions, post_form, text_of
 from tests.portal.conftest import first_login
-from tests.portal.helpers import CUSTOMER, build_mail, csrf_token, seal
+from tests.portal.helpers import CUSTOMER, build_mail, csrf_token, seal, submit
 from webcrypt.runtime import Runtime
 
 
@@ -25,13 +25,12 @@ def test_withdraw_a_message(
     with runtime.keystore.session() as session:
         assert runtime.keystore.ledger(session).find(sealed.message_id)[0].revoked_at is None
     # Second step: confirm.
-    response = admin_client.post(
+    response = submit(
+        admin_client,
         "/admin/messages/withdraw",
-        data={
-            "csrf_token": csrf_token(lookup.data),
-            "message_id": sealed.message_id,
-            "confirm": "yes",
-        },
+        lookup.data,
+        message_id=sealed.message_id,
+        confirm="yes",
     )
     assert response.status_code == 302
     assert "withdrawn for 1 recipient" in text_of(admin_client.get(response.headers["Location"]))

@@ -6,12 +6,16 @@ import pytest
 from flask.testing import FlaskClient
 
 from keystore.passwordrules import admin_password_problem, common_passwords, is_common
-from tests.admin.conftest import ADMIN, code_at, create_admin, enrollment_secret, password_step
+from tests.admin.conftest import (
+    ADMIN,
+    code_at,
+    create_admin,
+    factor_step,
+)
 from tests.admin.conftest import text_of as page_text
-from tests.portal.helpers import FakeClock, csrf_token
+from tests.admin.helpers import ONE_TIME, enrollment
+from tests.portal.helpers import FakeClock
 from webcrypt.runtime import Runtime
-
-ONE_TIME = "one-time-password-123"
 
 
 @pytest.mark.parametrize(
@@ -93,19 +97,8 @@ def test_the_keystore_refuses_a_weak_password(runtime: Runtime) -> None:
 def test_enrollment_refuses_a_weak_password_and_keeps_nothing(
     client: FlaskClient, runtime: Runtime, clock: FakeClock, password: str, message: str
 ) -> None:
-    create_admin(runtime, ADMIN, ONE_TIME, secret=None)
-    password_step(client, ADMIN, ONE_TIME)
-    page = client.get("/admin/login/factor")
-    secret = enrollment_secret(page.data)
-    response = client.post(
-        "/admin/login/factor",
-        data={
-            "csrf_token": csrf_token(page.data),
-            "code": code_at(secret, clock),
-            "new_password": password,
-            "confirm": password,
-        },
-    )
+    _, secret = enrollment(client, runtime)
+    response = factor_step(client, code_at(secret, clock), new_password=password, confirm=password)
     assert response.status_code == 400
     assert message in page_text(response)
     with runtime.keystore.session() as session:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,12 +101,17 @@ class ResetInThread:
         return self.outcome[0]
 
 
-def wait_until(condition: Callable[[], bool]) -> None:
-    """Wait (bounded) until `condition` holds."""
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.01)
+@contextmanager
+def stalled_portal(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[RecordingSink, Portal]]:
+    """A portal whose relay, a recording sink, holds each mail until told to accept."""
+    with RecordingSink() as sink, portal_relaying_to(tmp_path, clock, sink.url) as portal:
+        sink.stall(WAIT)
+        yield sink, portal
+
+
+def reset_audited(portal: Portal) -> bool:
+    """Tell whether the audit log records a password reset."""
+    return RESET in [action for action, _, _ in audit_actions(portal.runtime)]
 
 
 def test_reset_is_undone_when_the_mail_cannot_go_out(tmp_path: Path, clock: FakeClock) -> None:
@@ -119,18 +123,17 @@ def test_reset_is_undone_when_the_mail_cannot_go_out(tmp_path: Path, clock: Fake
         page = portal.admin.get(response.headers["Location"])
         assert "could not be sent, so nothing was changed" in text_of(page)
         assert portal.customer_logs_in() == 302  # the password still works
-        assert RESET not in [a for a, _, _ in audit_actions(portal.runtime)]
+        assert not reset_audited(portal)
 
 
 def test_no_write_lock_is_held_while_the_pin_mail_goes_out(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    with RecordingSink() as sink, portal_relaying_to(tmp_path, clock, sink.url) as portal:
-        sink.stall(WAIT)
+    with stalled_portal(tmp_path, clock) as (sink, portal):
         other = OtherWriter(portal.runtime)
         reset = ResetInThread(portal)
         try:
-            wait_until(lambda: sink.attempts >= 1)
+            sink.wait_for_attempt(WAIT)
             failure = other.write()  # another process's transaction, while the relay talks
         finally:
             sink.accept()
@@ -148,13 +151,12 @@ def test_no_write_lock_is_held_while_the_pin_mail_goes_out(
 def test_mailed_pin_is_void_when_the_reset_cannot_be_saved(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    with RecordingSink() as sink, portal_relaying_to(tmp_path, clock, sink.url) as portal:
+    with stalled_portal(tmp_path, clock) as (sink, portal):
         shorten_busy_timeout(portal.runtime.keystore)
-        sink.stall(WAIT)
         reset = ResetInThread(portal)
         blocker = sqlite3.connect(str(portal.runtime.keystore.url.database), isolation_level=None)
         try:
-            wait_until(lambda: sink.attempts >= 1)
+            sink.wait_for_attempt(WAIT)
             blocker.execute("BEGIN IMMEDIATE")  # the database stays locked while it saves
             sink.accept()
             response = reset.finish()
@@ -166,18 +168,17 @@ def test_mailed_pin_is_void_when_the_reset_cannot_be_saved(
         pin = pin_in(sink.wait_for(1)[0].data)
         assert not portal.pin_works(pin)
         assert portal.customer_logs_in() == 302
-        assert RESET not in [a for a, _, _ in audit_actions(portal.runtime)]
+        assert not reset_audited(portal)
 
 
 def test_mailed_pin_is_void_when_the_account_was_deleted_meanwhile(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    with RecordingSink() as sink, portal_relaying_to(tmp_path, clock, sink.url) as portal:
-        sink.stall(WAIT)
+    with stalled_portal(tmp_path, clock) as (sink, portal):
         reset = ResetInThread(portal)
         keystore = portal.runtime.keystore
         try:
-            wait_until(lambda: sink.attempts >= 1)
+            sink.wait_for_attempt(WAIT)
             with keystore.session() as session:
                 accounts = keystore.recipients(session)
                 accounts.delete(accounts.get(CUSTOMER))
@@ -188,4 +189,4 @@ def test_mailed_pin_is_void_when_the_account_was_deleted_meanwhile(
         page = text_of(portal.admin.get(response.headers["Location"]))
         assert f"{CUSTOMER} was deleted while the mail with the new PIN went out" in page
         assert "the PIN in that mail is void" in page
-        assert RESET not in [a for a, _, _ in audit_actions(portal.runtime)]
+        assert not reset_audited(portal)

@@ -24,18 +24,10 @@ from tests.admin.conftest import (
 )
 from tests.portal.conftest import first_login
 from tests.portal.helpers import CUSTOMER, FakeClock, build_mail, csrf_token, seal
+from tests.support.sessions import busy_until_the_end, copy_of
 from webcrypt.runtime import Runtime
 
 ADMIN_COOKIE = "webcrypt_admin"
-
-
-def copy_of(client: FlaskClient, name: str = ADMIN_COOKIE, path: str = "/admin") -> FlaskClient:
-    """Return a second browser holding a copy of `client`'s cookie `name`."""
-    cookie = client.get_cookie(name, path=path)
-    assert cookie is not None
-    other = client.application.test_client()
-    other.set_cookie(name, cookie.value, path=path)
-    return other
 
 
 def in_admin_area(client: FlaskClient) -> bool:
@@ -53,7 +45,7 @@ def admin_change(runtime: Runtime, apply: Callable[[Any, Any], None]) -> None:
 def test_a_copied_admin_cookie_no_longer_works_after_logout(
     admin_client: FlaskClient, runtime: Runtime
 ) -> None:
-    stolen = copy_of(admin_client)
+    stolen = copy_of(admin_client, ADMIN_COOKIE, "/admin")
     assert in_admin_area(stolen)
     token = csrf_token(admin_client.get("/admin/users").data)
     assert admin_client.post("/admin/logout", data={"csrf_token": token}).status_code == 302
@@ -75,7 +67,7 @@ CHANGES: dict[str, Callable[[Any, Any], None]] = {
 def test_a_copied_admin_cookie_no_longer_works_after_an_account_change(
     admin_client: FlaskClient, runtime: Runtime, change: str
 ) -> None:
-    stolen = copy_of(admin_client)
+    stolen = copy_of(admin_client, ADMIN_COOKIE, "/admin")
     assert in_admin_area(stolen)
     admin_change(runtime, CHANGES[change])
     assert not in_admin_area(stolen)
@@ -85,7 +77,7 @@ def test_a_copied_admin_cookie_no_longer_works_after_an_account_change(
 def test_a_disabled_and_enabled_admin_must_log_in_again(
     admin_client: FlaskClient, runtime: Runtime
 ) -> None:
-    stolen = copy_of(admin_client)
+    stolen = copy_of(admin_client, ADMIN_COOKIE, "/admin")
     admin_change(runtime, lambda admins, admin: admins.disable(admin))
     admin_change(runtime, lambda admins, admin: admins.enable(admin))
     assert not in_admin_area(stolen)
@@ -103,10 +95,7 @@ def test_the_absolute_lifetime_ends_an_active_admin_session(
     admin_client: FlaskClient, clock: FakeClock
 ) -> None:
     # A request every 10 minutes: the idle timeout (15 minutes) never fires.
-    for _ in range(12 * 6):
-        clock.advance(minutes=10)
-        assert in_admin_area(admin_client)
-    clock.advance(minutes=10)  # 12 h 10 min after the login, 10 minutes after the last request
+    busy_until_the_end(clock, lambda: in_admin_area(admin_client), every=10)
     response = admin_client.get("/admin/users")
     assert response.status_code == 302
     # Not reported as inactivity: the session was in use.
@@ -131,7 +120,7 @@ def customer(runtime: Runtime, admin_client: FlaskClient) -> FlaskClient:
 def test_the_admins_actions_end_every_customer_session(
     admin_client: FlaskClient, customer: FlaskClient, runtime: Runtime, action: str
 ) -> None:
-    stolen = copy_of(customer, "webcrypt", "/")
+    stolen = copy_of(customer)
     assert b"Change password" in stolen.get("/profile").data
     url = f"/admin/users/{account_id(runtime)}/{action}"
     response = post_form(admin_client, url, {"confirm": "yes", "typed": CUSTOMER})

@@ -18,11 +18,13 @@ from tests.admin.conftest import (
     code_at,
     create_admin,
     enrollment_secret,
+    factor_step,
     log_in,
     password_step,
 )
+from tests.admin.helpers import enrollment
 from tests.portal.conftest import TEST_CONFIG
-from tests.portal.helpers import FakeClock, csrf_token
+from tests.portal.helpers import FakeClock
 from webcrypt.runtime import Runtime
 
 NEW_PASSWORD = "my own admin password"
@@ -46,21 +48,12 @@ def admin_cookie(client: FlaskClient) -> tuple[str, dict[str, Any]]:
 def test_enrollment_keeps_the_secret_out_of_cookie_and_database(
     client: FlaskClient, runtime: Runtime, clock: FakeClock
 ) -> None:
-    create_admin(runtime, ADMIN, "one-time-password-123", secret=None)
-    password_step(client, ADMIN, "one-time-password-123")
-    page = client.get("/admin/login/factor")
-    secret = enrollment_secret(page.data)
+    _, secret = enrollment(client, runtime)
     raw, content = admin_cookie(client)
     assert secret not in raw and secret not in repr(content)
     assert "enroll" in content  # it is there, encrypted
-    response = client.post(
-        "/admin/login/factor",
-        data={
-            "csrf_token": csrf_token(page.data),
-            "code": code_at(secret, clock),
-            "new_password": NEW_PASSWORD,
-            "confirm": NEW_PASSWORD,
-        },
+    response = factor_step(
+        client, code_at(secret, clock), new_password=NEW_PASSWORD, confirm=NEW_PASSWORD
     )
     assert response.status_code == 302
     assert secret not in admin_rows(runtime)

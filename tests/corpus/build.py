@@ -12,8 +12,9 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from tests.corpus.mime import Download, Expectation, Shown
+from tests.corpus.mime import CRLF, Download, Expectation, Part, Shown, message
 
 HERE = Path(__file__).parent
 MESSAGES = HERE / "messages"
@@ -107,6 +108,46 @@ def headers(
     if mime:
         fields.append(("MIME-Version", "1.0"))
     return fields + (extra or [])
+
+
+def mail(
+    name: str,
+    subject: str | bytes,
+    body: Part,
+    *,
+    source: str,
+    exercises: str,
+    decoded: str | None = None,
+    subject_after: str | None = None,
+    shown: tuple[str, ...] = (),
+    defects: tuple[int, ...] = (),
+    tags: tuple[str, ...] = (),
+    eol: bytes = CRLF,
+    **fields: Any,
+) -> Spec:
+    """A corpus message: the usual top-level fields (`headers`) around the entity `body`.
+
+    `fields` are further keywords of `headers` (message_id, sender, to, extra, ...).
+    `decoded` is the Subject as a reader sees it, where `subject` is raw bytes or encoded
+    words; `subject_after` makes the Subject carry the trigger word and says what remains.
+    """
+    raw, expect = message(headers(subject, **fields), body, eol=eol)
+    if decoded is None:
+        assert isinstance(subject, str), f"{name}: a bytes Subject needs decoded="
+        decoded = subject
+    return Spec(
+        name,
+        raw,
+        expect,
+        source,
+        exercises,
+        decoded,
+        shown,
+        defects,
+        "envelope" if subject_after is None else "subject",
+        subject_after,
+        tags,
+    )
 
 
 def catalogue() -> list[Spec]:

@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import quopri
 from dataclasses import dataclass, field
+from typing import Any
 
 CRLF, LF, CR = b"\r\n", b"\n", b"\r"
 
@@ -165,6 +166,20 @@ def file(
     return Part(headers, body, [Download(want, content_type.split(";")[0].strip(), inner=inner)])
 
 
+def written(
+    headers: list[tuple[str, str | bytes]],
+    data: bytes,
+    content_type: str,
+    *,
+    in_base64: bool = False,
+    inner: tuple[bytes, ...] = (),
+) -> Part:
+    """A part with hand-written header fields whose body, `data` (in base64 when `in_base64`),
+    must download unchanged."""
+    body = encode_body(data, "base64", CRLF) if in_base64 else data
+    return Part(headers, body, [Download(data, content_type, inner=inner)])
+
+
 def embedded(
     inner: bytes,
     *,
@@ -213,6 +228,19 @@ def multipart(
     else:
         expect = [e for part in parts for e in part.expect]
     return Part(headers, b"".join(out), expect)
+
+
+def alternative(
+    plain: str,
+    html: str,
+    *,
+    boundary: str,
+    param: str | None = None,
+    **encoding: Any,
+) -> Part:
+    """multipart/alternative of a plain text and its HTML form, written with the same `encoding`."""
+    parts = [text(plain, role="alternative", **encoding), text(html, subtype="html", **encoding)]
+    return multipart("alternative", parts, boundary=boundary, param=param)
 
 
 def _alternatives(parts: list[Part]) -> list[Expectation]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 
 from keystore.db import Keystore
 from keystore.masterkey import MasterKey
@@ -52,6 +53,18 @@ PORTAL_CONFIG = {
     "RATELIMIT_OPEN": "100000 per minute",
     "RATELIMIT_SEND": "100000 per minute",
 }
+
+
+def generated(max_examples: int) -> settings:
+    """Hypothesis settings for examples sent through the gateway: slow, so no deadline, and
+    derandomized so that a run finds the same cases every time."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 def wire(raw: bytes) -> bytes:

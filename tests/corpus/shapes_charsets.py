@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.corpus.build import ADVISER, Spec, headers
+from tests.corpus.build import ADVISER, Spec, headers, mail
 from tests.corpus.mime import ew_b, ew_q, message, multipart, text
 
 
@@ -176,18 +176,14 @@ def labels() -> list[Spec]:
     out = []
     for label, codec, body, client in LABELS:
         key = label.lower().replace("_", "-")
-        raw, expect = message(
-            headers("Bericht", message_id=f"cs-label-{key}@bank.example"),
-            text(body, charset=label, codec=codec, cte="8bit"),
-        )
         out.append(
-            Spec(
+            mail(
                 f"cs-label-{key}",
-                raw,
-                expect,
+                "Bericht",
+                text(body, charset=label, codec=codec, cte="8bit"),
+                message_id=f"cs-label-{key}@bank.example",
                 source=f"{client}: body in {label}, 8bit.",
                 exercises=f"charset label {label} (Python codec {codec})",
-                subject="Bericht",
                 tags=("charset", "label"),
             )
         )

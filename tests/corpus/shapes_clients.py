@@ -8,18 +8,18 @@ User-Agent, boundary pattern, order of parts); the text is ours.
 
 from __future__ import annotations
 
-import base64
-
-from tests.corpus.build import ADVISER, CUSTOMER, Spec, headers
+from tests.corpus.build import ADVISER, CUSTOMER, Spec, headers, mail
 from tests.corpus.mime import (
     Download,
     Part,
     Shown,
+    alternative,
     embedded,
     file,
     message,
     multipart,
     text,
+    written,
 )
 from tests.portal.tnef import build_tnef
 
@@ -66,15 +66,9 @@ def apple() -> list[Spec]:
         ordered = [(n, ctype if n == "Content-Type" else v) for n, v in fields] + rest
         return message(ordered, Part([], body.body, body.expect))  # type: ignore[arg-type]
 
-    alt = multipart(
-        "alternative",
-        [
-            text("Hallo Herr Kunde,\n\nwie besprochen.\n\nViele Grüße\nBerta", role="alternative"),
-            text(
-                '<html><head><meta http-equiv="content-type" content="text/html; charset=utf-8"></head><body style="overflow-wrap: break-word;">Hallo Herr Kunde,<div><br></div><div>wie besprochen.</div><div><br></div><div>Viele Grüße</div><div>Berta</div></body></html>',
-                subtype="html",
-            ),
-        ],
+    alt = alternative(
+        "Hallo Herr Kunde,\n\nwie besprochen.\n\nViele Grüße\nBerta",
+        '<html><head><meta http-equiv="content-type" content="text/html; charset=utf-8"></head><body style="overflow-wrap: break-word;">Hallo Herr Kunde,<div><br></div><div>wie besprochen.</div><div><br></div><div>Viele Grüße</div><div>Berta</div></body></html>',
         boundary="Apple-Mail=_6C7D1A0E-2B3C-4D5E-8F90-A1B2C3D4E5F6",
     )
     inner_mixed = multipart(
@@ -101,7 +95,7 @@ def apple() -> list[Spec]:
         "mixed",
         [
             text("Die Datei mit Umlaut im Namen.\n", cte="7bit", charset="us-ascii"),
-            Part(
+            written(
                 [
                     (
                         "Content-Disposition",
@@ -113,8 +107,9 @@ def apple() -> list[Spec]:
                     ),
                     ("Content-Transfer-Encoding", "base64"),
                 ],
-                base64.encodebytes(PDF).replace(b"\n", b"\r\n"),
-                [Download(PDF, "application/pdf")],
+                PDF,
+                "application/pdf",
+                in_base64=True,
             ),
         ],
         boundary="Apple-Mail=_9F8E7D6C-5B4A-4392-8170-6E5D4C3B2A19",
@@ -140,15 +135,9 @@ def apple() -> list[Spec]:
         ],
         boundary="Apple-Mail-5F6A7B8C-9D0E-4F12-A345-6789ABCDEF01",
     )
-    ipad = multipart(
-        "alternative",
-        [
-            text("Termin bestätigt.\n\nVon meinem iPad gesendet", role="alternative"),
-            text(
-                '<html><head><meta http-equiv="content-type" content="text/html; charset=utf-8"></head><body dir="auto">Termin bestätigt.<br><br><div dir="ltr">Von meinem iPad gesendet</div></body></html>',
-                subtype="html",
-            ),
-        ],
+    ipad = alternative(
+        "Termin bestätigt.\n\nVon meinem iPad gesendet",
+        '<html><head><meta http-equiv="content-type" content="text/html; charset=utf-8"></head><body dir="auto">Termin bestätigt.<br><br><div dir="ltr">Von meinem iPad gesendet</div></body></html>',
         boundary="Apple-Mail-0F1E2D3C-4B5A-4968-8776-5A4B3C2D1E0F",
     )
     return [
@@ -182,35 +171,25 @@ def apple() -> list[Spec]:
             "minimal mobile message without final line end",
             tags=("mobile",),
         ),
-        _spec(
+        mail(
             "ios-heic-photo-inline-text",
-            message(
-                headers(
-                    "Foto vom Dokument",
-                    message_id="5F6A7B8C@bank.example",
-                    extra=[("X-Mailer", "iPhone Mail (21A329)")],
-                ),
-                photo,
-            ),
             "Foto vom Dokument",
-            "iOS Mail: text, HEIC photo inline, text (Apple-Mail- boundary without '=_').",
-            "inline text parts around an inline HEIC image",
+            photo,
+            message_id="5F6A7B8C@bank.example",
+            extra=[("X-Mailer", "iPhone Mail (21A329)")],
+            source="iOS Mail: text, HEIC photo inline, text (Apple-Mail- boundary without '=_').",
+            exercises="inline text parts around an inline HEIC image",
             defects=(7,),
             tags=("mobile",),
         ),
-        _spec(
+        mail(
             "ios-ipad-alternative",
-            message(
-                headers(
-                    "Termin",
-                    message_id="0F1E2D3C@bank.example",
-                    extra=[("X-Mailer", "iPad Mail (21A329)")],
-                ),
-                ipad,
-            ),
             "Termin",
-            "iPadOS Mail: plain + HTML with dir=auto.",
-            "mobile multipart/alternative",
+            ipad,
+            message_id="0F1E2D3C@bank.example",
+            extra=[("X-Mailer", "iPad Mail (21A329)")],
+            source="iPadOS Mail: plain + HTML with dir=auto.",
+            exercises="mobile multipart/alternative",
             tags=("mobile",),
         ),
     ]
@@ -221,20 +200,10 @@ def outlook() -> list[Spec]:
     related = multipart(
         "related",
         [
-            multipart(
-                "alternative",
-                [
-                    text(
-                        "Sehr geehrter Herr Kunde,\n\nanbei unser Logo.\n\nMit freundlichen Grüßen\n",
-                        charset="iso-8859-1",
-                        role="alternative",
-                    ),
-                    text(
-                        '<html xmlns:o="urn:schemas-microsoft-com:office:office"><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"><style><!-- p.MsoNormal {margin:0cm;} --></style></head><body lang="DE"><div class="WordSection1"><p class="MsoNormal">Sehr geehrter Herr Kunde,<o:p></o:p></p><p class="MsoNormal">anbei unser Logo.<o:p></o:p></p><p class="MsoNormal"><img width="1" height="1" src="cid:image001.png@01DA1E2F.3A4B5C60" alt="Logo"><o:p></o:p></p><p class="MsoNormal">Mit freundlichen Grüßen<o:p></o:p></p></div></body></html>\n',
-                        subtype="html",
-                        charset="iso-8859-1",
-                    ),
-                ],
+            alternative(
+                "Sehr geehrter Herr Kunde,\n\nanbei unser Logo.\n\nMit freundlichen Grüßen\n",
+                '<html xmlns:o="urn:schemas-microsoft-com:office:office"><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"><style><!-- p.MsoNormal {margin:0cm;} --></style></head><body lang="DE"><div class="WordSection1"><p class="MsoNormal">Sehr geehrter Herr Kunde,<o:p></o:p></p><p class="MsoNormal">anbei unser Logo.<o:p></o:p></p><p class="MsoNormal"><img width="1" height="1" src="cid:image001.png@01DA1E2F.3A4B5C60" alt="Logo"><o:p></o:p></p><p class="MsoNormal">Mit freundlichen Grüßen<o:p></o:p></p></div></body></html>\n',
+                charset="iso-8859-1",
                 boundary="_000_AM0PR01MB1234567890ABCDEFAM0PR01MB1234eurp_",
             ),
             file(
@@ -270,14 +239,16 @@ def outlook() -> list[Spec]:
         "mixed",
         [
             text("Sehr geehrter Herr Kunde,\nanbei der Vertrag.\n", charset="iso-8859-1"),
-            Part(
+            written(
                 [
                     ("Content-Type", 'application/ms-tnef; name="winmail.dat"'),
                     ("Content-Transfer-Encoding", "base64"),
                     ("Content-Disposition", 'attachment; filename="winmail.dat"'),
                 ],
-                base64.encodebytes(tnef).replace(b"\n", b"\r\n"),
-                [Download(tnef, "application/ms-tnef", inner=tuple(d for _, d in tnef_files))],
+                tnef,
+                "application/ms-tnef",
+                in_base64=True,
+                inner=tuple(d for _, d in tnef_files),
             ),
         ],
         boundary="----=_NextPart_000_0003_01DA1E2F.3A4B5C60",
@@ -300,27 +271,22 @@ def outlook() -> list[Spec]:
                 '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head><body><div>Jahresgespräch zu Ihrem Depot</div></body></html>\n',
                 subtype="html",
             ),
-            Part(
+            written(
                 [
                     ("Content-Type", 'text/calendar; charset="utf-8"; method=REQUEST'),
                     ("Content-Transfer-Encoding", "base64"),
                 ],
-                base64.encodebytes(ics_bytes).replace(b"\n", b"\r\n"),
-                [Download(ics_bytes, "text/calendar")],
+                ics_bytes,
+                "text/calendar",
+                in_base64=True,
             ),
         ],
         boundary="_000_DB7PR01MB9876543210FEDCBADB7PR01MB9876eurp_",
     )
-    mac = multipart(
-        "alternative",
-        [
-            text("Kurze Rückmeldung aus dem Büro.\n", charset="UTF-8", role="alternative"),
-            text(
-                '<html><head><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"></head><body><div style="font-family:Calibri">Kurze Rückmeldung aus dem Büro.</div></body></html>\n',
-                subtype="html",
-                charset="UTF-8",
-            ),
-        ],
+    mac = alternative(
+        "Kurze Rückmeldung aus dem Büro.\n",
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"></head><body><div style="font-family:Calibri">Kurze Rückmeldung aus dem Büro.</div></body></html>\n',
+        charset="UTF-8",
         boundary="B_3784567890_1234567890",
     )
     msg_attachment = (
@@ -345,67 +311,47 @@ def outlook() -> list[Spec]:
             "Outlook 365 (Exchange Online): related(alternative(plain, html), image001.png with Content-ID), Thread-Index, X-MS-Has-Attach.",
             "multipart/related with a cid: image in the HTML",
         ),
-        _spec(
+        mail(
             "outlook-winmail-dat",
-            message(
-                headers(
-                    "Vertrag",
-                    message_id="000301da1e2f$3a4b5c60@bank.example",
-                    extra=[
-                        ("X-Mailer", "Microsoft Outlook 16.0"),
-                        ("X-MS-TNEF-Correlator", "00000000A1B2C3D4"),
-                    ],
-                ),
-                winmail,
-            ),
             "Vertrag",
-            "Outlook with 'Rich Text' format to an external address: a winmail.dat (TNEF) carrying two files.",
-            "TNEF unpacked or offered whole, byte-identical",
+            winmail,
+            message_id="000301da1e2f$3a4b5c60@bank.example",
+            extra=[
+                ("X-Mailer", "Microsoft Outlook 16.0"),
+                ("X-MS-TNEF-Correlator", "00000000A1B2C3D4"),
+            ],
+            source="Outlook with 'Rich Text' format to an external address: a winmail.dat (TNEF) carrying two files.",
+            exercises="TNEF unpacked or offered whole, byte-identical",
         ),
-        _spec(
+        mail(
             "outlook-calendar-request",
-            message(
-                headers(
-                    "Einladung: Jahresgespräch",
-                    message_id="DB7PR01MB9876@DB7PR01MB9876.eurprd01.prod.outlook.com",
-                    extra=[("Content-Class", "urn:content-classes:calendarmessage")],
-                ),
-                invite,
-            ),
             "Einladung: Jahresgespräch",
-            "Outlook / Exchange meeting request: alternative(plain, html, text/calendar; method=REQUEST) in base64.",
-            "calendar invite; text/calendar downloadable",
+            invite,
+            message_id="DB7PR01MB9876@DB7PR01MB9876.eurprd01.prod.outlook.com",
+            extra=[("Content-Class", "urn:content-classes:calendarmessage")],
+            source="Outlook / Exchange meeting request: alternative(plain, html, text/calendar; method=REQUEST) in base64.",
+            exercises="calendar invite; text/calendar downloadable",
             tags=("calendar",),
         ),
-        _spec(
+        mail(
             "outlook-mac-alternative",
-            message(
-                headers(
-                    "Rückmeldung",
-                    message_id="B_3784567890@bank.example",
-                    extra=[
-                        ("User-Agent", "Microsoft-MacOutlook/16.78.23100802"),
-                        ("Thread-Topic", "Rückmeldung"),
-                    ],
-                ),
-                mac,
-            ),
             "Rückmeldung",
-            "Outlook for Mac 16: 'B_' boundary, Calibri HTML.",
-            "multipart/alternative from Outlook for Mac",
+            mac,
+            message_id="B_3784567890@bank.example",
+            extra=[
+                ("User-Agent", "Microsoft-MacOutlook/16.78.23100802"),
+                ("Thread-Topic", "Rückmeldung"),
+            ],
+            source="Outlook for Mac 16: 'B_' boundary, Calibri HTML.",
+            exercises="multipart/alternative from Outlook for Mac",
         ),
-        _spec(
+        mail(
             "outlook-attached-msg",
-            message(
-                headers(
-                    "WG: Ursprüngliche Nachricht",
-                    message_id="VI1PR01MB5555@VI1PR01MB5555.eurprd01.prod.outlook.com",
-                ),
-                fwd_msg,
-            ),
             "WG: Ursprüngliche Nachricht",
-            "Outlook 365 forwarding a message as an Outlook item (.msg, CFB file) with a non-ASCII quoted name.",
-            "application/vnd.ms-outlook attachment",
+            fwd_msg,
+            message_id="VI1PR01MB5555@VI1PR01MB5555.eurprd01.prod.outlook.com",
+            source="Outlook 365 forwarding a message as an Outlook item (.msg, CFB file) with a non-ASCII quoted name.",
+            exercises="application/vnd.ms-outlook attachment",
         ),
     ]
 
@@ -422,7 +368,7 @@ def thunderbird() -> list[Spec]:
         "mixed",
         [
             text("Anbei die Auswertung.\n", cte="7bit", charset="UTF-8", params="; format=flowed"),
-            Part(
+            written(
                 [
                     (
                         "Content-Type",
@@ -434,12 +380,9 @@ def thunderbird() -> list[Spec]:
                     ),
                     ("Content-Transfer-Encoding", "base64"),
                 ],
-                base64.encodebytes(XLSX).replace(b"\n", b"\r\n"),
-                [
-                    Download(
-                        XLSX, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                    )
-                ],
+                XLSX,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                in_base64=True,
             ),
         ],
         boundary="------------0A1B2C3D4E5F6A7B8C9D0E1F",
@@ -486,73 +429,63 @@ def thunderbird() -> list[Spec]:
         boundary="------------AB12CD34EF56AB78CD90EF12",
     )
     return [
-        _spec(
+        mail(
             "thunderbird-format-flowed",
-            message(headers("Absatz", message_id="tb-flowed@bank.example", extra=ua), flowed),
             "Absatz",
-            "Thunderbird 115 default plain text: format=flowed, 8bit UTF-8, quote and signature separator.",
-            "format=flowed text",
+            flowed,
+            message_id="tb-flowed@bank.example",
+            extra=ua,
+            source="Thunderbird 115 default plain text: format=flowed, 8bit UTF-8, quote and signature separator.",
+            exercises="format=flowed text",
         ),
-        _spec(
+        mail(
             "thunderbird-rfc2231-continuations",
-            message(
-                headers("Auswertung", message_id="tb-2231@bank.example", extra=ua), continuation
-            ),
             "Auswertung",
-            "Thunderbird: long non-ASCII file name as RFC 2231 continuations (name*0*, name*1*).",
-            "RFC 2231 continuations",
+            continuation,
+            message_id="tb-2231@bank.example",
+            extra=ua,
+            source="Thunderbird: long non-ASCII file name as RFC 2231 continuations (name*0*, name*1*).",
+            exercises="RFC 2231 continuations",
         ),
-        _spec(
+        mail(
             "thunderbird-forward-as-attachment",
-            message(headers("Fwd: Konditionen", message_id="tb-fwd@bank.example", extra=ua), fwd),
             "Fwd: Konditionen",
-            "Thunderbird 'Forward as Attachment': message/rfc822 with name= and filename=.",
-            "message/rfc822 downloadable byte-identical",
+            fwd,
+            message_id="tb-fwd@bank.example",
+            extra=ua,
+            source="Thunderbird 'Forward as Attachment': message/rfc822 with name= and filename=.",
+            exercises="message/rfc822 downloadable byte-identical",
             tags=("forward",),
         ),
-        _spec(
+        mail(
             "thunderbird-html-reply",
-            message(
-                headers(
-                    "Re: Konditionen",
-                    message_id="tb-html@bank.example",
-                    extra=[
-                        *ua,
-                        ("In-Reply-To", "<inner-tb@bank.example>"),
-                        ("References", "<inner-tb@bank.example>"),
-                    ],
-                ),
-                html,
-            ),
             "Re: Konditionen",
-            "Thunderbird HTML reply with moz-cite-prefix and blockquote type=cite.",
-            "HTML reply with quote",
+            html,
+            message_id="tb-html@bank.example",
+            extra=[
+                *ua,
+                ("In-Reply-To", "<inner-tb@bank.example>"),
+                ("References", "<inner-tb@bank.example>"),
+            ],
+            source="Thunderbird HTML reply with moz-cite-prefix and blockquote type=cite.",
+            exercises="HTML reply with quote",
         ),
     ]
 
 
 def gmail() -> list[Spec]:
     """Gmail web, the Gmail app on Android, Samsung Email and Google Calendar."""
-    alt = multipart(
-        "alternative",
-        [
-            text("Hallo,\n\ndanke für die Unterlagen.\n\nGruß\nKarl\n", role="alternative"),
-            text(
-                '<div dir="ltr">Hallo,<div><br></div><div>danke für die Unterlagen.</div><div><br></div><div>Gruß</div><div>Karl</div></div>\n',
-                subtype="html",
-            ),
-        ],
+    alt = alternative(
+        "Hallo,\n\ndanke für die Unterlagen.\n\nGruß\nKarl\n",
+        '<div dir="ltr">Hallo,<div><br></div><div>danke für die Unterlagen.</div><div><br></div><div>Gruß</div><div>Karl</div></div>\n',
         boundary="000000000000a1b2c3060d1e2f3a",
     )
     with_file = multipart(
         "mixed",
         [
-            multipart(
-                "alternative",
-                [
-                    text("Anbei der Scan.\n", role="alternative"),
-                    text('<div dir="ltr">Anbei der Scan.</div>\n', subtype="html"),
-                ],
+            alternative(
+                "Anbei der Scan.\n",
+                '<div dir="ltr">Anbei der Scan.</div>\n',
                 boundary="000000000000b2c3d4060d1e2f3b",
             ),
             file(
@@ -564,31 +497,18 @@ def gmail() -> list[Spec]:
         ],
         boundary="000000000000c3d4e5060d1e2f3c",
     )
-    android = multipart(
-        "alternative",
-        [
-            text("Passt, bis morgen.\n", role="alternative"),
-            text('<div dir="auto">Passt, bis morgen.</div>\n', subtype="html"),
-        ],
+    android = alternative(
+        "Passt, bis morgen.\n",
+        '<div dir="auto">Passt, bis morgen.</div>\n',
         boundary="000000000000d4e5f6060d1e2f3d",
     )
     samsung = multipart(
         "mixed",
         [
-            multipart(
-                "alternative",
-                [
-                    text(
-                        "Foto anbei\n\n\nGesendet von meinem Galaxy\n",
-                        cte="base64",
-                        role="alternative",
-                    ),
-                    text(
-                        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"></head><body><div dir="auto">Foto anbei</div><div dir="auto"><br></div><div id="composer_signature" dir="auto"><div style="font-size:85%;color:#575757" dir="auto">Gesendet von meinem Galaxy</div></div></body></html>',
-                        subtype="html",
-                        cte="base64",
-                    ),
-                ],
+            alternative(
+                "Foto anbei\n\n\nGesendet von meinem Galaxy\n",
+                '<html><head><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"></head><body><div dir="auto">Foto anbei</div><div dir="auto"><br></div><div id="composer_signature" dir="auto"><div style="font-size:85%;color:#575757" dir="auto">Gesendet von meinem Galaxy</div></div></body></html>',
+                cte="base64",
                 boundary="--_com.samsung.android.email_1234567890123456789",
             ),
             file(JPEG, "image/jpeg", name="20261123_101500.jpg"),
@@ -616,13 +536,13 @@ def gmail() -> list[Spec]:
                         "<div>Einladung: <b>Depotbesprechung</b><br>Dienstag, 1. Dezember 2026 10:00 - 11:00</div>\n",
                         subtype="html",
                     ),
-                    Part(
+                    written(
                         [
                             ("Content-Type", 'text/calendar; charset="UTF-8"; method=REQUEST'),
                             ("Content-Transfer-Encoding", "7bit"),
                         ],
                         ics,
-                        [Download(ics, "text/calendar")],
+                        "text/calendar",
                     ),
                 ],
                 boundary="000000000000e5f6a7060d1e2f3e",
@@ -658,19 +578,14 @@ def gmail() -> list[Spec]:
             "mobile Gmail shape",
             tags=("mobile",),
         ),
-        _spec(
+        mail(
             "android-samsung-email",
-            message(
-                headers(
-                    "Foto",
-                    message_id="samsung.1234567890@email.android.com",
-                    extra=[("X-Mailer", "Samsung Email")],
-                ),
-                samsung,
-            ),
             "Foto",
-            "Samsung Email on Android: base64 text parts, --_com.samsung.android.email_ boundaries.",
-            "base64 text alternatives, photo attachment",
+            samsung,
+            message_id="samsung.1234567890@email.android.com",
+            extra=[("X-Mailer", "Samsung Email")],
+            source="Samsung Email on Android: base64 text parts, --_com.samsung.android.email_ boundaries.",
+            exercises="base64 text alternatives, photo attachment",
             tags=("mobile",),
         ),
         _spec(
@@ -708,36 +623,35 @@ def signed() -> list[Spec]:
     smime = multipart(
         "signed",
         [
-            multipart(
-                "alternative",
-                [
-                    text("Signierte Nachricht.\n", role="alternative"),
-                    text("<html><body><p>Signierte Nachricht.</p></body></html>\n", subtype="html"),
-                ],
+            alternative(
+                "Signierte Nachricht.\n",
+                "<html><body><p>Signierte Nachricht.</p></body></html>\n",
                 boundary="----=_NextPart_001_0017_01DA1E2F.3A4B5C60",
             ),
-            Part(
+            written(
                 [
                     ("Content-Type", 'application/pkcs7-signature; name="smime.p7s"'),
                     ("Content-Transfer-Encoding", "base64"),
                     ("Content-Disposition", 'attachment; filename="smime.p7s"'),
                 ],
-                base64.encodebytes(SMIME_SIG).replace(b"\n", b"\r\n"),
-                [Download(SMIME_SIG, "application/pkcs7-signature")],
+                SMIME_SIG,
+                "application/pkcs7-signature",
+                in_base64=True,
             ),
         ],
         boundary="----=_NextPart_000_0016_01DA1E2F.3A4B5C60",
         param='multipart/signed;\n\tprotocol="application/pkcs7-signature";\n\tmicalg=sha-256;\n\tboundary="----=_NextPart_000_0016_01DA1E2F.3A4B5C60"',
         preamble=b"This is a multipart message in MIME format.\n\n",
     )
-    opaque = Part(
+    opaque = written(
         [
             ("Content-Type", 'application/pkcs7-mime; smime-type=signed-data; name="smime.p7m"'),
             ("Content-Transfer-Encoding", "base64"),
             ("Content-Disposition", 'attachment; filename="smime.p7m"'),
         ],
-        base64.encodebytes(SMIME_SIG + b"opaque").replace(b"\n", b"\r\n"),
-        [Download(SMIME_SIG + b"opaque", "application/pkcs7-mime")],
+        SMIME_SIG + b"opaque",
+        "application/pkcs7-mime",
+        in_base64=True,
     )
     pgp = multipart(
         "signed",
@@ -751,14 +665,14 @@ def signed() -> list[Spec]:
                 boundary="------------pgp-inner-3F2E1D0C",
                 extra=[("Content-Language", "de-DE")],
             ),
-            Part(
+            written(
                 [
                     ("Content-Type", 'application/pgp-signature; name="OpenPGP_signature.asc"'),
                     ("Content-Description", "OpenPGP digital signature"),
                     ("Content-Disposition", 'attachment; filename="OpenPGP_signature.asc"'),
                 ],
                 PGP_SIG,
-                [Download(PGP_SIG, "application/pgp-signature")],
+                "application/pgp-signature",
             ),
         ],
         boundary="------------pgp-outer-9A8B7C6D",
@@ -769,22 +683,22 @@ def signed() -> list[Spec]:
     pgp_enc = multipart(
         "encrypted",
         [
-            Part(
+            written(
                 [
                     ("Content-Type", "application/pgp-encrypted"),
                     ("Content-Description", "PGP/MIME version identification"),
                 ],
                 b"Version: 1\r\n",
-                [Download(b"Version: 1\r\n", "application/pgp-encrypted")],
+                "application/pgp-encrypted",
             ),
-            Part(
+            written(
                 [
                     ("Content-Type", 'application/octet-stream; name="encrypted.asc"'),
                     ("Content-Description", "OpenPGP encrypted message"),
                     ("Content-Disposition", 'inline; filename="encrypted.asc"'),
                 ],
                 enc_payload,
-                [Download(enc_payload, "application/octet-stream")],
+                "application/octet-stream",
             ),
         ],
         boundary="------------pgp-enc-5E4D3C2B",
@@ -797,72 +711,53 @@ def signed() -> list[Spec]:
         charset="us-ascii",
     )
     return [
-        _spec(
+        mail(
             "smime-multipart-signed",
-            message(
-                headers(
-                    "Signiert (S/MIME)",
-                    message_id="smime1@bank.example",
-                    extra=[("X-Mailer", "Microsoft Outlook 16.0")],
-                ),
-                smime,
-            ),
             "Signiert (S/MIME)",
-            "Outlook S/MIME clear-signed: multipart/signed protocol=application/pkcs7-signature, micalg=sha-256, smime.p7s base64.",
-            "signed mail: signature part downloadable byte-identical, signed part unchanged",
+            smime,
+            message_id="smime1@bank.example",
+            extra=[("X-Mailer", "Microsoft Outlook 16.0")],
+            source="Outlook S/MIME clear-signed: multipart/signed protocol=application/pkcs7-signature, micalg=sha-256, smime.p7s base64.",
+            exercises="signed mail: signature part downloadable byte-identical, signed part unchanged",
             tags=("signed",),
         ),
-        _spec(
+        mail(
             "smime-opaque-signed",
-            message(headers("Signiert (opak)", message_id="smime2@bank.example"), opaque),
             "Signiert (opak)",
-            "S/MIME opaque signed-data (application/pkcs7-mime smime-type=signed-data), as some gateways send.",
-            "top-level application/pkcs7-mime downloadable",
+            opaque,
+            message_id="smime2@bank.example",
+            source="S/MIME opaque signed-data (application/pkcs7-mime smime-type=signed-data), as some gateways send.",
+            exercises="top-level application/pkcs7-mime downloadable",
             tags=("signed",),
         ),
-        _spec(
+        mail(
             "pgp-mime-signed",
-            message(
-                headers(
-                    "Signiert (OpenPGP)",
-                    message_id="pgp1@bank.example",
-                    extra=[("User-Agent", "Mozilla Thunderbird")],
-                ),
-                pgp,
-            ),
             "Signiert (OpenPGP)",
-            "Thunderbird 115 OpenPGP signed: multipart/signed protocol=application/pgp-signature with OpenPGP_signature.asc.",
-            "PGP/MIME signature downloadable byte-identical",
+            pgp,
+            message_id="pgp1@bank.example",
+            extra=[("User-Agent", "Mozilla Thunderbird")],
+            source="Thunderbird 115 OpenPGP signed: multipart/signed protocol=application/pgp-signature with OpenPGP_signature.asc.",
+            exercises="PGP/MIME signature downloadable byte-identical",
             tags=("signed",),
         ),
-        _spec(
+        mail(
             "pgp-mime-encrypted",
-            message(
-                headers(
-                    "Verschlüsselt (OpenPGP)",
-                    message_id="pgp2@bank.example",
-                    extra=[("User-Agent", "Mozilla Thunderbird")],
-                ),
-                pgp_enc,
-            ),
             "Verschlüsselt (OpenPGP)",
-            "Thunderbird OpenPGP encrypted (RFC 3156 multipart/encrypted): both parts downloadable.",
-            "multipart/encrypted parts downloadable",
+            pgp_enc,
+            message_id="pgp2@bank.example",
+            extra=[("User-Agent", "Mozilla Thunderbird")],
+            source="Thunderbird OpenPGP encrypted (RFC 3156 multipart/encrypted): both parts downloadable.",
+            exercises="multipart/encrypted parts downloadable",
             tags=("signed",),
         ),
-        _spec(
+        mail(
             "pgp-inline-clearsigned",
-            message(
-                headers(
-                    "Anweisung",
-                    message_id="pgp3@bank.example",
-                    extra=[("User-Agent", "Mutt/2.2.12")],
-                ),
-                clearsigned,
-            ),
             "Anweisung",
-            "Mutt / Enigmail inline PGP: a clear-signed text/plain body.",
-            "inline PGP text shown as written",
+            clearsigned,
+            message_id="pgp3@bank.example",
+            extra=[("User-Agent", "Mutt/2.2.12")],
+            source="Mutt / Enigmail inline PGP: a clear-signed text/plain body.",
+            exercises="inline PGP text shown as written",
             tags=("signed",),
         ),
     ]
@@ -918,51 +813,50 @@ def forwards() -> list[Spec]:
         cte="8bit",
     )
     return [
-        _spec(
+        mail(
             "gmail-forward-two-messages",
-            message(headers("Fwd: zwei Nachrichten", message_id="fwd1@bank.example"), many),
             "Fwd: zwei Nachrichten",
-            "Gmail 'forward as attachment' of two messages (one with its own attachment).",
-            "two message/rfc822 parts, one multipart inside",
+            many,
+            message_id="fwd1@bank.example",
+            source="Gmail 'forward as attachment' of two messages (one with its own attachment).",
+            exercises="two message/rfc822 parts, one multipart inside",
             tags=("forward",),
         ),
-        _spec(
+        mail(
             "exchange-forward-base64-rfc822",
-            message(headers("WG: Erste", message_id="fwd2@bank.example"), b64),
             "WG: Erste",
-            "Exchange 2016 transport re-encoding an attached message as base64 (against RFC 2046, seen in practice).",
-            "message/rfc822 with Content-Transfer-Encoding: base64",
+            b64,
+            message_id="fwd2@bank.example",
+            source="Exchange 2016 transport re-encoding an attached message as base64 (against RFC 2046, seen in practice).",
+            exercises="message/rfc822 with Content-Transfer-Encoding: base64",
             tags=("forward",),
         ),
-        _spec(
+        mail(
             "forward-8bit-rfc822",
-            message(headers("Fwd: Äpfel", message_id="fwd3@bank.example"), eightbit),
             "Fwd: Äpfel",
-            "Mutt forwarding an 8-bit Latin-1 message as attachment.",
-            "8-bit message/rfc822 downloadable byte-identical",
+            eightbit,
+            message_id="fwd3@bank.example",
+            source="Mutt forwarding an 8-bit Latin-1 message as attachment.",
+            exercises="8-bit message/rfc822 downloadable byte-identical",
             tags=("forward",),
         ),
-        _spec(
+        mail(
             "forward-chain-three-deep",
-            message(headers("Fwd: Kette", message_id="fwd4@bank.example"), chained),
             "Fwd: Kette",
-            "Three forwards as attachment inside each other (support desk escalations).",
-            "nested message/rfc822",
+            chained,
+            message_id="fwd4@bank.example",
+            source="Three forwards as attachment inside each other (support desk escalations).",
+            exercises="nested message/rfc822",
             tags=("forward",),
         ),
-        _spec(
+        mail(
             "thunderbird-forward-inline",
-            message(
-                headers(
-                    "Fwd: Erste",
-                    message_id="fwd5@bank.example",
-                    extra=[("User-Agent", "Mozilla Thunderbird")],
-                ),
-                inline_fwd,
-            ),
             "Fwd: Erste",
-            "Thunderbird 'Forward inline' in plain text with tab-separated header table.",
-            "inline forward text",
+            inline_fwd,
+            message_id="fwd5@bank.example",
+            extra=[("User-Agent", "Mozilla Thunderbird")],
+            source="Thunderbird 'Forward inline' in plain text with tab-separated header table.",
+            exercises="inline forward text",
         ),
     ]
 
@@ -977,14 +871,11 @@ def libraries() -> list[Spec]:
         ],
         boundary="----=_Part_0_1234567890.1700000000000",
     )
-    dotnet = multipart(
-        "alternative",
-        [
-            text("Ihr Passwort läuft ab.\n", charset="utf-8", cte="base64", role="alternative"),
-            text(
-                "<p>Ihr Passwort l&auml;uft ab.</p>", subtype="html", charset="utf-8", cte="base64"
-            ),
-        ],
+    dotnet = alternative(
+        "Ihr Passwort läuft ab.\n",
+        "<p>Ihr Passwort l&auml;uft ab.</p>",
+        charset="utf-8",
+        cte="base64",
         boundary="--boundary_0_9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d",
     )
     python = multipart(
@@ -1004,16 +895,10 @@ def libraries() -> list[Spec]:
         ("Date", "23 Nov 2026 09:00:00 +0100"),
         ("Message-ID", "<sap1@bank.example>"),
     ]
-    notes = multipart(
-        "alternative",
-        [
-            text("Bitte um Rückruf.\n", charset="ISO-8859-1", role="alternative"),
-            text(
-                '<font size=2 face="sans-serif">Bitte um Rückruf.</font>\n',
-                subtype="html",
-                charset="ISO-8859-1",
-            ),
-        ],
+    notes = alternative(
+        "Bitte um Rückruf.\n",
+        '<font size=2 face="sans-serif">Bitte um Rückruf.</font>\n',
+        charset="ISO-8859-1",
         boundary="=_alternative 0036E2A3C1258A7B_=",
     )
     mailchimp_html = (
@@ -1021,24 +906,18 @@ def libraries() -> list[Spec]:
         + " ".join(["Die Märkte haben sich im November uneinheitlich entwickelt."] * 12)
         + "</p></td></tr></table></body></html>\n"
     )
-    newsletter = multipart(
-        "alternative",
-        [
-            text(
-                "Marktbericht November\n\n"
-                + " ".join(["Die Märkte haben sich im November uneinheitlich entwickelt."] * 12)
-                + "\n",
-                role="alternative",
-            ),
-            text(mailchimp_html, subtype="html"),
-        ],
+    newsletter = alternative(
+        "Marktbericht November\n\n"
+        + " ".join(["Die Märkte haben sich im November uneinheitlich entwickelt."] * 12)
+        + "\n",
+        mailchimp_html,
         boundary="_----------=_MCPart_1234567890",
     )
     digest_msgs = [
         f"From: m{i}@lists.bank.example\r\nSubject: Beitrag {i}\r\n\r\nInhalt von Beitrag {i}.\r\n".encode()
         for i in range(3)
     ]
-    digest_parts = [Part([], d, [Download(d, "message/rfc822")]) for d in digest_msgs]
+    digest_parts = [written([], d, "message/rfc822") for d in digest_msgs]
     digest = multipart("digest", digest_parts, boundary="===============digest0123==")
     mailman_digest = multipart(
         "mixed",
@@ -1053,35 +932,30 @@ def libraries() -> list[Spec]:
         boundary="===============digesttop==",
     )
     return [
-        _spec(
+        mail(
             "javamail-statement",
-            message(
-                headers("Kontoauszug", message_id="1234567.0.1700000000000@bank.example"), java
-            ),
             "Kontoauszug",
-            "JavaMail 1.6 (core banking mail-out): ----=_Part_0_… boundary.",
-            "library shape, PDF attachment",
+            java,
+            message_id="1234567.0.1700000000000@bank.example",
+            source="JavaMail 1.6 (core banking mail-out): ----=_Part_0_… boundary.",
+            exercises="library shape, PDF attachment",
         ),
-        _spec(
+        mail(
             "dotnet-system-net-mail",
-            message(
-                headers(
-                    "Passwort",
-                    message_id="dotnet1@bank.example",
-                    extra=[("X-Mailer", "System.Net.Mail")],
-                ),
-                dotnet,
-            ),
             "Passwort",
-            ".NET System.Net.Mail AlternateViews: base64 UTF-8 plain and HTML.",
-            "base64 alternatives with HTML entities",
+            dotnet,
+            message_id="dotnet1@bank.example",
+            extra=[("X-Mailer", "System.Net.Mail")],
+            source=".NET System.Net.Mail AlternateViews: base64 UTF-8 plain and HTML.",
+            exercises="base64 alternatives with HTML entities",
         ),
-        _spec(
+        mail(
             "python-email-report",
-            message(headers("Report", message_id="python1@bank.example"), python),
             "Report",
-            "Python's email package (MIMEMultipart) from a reporting script: ===… boundary, CSV attachment.",
-            "text/csv attachment downloadable (not shown)",
+            python,
+            message_id="python1@bank.example",
+            source="Python's email package (MIMEMultipart) from a reporting script: ===… boundary, CSV attachment.",
+            exercises="text/csv attachment downloadable (not shown)",
         ),
         _spec(
             "sap-no-mime",
@@ -1090,45 +964,31 @@ def libraries() -> list[Spec]:
             "A host system (SAP SMTP node, plain RFC 822) without MIME-Version or Content-Type; Date without weekday.",
             "no MIME headers at all",
         ),
-        _spec(
+        mail(
             "lotus-notes-alternative",
-            message(
-                headers(
-                    "Rückruf",
-                    message_id="OF0036E2A3.C1258A7B-ONC1258A7B@bank.example",
-                    extra=[("X-Mailer", "IBM Notes Release 9.0.1FP10")],
-                ),
-                notes,
-            ),
             "Rückruf",
-            "IBM Notes 9: boundary with spaces ('=_alternative … _=').",
-            "boundary containing spaces",
+            notes,
+            message_id="OF0036E2A3.C1258A7B-ONC1258A7B@bank.example",
+            extra=[("X-Mailer", "IBM Notes Release 9.0.1FP10")],
+            source="IBM Notes 9: boundary with spaces ('=_alternative … _=').",
+            exercises="boundary containing spaces",
         ),
-        _spec(
+        mail(
             "mailchimp-newsletter",
-            message(
-                headers(
-                    "Marktbericht",
-                    message_id="newsletter1@mail.bank.example",
-                    extra=[("List-Unsubscribe", "<https://bank.example/unsub>")],
-                ),
-                newsletter,
-            ),
             "Marktbericht",
-            "Mailchimp newsletter: long quoted-printable HTML with <style> and tables.",
-            "long soft-wrapped QP HTML",
+            newsletter,
+            message_id="newsletter1@mail.bank.example",
+            extra=[("List-Unsubscribe", "<https://bank.example/unsub>")],
+            source="Mailchimp newsletter: long quoted-printable HTML with <style> and tables.",
+            exercises="long soft-wrapped QP HTML",
         ),
-        _spec(
+        mail(
             "mailman-digest",
-            message(
-                headers(
-                    "bank-list Digest, Vol 12, Issue 3", message_id="digest1@lists.bank.example"
-                ),
-                mailman_digest,
-            ),
             "bank-list Digest, Vol 12, Issue 3",
-            "GNU Mailman MIME digest: multipart/digest whose parts default to message/rfc822 (no headers of their own).",
-            "multipart/digest default types",
+            mailman_digest,
+            message_id="digest1@lists.bank.example",
+            source="GNU Mailman MIME digest: multipart/digest whose parts default to message/rfc822 (no headers of their own).",
+            exercises="multipart/digest default types",
         ),
     ]
 

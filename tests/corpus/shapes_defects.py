@@ -7,13 +7,14 @@ fidelity contract's list of defects (docs/fidelity.md).
 
 from __future__ import annotations
 
-from tests.corpus.build import ADVISER, CUSTOMER, Spec, headers
+from tests.corpus.build import ADVISER, CUSTOMER, Spec, headers, mail
 from tests.corpus.mime import (
     CR,
     CRLF,
     LF,
     Download,
     Shown,
+    alternative,
     embedded,
     ew_b,
     ew_q,
@@ -169,17 +170,7 @@ def _multipart_report(eol: bytes) -> tuple[bytes, list]:
 
 def bare_cr() -> list[Spec]:
     """Defect 2: bare CR line ends (classic Mac OS mailers, some scanners' mail-out)."""
-    single_raw, single_expect = message(
-        headers("Kontoauszug", message_id="d02a@bank.example"),
-        text("Guten Tag,\nIhr Kontoauszug liegt bereit.\nViele Grüße\n", cte="8bit", eol=CR),
-        eol=CR,
-    )
     multi_raw, multi_expect = _multipart_report(CR)
-    subj_raw, subj_expect = message(
-        headers("WebCrypt Kontoauszug", message_id="d02c@bank.example"),
-        text("Vertrauliche Zeile eins.\nVertrauliche Zeile zwei.\n", cte="8bit", eol=CR),
-        eol=CR,
-    )
     mixed_fields = header_block(
         headers("Gemischte Zeilenenden", message_id="d02d@bank.example"), CRLF
     )
@@ -189,14 +180,15 @@ def bare_cr() -> list[Spec]:
         + b"Zeile mit CRLF\r\nZeile mit LF\nZeile mit CR\rLetzte Zeile\r\n"
     )
     return [
-        Spec(
+        mail(
             "d02-bare-cr-plain",
-            single_raw,
-            single_expect,
+            "Kontoauszug",
+            text("Guten Tag,\nIhr Kontoauszug liegt bereit.\nViele Grüße\n", cte="8bit", eol=CR),
+            message_id="d02a@bank.example",
             source="Classic Mac OS (Claris Emailer, Eudora for Mac 4) and some scan-to-mail "
             "devices: CR alone as line end throughout.",
             exercises="bare CR line ends in headers and body; single text part",
-            subject="Kontoauszug",
+            eol=CR,
             defects=(2,),
             tags=("bare-cr",),
         ),
@@ -211,15 +203,15 @@ def bare_cr() -> list[Spec]:
             defects=(2,),
             tags=("bare-cr",),
         ),
-        Spec(
+        mail(
             "d02-bare-cr-subject-trigger",
-            subj_raw,
-            subj_expect,
+            "WebCrypt Kontoauszug",
+            text("Vertrauliche Zeile eins.\nVertrauliche Zeile zwei.\n", cte="8bit", eol=CR),
+            message_id="d02c@bank.example",
             source="The classic Mac shape with the trigger word in the Subject.",
             exercises="Subject rewrite on a message with bare CR line ends",
-            subject="WebCrypt Kontoauszug",
+            eol=CR,
             subject_after="Kontoauszug",
-            trigger="subject",
             defects=(2,),
             tags=("bare-cr",),
         ),
@@ -352,19 +344,16 @@ def encoded_word_subjects() -> list[Spec]:
     ]
     out = []
     for index, (name, value, decoded, source) in enumerate(cases):
-        raw, expect = message(
-            headers(value, message_id=f"d03-{index}@bank.example"),
-            text("Guten Tag,\nsiehe Betreff.\n", cte="7bit", charset="us-ascii"),
-        )
         defects = (13,) if name.startswith("d13") else (3,)
         out.append(
-            Spec(
+            mail(
                 name,
-                raw,
-                expect,
+                value,
+                text("Guten Tag,\nsiehe Betreff.\n", cte="7bit", charset="us-ascii"),
+                message_id=f"d03-{index}@bank.example",
                 source=source,
                 exercises="RFC 2047 Subject decoding",
-                subject=decoded,
+                decoded=decoded,
                 defects=defects,
             )
         )
@@ -382,41 +371,30 @@ def encoded_word_subjects() -> list[Spec]:
             "A web mailer gluing a comma to the encoded word, then folding.",
         ),
     ]:
-        raw, expect = message(
-            headers(value, message_id=f"{name}@bank.example"),
-            text("Guten Tag,\nsiehe Betreff.\n", cte="7bit", charset="us-ascii"),
-        )
         out.append(
-            Spec(
+            mail(
                 name,
-                raw,
-                expect,
+                value,
+                text("Guten Tag,\nsiehe Betreff.\n", cte="7bit", charset="us-ascii"),
+                message_id=f"{name}@bank.example",
                 source=source,
                 exercises="spacing between an encoded word and folded text after it, in the "
                 "rewritten Subject and in the carrier",
-                subject="WebCrypt " + decoded,
+                decoded="WebCrypt " + decoded,
                 subject_after=decoded,
-                trigger="subject",
                 defects=(13,),
             )
         )
-    trig_raw, trig_expect = message(
-        headers(
-            f"WebCrypt {ew_q('Verträge', 'UTF-8')}\n und Konditionen",
-            message_id="d13t@bank.example",
-        ),
-        text("Guten Tag,\nanbei die Verträge.\n", cte="8bit"),
-    )
     out.append(
-        Spec(
+        mail(
             "d13-subject-trigger-word-then-folded",
-            trig_raw,
-            trig_expect,
+            f"WebCrypt {ew_q('Verträge', 'UTF-8')}\n und Konditionen",
+            text("Guten Tag,\nanbei die Verträge.\n", cte="8bit"),
+            message_id="d13t@bank.example",
             source="Outlook 365 as above, with the trigger word typed before the subject.",
             exercises="Subject rewrite keeps the space between encoded word and plain text",
-            subject="WebCrypt Verträge und Konditionen",
+            decoded="WebCrypt Verträge und Konditionen",
             subject_after="Verträge und Konditionen",
-            trigger="subject",
             defects=(13, 3),
         )
     )
@@ -426,15 +404,9 @@ def encoded_word_subjects() -> list[Spec]:
 def text_beside_html() -> list[Spec]:
     """Defect 4: text/plain next to text/html inside multipart/mixed."""
     footer = "-- \nbank-list mailing list\nhttps://lists.bank.example/listinfo/bank-list\n"
-    alt = multipart(
-        "alternative",
-        [
-            text("Hallo Liste,\ndie Zahlen sind da.\n", role="alternative"),
-            text(
-                "<html><body><p>Hallo Liste,</p><p>die <b>Zahlen</b> sind da.</p></body></html>",
-                subtype="html",
-            ),
-        ],
+    alt = alternative(
+        "Hallo Liste,\ndie Zahlen sind da.\n",
+        "<html><body><p>Hallo Liste,</p><p>die <b>Zahlen</b> sind da.</p></body></html>",
         boundary="===============alt1==",
     )
     mailman = multipart(
@@ -442,7 +414,6 @@ def text_beside_html() -> list[Spec]:
         [alt, text(footer, cte="7bit", charset="us-ascii")],
         boundary="===============5091348231468462376==",
     )
-    raw1, exp1 = message(headers("Zahlen Q3", message_id="d04a@bank.example"), mailman)
     php = multipart(
         "mixed",
         [
@@ -450,14 +421,6 @@ def text_beside_html() -> list[Spec]:
             text("<p>Ihre Bestellung <b>4711</b> ist eingegangen.</p>\n", subtype="html"),
         ],
         boundary="b1_5c8a9f0e1d2b3c4d",
-    )
-    raw2, exp2 = message(
-        headers(
-            "Bestellbestätigung",
-            message_id="d04b@bank.example",
-            extra=[("X-Mailer", "PHPMailer 5.2.9")],
-        ),
-        php,
     )
     apple = multipart(
         "mixed",
@@ -469,33 +432,33 @@ def text_beside_html() -> list[Spec]:
         ],
         boundary="Apple-Mail=_3F1A2B3C-4D5E-6F70-8192-A3B4C5D6E7F8",
     )
-    raw3, exp3 = message(headers("Vertrag", message_id="d04c@bank.example"), apple)
     return [
-        Spec(
+        mail(
             "d04-mailman-footer-part",
-            raw1,
-            exp1,
-            "GNU Mailman 2.1 list with a footer: the list appends its footer as a separate text/plain part beside the poster's multipart/alternative.",
-            "text/plain beside multipart/alternative in multipart/mixed",
             "Zahlen Q3",
+            mailman,
+            message_id="d04a@bank.example",
+            source="GNU Mailman 2.1 list with a footer: the list appends its footer as a separate text/plain part beside the poster's multipart/alternative.",
+            exercises="text/plain beside multipart/alternative in multipart/mixed",
             defects=(4,),
         ),
-        Spec(
+        mail(
             "d04-phpmailer-plain-and-html",
-            raw2,
-            exp2,
-            "PHPMailer 5 misused with AddAttachment-style bodies: text/plain and text/html side by side in multipart/mixed.",
-            "text/plain and text/html both shown",
             "Bestellbestätigung",
+            php,
+            message_id="d04b@bank.example",
+            extra=[("X-Mailer", "PHPMailer 5.2.9")],
+            source="PHPMailer 5 misused with AddAttachment-style bodies: text/plain and text/html side by side in multipart/mixed.",
+            exercises="text/plain and text/html both shown",
             defects=(4,),
         ),
-        Spec(
+        mail(
             "d04-apple-mail-html-around-pdf",
-            raw3,
-            exp3,
-            "Apple Mail (macOS 14) with an inline PDF in the middle of the text: html, pdf, html, plain signature.",
-            "several html and plain parts around an inline attachment",
             "Vertrag",
+            apple,
+            message_id="d04c@bank.example",
+            source="Apple Mail (macOS 14) with an inline PDF in the middle of the text: html, pdf, html, plain signature.",
+            exercises="several html and plain parts around an inline attachment",
             defects=(4, 7),
         ),
     ]
@@ -529,15 +492,6 @@ def message_subtypes() -> list[Spec]:
         boundary="4XyZ1a2B3c.1700000000/mx1.bank.example",
         param='multipart/report; report-type=delivery-status;\n\tboundary="4XyZ1a2B3c.1700000000/mx1.bank.example"',
     )
-    raw1, exp1 = message(
-        headers(
-            "Undelivered Mail Returned to Sender",
-            sender="MAILER-DAEMON@mx1.bank.example (Mail Delivery System)",
-            message_id="d05a@mx1.bank.example",
-            extra=[("Auto-Submitted", "auto-replied")],
-        ),
-        dsn,
-    )
     mdn_fields = (
         b"Reporting-UA: kunde-pc; Microsoft Outlook 16.0\r\nFinal-Recipient: rfc822;kunde@example.com\r\n"
         b"Original-Message-ID: <orig2@bank.example>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n"
@@ -551,15 +505,6 @@ def message_subtypes() -> list[Spec]:
         boundary="----=_NextPart_mdn_01D9",
         param='multipart/report; report-type=disposition-notification;\n\tboundary="----=_NextPart_mdn_01D9"',
     )
-    raw2, exp2 = message(
-        headers(
-            "Gelesen: Angebot",
-            sender=f"Karl Kunde <{CUSTOMER}>",
-            to=f"<{ADVISER}>",
-            message_id="d05b@example.com",
-        ),
-        mdn,
-    )
     external_inner = b"Content-Type: application/pdf\r\nContent-ID: <ext1@bank.example>\r\n\r\n"
     ext = multipart(
         "mixed",
@@ -572,7 +517,6 @@ def message_subtypes() -> list[Spec]:
         ],
         boundary="ext-boundary-01",
     )
-    raw3, exp3 = message(headers("Großes Dokument", message_id="d05c@bank.example"), ext)
     global_inner = "From: Jürgen <adviser@bank.example>\r\nTo: kunde@example.com\r\nSubject: Grüße\r\nMessage-ID: <inner-global@bank.example>\r\n\r\nInnerer Text mit Umlauten äöü.\r\n".encode()
     glob = multipart(
         "mixed",
@@ -582,7 +526,6 @@ def message_subtypes() -> list[Spec]:
         ],
         boundary="global-b-77",
     )
-    raw4, exp4 = message(headers("Weitergeleitet (SMTPUTF8)", message_id="d05d@bank.example"), glob)
     gdsn_status = "Reporting-MTA: dns; mx1.bank.example\r\n\r\nFinal-Recipient: utf-8; zoë@exämple.com\r\nAction: failed\r\nStatus: 5.1.1\r\n".encode()
     gdsn = multipart(
         "report",
@@ -598,60 +541,57 @@ def message_subtypes() -> list[Spec]:
         boundary="gdsn-b-01",
         param='multipart/report; report-type=global-delivery-status; boundary="gdsn-b-01"',
     )
-    raw5, exp5 = message(
-        headers(
+    return [
+        mail(
+            "d05-postfix-dsn",
+            "Undelivered Mail Returned to Sender",
+            dsn,
+            sender="MAILER-DAEMON@mx1.bank.example (Mail Delivery System)",
+            message_id="d05a@mx1.bank.example",
+            extra=[("Auto-Submitted", "auto-replied")],
+            source="Postfix 3.7 bounce (bounce(8) template): multipart/report with message/delivery-status and text/rfc822-headers.",
+            exercises="message/delivery-status and text/rfc822-headers downloadable byte-identical",
+            defects=(5,),
+            tags=("report",),
+        ),
+        mail(
+            "d05-outlook-mdn",
+            "Gelesen: Angebot",
+            mdn,
+            sender=f"Karl Kunde <{CUSTOMER}>",
+            to=f"<{ADVISER}>",
+            message_id="d05b@example.com",
+            source="Outlook 2016 read receipt (RFC 8098 MDN).",
+            exercises="message/disposition-notification downloadable",
+            defects=(5,),
+            tags=("report",),
+        ),
+        mail(
+            "d05-external-body-url",
+            "Großes Dokument",
+            ext,
+            message_id="d05c@bank.example",
+            source="RFC 2046 section 5.2.3 message/external-body with access-type=URL (as some document systems send large files).",
+            exercises="message/external-body downloadable",
+            defects=(5,),
+        ),
+        mail(
+            "d05-message-global",
+            "Weitergeleitet (SMTPUTF8)",
+            glob,
+            message_id="d05d@bank.example",
+            source="RFC 6532 message/global attachment (Thunderbird forward of an SMTPUTF8 mail).",
+            exercises="message/global downloadable byte-identical",
+            defects=(5,),
+        ),
+        mail(
+            "d05-global-delivery-status",
             "Delivery Status Notification (Failure)",
+            gdsn,
             sender="MAILER-DAEMON@mx1.bank.example",
             message_id="d05e@mx1.bank.example",
-        ),
-        gdsn,
-    )
-    return [
-        Spec(
-            "d05-postfix-dsn",
-            raw1,
-            exp1,
-            "Postfix 3.7 bounce (bounce(8) template): multipart/report with message/delivery-status and text/rfc822-headers.",
-            "message/delivery-status and text/rfc822-headers downloadable byte-identical",
-            "Undelivered Mail Returned to Sender",
-            defects=(5,),
-            tags=("report",),
-        ),
-        Spec(
-            "d05-outlook-mdn",
-            raw2,
-            exp2,
-            "Outlook 2016 read receipt (RFC 8098 MDN).",
-            "message/disposition-notification downloadable",
-            "Gelesen: Angebot",
-            defects=(5,),
-            tags=("report",),
-        ),
-        Spec(
-            "d05-external-body-url",
-            raw3,
-            exp3,
-            "RFC 2046 section 5.2.3 message/external-body with access-type=URL (as some document systems send large files).",
-            "message/external-body downloadable",
-            "Großes Dokument",
-            defects=(5,),
-        ),
-        Spec(
-            "d05-message-global",
-            raw4,
-            exp4,
-            "RFC 6532 message/global attachment (Thunderbird forward of an SMTPUTF8 mail).",
-            "message/global downloadable byte-identical",
-            "Weitergeleitet (SMTPUTF8)",
-            defects=(5,),
-        ),
-        Spec(
-            "d05-global-delivery-status",
-            raw5,
-            exp5,
-            "RFC 6533 internationalized DSN (Postfix with smtputf8_enable).",
-            "message/global-delivery-status and message/global-headers downloadable",
-            "Delivery Status Notification (Failure)",
+            source="RFC 6533 internationalized DSN (Postfix with smtputf8_enable).",
+            exercises="message/global-delivery-status and message/global-headers downloadable",
             defects=(5,),
             tags=("report",),
         ),
@@ -662,20 +602,10 @@ def unquoted_boundary() -> list[Spec]:
     """Defect 6: boundary=----=_NextPart_... without quotes (Outlook 2003 / Outlook Express)."""
     inner_b = "----=_NextPart_001_0013_01D9A3B4.5C6D7E80"
     outer_b = "----=_NextPart_000_0012_01D9A3B4.5C6D7E80"
-    alt = multipart(
-        "alternative",
-        [
-            text(
-                "Sehr geehrter Kunde,\nanbei das Angebot.\n",
-                charset="iso-8859-1",
-                role="alternative",
-            ),
-            text(
-                "<html><body><p>Sehr geehrter Kunde,</p><p>anbei das <i>Angebot</i>.</p></body></html>\n",
-                subtype="html",
-                charset="iso-8859-1",
-            ),
-        ],
+    alt = alternative(
+        "Sehr geehrter Kunde,\nanbei das Angebot.\n",
+        "<html><body><p>Sehr geehrter Kunde,</p><p>anbei das <i>Angebot</i>.</p></body></html>\n",
+        charset="iso-8859-1",
         boundary=inner_b,
         param=f"multipart/alternative;\n\tboundary={inner_b}",
     )
@@ -695,26 +625,13 @@ def unquoted_boundary() -> list[Spec]:
         ],
     )
     raw1, exp1 = message(fields, mixed)
-    single = multipart(
-        "alternative",
-        [
-            text("Nur Text.\n", charset="windows-1252", role="alternative"),
-            text(
-                "<html><body>Nur <b>Text</b>.</body></html>", subtype="html", charset="windows-1252"
-            ),
-        ],
+    single = alternative(
+        "Nur Text.\n",
+        "<html><body>Nur <b>Text</b>.</body></html>",
+        charset="windows-1252",
         boundary="----=_NextPart_000_0000_01DA0B1C.2D3E4F50",
         param="multipart/alternative; boundary=----=_NextPart_000_0000_01DA0B1C.2D3E4F50",
     )
-    raw2, exp2 = message(
-        headers(
-            "Kurz",
-            message_id="d06b@bank.example",
-            extra=[("X-Mailer", "Microsoft Outlook Express 6.00.2900.5512")],
-        ),
-        single,
-    )
-    trig_raw, trig_exp = message(headers("WebCrypt Angebot", message_id="d06c@bank.example"), mixed)
     return [
         Spec(
             "d06-outlook2003-unquoted-nextpart",
@@ -725,24 +642,24 @@ def unquoted_boundary() -> list[Spec]:
             "Angebot",
             defects=(6,),
         ),
-        Spec(
+        mail(
             "d06-outlook-express-unquoted",
-            raw2,
-            exp2,
-            "Outlook Express 6: multipart/alternative with the unquoted boundary on the same line.",
-            "unquoted boundary on one line",
             "Kurz",
+            single,
+            message_id="d06b@bank.example",
+            extra=[("X-Mailer", "Microsoft Outlook Express 6.00.2900.5512")],
+            source="Outlook Express 6: multipart/alternative with the unquoted boundary on the same line.",
+            exercises="unquoted boundary on one line",
             defects=(6,),
         ),
-        Spec(
+        mail(
             "d06-unquoted-subject-trigger",
-            trig_raw,
-            trig_exp,
-            "The Outlook 2003 shape with the trigger word in the Subject.",
-            "unquoted boundary in a subject-triggered message",
             "WebCrypt Angebot",
+            mixed,
+            message_id="d06c@bank.example",
+            source="The Outlook 2003 shape with the trigger word in the Subject.",
+            exercises="unquoted boundary in a subject-triggered message",
             subject_after="Angebot",
-            trigger="subject",
             defects=(6,),
         ),
     ]
@@ -771,18 +688,6 @@ def inline_text() -> list[Spec]:
         ],
         boundary="Apple-Mail=_0E6C1B2A-3D4F-4A5B-9C8D-7E6F5A4B3C2D",
     )
-    raw1, exp1 = message(
-        headers(
-            "Foto",
-            message_id="d07a@bank.example",
-            extra=[("X-Mailer", "Apple Mail (2.3774.500.171.1.1)")],
-        ),
-        apple,
-    )
-    single_raw, single_exp = message(
-        headers("Notiz", message_id="d07b@bank.example"),
-        text("Eine Notiz als inline markierter Text.\n", disposition="inline"),
-    )
     k9 = multipart(
         "mixed",
         [
@@ -791,40 +696,34 @@ def inline_text() -> list[Spec]:
         ],
         boundary="----K9-Mail-0123456789",
     )
-    raw3, exp3 = message(
-        headers(
+    return [
+        mail(
+            "d07-apple-mail-inline-texts",
+            "Foto",
+            apple,
+            message_id="d07a@bank.example",
+            extra=[("X-Mailer", "Apple Mail (2.3774.500.171.1.1)")],
+            source="Apple Mail: text, inline image, text — every piece Content-Disposition: inline.",
+            exercises="inline text parts around an inline image",
+            defects=(7,),
+        ),
+        mail(
+            "d07-inline-single-text",
+            "Notiz",
+            text("Eine Notiz als inline markierter Text.\n", disposition="inline"),
+            message_id="d07b@bank.example",
+            source="Mutt with 'Content-Disposition: inline' on the only body part.",
+            exercises="inline disposition on a single text part",
+            defects=(7,),
+        ),
+        mail(
+            "d07-k9-two-inline-texts",
             "Zwei Teile",
+            k9,
             message_id="d07c@bank.example",
             extra=[("User-Agent", "K-9 Mail for Android")],
-        ),
-        k9,
-    )
-    return [
-        Spec(
-            "d07-apple-mail-inline-texts",
-            raw1,
-            exp1,
-            "Apple Mail: text, inline image, text — every piece Content-Disposition: inline.",
-            "inline text parts around an inline image",
-            "Foto",
-            defects=(7,),
-        ),
-        Spec(
-            "d07-inline-single-text",
-            single_raw,
-            single_exp,
-            "Mutt with 'Content-Disposition: inline' on the only body part.",
-            "inline disposition on a single text part",
-            "Notiz",
-            defects=(7,),
-        ),
-        Spec(
-            "d07-k9-two-inline-texts",
-            raw3,
-            exp3,
-            "K-9 Mail (Android) with a signature block as a second inline text part.",
-            "two inline text/plain parts",
-            "Zwei Teile",
+            source="K-9 Mail (Android) with a signature block as a second inline text part.",
+            exercises="two inline text/plain parts",
             defects=(7, 4),
         ),
     ]
@@ -935,49 +834,37 @@ def charset_garbage() -> list[Spec]:
 def long_subject() -> list[Spec]:
     """Defect 9: a Subject over 998 octets without any space."""
     token = "".join(f"{i:04d}ABCDEFGHIJ" for i in range(80))  # 1120 characters
-    raw1, exp1 = message(
-        headers(f"Referenz:{token}", message_id="d09a@bank.example"),
-        text("Siehe Betreff.\n", cte="7bit", charset="us-ascii"),
-    )
-    raw2, exp2 = message(
-        headers(f"WebCrypt {token}", message_id="d09b@bank.example"),
-        text("Siehe Betreff.\n", cte="7bit", charset="us-ascii"),
-    )
     long_ew = ew_b("Ü" * 400, "UTF-8")
-    raw3, exp3 = message(
-        headers(long_ew, message_id="d09c@bank.example"),
-        text("Langer Betreff.\n", cte="7bit", charset="us-ascii"),
-    )
     return [
-        Spec(
+        mail(
             "d09-subject-1120-octets-no-space",
-            raw1,
-            exp1,
-            "A ticket system that puts a tracking token in the Subject without spaces.",
-            "Subject longer than 998 octets on one line",
             f"Referenz:{token}",
+            text("Siehe Betreff.\n", cte="7bit", charset="us-ascii"),
+            message_id="d09a@bank.example",
+            source="A ticket system that puts a tracking token in the Subject without spaces.",
+            exercises="Subject longer than 998 octets on one line",
             defects=(9,),
             tags=("long-header",),
         ),
-        Spec(
+        mail(
             "d09-subject-trigger-1120-octets",
-            raw2,
-            exp2,
-            "The ticket system shape with the trigger word.",
-            "the carrier's Subject must be folded",
             f"WebCrypt {token}",
+            text("Siehe Betreff.\n", cte="7bit", charset="us-ascii"),
+            message_id="d09b@bank.example",
+            source="The ticket system shape with the trigger word.",
+            exercises="the carrier's Subject must be folded",
             subject_after=token,
-            trigger="subject",
             defects=(9,),
             tags=("long-header",),
         ),
-        Spec(
+        mail(
             "d09-subject-one-long-encoded-word",
-            raw3,
-            exp3,
-            "A script that B-encodes a whole long subject in one encoded word (over 75 characters, against RFC 2047).",
-            "one overlong encoded word",
-            "Ü" * 400,
+            long_ew,
+            text("Langer Betreff.\n", cte="7bit", charset="us-ascii"),
+            message_id="d09c@bank.example",
+            source="A script that B-encodes a whole long subject in one encoded word (over 75 characters, against RFC 2047).",
+            exercises="one overlong encoded word",
+            decoded="Ü" * 400,
             defects=(9, 3),
             tags=("long-header",),
         ),
@@ -989,7 +876,6 @@ def deep_nesting() -> list[Spec]:
     part = text("Ganz innen.\n", cte="7bit", charset="us-ascii")
     for level in range(300):
         part = multipart("mixed", [part], boundary=f"lvl{level:03d}")
-    raw1, exp1 = message(headers("Tief verschachtelt", message_id="d10a@bank.example"), part)
     inner = b"Subject: innen\r\nContent-Type: text/plain\r\n\r\nInnerste Nachricht.\r\n"
     for level in range(300):
         inner = f"Subject: Ebene {level}\r\nContent-Type: message/rfc822\r\n\r\n".encode() + inner
@@ -1004,13 +890,13 @@ def deep_nesting() -> list[Spec]:
     )
     exp2 = [Shown("Weiterleitungskette.\n"), Download(inner, "message/rfc822")]
     return [
-        Spec(
+        mail(
             "d10-nested-300-multiparts",
-            raw1,
-            exp1,
-            "Generated: 300 levels of multipart/mixed, the shape of a mail loop between two auto-forwarders wrapping each other's mail.",
-            "nesting depth far beyond the portal's recursion",
             "Tief verschachtelt",
+            part,
+            message_id="d10a@bank.example",
+            source="Generated: 300 levels of multipart/mixed, the shape of a mail loop between two auto-forwarders wrapping each other's mail.",
+            exercises="nesting depth far beyond the portal's recursion",
             defects=(10,),
             tags=("limits",),
         ),
@@ -1116,15 +1002,14 @@ def eight_bit_names() -> list[Spec]:
             [text("Anbei die Datei.\n"), file(PDF, "application/pdf", name=filename)],
             boundary=f"name-b-{index}",
         )
-        raw, exp = message(headers("Datei", message_id=f"d12-{index}@bank.example"), body)
         out.append(
-            Spec(
+            mail(
                 name,
-                raw,
-                exp,
-                source,
-                "8-bit bytes in Content-Type name= and Content-Disposition filename=",
                 "Datei",
+                body,
+                message_id=f"d12-{index}@bank.example",
+                source=source,
+                exercises="8-bit bytes in Content-Type name= and Content-Disposition filename=",
                 defects=(12,),
             )
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from tests.corpus.build import Spec, headers
+from tests.corpus.build import Spec, headers, mail
 from tests.corpus.mime import (
     CR,
     CRLF,
@@ -16,11 +16,13 @@ from tests.corpus.mime import (
     Download,
     Part,
     Shown,
+    alternative,
     file,
     header_block,
     message,
     multipart,
     text,
+    written,
 )
 
 PDF = b"%PDF-1.5\n%\xd0\xd4\xc5\xd8\n" + bytes(range(256)) * 2 + b"%%EOF\n"
@@ -96,7 +98,8 @@ def line_ends() -> list[Spec]:
     )
     head, _, rest = crlf_raw.partition(b"\r\n\r\n")
     mixed = head + b"\r\n\r\n" + rest.replace(b"\r\n", b"\n", 3)
-    out.append(
+    return [
+        *out,
         Spec(
             "eol-mixed-multipart",
             mixed,
@@ -106,28 +109,20 @@ def line_ends() -> list[Spec]:
             "Gemischt",
             tags=("line-ends",),
             defects=(2,),
-        )
-    )
-    lf_trigger, lf_expect = message(
-        headers("WebCrypt Zeilenenden LF", message_id="eol-lf-t@bank.example"),
-        text("Vertraulich mit LF-Zeilenenden.\nZweite Zeile.\n", cte="8bit", eol=LF),
-        eol=LF,
-    )
-    out.append(
-        Spec(
+        ),
+        mail(
             "eol-lf-subject-trigger",
-            lf_trigger,
-            lf_expect,
-            "The sendmail -t shape with the trigger word in the Subject.",
-            "Subject rewrite keeps LF line ends",
             "WebCrypt Zeilenenden LF",
+            text("Vertraulich mit LF-Zeilenenden.\nZweite Zeile.\n", cte="8bit", eol=LF),
+            message_id="eol-lf-t@bank.example",
+            source="The sendmail -t shape with the trigger word in the Subject.",
+            exercises="Subject rewrite keeps LF line ends",
+            eol=LF,
             subject_after="Zeilenenden LF",
-            trigger="subject",
             tags=("line-ends",),
             defects=(2,),
-        )
-    )
-    return out
+        ),
+    ]
 
 
 def transfer_encodings() -> list[Spec]:
@@ -177,8 +172,17 @@ def transfer_encodings() -> list[Spec]:
     ]
     out = []
     for name, part, source, exercises in cases:
-        raw, expect = message(headers("Kodierung", message_id=f"{name}@bank.example"), part)
-        out.append(Spec(name, raw, expect, source, exercises, "Kodierung", tags=("cte",)))
+        out.append(
+            mail(
+                name,
+                "Kodierung",
+                part,
+                message_id=f"{name}@bank.example",
+                source=source,
+                exercises=exercises,
+                tags=("cte",),
+            )
+        )
     binary = multipart(
         "mixed",
         [
@@ -189,18 +193,6 @@ def transfer_encodings() -> list[Spec]:
         ],
         boundary="binary-b-77aa",
     )
-    raw, expect = message(headers("Binär", message_id="cte-binary@bank.example"), binary)
-    out.append(
-        Spec(
-            "cte-binary-attachment",
-            raw,
-            expect,
-            "RFC 3030 BINARYMIME senders (Exchange to Exchange): raw bytes with CR, LF and dots.",
-            "binary transfer encoding",
-            "Binär",
-            tags=("cte",),
-        )
-    )
     uu = multipart(
         "mixed",
         [
@@ -208,18 +200,6 @@ def transfer_encodings() -> list[Spec]:
             file(PDF, "application/octet-stream", name="beleg.pdf", cte="x-uuencode"),
         ],
         boundary="uu-b-1",
-    )
-    raw, expect = message(headers("UU", message_id="cte-uu@bank.example"), uu)
-    out.append(
-        Spec(
-            "cte-x-uuencode",
-            raw,
-            expect,
-            "Old Pegasus Mail / Netscape: Content-Transfer-Encoding: x-uuencode.",
-            "x-uuencode attachment decoded",
-            "UU",
-            tags=("cte",),
-        )
     )
     broken = [
         (
@@ -259,6 +239,26 @@ def transfer_encodings() -> list[Spec]:
             "MailScanner adding a comment to the encoding field.",
         ),
     ]
+    out += [
+        mail(
+            "cte-binary-attachment",
+            "Binär",
+            binary,
+            message_id="cte-binary@bank.example",
+            source="RFC 3030 BINARYMIME senders (Exchange to Exchange): raw bytes with CR, LF and dots.",
+            exercises="binary transfer encoding",
+            tags=("cte",),
+        ),
+        mail(
+            "cte-x-uuencode",
+            "UU",
+            uu,
+            message_id="cte-uu@bank.example",
+            source="Old Pegasus Mail / Netscape: Content-Transfer-Encoding: x-uuencode.",
+            exercises="x-uuencode attachment decoded",
+            tags=("cte",),
+        ),
+    ]
     for name, cte, body, source in broken:
         mixed = multipart(
             "mixed",
@@ -276,17 +276,14 @@ def transfer_encodings() -> list[Spec]:
             ],
             boundary=f"{name}-b",
         )
-        raw, expect = message(
-            headers("Kaputte Kodierung", message_id=f"{name}@bank.example"), mixed
-        )
         out.append(
-            Spec(
+            mail(
                 name,
-                raw,
-                expect,
-                source,
-                "a damaged transfer encoding: the page still opens, the other parts stay intact",
                 "Kaputte Kodierung",
+                mixed,
+                message_id=f"{name}@bank.example",
+                source=source,
+                exercises="a damaged transfer encoding: the page still opens, the other parts stay intact",
                 tags=("cte", "broken"),
             )
         )
@@ -295,25 +292,9 @@ def transfer_encodings() -> list[Spec]:
 
 def sizes() -> list[Spec]:
     """Huge single lines, many parts, long headers."""
-    out = []
     line = (
         "Kontobewegung;" + "0123456789ABCDEF" * 4
     ) * 14_000  # a bit over 1 MB, cut to 1 MB below
-    raw, expect = message(
-        headers("Ein-Zeilen-Export", message_id="huge-line@bank.example"),
-        text(line[:1_000_000] + "\n", cte="8bit", charset="us-ascii"),
-    )
-    out.append(
-        Spec(
-            "huge-1mb-single-line",
-            raw,
-            expect,
-            "A core banking CSV export written as one line of 1 MB into an 8bit body.",
-            "1 MB text line",
-            "Ein-Zeilen-Export",
-            tags=("huge", "limits"),
-        )
-    )
     blob = _pseudo_random(749_997, "b64line")
     flat = base64.b64encode(blob)  # 1 MB of base64 without a single line break
     part = Part(
@@ -325,63 +306,18 @@ def sizes() -> list[Spec]:
         flat + b"\r\n",
         [Download(blob, "application/octet-stream")],
     )
-    raw, expect = message(
-        headers("Export", message_id="huge-b64@bank.example"),
-        multipart("mixed", [text("Export anbei.\n"), part], boundary="huge-b64-b"),
-    )
-    out.append(
-        Spec(
-            "huge-base64-single-line",
-            raw,
-            expect,
-            "A PHP mail() script that base64-encodes without chunk_split: 1 MB on one line.",
-            "base64 attachment on one 1 MB line",
-            "Export",
-            tags=("huge", "limits"),
-        )
-    )
     files = [
         file(f"Beleg {i}\n".encode() * (i + 1), "text/plain", name=f"beleg-{i:03d}.txt", cte="7bit")
         for i in range(120)
     ]
-    raw, expect = message(
-        headers("120 Belege", message_id="many@bank.example"),
-        multipart("mixed", [text("Alle Belege des Jahres.\n"), *files], boundary="many-parts-b"),
-    )
-    out.append(
-        Spec(
-            "many-parts-120",
-            raw,
-            expect,
-            "A document archive exporting a year of receipts: 121 parts.",
-            "many attachments",
-            "120 Belege",
-            tags=("many-parts",),
-        )
-    )
     tiny = [
-        Part(
+        written(
             [("Content-Type", "application/octet-stream")],
             f"{i}".encode(),
-            [Download(f"{i}".encode(), "application/octet-stream")],
+            "application/octet-stream",
         )
         for i in range(1000)
     ]
-    raw, expect = message(
-        headers("1000 Teile", message_id="many1000@bank.example"),
-        multipart("mixed", [text("Sehr viele Teile.\n"), *tiny], boundary="m1000"),
-    )
-    out.append(
-        Spec(
-            "many-parts-1000",
-            raw,
-            expect,
-            "Generated: 1001 parts, the shape of a misbehaving batch mailer.",
-            "part count limit",
-            "1000 Teile",
-            tags=("many-parts", "limits"),
-        )
-    )
     received = [
         (
             "Received",
@@ -389,42 +325,8 @@ def sizes() -> list[Spec]:
         )
         for i in range(400)
     ]
-    raw, expect = message(
-        headers("Viele Hops", message_id="hops@bank.example", first=received),
-        text("Über viele Relays.\n"),
-    )
-    out.append(
-        Spec(
-            "header-400-received",
-            raw,
-            expect,
-            "A message that looped between relays: 400 Received fields (about 60 KB of header).",
-            "large header block",
-            "Viele Hops",
-            tags=("long-header", "limits"),
-        )
-    )
     refs = " ".join(f"<ref{i:05d}.{i * 7919 % 100000:05d}@bank.example>" for i in range(1500))
     folded = refs.replace("> <", ">\n <")
-    raw, expect = message(
-        headers(
-            "Re: lange Diskussion",
-            message_id="refs@bank.example",
-            extra=[("References", folded), ("In-Reply-To", "<ref01499.00000@bank.example>")],
-        ),
-        text("Antwort in einem langen Thread.\n"),
-    )
-    out.append(
-        Spec(
-            "header-long-references",
-            raw,
-            expect,
-            "A years-long reply thread: a References field of 1500 ids folded over 1500 lines.",
-            "one very long folded header field",
-            "Re: lange Diskussion",
-            tags=("long-header", "limits"),
-        )
-    )
     unfolded = multipart(
         "mixed",
         [
@@ -433,62 +335,85 @@ def sizes() -> list[Spec]:
         ],
         boundary="longname-b",
     )
-    raw, expect = message(headers("Langer Name", message_id="longname@bank.example"), unfolded)
-    out.append(
-        Spec(
-            "part-header-1200-octets",
-            raw,
-            expect,
-            "A document system writing a 1200-character file name unfolded into the part header.",
-            "part header line over 998 octets",
-            "Langer Name",
+    return [
+        mail(
+            "huge-1mb-single-line",
+            "Ein-Zeilen-Export",
+            text(line[:1_000_000] + "\n", cte="8bit", charset="us-ascii"),
+            message_id="huge-line@bank.example",
+            source="A core banking CSV export written as one line of 1 MB into an 8bit body.",
+            exercises="1 MB text line",
+            tags=("huge", "limits"),
+        ),
+        mail(
+            "huge-base64-single-line",
+            "Export",
+            multipart("mixed", [text("Export anbei.\n"), part], boundary="huge-b64-b"),
+            message_id="huge-b64@bank.example",
+            source="A PHP mail() script that base64-encodes without chunk_split: 1 MB on one line.",
+            exercises="base64 attachment on one 1 MB line",
+            tags=("huge", "limits"),
+        ),
+        mail(
+            "many-parts-120",
+            "120 Belege",
+            multipart(
+                "mixed", [text("Alle Belege des Jahres.\n"), *files], boundary="many-parts-b"
+            ),
+            message_id="many@bank.example",
+            source="A document archive exporting a year of receipts: 121 parts.",
+            exercises="many attachments",
+            tags=("many-parts",),
+        ),
+        mail(
+            "many-parts-1000",
+            "1000 Teile",
+            multipart("mixed", [text("Sehr viele Teile.\n"), *tiny], boundary="m1000"),
+            message_id="many1000@bank.example",
+            source="Generated: 1001 parts, the shape of a misbehaving batch mailer.",
+            exercises="part count limit",
+            tags=("many-parts", "limits"),
+        ),
+        mail(
+            "header-400-received",
+            "Viele Hops",
+            text("Über viele Relays.\n"),
+            message_id="hops@bank.example",
+            first=received,
+            source="A message that looped between relays: 400 Received fields (about 60 KB of header).",
+            exercises="large header block",
             tags=("long-header", "limits"),
-        )
-    )
-    return out
+        ),
+        mail(
+            "header-long-references",
+            "Re: lange Diskussion",
+            text("Antwort in einem langen Thread.\n"),
+            message_id="refs@bank.example",
+            extra=[("References", folded), ("In-Reply-To", "<ref01499.00000@bank.example>")],
+            source="A years-long reply thread: a References field of 1500 ids folded over 1500 lines.",
+            exercises="one very long folded header field",
+            tags=("long-header", "limits"),
+        ),
+        mail(
+            "part-header-1200-octets",
+            "Langer Name",
+            unfolded,
+            message_id="longname@bank.example",
+            source="A document system writing a 1200-character file name unfolded into the part header.",
+            exercises="part header line over 998 octets",
+            tags=("long-header", "limits"),
+        ),
+    ]
 
 
 def nesting() -> list[Spec]:
     """Deep and odd nesting."""
-    out = []
     part = text("Ganz innen, Ebene 1000.\n", cte="7bit", charset="us-ascii")
     for level in range(1000):
         part = multipart("mixed", [part], boundary=f"n{level}")
-    raw, expect = message(headers("1000 Ebenen", message_id="nest1000@bank.example"), part)
-    out.append(
-        Spec(
-            "nested-1000-multiparts",
-            raw,
-            expect,
-            "Generated: 1000 levels of multipart/mixed (a forwarding loop that wrapped each round).",
-            "nesting far over any sensible limit",
-            "1000 Ebenen",
-            defects=(10,),
-            tags=("limits", "unparseable-by-stdlib"),
-        )
-    )
-    inner = multipart(
-        "alternative",
-        [
-            text("Innen Text.\n", role="alternative"),
-            text("<p>Innen <b>HTML</b>.</p>", subtype="html"),
-        ],
-        boundary="b",
-    )
+    inner = alternative("Innen Text.\n", "<p>Innen <b>HTML</b>.</p>", boundary="b")
     outer = multipart(
         "mixed", [inner, file(PDF, "application/pdf", name="x.pdf")], boundary="b-outer"
-    )
-    raw, expect = message(headers("Präfix-Grenzen", message_id="prefix@bank.example"), outer)
-    out.append(
-        Spec(
-            "boundary-prefix-of-outer",
-            raw,
-            expect,
-            "A hand-rolled PHP multipart whose inner boundary 'b' is a prefix of the outer 'b-outer' (RFC 2046 forbids it; readers cope).",
-            "boundary that is a prefix of another",
-            "Präfix-Grenzen",
-            tags=("broken",),
-        )
     )
     related = multipart(
         "related",
@@ -508,18 +433,35 @@ def nesting() -> list[Spec]:
         boundary="rel-b",
         param='multipart/related; type="text/html"; boundary="rel-b"',
     )
-    raw, expect = message(headers("Related", message_id="related@bank.example"), related)
-    out.append(
-        Spec(
+    return [
+        mail(
+            "nested-1000-multiparts",
+            "1000 Ebenen",
+            part,
+            message_id="nest1000@bank.example",
+            source="Generated: 1000 levels of multipart/mixed (a forwarding loop that wrapped each round).",
+            exercises="nesting far over any sensible limit",
+            defects=(10,),
+            tags=("limits", "unparseable-by-stdlib"),
+        ),
+        mail(
+            "boundary-prefix-of-outer",
+            "Präfix-Grenzen",
+            outer,
+            message_id="prefix@bank.example",
+            source="A hand-rolled PHP multipart whose inner boundary 'b' is a prefix of the outer 'b-outer' (RFC 2046 forbids it; readers cope).",
+            exercises="boundary that is a prefix of another",
+            tags=("broken",),
+        ),
+        mail(
             "related-non-image-cid",
-            raw,
-            expect,
-            "An HTML newsletter tool referencing a PDF by cid: (not an image).",
-            "a cid part that cannot be inlined stays downloadable",
             "Related",
-        )
-    )
-    return out
+            related,
+            message_id="related@bank.example",
+            source="An HTML newsletter tool referencing a PDF by cid: (not an image).",
+            exercises="a cid part that cannot be inlined stays downloadable",
+        ),
+    ]
 
 
 def damaged() -> list[Spec]:
@@ -647,137 +589,122 @@ def damaged() -> list[Spec]:
         "broken part header; the other part stays downloadable",
         "Kaputt",
     )
-    unknown = multipart(
-        "mixed",
-        [
-            text("Unbekannter Typ folgt.\n"),
-            Part(
-                [("Content-Type", "application/x-bank-proprietary")],
-                b"\x00\x01BANKDATA\x02\x03",
-                [Download(b"\x00\x01BANKDATA\x02\x03", "application/x-bank-proprietary")],
-            ),
-        ],
-        boundary="unk-b",
-    )
-    raw, expect = message(headers("Unbekannt", message_id="unknown@bank.example"), unknown)
-    add(
+
+    def beside_text(
+        name: str,
+        subject: str,
+        note: str,
+        odd: list[Part],
+        *,
+        ids: str,
+        source: str,
+        exercises: str,
+        boundary: str = "",
+        tags: tuple[str, ...] = (),
+    ) -> None:
+        """Add a message of a short text and the `odd` parts; `ids` names its boundary and ID."""
+        body = multipart("mixed", [text(note), *odd], boundary=boundary or f"{ids}-b")
+        out.append(
+            mail(
+                name,
+                subject,
+                body,
+                message_id=f"{ids}@bank.example",
+                source=source,
+                exercises=exercises,
+                tags=tags,
+            )
+        )
+
+    proprietary = b"\x00\x01BANKDATA\x02\x03"
+    beside_text(
         "unknown-type-no-name",
-        raw,
-        expect,
-        "An in-house application sending its own MIME type without a file name or encoding.",
-        "unknown type without name: downloadable",
         "Unbekannt",
-        tags=(),
-    )
-    partial = multipart(
-        "mixed",
+        "Unbekannter Typ folgt.\n",
         [
-            text("Teil 1 von 2 folgt.\n"),
-            Part(
-                [("Content-Type", 'message/partial; id="abc@bank.example"; number=1; total=2')],
-                b"Subject: gross\r\n\r\nerster Teil\r\n",
-                [Download(b"Subject: gross\r\n\r\nerster Teil\r\n", "message/partial")],
-            ),
+            written(
+                [("Content-Type", "application/x-bank-proprietary")],
+                proprietary,
+                "application/x-bank-proprietary",
+            )
         ],
-        boundary="partial-b",
+        ids="unknown",
+        boundary="unk-b",
+        source="An in-house application sending its own MIME type without a file name or encoding.",
+        exercises="unknown type without name: downloadable",
     )
-    raw, expect = message(headers("Teilnachricht", message_id="partial@bank.example"), partial)
-    add(
+    first_piece = b"Subject: gross\r\n\r\nerster Teil\r\n"
+    beside_text(
         "message-partial",
-        raw,
-        expect,
-        "RFC 2046 message/partial (Outlook Express 'split messages larger than').",
-        "message/partial downloadable",
         "Teilnachricht",
-        tags=(),
-    )
-    same = multipart(
-        "mixed",
+        "Teil 1 von 2 folgt.\n",
         [
-            text("Zwei Dateien gleichen Namens.\n"),
+            written(
+                [("Content-Type", 'message/partial; id="abc@bank.example"; number=1; total=2')],
+                first_piece,
+                "message/partial",
+            )
+        ],
+        ids="partial",
+        source="RFC 2046 message/partial (Outlook Express 'split messages larger than').",
+        exercises="message/partial downloadable",
+    )
+    beside_text(
+        "same-names-and-empty-file",
+        "Gleiche Namen",
+        "Zwei Dateien gleichen Namens.\n",
+        [
             file(PDF, "application/pdf", name="scan.pdf"),
             file(PDF[::-1], "application/pdf", name="scan.pdf"),
             file(b"", "application/pdf", name="leer.pdf"),
         ],
-        boundary="same-b",
+        ids="same",
+        source="A scanner sending several scans under one name, and an empty file.",
+        exercises="duplicate file names and a zero-byte attachment",
     )
-    raw, expect = message(headers("Gleiche Namen", message_id="same@bank.example"), same)
-    add(
-        "same-names-and-empty-file",
-        raw,
-        expect,
-        "A scanner sending several scans under one name, and an empty file.",
-        "duplicate file names and a zero-byte attachment",
-        "Gleiche Namen",
-        tags=(),
-    )
-    ew_name = multipart(
-        "mixed",
-        [
-            text("Name als kodiertes Wort.\n"),
-            file(PDF, "application/pdf", name="=?utf-8?B?w5xiZXJzaWNodC5wZGY=?="),
-        ],
-        boundary="ewname-b",
-    )
-    raw, expect = message(headers("Kodierter Name", message_id="ewname@bank.example"), ew_name)
-    add(
+    beside_text(
         "encoded-word-filename",
-        raw,
-        expect,
-        "Outlook and Gmail: an RFC 2047 encoded word inside the quoted name= (not RFC 2231).",
-        "encoded-word file name",
         "Kodierter Name",
-        tags=(),
+        "Name als kodiertes Wort.\n",
+        [file(PDF, "application/pdf", name="=?utf-8?B?w5xiZXJzaWNodC5wZGY=?=")],
+        ids="ewname",
+        source="Outlook and Gmail: an RFC 2047 encoded word inside the quoted name= (not RFC 2231).",
+        exercises="encoded-word file name",
     )
-    bad_2231 = multipart(
-        "mixed",
+    beside_text(
+        "rfc2231-invalid-bytes",
+        "RFC 2231",
+        "Kaputter RFC-2231-Name.\n",
         [
-            text("Kaputter RFC-2231-Name.\n"),
-            Part(
+            written(
                 [
                     ("Content-Type", "application/pdf; name*=x-unknown''%FF%FE%00.pdf"),
                     ("Content-Disposition", "attachment; filename*=utf-8''%FF%FE%C3.pdf"),
                     ("Content-Transfer-Encoding", "base64"),
                 ],
-                base64.encodebytes(PDF).replace(b"\n", b"\r\n"),
-                [Download(PDF, "application/pdf")],
-            ),
-        ],
-        boundary="bad2231-b",
-    )
-    raw, expect = message(headers("RFC 2231", message_id="bad2231@bank.example"), bad_2231)
-    add(
-        "rfc2231-invalid-bytes",
-        raw,
-        expect,
-        "A name*= with an unknown charset and invalid percent escapes (fuzzed).",
-        "undecodable RFC 2231 file name",
-        "RFC 2231",
-        tags=("broken",),
-    )
-    ctype_8bit = multipart(
-        "mixed",
-        [
-            text("8-Bit nur im Content-Type.\n"),
-            file(
                 PDF,
-                b'application/pdf; name="R\xe9sum\xe9.pdf"'.decode("latin-1"),
-                disposition="attachment",
-            ),
+                "application/pdf",
+                in_base64=True,
+            )
         ],
-        boundary="ct8-b",
-    )
-    raw, expect = message(headers("Lebenslauf", message_id="ct8bit@bank.example"), ctype_8bit)
-    raw = raw.replace("Résumé".encode(), b"R\xe9sum\xe9")
-    add(
-        "eight-bit-name-content-type-only",
-        raw,
-        expect,
-        "A résumé sent by an applicant portal: Latin-1 name= only in Content-Type, no filename=.",
-        "8-bit bytes in the download's content type",
-        "Lebenslauf",
+        ids="bad2231",
+        source="A name*= with an unknown charset and invalid percent escapes (fuzzed).",
+        exercises="undecodable RFC 2231 file name",
         tags=("broken",),
     )
+    beside_text(
+        "eight-bit-name-content-type-only",
+        "Lebenslauf",
+        "8-Bit nur im Content-Type.\n",
+        [file(PDF, 'application/pdf; name="Résumé.pdf"', disposition="attachment")],
+        ids="ct8bit",
+        boundary="ct8-b",
+        source="A résumé sent by an applicant portal: Latin-1 name= only in Content-Type, no filename=.",
+        exercises="8-bit bytes in the download's content type",
+        tags=("broken",),
+    )
+    resume = out[-1]
+    resume.raw = resume.raw.replace("Résumé".encode(), b"R\xe9sum\xe9")
     out[-1].defects = (12,)
     return out
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from tests.corpus.build import ADVISER, CUSTOMER, Spec, catalogue
@@ -25,6 +25,7 @@ from tests.corpus.oracle import (
     Gateway,
     body_secrets,
     field_spans,
+    generated,
     part_values,
     wire,
 )
@@ -37,13 +38,7 @@ SMALL = [
     for s in CORPUS.values()
     if len(s.raw) <= 12_000 and not {"limits", "huge", "many-parts"} & set(s.tags)
 ]
-PROPERTIES = settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTIES = generated(max_examples=60)
 _BARE = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 CLEAN = [s for s in SMALL if s.raw.count(b"\n") == s.raw.count(b"\r\n") == s.raw.count(b"\r")]
 """Small messages with CRLF line ends only and header fields in ASCII: each property about

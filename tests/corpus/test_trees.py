@@ -10,7 +10,7 @@ byte for byte, and the .eml download is the decrypted message.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.corpus.build import ADVISER, Spec, catalogue, headers
@@ -21,19 +21,14 @@ from tests.corpus.oracle import (
     assert_no_plaintext,
     assert_reading,
     compare_inner,
+    generated,
     read_through_portal,
     wire,
 )
 from tests.corpus.shapes_charsets import SAMPLES
 from tests.filter.helpers import carriers, open_carrier
 
-TREES = settings(
-    max_examples=15,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+TREES = generated(max_examples=15)
 SUBJECT = "Erzeugte Nachricht"
 NAMES = ["vertrag.pdf", "Übersicht.xlsx", "scan 01.jpg", "daten.bin", "notiz.txt"]
 TYPES = ["application/pdf", "application/octet-stream", "image/jpeg", "text/csv", "audio/mpeg"]

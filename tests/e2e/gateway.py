@@ -22,9 +22,11 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-from tests.e2e.processes import WebcryptProcess, clean_environment, new_secret
+from tests.e2e.processes import WebcryptProcess, new_secret
+from tests.support.cli import clean_environment
 from tests.support.components import free_port
-from tests.support.smtp import Received
+from tests.support.postfix import PostfixInstance
+from tests.support.smtp import Received, RecordingSink
 
 ADVISER = "adviser@bank.example"
 COLLEAGUE = "colleague@bank.example"
@@ -256,3 +258,17 @@ def mail(subject: str, to: str, body: str = "The confidential figures.", **heade
         "",
     ]
     return "\r\n".join(lines).encode()
+
+
+def first_sealed(
+    mta: PostfixInstance, sink: RecordingSink, customer: str, subject: str, secret: str
+) -> tuple[Received, str]:
+    """Send `customer` a first sealed message through Postfix; return the carrier that arrived
+    and the PIN from the adviser's mail."""
+    mta.submit(ADVISER, [customer], mail(subject, customer, secret))
+    mta.wait_until_empty()
+    arrived = sort_mail(sink.wait_for(2))
+    (carrier,) = arrived.carriers_to(customer)
+    pin = PIN.search(body_text(arrived.pins[0]))
+    assert pin, "no PIN in the adviser's mail"
+    return carrier, pin[1]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import os
 import secrets
 import signal
 import smtplib
@@ -38,13 +37,6 @@ SERVERS = {
 def new_secret() -> str:
     """Return 32 random bytes in base64, the form of the master key and session secret."""
     return base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def clean_environment(**overrides: str) -> dict[str, str]:
-    """Return this process's environment without WEBCRYPT_* variables, plus `overrides`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBCRYPT_")}
-    env.update(overrides)
-    return env
 
 
 class WebcryptProcess:

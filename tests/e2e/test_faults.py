@@ -13,6 +13,7 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,16 +32,25 @@ SECRET = "Account 4711 balance 1,000,000."
 RELAY_TIMEOUT = 3.0
 
 
-@pytest.fixture
-def faulty(tmp_path: Path, mta: PostfixInstance, sink: RecordingSink) -> Iterator[Gateway]:
-    """A gateway whose filter relays straight to the sink, with a short relay timeout."""
-    installation = Gateway(
+def relaying_gateway(
+    tmp_path: Path, mta: PostfixInstance, sink: RecordingSink, keystore_url: str | None = None
+) -> Gateway:
+    """An initialised gateway whose filter relays straight to the sink, with a short timeout."""
+    gateway = Gateway(
         tmp_path,
+        keystore_url=keystore_url,
         config_toml=mta.webcrypt_toml(),
         WEBCRYPT_FILTER_RELAY=sink.url,
         WEBCRYPT_FILTER_RELAY_TIMEOUT=str(RELAY_TIMEOUT),
     )
-    installation.init()
+    gateway.init()
+    return gateway
+
+
+@pytest.fixture
+def faulty(tmp_path: Path, mta: PostfixInstance, sink: RecordingSink) -> Iterator[Gateway]:
+    """A gateway whose filter relays straight to the sink, with a short relay timeout."""
+    installation = relaying_gateway(tmp_path, mta, sink)
     try:
         yield installation
     finally:
@@ -85,15 +95,38 @@ def deferred_reasons(mta: PostfixInstance, count: int) -> list[str]:
     ]
 
 
+def start_with_customers(faulty: Gateway, mta: PostfixInstance, sink: RecordingSink) -> Any:
+    """Start the filter and let each customer get a first message; return the filter process."""
+    process = faulty.filter()
+    known_customers(mta, sink)
+    return process
+
+
+def assert_batch_deferred(mta: PostfixInstance) -> None:
+    """Postfix deferred the three messages of the batch with the filter's 451."""
+    reasons = deferred_reasons(mta, 3)
+    assert all("451" in reason for reason in reasons), reasons
+
+
+def accept_and_retry(
+    sink: RecordingSink, mta: PostfixInstance, faulty: Gateway, *, restart: bool = False
+) -> None:
+    """Let the relay accept again (after restarting the filter when `restart`), flush Postfix's
+    queue, and check that the batch arrived exactly once."""
+    sink.accept()
+    if restart:
+        faulty.filter()
+    mta.wait_until_empty(timeout=60, flush=True)
+    assert_batch_once(sink, faulty)
+
+
 def test_relay_down_and_back(
     mta: PostfixInstance, sink: RecordingSink, faulty: Gateway, tmp_path: Path
 ) -> None:
-    faulty.filter()
-    known_customers(mta, sink)
+    start_with_customers(faulty, mta, sink)
     sink.stop()
     submit_batch(mta)
-    reasons = deferred_reasons(mta, 3)
-    assert all("451" in reason for reason in reasons), reasons
+    assert_batch_deferred(mta)
     with RecordingSink(port=sink.port) as back:
         mta.wait_until_empty(timeout=60, flush=True)
         assert_batch_once(back, faulty)
@@ -103,23 +136,18 @@ def test_relay_down_and_back(
 def test_relay_refuses_temporarily(
     mta: PostfixInstance, sink: RecordingSink, faulty: Gateway, reply: str
 ) -> None:
-    faulty.filter()
-    known_customers(mta, sink)
+    start_with_customers(faulty, mta, sink)
     sink.refuse(reply)
     submit_batch(mta)
-    reasons = deferred_reasons(mta, 3)
-    assert all("451" in reason for reason in reasons), reasons
+    assert_batch_deferred(mta)
     assert sink.messages == []
-    sink.accept()
-    mta.wait_until_empty(timeout=60, flush=True)
-    assert_batch_once(sink, faulty)
+    accept_and_retry(sink, mta, faulty)
 
 
 def test_relay_refuses_for_good_the_adviser_gets_a_bounce(
     mta: PostfixInstance, sink: RecordingSink, faulty: Gateway
 ) -> None:
-    faulty.filter()
-    known_customers(mta, sink)
+    start_with_customers(faulty, mta, sink)
     sink.refuse("554 5.7.1 Not accepted here", at="RCPT", address=CUSTOMERS[0])
     mta.submit(ADVISER, [CUSTOMERS[0]], mail("WebCrypt statement", CUSTOMERS[0], SECRET))
     mta.wait_until_empty(timeout=60)
@@ -135,29 +163,24 @@ def test_relay_refuses_for_good_the_adviser_gets_a_bounce(
 def test_relay_stalls_past_the_timeout(
     mta: PostfixInstance, sink: RecordingSink, faulty: Gateway
 ) -> None:
-    faulty.filter()
-    known_customers(mta, sink)
+    start_with_customers(faulty, mta, sink)
     stall = RELAY_TIMEOUT + 3
     # The stalled relay never commits: after the stall it refuses what it held.
     sink.stall(stall)
     sink.refuse("451 4.3.0 Lost the message")
     started = time.monotonic()
     submit_batch(mta)
-    reasons = deferred_reasons(mta, 3)
-    assert all("451" in reason for reason in reasons), reasons
+    assert_batch_deferred(mta)
     # Let every stalled transaction end before the relay accepts again.
     time.sleep(max(0.0, started + stall + RELAY_TIMEOUT + 1 - time.monotonic()))
     assert sink.messages == []
-    sink.accept()
-    mta.wait_until_empty(timeout=60, flush=True)
-    assert_batch_once(sink, faulty)
+    accept_and_retry(sink, mta, faulty)
 
 
 def test_filter_killed_mid_transaction(
     mta: PostfixInstance, sink: RecordingSink, faulty: Gateway
 ) -> None:
-    process = faulty.filter()
-    known_customers(mta, sink)
+    process = start_with_customers(faulty, mta, sink)
     stall = 4.0
     # The relay holds the first message's DATA reply and then never commits it.
     sink.stall(stall)
@@ -170,17 +193,13 @@ def test_filter_killed_mid_transaction(
     assert deferred_reasons(mta, 3)
     time.sleep(max(0.0, killed + stall + 1 - time.monotonic()))
     assert sink.messages == []
-    sink.accept()
-    faulty.filter()
-    mta.wait_until_empty(timeout=60, flush=True)
-    assert_batch_once(sink, faulty)
+    accept_and_retry(sink, mta, faulty, restart=True)
 
 
 def test_sigterm_during_load_drains(
     mta: PostfixInstance, sink: RecordingSink, faulty: Gateway
 ) -> None:
-    process = faulty.filter()
-    known_customers(mta, sink)
+    process = start_with_customers(faulty, mta, sink)
     count = 12
     sink.stall(1.5)  # every relayed message takes a while: SIGTERM lands mid-flight
     for number in range(count):
@@ -221,14 +240,7 @@ def test_keystore_database_stopped_mid_run(
     proxied_database: tuple[str, TcpProxy],
 ) -> None:
     url, database = proxied_database
-    gateway = Gateway(
-        tmp_path,
-        keystore_url=url,
-        config_toml=mta.webcrypt_toml(),
-        WEBCRYPT_FILTER_RELAY=sink.url,
-        WEBCRYPT_FILTER_RELAY_TIMEOUT=str(RELAY_TIMEOUT),
-    )
-    gateway.init()
+    gateway = relaying_gateway(tmp_path, mta, sink, keystore_url=url)
     try:
         gateway.filter()
         _portal, base = gateway.portal(WEBCRYPT_PORTAL_PUBLIC_URL="http://portal.test")
@@ -296,13 +308,7 @@ def test_partial_relay_failure_duplicates_only_as_documented(
 ) -> None:
     """The relay takes the first carrier and refuses the second for now, then recovers."""
     with PostfixInstance(relay_port=sink.port, main_override=override) as mta:
-        gateway = Gateway(
-            tmp_path,
-            config_toml=mta.webcrypt_toml(),
-            WEBCRYPT_FILTER_RELAY=sink.url,
-            WEBCRYPT_FILTER_RELAY_TIMEOUT=str(RELAY_TIMEOUT),
-        )
-        gateway.init()
+        gateway = relaying_gateway(tmp_path, mta, sink)
         try:
             gateway.filter()
             known_customers(mta, sink)

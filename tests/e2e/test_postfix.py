@@ -17,6 +17,7 @@ from tests.e2e.gateway import (
     PIN,
     Gateway,
     body_text,
+    first_sealed,
     mail,
     plain_text,
     secure_htm,
@@ -117,14 +118,9 @@ def test_sealed_mail_opens_on_the_portal(
 ) -> None:
     gateway.filter()
     _portal, base = gateway.portal(WEBCRYPT_PORTAL_PUBLIC_URL="http://portal.test")
-    mta.submit(ADVISER, [CUSTOMER], mail("Loan WebCrypt", CUSTOMER, SECRET))
-    mta.wait_until_empty()
-    arrived = sort_mail(sink.wait_for(2))
-    (carrier,) = arrived.carriers_to(CUSTOMER)
-    pin = PIN.search(body_text(arrived.pins[0]))
-    assert pin
+    carrier, pin = first_sealed(mta, sink, CUSTOMER, "Loan WebCrypt", SECRET)
     envelope = extract_envelope(secure_htm(carrier))
-    page = first_login(Browser(), base, envelope, CUSTOMER, pin[1])
+    page = first_login(Browser(), base, envelope, CUSTOMER, pin)
     assert page.status == 200, page.text[:2000]
     assert SECRET in page.text
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.browser import PASSWORD
-from tests.e2e.gateway import ADVISER, PIN, Gateway, body_text, mail, secure_htm, sort_mail
-from tests.support.components import free_port, need, need_program
+from tests.e2e.gateway import Gateway, first_sealed, secure_htm
+from tests.support.browser import CHROMIUM, PHRASE, chromium
+from tests.support.components import free_port, need_program
 from tests.support.postfix import PostfixInstance
 from tests.support.smtp import RecordingSink
 
@@ -23,17 +24,12 @@ pytestmark = [pytest.mark.postfix, pytest.mark.browser, pytest.mark.slow]
 
 CUSTOMER = "customer@example.com"
 SECRET = "Your new credit line: 25,000 EUR."
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def test_recipient_opens_secure_htm_from_a_file_and_reads_the_message(
     tmp_path: Path, mta: PostfixInstance, sink: RecordingSink
 ) -> None:
-    chromium = need_program("/usr/bin/chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "playwright is not installed")
+    need_program(CHROMIUM)
     port = free_port()
     portal_url = f"http://127.0.0.1:{port}"
     gateway = Gateway(
@@ -43,17 +39,11 @@ def test_recipient_opens_secure_htm_from_a_file_and_reads_the_message(
     try:
         gateway.filter()
         gateway.portal(port)
-        mta.submit(ADVISER, [CUSTOMER], mail("Credit line WebCrypt", CUSTOMER, SECRET))
-        mta.wait_until_empty()
-        arrived = sort_mail(sink.wait_for(2))
-        (carrier,) = arrived.carriers_to(CUSTOMER)
-        pin = PIN.search(body_text(arrived.pins[0]))
-        assert pin
+        carrier, pin = first_sealed(mta, sink, CUSTOMER, "Credit line WebCrypt", SECRET)
         attachment = tmp_path / "secure.htm"
         attachment.write_bytes(secure_htm(carrier))
 
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             context = browser.new_context(java_script_enabled=False)
             page = context.new_page()
             page.goto(attachment.as_uri())
@@ -61,15 +51,14 @@ def test_recipient_opens_secure_htm_from_a_file_and_reads_the_message(
             page.wait_for_url(f"{portal_url}/**")
             page.click("button[name=use_pin]")
             page.fill("input[name=email]", CUSTOMER)
-            page.fill("input[name=pin]", pin[1])
+            page.fill("input[name=pin]", pin)
             page.click("button.primary")
             page.fill("input[name=new_password]", PASSWORD)
             page.fill("input[name=confirm]", PASSWORD)
             page.select_option("select[name=question]", "first_pet")
             page.fill("input[name=answer]", "Rex the dog")
-            page.fill("input[name=phrase]", "Green kettle on the balcony")
+            page.fill("input[name=phrase]", PHRASE)
             page.click("button.primary")
             assert SECRET in page.content()
-            browser.close()
     finally:
         gateway.stop()

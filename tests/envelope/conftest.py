@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import struct
-import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from tests.support.images import png
 from webcrypt.envelope import RecipientKey, SealedMessage, seal
 
 NOW = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
@@ -37,16 +36,4 @@ def seal_for(
 
 def tiny_png(width: int = 40, height: int = 10) -> bytes:
     """Return a valid PNG image (greyscale stripes) for logo tests."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + bytes((x * 6) % 256 for x in range(width)) for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
+    return png(width, height, bytes((x * 6) % 256 for x in range(width)))

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from tests.envelope.conftest import recipient, seal_for, tiny_png
-from tests.support.components import free_port, need, need_program
+from tests.support.browser import chromium
+from tests.support.components import free_port
 from webcrypt.envelope import open, parse
 from webcrypt.sealing.branding import Branding, logo_data_uri
 from webcrypt.sealing.securehtm import render_secure_htm
 
 pytestmark = pytest.mark.browser
 ALICE = recipient("alice")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -59,15 +59,6 @@ def _fields(headers: dict[str, str], body: bytes) -> dict[str, str]:
     }
 
 
-def _browser():  # type: ignore[no-untyped-def]
-    executable = need_program("/usr/bin/chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "playwright is not installed")
-    return sync_playwright(), executable
-
-
 def test_posts_the_envelope_without_javascript(portal: str, tmp_path: Path) -> None:
     message = b"Subject: Vertrag\r\n\r\n" + b"Guten Tag " * 20000
     sealed = seal_for(message, [ALICE], portal_url=portal)
@@ -81,27 +72,22 @@ def test_posts_the_envelope_without_javascript(portal: str, tmp_path: Path) -> N
         ),
         encoding="ascii",
     )
-    manager, executable = _browser()
-    with manager as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            phone = browser.new_context(viewport={"width": 360, "height": 740})
-            page = phone.new_page()
-            page.goto(page_file.as_uri())
-            assert page.evaluate("document.documentElement.scrollWidth") <= 360
-            assert page.get_by_text("Only enter your password on").first.is_visible()
-            assert not page.locator("textarea").is_visible()
-            # the logo's data: URI is split over lines and must still load
-            assert page.evaluate("document.images[0].naturalWidth") == 40
+    with chromium() as browser:
+        phone = browser.new_context(viewport={"width": 360, "height": 740})
+        page = phone.new_page()
+        page.goto(page_file.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert page.get_by_text("Only enter your password on").first.is_visible()
+        assert not page.locator("textarea").is_visible()
+        # the logo's data: URI is split over lines and must still load
+        assert page.evaluate("document.images[0].naturalWidth") == 40
 
-            context = browser.new_context(java_script_enabled=False)
-            page = context.new_page()
-            page.goto(page_file.as_uri())
-            with page.expect_navigation():
-                page.get_by_role("button", name="Nachricht öffnen").click()
-            assert "received" in page.content()
-        finally:
-            browser.close()
+        context = browser.new_context(java_script_enabled=False)
+        page = context.new_page()
+        page.goto(page_file.as_uri())
+        with page.expect_navigation():
+            page.get_by_role("button", name="Nachricht öffnen").click()
+        assert "received" in page.content()
     [(path, headers, body)] = Recorder.posts
     assert path == "/open"
     assert headers["Content-Type"].startswith("multipart/form-data")

@@ -6,6 +6,7 @@ import re
 import socket
 from email.message import EmailMessage
 
+from tests.support.accounts import account_of
 from tests.support.smtp import Received
 from webcrypt import envelope
 from webcrypt.sealing.securehtm import extract_envelope
@@ -41,10 +42,7 @@ def open_carrier(runtime, received: Received) -> bytes:
     """Decrypt a carrier's attachment with the recipient's key from the keystore."""
     armored = extract_envelope(received.data)
     parsed = envelope.parse(armored)
-    with runtime.keystore.session() as session:
-        recipients = runtime.keystore.recipients(session)
-        recipient = recipients.get(parsed.header.recipient)
-        assert recipient is not None
+    with account_of(runtime.keystore, parsed.header.recipient) as (recipients, recipient):
         key = recipients.key(recipient.id, parsed.header.key_version)
     assert key is not None
     return envelope.open(parsed, key)

@@ -11,6 +11,7 @@ import pytest
 from keystore.db import Keystore
 from tests.filter.conftest import ADVISER, Harness
 from tests.filter.helpers import carriers, open_carrier, pin_mails, rfc5322
+from tests.support.accounts import account_of
 from webcrypt import envelope
 from webcrypt.envelope import RecipientKey
 from webcrypt.sealing.keycache import Account, AccountCache
@@ -102,10 +103,7 @@ def settle(harness: Harness) -> None:
 
 
 def change(harness: Harness, how: str, *args: object) -> None:
-    with harness.runtime.keystore.session() as session:
-        recipients = harness.runtime.keystore.recipients(session)
-        recipient = recipients.get(CUSTOMER)
-        assert recipient is not None
+    with account_of(harness.runtime.keystore, CUSTOMER) as (recipients, recipient):
         getattr(recipients, how)(recipient, *args)
 
 

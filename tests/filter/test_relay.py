@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+from contextlib import closing
 
 import pytest
 from aiosmtpd.smtp import AuthResult
@@ -22,13 +23,17 @@ def sink():
         yield running
 
 
+def relay_all(sink, mail_from: str, rcpt_tos: list[str], *messages: bytes) -> None:
+    """Send `messages` to the sink over one relay, then close it."""
+    with closing(open_relay(sink.url, timeout=5)) as relay:
+        for data in messages:
+            relay.send(data, mail_from=mail_from, rcpt_tos=rcpt_tos)
+
+
 def test_sends_and_reuses_the_connection(sink):
-    relay = open_relay(sink.url, timeout=5)
-    try:
+    with closing(open_relay(sink.url, timeout=5)) as relay:
         relay.send(MESSAGE, mail_from="a@bank.example", rcpt_tos=["b@example.com", "c@example.com"])
         relay.send(MESSAGE, mail_from="a@bank.example", rcpt_tos=["d@example.com"])
-    finally:
-        relay.close()
     first, second = sink.wait_for(2)
     assert first.data == MESSAGE
     assert first.rcpt_tos == ["b@example.com", "c@example.com"]
@@ -36,36 +41,20 @@ def test_sends_and_reuses_the_connection(sink):
 
 
 def test_async_send(sink):
-    relay = open_relay(sink.url, timeout=5)
-    try:
+    with closing(open_relay(sink.url, timeout=5)) as relay:
         asyncio.run(relay.send_async(MESSAGE, mail_from="a@bank.example", rcpt_tos=["b@x.example"]))
-    finally:
-        relay.close()
     assert sink.wait_for(1)[0].rcpt_tos == ["b@x.example"]
 
 
 def test_bare_line_feeds_become_crlf(sink):
-    relay = open_relay(sink.url, timeout=5)
-    try:
-        relay.send(
-            b"Subject: x\n\nline\nline\r\n", mail_from="a@b.example", rcpt_tos=["c@d.example"]
-        )
-    finally:
-        relay.close()
+    relay_all(sink, "a@b.example", ["c@d.example"], b"Subject: x\n\nline\nline\r\n")
     assert sink.wait_for(1)[0].data == b"Subject: x\r\n\r\nline\r\nline\r\n"
     assert crlf(b"a\r\nb\r\n") == b"a\r\nb\r\n"
 
 
 def test_smtputf8_addresses(sink):
-    relay = open_relay(sink.url, timeout=5)
-    try:
-        relay.send(
-            "Subject: ü\r\n\r\nkörper\r\n".encode(),
-            mail_from="jürgen@bank.example",
-            rcpt_tos=["zoë@exämple.com"],
-        )
-    finally:
-        relay.close()
+    data = "Subject: ü\r\n\r\nkörper\r\n".encode()
+    relay_all(sink, "jürgen@bank.example", ["zoë@exämple.com"], data)
     received = sink.wait_for(1)[0]
     assert received.rcpt_tos == ["zoë@exämple.com"]
     assert "SMTPUTF8" in received.mail_options
@@ -197,16 +186,8 @@ def test_lmtp_sink_answers_per_recipient():
 
 
 def test_utf8_headers_ask_for_smtputf8(sink):
-    relay = open_relay(sink.url, timeout=5)
-    try:
-        relay.send(
-            "From: Jürgen <a@bank.example>\r\nSubject: x\r\n\r\nbody\r\n".encode(),
-            mail_from="a@bank.example",
-            rcpt_tos=["b@x.example"],
-        )
-        relay.send(MESSAGE, mail_from="a@bank.example", rcpt_tos=["b@x.example"])
-    finally:
-        relay.close()
+    utf8 = "From: Jürgen <a@bank.example>\r\nSubject: x\r\n\r\nbody\r\n".encode()
+    relay_all(sink, "a@bank.example", ["b@x.example"], utf8, MESSAGE)
     first, second = sink.wait_for(2)
     assert "SMTPUTF8" in first.mail_options
     assert "SMTPUTF8" not in second.mail_options

@@ -8,6 +8,7 @@ from keystore.db import Keystore
 from keystore.masterkey import MasterKey
 from keystore.models import Recipient, RecipientKey
 from tests.keystore.conftest import FakeClock, fast_hasher
+from tests.support.threads import run_at_once
 
 THREADS = 16
 
@@ -44,11 +45,7 @@ def test_get_or_create_from_many_threads(
             with lock:
                 errors.append(exc)
 
-    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    run_at_once([worker] * THREADS, timeout=120)
     ks.dispose()
     assert errors == []
     assert len(results) == THREADS

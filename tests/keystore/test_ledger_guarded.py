@@ -13,6 +13,7 @@ from keystore.db import Keystore
 from keystore.errors import DuplicateRecord, KeystoreUnavailable
 from keystore.ledger import _GUARDED_INSERT, record_sealed_if_current
 from keystore.masterkey import MasterKey
+from tests.support.accounts import account_of
 
 SENDER = "adviser@bank.example"
 
@@ -53,10 +54,7 @@ def test_records_for_the_current_version(keystore: Keystore) -> None:
 
 def test_refuses_a_superseded_destroyed_or_unknown_version(keystore: Keystore) -> None:
     rid = account(keystore)
-    with keystore.session() as session:
-        recipients = keystore.recipients(session)
-        recipient = recipients.get_by_id(rid)
-        assert recipient is not None
+    with account_of(keystore, rid) as (recipients, recipient):
         assert recipients.rotate_key(recipient) == 2
     assert not record(keystore, "m1@bank", rid, version=1)
     assert not record(keystore, "m1@bank", rid, version=3)
@@ -73,22 +71,13 @@ def test_refuses_a_superseded_destroyed_or_unknown_version(keystore: Keystore) -
 
 def test_refuses_deactivated_and_deleted_accounts(keystore: Keystore) -> None:
     rid = account(keystore)
-    with keystore.session() as session:
-        recipients = keystore.recipients(session)
-        recipient = recipients.get_by_id(rid)
-        assert recipient is not None
+    with account_of(keystore, rid) as (recipients, recipient):
         recipients.set_status(recipient, "deactivated")
     assert not record(keystore, "m1@bank", rid)
-    with keystore.session() as session:
-        recipients = keystore.recipients(session)
-        recipient = recipients.get_by_id(rid)
-        assert recipient is not None
+    with account_of(keystore, rid) as (recipients, recipient):
         recipients.set_status(recipient, "active")
     assert record(keystore, "m2@bank", rid)
-    with keystore.session() as session:
-        recipients = keystore.recipients(session)
-        recipient = recipients.get_by_id(rid)
-        assert recipient is not None
+    with account_of(keystore, rid) as (recipients, recipient):
         recipients.delete(recipient)
     assert not record(keystore, "m3@bank", rid)
 

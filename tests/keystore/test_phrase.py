@@ -10,6 +10,7 @@ from keystore.errors import MasterKeyError
 from keystore.masterkey import MasterKey
 from keystore.masterrotation import rotate_master_key
 from tests.keystore.conftest import FakeClock, fast_hasher
+from tests.support.accounts import account_of
 
 PHRASE = "Grüne Wiese am Fluss"
 
@@ -38,10 +39,7 @@ def put_raw(keystore: Keystore, recipient_id: int, value: str | None) -> None:
 
 
 def phrase_of(keystore: Keystore, recipient_id: int) -> str | None:
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         return service.security_phrase(recipient)
 
 
@@ -63,10 +61,7 @@ def test_a_wrapped_phrase_copied_to_another_account_does_not_open(keystore: Keys
 
 def test_clearing_and_limits(keystore: Keystore) -> None:
     recipient_id = make_account(keystore, "kunde@example.com")
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         with pytest.raises(ValueError, match="at most 120"):
             service.set_security_phrase(recipient, "ß" * 121)
         assert service.security_phrase(recipient) == PHRASE  # nothing lost
@@ -83,10 +78,7 @@ def test_a_clear_phrase_from_before_is_read_and_wrapped_at_the_next_login(
     recipient_id = make_account(keystore, "kunde@example.com", None)
     put_raw(keystore, recipient_id, "Blue tractor")
     assert phrase_of(keystore, recipient_id) == "Blue tractor"
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         service.record_login(recipient)
     raw = stored(keystore, recipient_id)
     assert raw is not None and raw.startswith("wrapped:") and "tractor" not in raw

@@ -11,6 +11,7 @@ from keystore.masterkey import key_aad
 from keystore.models import RecipientKey
 from keystore.passwords import Hasher, make_context
 from tests.keystore.conftest import FakeClock
+from tests.support.accounts import account_of
 
 ADVISER = "adviser@bank.example"
 
@@ -43,10 +44,8 @@ def test_get_or_create_creates_once_with_pin_and_first_key(keystore: Keystore) -
 
 def test_get_by_id_and_unknown(keystore: Keystore) -> None:
     recipient_id, _ = create(keystore)
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        found = service.get_by_id(recipient_id)
-        assert found is not None
+    with account_of(keystore, recipient_id) as (service, found):
+        assert found.id == recipient_id
         assert service.get("nobody@example.com") is None
         assert service.get("not an address") is None
         assert service.get_by_id(recipient_id + 1000) is None
@@ -65,10 +64,7 @@ def test_keys_are_wrapped_under_the_master_key_with_aad(keystore: Keystore) -> N
 
 def test_rotate_and_destroy_key_versions(keystore: Keystore) -> None:
     recipient_id, _ = create(keystore)
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         first = service.current_key(recipient)
         assert service.rotate_key(recipient) == 2
         second = service.current_key(recipient)
@@ -113,10 +109,7 @@ def test_pin_then_password_login(keystore: Keystore) -> None:
 
 def test_reset_pin_clears_password(keystore: Keystore) -> None:
     recipient_id, old_pin = create(keystore)
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         service.set_password(recipient, "secret")
         new_pin = service.reset_pin(recipient)
         assert service.authenticate("kunde@example.com", "secret").outcome == "pin_required"
@@ -130,10 +123,7 @@ def test_a_pin_drawn_before_the_transaction_can_be_installed(keystore: Keystore)
     recipient_id, _ = create(keystore)
     pin, pin_hash = new_pin(keystore.hasher)
     assert pin.replace(" ", "") not in pin_hash
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         service.set_password(recipient, "secret")
         recipient.locked_until = keystore.clock() + timedelta(minutes=5)
         service.install_pin(recipient, pin_hash)
@@ -210,10 +200,7 @@ def test_backoff_per_address_and_ip(keystore: Keystore, clock: FakeClock) -> Non
 
 def test_backoff_is_forgotten_after_a_quiet_day(keystore: Keystore, clock: FakeClock) -> None:
     recipient_id, _ = create(keystore)
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         service.set_password(recipient, "right")
         for _ in range(5):
             service.authenticate("kunde@example.com", "wrong", ip="203.0.113.9")
@@ -231,17 +218,14 @@ def test_backoff_is_forgotten_after_a_quiet_day(keystore: Keystore, clock: FakeC
         # Housekeeping deletes pairs forgotten by now (made-up addresses do not pile up).
         for _ in range(2):
             service.authenticate("nobody@example.com", "wrong", ip="203.0.113.9")
-        assert purge_pairs(session, clock()) == 0
+        assert purge_pairs(service.session, clock()) == 0
         clock.advance(days=1)
-        assert purge_pairs(session, clock()) == 1
+        assert purge_pairs(service.session, clock()) == 1
 
 
 def test_deactivated_account_is_inactive_only_with_right_password(keystore: Keystore) -> None:
     recipient_id, _ = create(keystore)
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         service.set_password(recipient, "right")
         service.set_status(recipient, "deactivated")
         assert service.authenticate("kunde@example.com", "wrong").outcome == "bad"
@@ -272,10 +256,7 @@ def test_hash_is_upgraded_on_verify(keystore: Keystore) -> None:
 
 def test_profile_fields_and_activity(keystore: Keystore, clock: FakeClock) -> None:
     recipient_id, _ = create(keystore)
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         service.set_language(recipient, "de")
         with pytest.raises(ValueError):
             service.set_language(recipient, "fr")
@@ -300,11 +281,8 @@ def test_profile_fields_and_activity(keystore: Keystore, clock: FakeClock) -> No
 
 def test_delete_destroys_keys_and_account(keystore: Keystore) -> None:
     recipient_id, _ = create(keystore)
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
-        keystore.ledger(session).record_sealed(
+    with account_of(keystore, recipient_id) as (service, recipient):
+        keystore.ledger(service.session).record_sealed(
             message_id="<m@bank>",
             recipient_id=recipient_id,
             sender=ADVISER,
@@ -341,10 +319,7 @@ def test_search_by_prefix(keystore: Keystore) -> None:
 
 def test_bad_account_input_is_refused_with_what_is_allowed(keystore: Keystore) -> None:
     recipient_id, _ = create(keystore)
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         with pytest.raises(ValueError, match="password must not be empty"):
             service.set_password(recipient, "")
         with pytest.raises(ValueError, match="answer must have at least 4 characters"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +13,8 @@ from keystore.db import Keystore
 from keystore.models import ResetToken
 from keystore.passwords import legacy_normalize_answer, normalize_answer
 from tests.keystore.conftest import FakeClock
+from tests.support.accounts import account_of
+from tests.support.threads import run_at_once
 
 ADDRESS = "kunde@example.com"
 
@@ -27,10 +30,7 @@ def account(keystore: Keystore, *, answer: str = "Bello") -> int:
 
 
 def issue(keystore: Keystore, recipient_id: int) -> str | None:
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         return service.issue_reset_token(recipient, ip="203.0.113.9")
 
 
@@ -75,11 +75,7 @@ def test_racing_posts_of_one_token_claim_it_once(keystore: Keystore) -> None:
         barrier.wait()
         results.append(use(keystore, token))
 
-    threads = [threading.Thread(target=claim) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once([claim] * 4)
     assert sum(result is not None for result in results) == 1
 
 
@@ -90,17 +86,10 @@ def test_racing_wrong_answers_are_all_counted(keystore: Keystore) -> None:
 
     def guess(word: str) -> None:
         barrier.wait()
-        with keystore.session() as session:
-            service = keystore.recipients(session)
-            recipient = service.get_by_id(recipient_id)
-            assert recipient is not None
+        with account_of(keystore, recipient_id) as (service, recipient):
             outcomes.append(service.check_reset_answer(recipient, word).outcome)
 
-    threads = [threading.Thread(target=guess, args=(f"guess {n}",)) for n in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once(partial(guess, f"guess {n}") for n in range(5))
     with keystore.session() as session:
         recipient = keystore.recipients(session).get_by_id(recipient_id)
         assert recipient is not None and recipient.reset_failures == 3
@@ -119,10 +108,7 @@ def test_links_per_hour_are_limited(keystore: Keystore, clock: FakeClock) -> Non
 
 def test_wrong_answers_close_the_reset_until_an_admin_reset(keystore: Keystore) -> None:
     recipient_id = account(keystore)
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         assert service.reset_state(recipient) == "open"
         outcomes = [service.check_reset_answer(recipient, "Rex").outcome for _ in range(3)]
         assert outcomes == ["bad", "bad", "closed"]
@@ -137,10 +123,7 @@ def test_wrong_answers_close_the_reset_until_an_admin_reset(keystore: Keystore) 
 
 def test_answers_are_normalized(keystore: Keystore) -> None:
     recipient_id = account(keystore, answer="Straße  am Meer")
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         # Case folding (ß = ss), spacing, and full-width letters (NFKC) do not matter.
         assert service.check_reset_answer(recipient, "STRASSE am meer").outcome == "ok"
         assert service.check_reset_answer(recipient, " ｓｔｒａｓｓｅ AM\tMEER ").outcome == "ok"
@@ -153,10 +136,7 @@ def test_an_answer_stored_in_the_older_form_still_works_and_is_rehashed(
     # "ǰ" (U+01F0) folds to j + combining caron, which the older form left decomposed.
     answer = "J̌osé Ǧ"
     assert legacy_normalize_answer(answer) != normalize_answer(answer)
-    with keystore.session() as session:
-        service = keystore.recipients(session)
-        recipient = service.get_by_id(recipient_id)
-        assert recipient is not None
+    with account_of(keystore, recipient_id) as (service, recipient):
         recipient.security_answer_hash = service.hasher.hash(legacy_normalize_answer(answer))
         assert service.check_reset_answer(recipient, answer).outcome == "ok"
         ok, _ = service.hasher.verify(normalize_answer(answer), recipient.security_answer_hash)

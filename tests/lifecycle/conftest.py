@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,12 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
-from keystore.masterkey import MasterKey
 from keystore.models import Base
-from keystore.passwords import Hasher, make_context
+from tests.support.runtime import Sealed, build_runtime, folder_environ, seal_for
 from tests.support.smtp import Received, RecordingSink
-from webcrypt import envelope
-from webcrypt.config.loader import load_config
 from webcrypt.lifecycle.jobs import Report
 from webcrypt.runtime import Runtime
 
@@ -59,22 +55,15 @@ def make_runtime(url: str, tmp_path: Path, clock: Any, sink: RecordingSink) -> R
     if not secret.exists():
         secret.write_text(SESSION_SECRET)
         os.chmod(secret, 0o600)
-    config = load_config(
-        environ={
-            "WEBCRYPT_KEYSTORE_URL": url,
-            "WEBCRYPT_KEYSTORE_MASTER_KEY_FILE": str(tmp_path / "master.key"),
-            "WEBCRYPT_PORTAL_SECRET_KEY_FILE": str(secret),
-            "WEBCRYPT_FILTER_RELAY": f"outbox:{tmp_path / 'outbox'}",
-            "WEBCRYPT_PORTAL_RELAY": sink.url,
-            "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
-            "WEBCRYPT_PORTAL_PUBLIC_URL": PORTAL,
-        }
+    environ = folder_environ(
+        tmp_path,
+        WEBCRYPT_KEYSTORE_URL=url,
+        WEBCRYPT_PORTAL_RELAY=sink.url,
+        WEBCRYPT_PORTAL_PUBLIC_URL=PORTAL,
     )
     # Settings are cached for the whole test and refreshed by `update_settings`: a portal
     # request must not have to read them while it holds the SQLite write lock.
-    runtime = Runtime(config, clock=clock, master_key=MasterKey.generate(), settings_ttl=3600)
-    runtime.keystore.hasher = Hasher(make_context(memory_kib=1024, time_cost=1, parallelism=1))
-    runtime.keystore.upgrade()
+    runtime = build_runtime(environ, clock=clock, settings_ttl=3600)
     runtime.settings()
     return runtime
 
@@ -109,17 +98,6 @@ def update_settings(runtime: Runtime, **changes: Any) -> None:
     runtime.refresh_settings()
 
 
-@dataclass
-class Sealed:
-    """A message sealed like the filter does: envelope text, header, ledger row."""
-
-    armored: str
-    header: envelope.Header
-    recipient_id: int
-    message_id: str
-    pin: str | None = None
-
-
 def seal_message(
     runtime: Runtime,
     message_id: str,
@@ -129,39 +107,8 @@ def seal_message(
     body: bytes = b"Subject: Vertrag\r\n\r\nStrictly confidential.\r\n",
 ) -> Sealed:
     """Create the account if needed, seal with its current key and record the ledger."""
-    now = runtime.clock()
-    keystore = runtime.keystore
-    expires = now + timedelta(days=runtime.settings().message_expiry_days)
-    with keystore.session() as session:
-        recipients = keystore.recipients(session)
-        recipient, pin = recipients.get_or_create(to, created_by=sender)
-        material = recipients.current_key(recipient)
-        key = envelope.RecipientKey(
-            address=recipient.address,
-            key_id=material.key_id,
-            key_version=material.version,
-            key=material.key,
-        )
-        sealed = envelope.seal(
-            body,
-            [key],
-            sender=sender,
-            message_id=message_id,
-            portal_url=PORTAL,
-            expires=expires,
-            now=now,
-        )
-        keystore.ledger(session).record_sealed(
-            message_id=message_id,
-            recipient_id=recipient.id,
-            sender=sender,
-            created=now,
-            expires=expires,
-            key_version=material.version,
-        )
-        armored = sealed.armored(recipient.address)
-        header = sealed.headers[recipient.address]
-        return Sealed(armored, header, recipient.id, message_id, pin)
+    days = runtime.settings().message_expiry_days
+    return seal_for(runtime, body, to=to, sender=sender, days=days, message_id=message_id)
 
 
 @pytest.fixture

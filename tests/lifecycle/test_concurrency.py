@@ -17,6 +17,7 @@ from tests.lifecycle.conftest import (
     update_settings,
 )
 from tests.support.smtp import RecordingSink
+from tests.support.threads import run_at_once
 from webcrypt.lifecycle.jobs import Report, run_housekeeping
 from webcrypt.runtime import Runtime
 
@@ -60,11 +61,7 @@ def _run_together(runtime: Runtime, count: int, *, use_lease: bool) -> list[Repo
         except BaseException as exc:  # surface in the main thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_at_once([run] * count, timeout=60)
     assert not errors, errors
     return reports
 

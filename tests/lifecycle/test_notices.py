@@ -17,6 +17,7 @@ from tests.lifecycle.conftest import (
     seal_message,
     update_settings,
 )
+from tests.support.accounts import account_of
 from tests.support.smtp import RecordingSink
 from webcrypt.lifecycle.jobs import run_housekeeping
 from webcrypt.runtime import Runtime
@@ -88,10 +89,7 @@ def test_recipient_language_and_branding(
         unread_notice_days=0,
     )
     seal_message(runtime, "m1@bank.example")
-    with runtime.keystore.session() as session:
-        recipients = runtime.keystore.recipients(session)
-        account = recipients.get(CUSTOMER)
-        assert account is not None
+    with account_of(runtime.keystore, CUSTOMER) as (recipients, account):
         recipients.set_language(account, "de")
     clock.advance(days=27)
     run_housekeeping(runtime)
@@ -140,10 +138,7 @@ def test_deactivated_account_is_deleted_without_notice(
 ) -> None:
     update_settings(runtime, unread_notice_days=0, expiry_notice_mode="never")
     seal_message(runtime, "m1@bank.example")
-    with runtime.keystore.session() as session:
-        recipients = runtime.keystore.recipients(session)
-        account = recipients.get(CUSTOMER)
-        assert account is not None
+    with account_of(runtime.keystore, CUSTOMER) as (recipients, account):
         recipients.set_status(account, "deactivated")
     clock.advance(days=395, seconds=1)
     report = run_housekeeping(runtime)

@@ -19,6 +19,7 @@ from tests.lifecycle.conftest import (
     notices,
     seal_message,
 )
+from tests.support.accounts import account_of
 from tests.support.smtp import Received, RecordingSink
 from webcrypt import envelope
 from webcrypt.lifecycle.jobs import Report, run_housekeeping
@@ -160,10 +161,7 @@ def test_use_resets_the_inactivity_clock(
     assert life.mails[366] == [("inactivity", CUSTOMER)]
     life.until(380)
     if use == "login":
-        with runtime.keystore.session() as session:
-            recipients = runtime.keystore.recipients(session)
-            account = recipients.get(CUSTOMER)
-            assert account is not None
+        with account_of(runtime.keystore, CUSTOMER) as (recipients, account):
             recipients.record_login(account)
         expected = {10: [("unread", ADVISER)], 27: [("expiry", CUSTOMER)]}
     else:

@@ -11,32 +11,20 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from keystore.masterkey import MasterKey
-from keystore.passwords import Hasher, make_context
 from tests.portal.helpers import CUSTOMER, PASSWORD, FakeClock, build_mail, csrf_token, seal
 from tests.portal.sessionguard import SessionGuard
-from webcrypt.config.loader import load_config
+from tests.support.runtime import build_runtime, folder_environ
 from webcrypt.runtime import Runtime
+
+PUBLIC_URL = "http://127.0.0.1:8080"
 
 
 def make_runtime(tmp_path: Path, clock: Any, **environ: str) -> Runtime:
     """Build a runtime on a fresh SQLite keystore under `tmp_path`."""
     (tmp_path / "outbox").mkdir(exist_ok=True)
-    settings = {
-        "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{tmp_path / 'keystore.db'}",
-        "WEBCRYPT_KEYSTORE_MASTER_KEY_FILE": str(tmp_path / "master.key"),
-        "WEBCRYPT_PORTAL_SECRET_KEY_FILE": str(tmp_path / "session.key"),
-        "WEBCRYPT_FILTER_RELAY": f"outbox:{tmp_path / 'outbox'}",
-        "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
-        "WEBCRYPT_PORTAL_PUBLIC_URL": "http://127.0.0.1:8080",
-        **environ,
-    }
-    config = load_config(environ=settings)
-    runtime = Runtime(config, clock=clock, master_key=MasterKey.generate(), settings_ttl=0)
-    # Cheap argon2 parameters: the tests log in often, and the machine is small.
-    runtime.keystore.hasher = Hasher(make_context(memory_kib=1024, time_cost=1, parallelism=1))
-    runtime.keystore.upgrade()
-    return runtime
+    settings = {**folder_environ(tmp_path), "WEBCRYPT_PORTAL_PUBLIC_URL": PUBLIC_URL, **environ}
+    # Cheap argon2 parameters (build_runtime's default): the tests log in often.
+    return build_runtime(settings, clock=clock, settings_ttl=0)
 
 
 @contextmanager

@@ -5,13 +5,12 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from typing import Any
 
-from webcrypt import envelope
+from tests.support.runtime import Sealed, seal_for
 
 ADVISER = "berater@bank.example"
 CUSTOMER = "kunde@example.com"
@@ -29,16 +28,6 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
-
-
-@dataclass
-class Sealed:
-    """A sealed test message."""
-
-    armored: str
-    pin: str | None
-    message_id: str
-    recipient: str
 
 
 def build_mail(
@@ -79,39 +68,7 @@ def seal(
     record: bool = True,
 ) -> Sealed:
     """Seal `raw` for `to` as the filter does: account, current key, envelope, ledger."""
-    message_id = f"{uuid.uuid4().hex}@bank.example"
-    with runtime.keystore.session() as session:
-        recipients = runtime.keystore.recipients(session)
-        recipient, pin = recipients.get_or_create(to, created_by=sender)
-        material = recipients.current_key(recipient)
-        now = runtime.clock()
-        expires = now + timedelta(days=days)
-        key = envelope.RecipientKey(
-            address=recipient.address,
-            key_id=material.key_id,
-            key_version=material.version,
-            key=material.key,
-        )
-        sealed = envelope.seal(
-            raw,
-            [key],
-            sender=sender,
-            message_id=message_id,
-            portal_url=str(runtime.config.portal.public_url),
-            expires=expires,
-            now=now,
-        )
-        if record:
-            runtime.keystore.ledger(session).record_sealed(
-                message_id=message_id,
-                recipient_id=recipient.id,
-                sender=sender,
-                created=now,
-                expires=expires,
-                key_version=material.version,
-            )
-        address = recipient.address
-    return Sealed(sealed.armored(address), pin, message_id, address)
+    return seal_for(runtime, raw, to=to, sender=sender, days=days, record=record)
 
 
 def csrf_token(page: str | bytes) -> str:
@@ -124,6 +81,28 @@ def csrf_token(page: str | bytes) -> str:
     )
     assert match, "no CSRF token in page"
     return html.unescape(match.group(1)).strip()
+
+
+def submit(client: Any, path: str, page: str | bytes | None = None, **fields: Any) -> Any:
+    """Post `fields` to `path` with the CSRF token of `page` (by default of the start page, as
+    a browser that never showed the form); return the response."""
+    token = csrf_token(page if page is not None else client.get("/").data)
+    return client.post(path, data={"csrf_token": token, **fields})
+
+
+def profile_form(client: Any, form: str, **fields: str) -> dict[str, str]:
+    """The data of the profile page's form `form` ("password", "question", ...): a fresh CSRF
+    token, the current password (unless `fields` give one) and `fields`, named as the page
+    names them."""
+    page = client.get("/profile")
+    data = {"csrf_token": csrf_token(page.data), "current_password": PASSWORD, **fields}
+    return {f"{form}-{name}": value for name, value in data.items()}
+
+
+def change_password(client: Any, new: str) -> Any:
+    """Change the logged-in recipient's password from PASSWORD to `new`; return the response."""
+    data = profile_form(client, "password", new_password=new, confirm=new)
+    return client.post("/profile/password", data=data)
 
 
 def hidden(page: str | bytes, name: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.portal.conftest import first_login, login, update_settings
-from tests.portal.helpers import CUSTOMER, PASSWORD, build_mail, csrf_token, seal
+from tests.portal.helpers import CUSTOMER, build_mail, change_password, csrf_token, seal
 
 
 def _normalized(page: bytes, *values: str) -> str:
@@ -209,17 +209,7 @@ def test_password_change_ends_other_sessions(app, account: str) -> None:
     first, second = app.test_client(), app.test_client()
     login(first)
     login(second)
-    page = first.get("/profile")
-    response = first.post(
-        "/profile/password",
-        data={
-            "password-csrf_token": csrf_token(page.data),
-            "password-current_password": PASSWORD,
-            "password-new_password": "my brand new secret 42",
-            "password-confirm": "my brand new secret 42",
-        },
-    )
-    assert response.status_code == 302
+    assert change_password(first, "my brand new secret 42").status_code == 302
     assert b"Change password" in first.get("/profile").data
     assert b"Change password" not in second.get("/profile").data
 

@@ -17,17 +17,13 @@ from typing import Any
 
 import pytest
 
-from keystore.masterkey import MasterKey
 from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, ServerThread, build_mail
-from tests.support.components import free_port, need
+from tests.support.browser import CHROMIUM, chromium, first_login
+from tests.support.components import free_port, need_program
+from tests.support.runtime import build_runtime, folder_environ
 from tests.support.smtp import RecordingSink
-from webcrypt.config.loader import load_config
-from webcrypt.runtime import Runtime
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture
@@ -36,25 +32,19 @@ def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
     import portal
     from webcrypt.smtp.handler import FilterServer
 
-    need(os.path.exists(CHROMIUM), "chromium is not installed (apt-get install chromium)")
+    need_program(CHROMIUM)
     sink = RecordingSink().start()
     portal_port = free_port()
     session_key = tmp_path / "session.key"
     session_key.write_text("browser-test-session-key")
     session_key.chmod(0o600)
-    config = load_config(
-        environ={
-            "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{tmp_path / 'keystore.db'}",
-            "WEBCRYPT_KEYSTORE_MASTER_KEY_FILE": str(tmp_path / "master.key"),
-            "WEBCRYPT_PORTAL_SECRET_KEY_FILE": str(session_key),
-            "WEBCRYPT_FILTER_RELAY": sink.url,
-            "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
-            "WEBCRYPT_PORTAL_PUBLIC_URL": f"http://127.0.0.1:{portal_port}",
-            "WEBCRYPT_PORTAL_LISTEN": f"127.0.0.1:{portal_port}",
-        }
+    environ = folder_environ(
+        tmp_path,
+        WEBCRYPT_FILTER_RELAY=sink.url,
+        WEBCRYPT_PORTAL_PUBLIC_URL=f"http://127.0.0.1:{portal_port}",
+        WEBCRYPT_PORTAL_LISTEN=f"127.0.0.1:{portal_port}",
     )
-    runtime = Runtime(config, master_key=MasterKey.generate())
-    runtime.keystore.upgrade()
+    runtime = build_runtime(environ)
     filter_server = FilterServer(runtime, listen="127.0.0.1:0")
     filter_server.start()
     web = ServerThread(portal.create_server(runtime, threads=4)).start()
@@ -73,8 +63,6 @@ def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 
 def test_open_read_download_and_reply_in_chromium(gateway: dict[str, Any], tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     sink: RecordingSink = gateway["sink"]
     contract = os.urandom(50_000)
     raw = build_mail(
@@ -95,47 +83,34 @@ def test_open_read_download_and_reply_in_chromium(gateway: dict[str, Any], tmp_p
     secure_htm.write_bytes(content.encode() if isinstance(content, str) else content)
     sink.clear()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            # A phone-sized window with JavaScript off: every step must work without it.
-            page = browser.new_page(
-                accept_downloads=True,
-                viewport={"width": 360, "height": 740},
-                java_script_enabled=False,
-            )
-            page.goto(secure_htm.as_uri())
-            page.get_by_role("button", name="Open message").first.click()
-            page.wait_for_url(f"{gateway['portal']}/open")
-            assert page.get_by_label("Email").input_value() == CUSTOMER
+    with chromium() as browser:
+        # A phone-sized window with JavaScript off: every step must work without it.
+        page = browser.new_page(
+            accept_downloads=True,
+            viewport={"width": 360, "height": 740},
+            java_script_enabled=False,
+        )
+        page.goto(secure_htm.as_uri())
+        page.get_by_role("button", name="Open message").first.click()
+        page.wait_for_url(f"{gateway['portal']}/open")
+        assert page.get_by_label("Email").input_value() == CUSTOMER
 
-            page.get_by_role("button", name="First login with a PIN").click()
-            page.get_by_label("PIN", exact=True).fill(pin.group(1))
-            page.get_by_role("button", name="Continue").click()
+        first_login(page, pin.group(1), PASSWORD, question="first_pet")
 
-            page.get_by_label("New password", exact=True).fill(PASSWORD)
-            page.get_by_label("Repeat the new password").fill(PASSWORD)
-            page.get_by_label("Security question").select_option("first_pet")
-            page.get_by_label("Answer", exact=True).fill("Bello")
-            page.get_by_label("Security phrase").fill("Green kettle on the balcony")
-            page.get_by_role("button", name="Save and continue").click()
+        page.get_by_role("heading", name="Ihr Vertrag").wait_for()
+        assert "anbei Ihr Vertrag." in page.locator(".mail-text").inner_text()
+        page.screenshot(path=str(tmp_path / "message-360.png"), full_page=True)
 
-            page.get_by_role("heading", name="Ihr Vertrag").wait_for()
-            assert "anbei Ihr Vertrag." in page.locator(".mail-text").inner_text()
-            page.screenshot(path=str(tmp_path / "message-360.png"), full_page=True)
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Vertrag Übersicht.pdf").click()
+        download = download_info.value
+        assert download.suggested_filename == "Vertrag Übersicht.pdf"
+        assert Path(download.path()).read_bytes() == contract
 
-            with page.expect_download() as download_info:
-                page.get_by_role("button", name="Vertrag Übersicht.pdf").click()
-            download = download_info.value
-            assert download.suggested_filename == "Vertrag Übersicht.pdf"
-            assert Path(download.path()).read_bytes() == contract
-
-            page.get_by_role("button", name="Reply", exact=True).click()
-            page.get_by_label("Message").fill("Vielen Dank, ich unterschreibe heute.")
-            page.get_by_role("button", name="Send").click()
-            page.get_by_role("heading", name="Your message has been sent").wait_for()
-        finally:
-            browser.close()
+        page.get_by_role("button", name="Reply", exact=True).click()
+        page.get_by_label("Message").fill("Vielen Dank, ich unterschreibe heute.")
+        page.get_by_role("button", name="Send").click()
+        page.get_by_role("heading", name="Your message has been sent").wait_for()
 
     (reply,) = sink.wait_for(1, timeout=30)
     assert reply.rcpt_tos == [ADVISER]
@@ -148,8 +123,6 @@ def test_open_read_download_and_reply_in_chromium(gateway: dict[str, Any], tmp_p
 def test_upload_and_html_mail_in_the_sandboxed_frame(
     gateway: dict[str, Any], tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     from tests.portal.helpers import seal
     from webcrypt import envelope
     from webcrypt.sealing.securehtm import render_secure_htm
@@ -164,28 +137,17 @@ def test_upload_and_html_mail_in_the_sandboxed_frame(
     sealed = seal(gateway["runtime"], raw)
     secure_htm = tmp_path / "secure.htm"
     secure_htm.write_text(render_secure_htm(sealed.armored, envelope.parse(sealed.armored).header))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            blocked: list[str] = []
-            page.on("request", lambda request: blocked.append(request.url))
-            page.goto(f"{gateway['portal']}/upload")
-            page.get_by_label("File (secure.htm or .eml)").set_input_files(str(secure_htm))
-            page.get_by_role("button", name="Open", exact=True).click()
-            page.get_by_role("button", name="First login with a PIN").click()
-            page.get_by_label("PIN", exact=True).fill(str(sealed.pin))
-            page.get_by_role("button", name="Continue").click()
-            page.get_by_label("New password", exact=True).fill(PASSWORD)
-            page.get_by_label("Repeat the new password").fill(PASSWORD)
-            page.get_by_label("Answer", exact=True).fill("Bello")
-            page.get_by_label("Security phrase").fill("Green kettle on the balcony")
-            page.get_by_role("button", name="Save and continue").click()
-            frame = page.frame_locator("iframe.mail-frame")
-            greeting = frame.get_by_text("Hallo aus HTML")
-            greeting.wait_for()
-            assert greeting.evaluate("e => getComputedStyle(e).color") == "rgb(0, 170, 0)"
-            assert page.title() != "owned"
-            assert not any("pixel.gif" in url for url in blocked)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page()
+        blocked: list[str] = []
+        page.on("request", lambda request: blocked.append(request.url))
+        page.goto(f"{gateway['portal']}/upload")
+        page.get_by_label("File (secure.htm or .eml)").set_input_files(str(secure_htm))
+        page.get_by_role("button", name="Open", exact=True).click()
+        first_login(page, str(sealed.pin), PASSWORD)
+        frame = page.frame_locator("iframe.mail-frame")
+        greeting = frame.get_by_text("Hallo aus HTML")
+        greeting.wait_for()
+        assert greeting.evaluate("e => getComputedStyle(e).color") == "rgb(0, 170, 0)"
+        assert page.title() != "owned"
+        assert not any("pixel.gif" in url for url in blocked)

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.portal.conftest import first_login, login, update_settings
-from tests.portal.helpers import CUSTOMER, PASSWORD, build_mail, csrf_token, seal
+from tests.portal.helpers import CUSTOMER, PASSWORD, build_mail, csrf_token, profile_form, seal
 
 ATTACKER = {"REMOTE_ADDR": "203.0.113.9"}
 CUSTOMER_IP = {"REMOTE_ADDR": "198.51.100.7"}
@@ -158,13 +158,7 @@ def test_weak_answers_are_refused_at_setup(
 
 
 def test_weak_answers_are_refused_in_the_profile(logged_in: FlaskClient, runtime: Any) -> None:
-    page = logged_in.get("/profile")
-    data = {
-        "question-csrf_token": csrf_token(page.data),
-        "question-current_password": PASSWORD,
-        "question-question": "first_school",
-        "question-answer": "abc",
-    }
+    data = profile_form(logged_in, "question", question="first_school", answer="abc")
     response = logged_in.post("/profile/question", data=data)
     assert response.status_code == 400
     assert "at least 4 characters" in response.get_data(as_text=True)

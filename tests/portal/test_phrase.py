@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from portal.phrases import decoy_phrase
 from tests.portal.conftest import TEST_CONFIG, first_login, login, make_runtime
-from tests.portal.helpers import CUSTOMER, PASSWORD, build_mail, csrf_token, seal
+from tests.portal.helpers import CUSTOMER, PASSWORD, build_mail, csrf_token, seal, submit
 
 PHRASE = "Blue tractor"  # what tests.portal.conftest.first_login chooses
 
@@ -54,16 +54,15 @@ def test_the_first_login_needs_a_phrase_that_is_no_secret(
     client: FlaskClient, runtime, phrase: str, problem: str
 ) -> None:
     page = pin_page(client, runtime)
-    response = client.post(
+    response = submit(
+        client,
         "/setup",
-        data={
-            "csrf_token": csrf_token(page),
-            "new_password": PASSWORD,
-            "confirm": PASSWORD,
-            "question": "first_pet",
-            "answer": "Bello",
-            "phrase": phrase,
-        },
+        page,
+        new_password=PASSWORD,
+        confirm=PASSWORD,
+        question="first_pet",
+        answer="Bello",
+        phrase=phrase,
     )
     assert response.status_code == 400
     assert problem in response.get_data(as_text=True)
@@ -99,15 +98,7 @@ def test_a_wrong_password_shows_the_phrase_again(client: FlaskClient, account: s
 
 def test_another_address_goes_back_to_the_first_step(client: FlaskClient, account: str) -> None:
     second = address_step(client, account)
-    response = client.post(
-        "/login",
-        data={
-            "csrf_token": csrf_token(second),
-            "email": account,
-            "password": "",
-            "other_address": "1",
-        },
-    )
+    response = submit(client, "/login", second, email=account, password="", other_address="1")
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and shown_phrase(page) is None
     assert 'name="password"' not in page and account not in page

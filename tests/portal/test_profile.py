@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from tests.portal.conftest import login
-from tests.portal.helpers import CUSTOMER, PASSWORD, csrf_token
+from tests.portal.helpers import CUSTOMER, PASSWORD, csrf_token, profile_form
 
 
 def test_profile_shows_account_dates(logged_in: FlaskClient) -> None:
@@ -20,13 +20,10 @@ def test_profile_needs_login(client: FlaskClient) -> None:
 
 
 def test_change_password_checks_the_current_one(logged_in: FlaskClient) -> None:
-    page = logged_in.get("/profile")
-    data = {
-        "password-csrf_token": csrf_token(page.data),
-        "password-current_password": "not my password",
-        "password-new_password": "a fresh long secret 1",
-        "password-confirm": "a fresh long secret 1",
-    }
+    new = "a fresh long secret 1"
+    data = profile_form(
+        logged_in, "password", current_password="not my password", new_password=new, confirm=new
+    )
     assert logged_in.post("/profile/password", data=data).status_code == 401
     data["password-current_password"] = PASSWORD
     assert logged_in.post("/profile/password", data=data).status_code == 302
@@ -35,13 +32,7 @@ def test_change_password_checks_the_current_one(logged_in: FlaskClient) -> None:
 
 
 def test_change_security_question(logged_in: FlaskClient, runtime) -> None:
-    page = logged_in.get("/profile")
-    data = {
-        "question-csrf_token": csrf_token(page.data),
-        "question-current_password": PASSWORD,
-        "question-question": "first_car",
-        "question-answer": "Golf",
-    }
+    data = profile_form(logged_in, "question", question="first_car", answer="Golf")
     assert logged_in.post("/profile/question", data=data).status_code == 302
     with runtime.keystore.session() as session:
         assert runtime.keystore.recipients(session).get(CUSTOMER).security_question == "first_car"

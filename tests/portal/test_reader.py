@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.portal.conftest import login
-from tests.portal.helpers import CUSTOMER, build_mail, csrf_token, hidden, seal
+from tests.portal.helpers import CUSTOMER, build_mail, csrf_token, hidden, seal, submit
 from tests.portal.tnef import build_tnef
 from tests.portal.writelock import OtherWriter
 from webcrypt import envelope
@@ -158,34 +158,32 @@ def test_meant_for_another_address(logged_in: FlaskClient, runtime) -> None:
     page = response.get_data(as_text=True)
     assert "meant for another address" in page and "andere@example.com" in page
     # "Log out and log in as ..." keeps the message.
-    response = logged_in.post(
-        "/logout",
-        data={
-            "csrf_token": csrf_token(response.data),
-            "envelope": sealed.armored,
-            "email": "andere@example.com",
-        },
+    response = submit(
+        logged_in, "/logout", response.data, envelope=sealed.armored, email="andere@example.com"
     )
     assert hidden(response.data, "envelope") == sealed.armored.strip()
     assert b'value="andere@example.com"' in response.data
+
+
+def assert_gone(client: FlaskClient, armored: str, reason: bytes) -> None:
+    """Reading the message answers 410 Gone and says `reason`."""
+    response = read(client, armored)
+    assert response.status_code == 410
+    assert reason in response.data
 
 
 def test_expired_message(logged_in: FlaskClient, runtime, clock) -> None:
     sealed = seal(runtime, build_mail(), days=30)
     clock.advance(days=31)
     login(logged_in)
-    response = read(logged_in, sealed.armored)
-    assert response.status_code == 410
-    assert b"This message has expired" in response.data
+    assert_gone(logged_in, sealed.armored, b"This message has expired")
 
 
 def test_withdrawn_message(logged_in: FlaskClient, runtime) -> None:
     sealed = seal(runtime, build_mail())
     with runtime.keystore.session() as session:
         assert runtime.keystore.ledger(session).revoke(sealed.message_id, by="berater@bank.example")
-    response = read(logged_in, sealed.armored)
-    assert response.status_code == 410
-    assert b"withdrew this message on" in response.data
+    assert_gone(logged_in, sealed.armored, b"withdrew this message on")
 
 
 def test_destroyed_key_version_reads_as_expired(logged_in: FlaskClient, runtime) -> None:
@@ -195,9 +193,7 @@ def test_destroyed_key_version_reads_as_expired(logged_in: FlaskClient, runtime)
         recipient = recipients.get(CUSTOMER)
         recipients.rotate_key(recipient)
         recipients.destroy_key_version(recipient.id, 1)
-    response = read(logged_in, sealed.armored)
-    assert response.status_code == 410
-    assert b"This message has expired" in response.data
+    assert_gone(logged_in, sealed.armored, b"This message has expired")
 
 
 def _flip(armored: str, position: float) -> str:
@@ -276,10 +272,7 @@ def test_unknown_part(logged_in: FlaskClient, runtime) -> None:
 
 def test_download_needs_login(client: FlaskClient, runtime, account: str) -> None:
     sealed = seal(runtime, build_mail())
-    token = csrf_token(client.get("/").data)
-    response = client.post(
-        "/download", data={"csrf_token": token, "envelope": sealed.armored, "part": "eml"}
-    )
+    response = submit(client, "/download", envelope=sealed.armored, part="eml")
     assert b'name="password"' in response.data
     assert hidden(response.data, "envelope") == sealed.armored.strip()
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 from flask.testing import FlaskClient
 
-from tests.portal.helpers import ADVISER, CUSTOMER, build_mail, csrf_token, seal
+from tests.portal.helpers import ADVISER, CUSTOMER, build_mail, csrf_token, seal, submit
 
 
 def outbox(tmp_path: Path) -> list:  # type: ignore[type-arg]
@@ -94,10 +95,7 @@ def test_no_reply_to_an_external_sender(logged_in: FlaskClient, runtime) -> None
 
 def test_reply_needs_login(client: FlaskClient, runtime, account: str) -> None:
     sealed = seal(runtime, build_mail())
-    token = csrf_token(client.get("/").data)
-    response = client.post(
-        "/reply/send", data={"csrf_token": token, "envelope": sealed.armored, "body": "x"}
-    )
+    response = submit(client, "/reply/send", envelope=sealed.armored, body="x")
     assert b'name="password"' in response.data
 
 
@@ -130,19 +128,18 @@ def test_relay_failure_keeps_the_text(logged_in: FlaskClient, runtime, tmp_path:
     assert b"Mein wichtiger Text" in response.data
 
 
+def write(client: FlaskClient, page: Any, *, as_multipart: bool = False, **fields: str) -> Any:
+    """Post the write form of `page` with `fields`; return the response."""
+    data = {"csrf_token": csrf_token(page.data), **fields}
+    if as_multipart:
+        return client.post("/write", data=data, content_type="multipart/form-data")
+    return client.post("/write", data=data)
+
+
 def test_write_to_a_known_adviser(logged_in: FlaskClient, runtime, tmp_path: Path) -> None:
     page = logged_in.get("/write")
     assert ADVISER in page.get_data(as_text=True)
-    response = logged_in.post(
-        "/write",
-        data={
-            "csrf_token": csrf_token(page.data),
-            "to": ADVISER,
-            "subject": "Frage",
-            "body": "Hallo",
-        },
-        content_type="multipart/form-data",
-    )
+    response = write(logged_in, page, to=ADVISER, subject="Frage", body="Hallo", as_multipart=True)
     assert response.status_code == 200
     (mail,) = outbox(tmp_path)
     assert mail["To"] == ADVISER and mail["Subject"] == "Frage [WebCrypt]"
@@ -151,25 +148,15 @@ def test_write_to_a_known_adviser(logged_in: FlaskClient, runtime, tmp_path: Pat
 def test_write_refuses_other_addresses(logged_in: FlaskClient, tmp_path: Path) -> None:
     page = logged_in.get("/write")
     for to in ("attacker@evil.example", "chef@bank.example"):
-        response = logged_in.post(
-            "/write",
-            data={"csrf_token": csrf_token(page.data), "to": to, "subject": "x", "body": "y"},
-        )
+        response = write(logged_in, page, to=to, subject="x", body="y")
         assert response.status_code == 400
     assert outbox(tmp_path) == []
 
 
 def test_write_refuses_header_injection(logged_in: FlaskClient, tmp_path: Path) -> None:
     page = logged_in.get("/write")
-    response = logged_in.post(
-        "/write",
-        data={
-            "csrf_token": csrf_token(page.data),
-            "to": ADVISER,
-            "subject": "Hallo\r\nBcc: attacker@evil.example",
-            "body": "y",
-        },
-    )
+    subject = "Hallo\r\nBcc: attacker@evil.example"
+    response = write(logged_in, page, to=ADVISER, subject=subject, body="y")
     assert response.status_code == 400
     assert outbox(tmp_path) == []
 

@@ -25,9 +25,17 @@ from sqlalchemy import event
 
 from portal import create_app
 from tests.portal.conftest import TEST_CONFIG, first_login, login, make_runtime, update_settings
-from tests.portal.helpers import CUSTOMER, PASSWORD, FakeClock, build_mail, csrf_token, seal
+from tests.portal.helpers import (
+    CUSTOMER,
+    FakeClock,
+    build_mail,
+    change_password,
+    csrf_token,
+    seal,
+)
 from tests.portal.sessionguard import NestedSession
 from tests.portal.test_reader import read
+from tests.support.sessions import busy_until_the_end, copy_of
 from webcrypt.runtime import Runtime
 
 
@@ -93,15 +101,6 @@ def test_recipient_pages_never_nest_sessions(
 # -- Revocation: a session ends on the server, so a copy of the cookie ends with it. -------
 
 
-def copy_of(client: FlaskClient) -> FlaskClient:
-    """Return a second browser holding a copy of `client`'s session cookie."""
-    cookie = client.get_cookie("webcrypt")
-    assert cookie is not None
-    other = client.application.test_client()
-    other.set_cookie("webcrypt", cookie.value)
-    return other
-
-
 def logged_in_as_customer(client: FlaskClient) -> bool:
     """Tell whether `client` sees the profile of a logged-in recipient."""
     return b"Change password" in client.get("/profile").data
@@ -154,17 +153,7 @@ def test_a_copied_cookie_no_longer_works_after_a_password_change(
     logged_in: FlaskClient,
 ) -> None:
     stolen = copy_of(logged_in)
-    page = logged_in.get("/profile")
-    response = logged_in.post(
-        "/profile/password",
-        data={
-            "password-csrf_token": csrf_token(page.data),
-            "password-current_password": PASSWORD,
-            "password-new_password": "my brand new secret 42",
-            "password-confirm": "my brand new secret 42",
-        },
-    )
-    assert response.status_code == 302
+    assert change_password(logged_in, "my brand new secret 42").status_code == 302
     assert logged_in_as_customer(logged_in)  # the browser that changed it stays in
     assert not logged_in_as_customer(stolen)
 
@@ -203,10 +192,7 @@ def test_the_absolute_lifetime_ends_an_active_session(
     logged_in: FlaskClient, clock: FakeClock
 ) -> None:
     # A request every 20 minutes: the idle timeout (30 minutes) never fires.
-    for _ in range(12 * 3):
-        clock.advance(minutes=20)
-        assert logged_in_as_customer(logged_in)
-    clock.advance(minutes=20)  # 12 h 20 min after the login, 20 minutes after the last request
+    busy_until_the_end(clock, lambda: logged_in_as_customer(logged_in), every=20)
     page = logged_in.get("/profile")
     assert b"Change password" not in page.data
     assert b"Your session has ended" in page.data

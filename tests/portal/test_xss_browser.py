@@ -24,18 +24,15 @@ from typing import Any
 
 import pytest
 
-from keystore.masterkey import MasterKey
 from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, ServerThread, seal
-from tests.support.components import free_port, need
+from tests.support.browser import CHROMIUM, chromium, first_login
+from tests.support.components import free_port, need_program
+from tests.support.runtime import build_runtime, folder_environ
 from webcrypt import envelope
-from webcrypt.config.loader import load_config
-from webcrypt.runtime import Runtime
 from webcrypt.sealing.securehtm import render_secure_htm
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PAYLOADS = json.loads((Path(__file__).with_name("xss_payloads.json")).read_text("utf-8"))
 KINDS = ("html_body", "file_name", "subject", "display_name")
 # Time for asynchronous handlers (image errors, autofocus, toggle) to fire after load.
@@ -109,23 +106,14 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 
     from portal import create_app
 
-    need(os.path.exists(CHROMIUM), "chromium is not installed (apt-get install chromium)")
+    need_program(CHROMIUM)
     tmp_path = tmp_path_factory.mktemp("xss")
     port = free_port()
     session_key = tmp_path / "session.key"
     session_key.write_text("xss-test-session-key")
     session_key.chmod(0o600)
-    config = load_config(
-        environ={
-            "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{tmp_path / 'keystore.db'}",
-            "WEBCRYPT_KEYSTORE_MASTER_KEY_FILE": str(tmp_path / "master.key"),
-            "WEBCRYPT_PORTAL_SECRET_KEY_FILE": str(session_key),
-            "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
-            "WEBCRYPT_PORTAL_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        }
-    )
-    runtime = Runtime(config, master_key=MasterKey.generate())
-    runtime.keystore.upgrade()
+    environ = folder_environ(tmp_path, WEBCRYPT_PORTAL_PUBLIC_URL=f"http://127.0.0.1:{port}")
+    runtime = build_runtime(environ)
     app = create_app(runtime, {"RATELIMIT_ENABLED": False})
     web = ServerThread(create_server(app, host="127.0.0.1", port=port, threads=4)).start()
     try:
@@ -137,15 +125,8 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    need(os.path.exists(CHROMIUM), "chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def secure_htm_file(server: dict[str, Any], armored: str, name: str) -> Path:
@@ -206,14 +187,7 @@ def customer_page(portal_server: dict[str, Any], browser: Any) -> Iterator[tuple
     sealed = seal(portal_server["runtime"], hostile_mail("subject", "Willkommen"))
     assert sealed.pin
     open_from_file(page, secure_htm_file(portal_server, sealed.armored, "first"))
-    page.get_by_role("button", name="First login with a PIN").click()
-    page.get_by_label("PIN", exact=True).fill(sealed.pin)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("New password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat the new password").fill(PASSWORD)
-    page.get_by_label("Answer", exact=True).fill("Bello")
-    page.get_by_label("Security phrase").fill("Green kettle on the balcony")
-    page.get_by_role("button", name="Save and continue").click()
+    first_login(page, sealed.pin, PASSWORD)
     page.get_by_role("heading", name="Willkommen").wait_for()
     try:
         yield page, counter

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from keystore.db import Keystore
 from keystore.masterkey import MasterKey
+from tests.support.accounts import account_of
 from tests.support.cli import clean_workdir, run
 from webcrypt.cli.main import main
 
@@ -186,15 +187,12 @@ def test_seal_creates_account_prints_pin_once_and_opens(
     keystore = Keystore(
         "sqlite:///var/keystore.db", master_key=MasterKey.load_file(workdir / "var" / "master.key")
     )
-    with keystore.session() as session:
-        recipients = keystore.recipients(session)
-        account = recipients.get("kunde@example.com")
-        assert account is not None
+    with account_of(keystore, "kunde@example.com") as (recipients, account):
         key = recipients.key(account.id, found.header.key_version)
         assert key is not None
         assert open_envelope(found, key) == MAIL.encode()
         # sealing the same message again for the same recipient is one ledger entry
-        assert len(keystore.ledger(session).find("inv-1@bank.example")) == 1
+        assert len(keystore.ledger(recipients.session).find("inv-1@bank.example")) == 1
     keystore.dispose()
 
 

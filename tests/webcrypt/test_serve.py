@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import smtplib
 import subprocess
-import sys
 import time
 import urllib.request
 from email.message import EmailMessage
@@ -14,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import WEBCRYPT, serve_environ
 from tests.support.components import free_port
 
 pytestmark = pytest.mark.slow
@@ -21,15 +20,9 @@ pytestmark = pytest.mark.slow
 
 def start_serve(workdir: Path) -> tuple[subprocess.Popen[str], int, int]:
     smtp_port, http_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBCRYPT_")}
-    env.update(
-        WEBCRYPT_FILTER_LISTEN=f"127.0.0.1:{smtp_port}",
-        WEBCRYPT_PORTAL_LISTEN=f"127.0.0.1:{http_port}",
-        WEBCRYPT_PORTAL_PUBLIC_URL=f"http://127.0.0.1:{http_port}",
-        WEBCRYPT_FILTER_INTERNAL_DOMAINS="bank.example",
-    )
+    env = serve_environ(smtp_port, http_port, WEBCRYPT_FILTER_INTERNAL_DOMAINS="bank.example")
     process = subprocess.Popen(
-        [sys.executable, "-m", "webcrypt.cli.main", "serve"],
+        [*WEBCRYPT, "serve"],
         cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,
