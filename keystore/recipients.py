@@ -17,6 +17,7 @@ from keystore.addresses import normalize_address
 from keystore.clock import Clock, utcnow
 from keystore.errors import KeystoreError
 from keystore.keys import KeyMaterial, KeyVersions
+from keystore.languages import LANGUAGES
 from keystore.lockout import (
     clear_address,
     clear_pair,
@@ -47,7 +48,6 @@ Outcome = Literal[
     "ok", "bad", "throttled", "expired", "inactive", "pin_required", "password_required"
 ]
 STATUSES = ("active", "deactivated")
-LANGUAGES = ("en", "de")
 #: The longest phrase the column holds once wrapped (4 bytes a character at worst).
 MAX_PHRASE = 120
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from keystore.audit import AuditService
 from keystore.clock import Clock, utcnow
 from keystore.errors import SettingsError
+from keystore.languages import LANGUAGES
 from keystore.models import SettingValue
 from keystore.values import boolean, choice, domains, integer
 
@@ -142,7 +143,7 @@ VALIDATORS: dict[str, Callable[[object], Any]] = {
     "reset_link_minutes": integer(5, 120),
     "reset_answer_attempts": integer(1, 10),
     "pin_delivery": choice("adviser", "recipient"),
-    "default_language": choice("en", "de"),
+    "default_language": choice(*LANGUAGES),
     "read_receipts": boolean,
     "withdraw_link": boolean,
     "product_name": _text(1, 64),

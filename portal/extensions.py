@@ -22,9 +22,9 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
+from keystore.languages import LANGUAGES
 from portal.context import settings
 
-LANGUAGES = ("en", "de")
 LANGUAGE_KEY = "lang"
 
 View = TypeVar("View", bound=Callable[..., Any])

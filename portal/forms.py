@@ -23,8 +23,8 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from keystore import passwordrules
+from keystore.languages import LANGUAGES
 from keystore.passwords import ANSWER_MIN_LENGTH, answer_too_short, normalize_answer
-from keystore.recipients import LANGUAGES
 
 #: The security questions on offer, by the key stored in the account.
 SECURITY_QUESTIONS: dict[str, Any] = {

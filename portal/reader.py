@@ -18,8 +18,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms.validators import InputRequired
 
+from keystore.languages import LANGUAGES
 from portal.auth import logged_in_address
-from portal.extensions import LANGUAGE_KEY, LANGUAGES, csrf_exempt, limited
+from portal.extensions import LANGUAGE_KEY, csrf_exempt, limited
 from portal.loginpage import carried_envelope, login_page
 from portal.mimeview import clean_type, find_attachment, message_subject, safe_filename
 from portal.reading import (

@@ -8,8 +8,9 @@ from typing import Any
 from flask import Flask, Response, abort, redirect, request, session
 from flask_babel import get_locale
 
+from keystore.languages import LANGUAGES
 from portal.context import settings
-from portal.extensions import LANGUAGE_KEY, LANGUAGES
+from portal.extensions import LANGUAGE_KEY
 from portal.identity import visitor
 
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")

@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-LANGUAGES = ("en", "de")
+from keystore.languages import LANGUAGES
 
 
 @dataclass(frozen=True)

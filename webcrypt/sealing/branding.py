@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from keystore.languages import LANGUAGES
+
 DEFAULT_PRODUCT_NAME = "WebCrypt"
 DEFAULT_COLOR = "#1f4e79"
 LOGO_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
-LANGUAGES = ("en", "de")
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 

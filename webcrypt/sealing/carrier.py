@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from markupsafe import Markup
 
 from keystore.addresses import normalize_address
+from keystore.languages import LANGUAGES
 from webcrypt.mail.compose import (
     Part,
     address_header,
@@ -30,7 +31,7 @@ from webcrypt.mail.compose import (
     seven_bit,
 )
 from webcrypt.mail.message import decode_text, without_surrogates
-from webcrypt.mail.rendering import LANGUAGES, language, render_mail, render_template
+from webcrypt.mail.rendering import language, render_mail, render_template
 from webcrypt.sealing.branding import Branding
 from webcrypt.sealing.securehtm import render_secure_htm
 
