@@ -40,17 +40,23 @@ def _decode_label(label: str) -> str:
     return decoded
 
 
+def _bare(address: str) -> str:
+    """Return `address` without surrounding blanks, angle brackets and a trailing ``#secure``."""
+    text = address.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].strip()
+    if text.lower().endswith(_SECURE_SUFFIX):
+        text = text[: -len(_SECURE_SUFFIX)]
+    return text
+
+
 def normalize_address(address: str) -> str:
     """Return the canonical form of a mail address (lower case, Unicode domain, no `#secure`).
 
     Strips whitespace and angle brackets and a trailing ``#secure``; raises `ValueError` for
     anything that is not a plain ``local@domain`` address.
     """
-    text = address.strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1].strip()
-    if text.lower().endswith(_SECURE_SUFFIX):
-        text = text[: -len(_SECURE_SUFFIX)]
+    text = _bare(address)
     local, at, domain = text.rpartition("@")
     if not at or not local or not domain:
         raise ValueError(f"not a mail address: {address!r}")
@@ -87,12 +93,7 @@ def domain_of_address(address: str) -> str:
     Surrounding blanks and angle brackets and a trailing ``#secure`` are ignored; the domain is
     what follows the last ``@``, so a quoted local part holding an ``@`` cannot pose as one.
     """
-    text = address.strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1].strip()
-    if text.lower().endswith(_SECURE_SUFFIX):
-        text = text[: -len(_SECURE_SUFFIX)]
-    local, at, domain = text.rpartition("@")
+    local, at, domain = _bare(address).rpartition("@")
     if not at or not local:
         return ""
     return canonical_domain(domain)

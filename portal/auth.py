@@ -101,9 +101,7 @@ def login() -> ResponseReturnValue:
             "The email address or the password is not correct. On your first login, use the "
             "PIN from your adviser."
         )
-        return login_page(
-            envelope=envelope, form=form, failure=_with_wait(failure, result, now()), status=401
-        )
+        return _refused(failure, result, envelope=envelope, form=form)
     return continue_after_login(envelope)
 
 
@@ -113,20 +111,23 @@ def _record_failure(found: Services, action: str, typed: str, result: AuthResult
     found.audit.record(action, actor=address, target=address, ip=_client(), detail=result.outcome)
 
 
-def _with_wait(failure: str, result: AuthResult, moment: Any) -> str:
-    """Add how long to wait when this address was tried wrongly too often from here.
+def _refused(
+    failure: str, result: AuthResult, *, envelope: str, pin: bool = False, form: Any = None
+) -> ResponseReturnValue:
+    """Show the login page again with `failure`, and how long to wait when throttled.
 
-    Unknown addresses are slowed down in the same way, so this tells nothing about accounts.
+    The wait is added when this address was tried wrongly too often from here; unknown
+    addresses are slowed down in the same way, so this tells nothing about accounts.
     """
-    if result.outcome != "throttled" or result.locked_until is None:
-        return failure
-    seconds = max(1, int((result.locked_until - moment).total_seconds() + 0.999))
-    wait = ngettext(
-        "Too many failed attempts from here: please wait %(num)d second before trying again.",
-        "Too many failed attempts from here: please wait %(num)d seconds before trying again.",
-        seconds,
-    )
-    return f"{wait} {failure}"
+    if result.outcome == "throttled" and result.locked_until is not None:
+        seconds = max(1, int((result.locked_until - now()).total_seconds() + 0.999))
+        wait = ngettext(
+            "Too many failed attempts from here: please wait %(num)d second before trying again.",
+            "Too many failed attempts from here: please wait %(num)d seconds before trying again.",
+            seconds,
+        )
+        failure = f"{wait} {failure}"
+    return login_page(envelope=envelope, pin=pin, form=form, failure=failure, status=401)
 
 
 @bp.route("/login/pin", methods=["GET", "POST"])
@@ -160,9 +161,7 @@ def login_pin() -> ResponseReturnValue:
             "The email address or the PIN is not correct. If you have chosen a password "
             "already, log in with your password."
         )
-        return login_page(
-            envelope=envelope, pin=True, failure=_with_wait(failure, result, now()), status=401
-        )
+        return _refused(failure, result, envelope=envelope, pin=True)
     return render_template("auth/setup.html", form=SetupForm(formdata=None), envelope=envelope)
 
 

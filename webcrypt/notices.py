@@ -58,17 +58,18 @@ def sending_address(created_by: str | None, internal_domains: Iterable[str]) -> 
 
 def notice(
     name: str,
-    *,
     to: str,
-    sent_for: str,
+    context: Mapping[str, Any],
+    *,
+    sent_for: str | None = None,
     settings: Settings,
     lang: str | None,
     now: datetime,
-    context: Mapping[str, Any],
 ) -> Outgoing:
-    """Render the template `name` in `lang` (else the default language) and build the mail.
+    """Render the template `name` with `context` in `lang` (else the default language) for `to`.
 
-    `sent_for` is an address whose domain the notice comes from (usually the adviser's).
+    `sent_for` is an address whose domain the notice comes from (the adviser's); it defaults to
+    `to`, the adviser, for the notices to advisers.
     """
     chosen = language(lang, settings.default_language)
 
@@ -90,7 +91,7 @@ def notice(
         **context,
     )
     data = compose(
-        sender=system_sender(settings.product_name, sent_for),
+        sender=system_sender(settings.product_name, to if sent_for is None else sent_for),
         to=to,
         subject=rendered.subject,
         text=rendered.text,
@@ -120,20 +121,13 @@ def pin_mail(
     It also gives the adviser what to tell the customer against forged pages: the portal's
     address (the only page for the password) and that it shows their security phrase.
     """
-    return notice(
-        "pin",
-        to=adviser,
-        sent_for=adviser,
-        settings=settings,
-        lang=lang,
-        now=now,
-        context={
-            "recipient": recipient,
-            "pin": pin,
-            "portal_url": portal_url,
-            "origin": portal_origin(portal_url),
-        },
-    )
+    context = {
+        "recipient": recipient,
+        "pin": pin,
+        "portal_url": portal_url,
+        "origin": portal_origin(portal_url),
+    }
+    return notice("pin", adviser, context, settings=settings, lang=lang, now=now)
 
 
 def pin_reset_mail(
@@ -149,15 +143,9 @@ def pin_reset_mail(
     now: datetime,
 ) -> Outgoing:
     """Send the new one-time PIN after an admin reset, to the recipient or to the adviser."""
-    return notice(
-        "pin_reset_recipient" if to_recipient else "pin_reset",
-        to=to,
-        sent_for=sent_for,
-        settings=settings,
-        lang=lang,
-        now=now,
-        context={"recipient": recipient, "pin": pin, "portal_url": portal_url},
-    )
+    name = "pin_reset_recipient" if to_recipient else "pin_reset"
+    context = {"recipient": recipient, "pin": pin, "portal_url": portal_url}
+    return notice(name, to, context, sent_for=sent_for, settings=settings, lang=lang, now=now)
 
 
 def deactivated_notice(
@@ -171,15 +159,8 @@ def deactivated_notice(
     now: datetime,
 ) -> Outgoing:
     """Tell the adviser, bounce-style, that a recipient's account is deactivated."""
-    return notice(
-        "deactivated",
-        to=adviser,
-        sent_for=adviser,
-        settings=settings,
-        lang=lang,
-        now=now,
-        context={"recipient": recipient, "subject": subject, "other_recipients": others},
-    )
+    context = {"recipient": recipient, "subject": subject, "other_recipients": others}
+    return notice("deactivated", adviser, context, settings=settings, lang=lang, now=now)
 
 
 def unread_mail(
@@ -193,19 +174,9 @@ def unread_mail(
     now: datetime,
 ) -> Outgoing:
     """Tell the adviser that a message is still unopened."""
+    context = {"recipient": recipient, "message_id": message_id, "sent": sent, "expires": expires}
     return notice(
-        "unread",
-        to=adviser,
-        sent_for=adviser,
-        settings=settings,
-        lang=settings.default_language,
-        now=now,
-        context={
-            "recipient": recipient,
-            "message_id": message_id,
-            "sent": sent,
-            "expires": expires,
-        },
+        "unread", adviser, context, settings=settings, lang=settings.default_language, now=now
     )
 
 
@@ -220,14 +191,9 @@ def receipt_mail(
     now: datetime,
 ) -> Outgoing:
     """Tell the adviser that the recipient opened a message for the first time."""
+    context = {"recipient": recipient, "message_id": message_id, "sent": sent, "opened": opened}
     return notice(
-        "receipt",
-        to=adviser,
-        sent_for=adviser,
-        settings=settings,
-        lang=settings.default_language,
-        now=now,
-        context={"recipient": recipient, "message_id": message_id, "sent": sent, "opened": opened},
+        "receipt", adviser, context, settings=settings, lang=settings.default_language, now=now
     )
 
 
@@ -244,21 +210,16 @@ def expiry_mail(
     now: datetime,
 ) -> Outgoing:
     """Tell the recipient that a message expires soon: open it and save it locally."""
+    context = {
+        "recipient": recipient,
+        "adviser": adviser,
+        "sent": sent,
+        "expires": expires,
+        "opened": opened,
+        "portal_url": portal_url,
+    }
     return notice(
-        "expiry",
-        to=recipient,
-        sent_for=adviser,
-        settings=settings,
-        lang=lang,
-        now=now,
-        context={
-            "recipient": recipient,
-            "adviser": adviser,
-            "sent": sent,
-            "expires": expires,
-            "opened": opened,
-            "portal_url": portal_url,
-        },
+        "expiry", recipient, context, sent_for=adviser, settings=settings, lang=lang, now=now
     )
 
 
@@ -274,20 +235,15 @@ def inactivity_mail(
     now: datetime,
 ) -> Outgoing:
     """Tell the recipient that the unused account will be deleted unless they log in."""
+    context = {
+        "recipient": recipient,
+        "last_used": last_used,
+        "deletion": deletion,
+        "portal_url": portal_url,
+        "months": round(settings.inactivity_days / 30.4),
+    }
     return notice(
-        "inactivity",
-        to=recipient,
-        sent_for=sent_for,
-        settings=settings,
-        lang=lang,
-        now=now,
-        context={
-            "recipient": recipient,
-            "last_used": last_used,
-            "deletion": deletion,
-            "portal_url": portal_url,
-            "months": round(settings.inactivity_days / 30.4),
-        },
+        "inactivity", recipient, context, sent_for=sent_for, settings=settings, lang=lang, now=now
     )
 
 
@@ -303,20 +259,15 @@ def withdraw_offer_mail(
     now: datetime,
 ) -> Outgoing:
     """Confirm a sent message to the adviser, with the link that withdraws it."""
+    context = {
+        "recipients": list(recipients),
+        "message_id": message_id,
+        "sent": sent,
+        "expires": expires,
+        "link": link,
+    }
     return notice(
-        "withdraw",
-        to=adviser,
-        sent_for=adviser,
-        settings=settings,
-        lang=settings.default_language,
-        now=now,
-        context={
-            "recipients": list(recipients),
-            "message_id": message_id,
-            "sent": sent,
-            "expires": expires,
-            "link": link,
-        },
+        "withdraw", adviser, context, settings=settings, lang=settings.default_language, now=now
     )
 
 
@@ -330,19 +281,14 @@ def reset_link_mail(
     now: datetime,
 ) -> Outgoing:
     """Send the one-time link of a password reset to the account's own address."""
+    context = {
+        "recipient": recipient,
+        "when": now,
+        "link": link,
+        "minutes": settings.reset_link_minutes,
+    }
     return notice(
-        "reset_link",
-        to=recipient,
-        sent_for=sent_for,
-        settings=settings,
-        lang=lang,
-        now=now,
-        context={
-            "recipient": recipient,
-            "when": now,
-            "link": link,
-            "minutes": settings.reset_link_minutes,
-        },
+        "reset_link", recipient, context, sent_for=sent_for, settings=settings, lang=lang, now=now
     )
 
 
@@ -359,12 +305,7 @@ def reset_notice_mail(
     """Tell the account's own address about one step of a password reset (`RESET_EVENTS`)."""
     if event not in RESET_EVENTS:
         raise ValueError(f"unknown reset event {event!r}; use one of {', '.join(RESET_EVENTS)}")
+    context = {"recipient": recipient, "when": now, "event": event, "left": left}
     return notice(
-        "reset_notice",
-        to=recipient,
-        sent_for=sent_for,
-        settings=settings,
-        lang=lang,
-        now=now,
-        context={"recipient": recipient, "when": now, "event": event, "left": left},
+        "reset_notice", recipient, context, sent_for=sent_for, settings=settings, lang=lang, now=now
     )

@@ -8,6 +8,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,114 +30,95 @@ CUSTOMER = "kunde@example.com"
 SETTINGS = Settings(product_name="Sichere Post", contact_de="Fragen: 0800 1", footer_en="Bank")
 PORTAL = "https://portal.bank.example/webcrypt"
 
-BUILDERS: dict[str, Callable[[str | None], Outgoing]] = {
-    "pin": lambda lang: notices.pin_mail(
-        adviser=ADVISER,
-        recipient=CUSTOMER,
-        pin="1234 5678",
-        portal_url=PORTAL,
-        settings=SETTINGS,
-        lang=lang,
-        now=NOW,
+PIN = "1234 5678"
+ABOUT_A_MESSAGE = {"adviser": ADVISER, "recipient": CUSTOMER, "message_id": "m1@bank.example"}
+PIN_RESET = {
+    "to": ADVISER,
+    "to_recipient": False,
+    "recipient": CUSTOMER,
+    "sent_for": ADVISER,
+    "pin": PIN,
+    "portal_url": PORTAL,
+}
+
+KINDS: dict[str, tuple[Callable[..., Outgoing], dict[str, Any]]] = {
+    "pin": (
+        notices.pin_mail,
+        {"adviser": ADVISER, "recipient": CUSTOMER, "pin": PIN, "portal_url": PORTAL},
     ),
-    "pin_reset": lambda lang: notices.pin_reset_mail(
-        to=ADVISER,
-        to_recipient=False,
-        recipient=CUSTOMER,
-        sent_for=ADVISER,
-        pin="1234 5678",
-        portal_url=PORTAL,
-        settings=SETTINGS,
-        lang=lang,
-        now=NOW,
+    "pin_reset": (notices.pin_reset_mail, PIN_RESET),
+    "pin_reset_recipient": (
+        notices.pin_reset_mail,
+        PIN_RESET | {"to": CUSTOMER, "to_recipient": True},
     ),
-    "pin_reset_recipient": lambda lang: notices.pin_reset_mail(
-        to=CUSTOMER,
-        to_recipient=True,
-        recipient=CUSTOMER,
-        sent_for=ADVISER,
-        pin="1234 5678",
-        portal_url=PORTAL,
-        settings=SETTINGS,
-        lang=lang,
-        now=NOW,
+    "deactivated": (
+        notices.deactivated_notice,
+        {"adviser": ADVISER, "recipient": CUSTOMER, "subject": "Ihr Vertrag", "others": True},
     ),
-    "deactivated": lambda lang: notices.deactivated_notice(
-        adviser=ADVISER,
-        recipient=CUSTOMER,
-        subject="Ihr Vertrag",
-        others=True,
-        settings=SETTINGS,
-        lang=lang,
-        now=NOW,
+    "unread": (
+        notices.unread_mail,
+        ABOUT_A_MESSAGE | {"sent": NOW - timedelta(days=10), "expires": NOW + timedelta(days=20)},
     ),
-    "unread": lambda lang: notices.unread_mail(
-        adviser=ADVISER,
-        recipient=CUSTOMER,
-        message_id="m1@bank.example",
-        sent=NOW - timedelta(days=10),
-        expires=NOW + timedelta(days=20),
-        settings=SETTINGS,
-        now=NOW,
+    "receipt": (
+        notices.receipt_mail,
+        ABOUT_A_MESSAGE | {"sent": NOW - timedelta(days=1), "opened": NOW},
     ),
-    "receipt": lambda lang: notices.receipt_mail(
-        adviser=ADVISER,
-        recipient=CUSTOMER,
-        message_id="m1@bank.example",
-        sent=NOW - timedelta(days=1),
-        opened=NOW,
-        settings=SETTINGS,
-        now=NOW,
+    "expiry": (
+        notices.expiry_mail,
+        {
+            "recipient": CUSTOMER,
+            "adviser": ADVISER,
+            "sent": NOW - timedelta(days=27),
+            "expires": NOW + timedelta(days=3),
+            "opened": False,
+            "portal_url": PORTAL,
+        },
     ),
-    "expiry": lambda lang: notices.expiry_mail(
-        recipient=CUSTOMER,
-        adviser=ADVISER,
-        sent=NOW - timedelta(days=27),
-        expires=NOW + timedelta(days=3),
-        opened=False,
-        portal_url=PORTAL,
-        settings=SETTINGS,
-        lang=lang,
-        now=NOW,
+    "inactivity": (
+        notices.inactivity_mail,
+        {
+            "recipient": CUSTOMER,
+            "sent_for": ADVISER,
+            "last_used": NOW - timedelta(days=365),
+            "deletion": NOW + timedelta(days=30),
+            "portal_url": PORTAL,
+        },
     ),
-    "inactivity": lambda lang: notices.inactivity_mail(
-        recipient=CUSTOMER,
-        sent_for=ADVISER,
-        last_used=NOW - timedelta(days=365),
-        deletion=NOW + timedelta(days=30),
-        portal_url=PORTAL,
-        settings=SETTINGS,
-        lang=lang,
-        now=NOW,
+    "withdraw": (
+        notices.withdraw_offer_mail,
+        {
+            "adviser": ADVISER,
+            "recipients": [CUSTOMER],
+            "message_id": "m1@bank.example",
+            "sent": NOW,
+            "expires": NOW + timedelta(days=30),
+            "link": "https://portal.bank.example/webcrypt/withdraw/abc",
+        },
     ),
-    "withdraw": lambda lang: notices.withdraw_offer_mail(
-        adviser=ADVISER,
-        recipients=[CUSTOMER],
-        message_id="m1@bank.example",
-        sent=NOW,
-        expires=NOW + timedelta(days=30),
-        link="https://portal.bank.example/webcrypt/withdraw/abc",
-        settings=SETTINGS,
-        now=NOW,
+    "reset_link": (
+        notices.reset_link_mail,
+        {
+            "recipient": CUSTOMER,
+            "sent_for": ADVISER,
+            "link": "https://portal.bank.example/webcrypt/forgot/link/abc",
+        },
     ),
-    "reset_link": lambda lang: notices.reset_link_mail(
-        recipient=CUSTOMER,
-        sent_for=ADVISER,
-        link="https://portal.bank.example/webcrypt/forgot/link/abc",
-        settings=SETTINGS,
-        lang=lang,
-        now=NOW,
-    ),
-    "reset_notice": lambda lang: notices.reset_notice_mail(
-        recipient=CUSTOMER,
-        event="wrong_answer",
-        left=2,
-        sent_for=ADVISER,
-        settings=SETTINGS,
-        lang=lang,
-        now=NOW,
+    "reset_notice": (
+        notices.reset_notice_mail,
+        {"recipient": CUSTOMER, "event": "wrong_answer", "left": 2, "sent_for": ADVISER},
     ),
 }
+"""Each notice's builder with the arguments that are its own."""
+
+TO_ADVISERS_IN_THE_DEFAULT_LANGUAGE = {"unread", "receipt", "withdraw"}
+"""The notices whose builders take no language: advisers read the default one."""
+
+
+def build(name: str, lang: str | None = "de", **changed: Any) -> Outgoing:
+    """Build the notice `name` in `lang`, with `changed` in place of its usual arguments."""
+    builder, arguments = KINDS[name]
+    language = {} if name in TO_ADVISERS_IN_THE_DEFAULT_LANGUAGE else {"lang": lang}
+    return builder(**(arguments | changed), **language, settings=SETTINGS, now=NOW)
 
 
 def parsed(mail: Outgoing) -> EmailMessage:
@@ -148,11 +130,11 @@ def parsed(mail: Outgoing) -> EmailMessage:
 def test_every_notice_template_has_a_builder() -> None:
     folder = Path(webcrypt.__file__).parent / "templates" / "mail"
     names = {path.name.split(".")[0] for path in folder.glob("*.txt")}
-    assert {name for name in names if not name.startswith("_")} == set(BUILDERS)
+    assert {name for name in names if not name.startswith("_")} == set(KINDS)
 
 
 def test_every_notice_kind_has_the_same_header_set() -> None:
-    header_sets = {name: frozenset(parsed(build("de")).keys()) for name, build in BUILDERS.items()}
+    header_sets = {name: frozenset(parsed(build(name)).keys()) for name in KINDS}
     assert set(header_sets.values()) == {
         frozenset(
             {
@@ -172,9 +154,9 @@ def test_every_notice_kind_has_the_same_header_set() -> None:
     }, header_sets
 
 
-@pytest.mark.parametrize("name", sorted(BUILDERS))
+@pytest.mark.parametrize("name", sorted(KINDS))
 def test_a_notice_is_an_automatic_mail_from_our_domain(name: str) -> None:
-    mail = BUILDERS[name]("de")
+    mail = build(name)
     message = parsed(mail)
     assert mail.mail_from == "" and mail.crlf_only and mail.kind == name
     assert message["Auto-Submitted"] == "auto-generated"
@@ -187,16 +169,16 @@ def test_a_notice_is_an_automatic_mail_from_our_domain(name: str) -> None:
     assert b"\n" not in mail.build().replace(b"\r\n", b"")
 
 
-@pytest.mark.parametrize("name", sorted(BUILDERS))
+@pytest.mark.parametrize("name", sorted(KINDS))
 def test_the_language_header_names_the_language_written(name: str) -> None:
     """Notices to advisers are in the default language, the others in the one asked for."""
-    message = parsed(BUILDERS[name]("de"))
-    expected = "en" if name in ("unread", "receipt", "withdraw") else "de"
+    message = parsed(build(name))
+    expected = "en" if name in TO_ADVISERS_IN_THE_DEFAULT_LANGUAGE else "de"
     assert message["Content-Language"] == expected
 
 
 def test_an_unknown_language_falls_back_to_the_default() -> None:
-    message = parsed(BUILDERS["pin"]("fr"))
+    message = parsed(build("pin", "fr"))
     assert message["Content-Language"] == SETTINGS.default_language
 
 
@@ -210,15 +192,7 @@ def test_the_sending_address_is_the_adviser_else_the_first_internal_domain() -> 
 
 def test_an_unknown_reset_event_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown reset event"):
-        notices.reset_notice_mail(
-            recipient=CUSTOMER,
-            event="nope",
-            left=0,
-            sent_for=ADVISER,
-            settings=SETTINGS,
-            lang="en",
-            now=NOW,
-        )
+        build("reset_notice", event="nope")
 
 
 @pytest.mark.parametrize("delivery", ["adviser", "recipient"])
