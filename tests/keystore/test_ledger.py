@@ -93,3 +93,29 @@ def test_counts_and_purge(keystore: Keystore, clock: FakeClock) -> None:
         assert (counts.sealed, counts.opened, counts.revoked) == (1, 1, 1)
         assert ledger.purge(start + timedelta(days=25)) == 2
         assert [e.message_id for e in ledger.for_recipient(a)] == ["<new@bank>"]
+
+
+def test_counts_are_zero_when_nothing_happened(keystore: Keystore, clock: FakeClock) -> None:
+    seal(keystore, "<m1@bank>", "a@example.com")
+    with keystore.session() as session:
+        counts = keystore.ledger(session).count_since(clock() + timedelta(seconds=1))
+        assert (counts.sealed, counts.opened, counts.revoked) == (0, 0, 0)
+
+
+def test_purge_keeps_an_entry_expiring_at_the_cut_off(keystore: Keystore, clock: FakeClock) -> None:
+    seal(keystore, "<m1@bank>", "a@example.com")
+    expires = clock() + timedelta(days=30)
+    with keystore.session() as session:
+        ledger = keystore.ledger(session)
+        assert ledger.purge(expires) == 0
+        assert ledger.purge(expires + timedelta(seconds=1)) == 1
+
+
+def test_latest_expiry_is_per_recipient(keystore: Keystore, clock: FakeClock) -> None:
+    a, b = seal(keystore, "<m1@bank>", "a@example.com", "b@example.com")
+    clock.advance(days=5)
+    seal(keystore, "<m2@bank>", "b@example.com")
+    with keystore.session() as session:
+        ledger = keystore.ledger(session)
+        assert ledger.latest_expiry(a, 1) == clock() - timedelta(days=5) + timedelta(days=30)
+        assert ledger.latest_expiry(b, 1) == clock() + timedelta(days=30)
