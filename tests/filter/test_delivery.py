@@ -54,12 +54,14 @@ def sample(name: str, **labels: str) -> float:
 def test_relay_refusal_is_passed_on(harness, reply, code, temporary, result):
     failures = sample("webcrypt_filter_relay_failures_total", temporary=temporary)
     recipients = sample("webcrypt_filter_recipients_total", decision=result)
+    messages = sample("webcrypt_filter_messages_total", reply=f"{code // 100}xx")
     harness.sink.refuse(reply)
     with pytest.raises(smtplib.SMTPDataError) as caught:
         harness.send(OFFER, to=["c@cust.example"])
     assert caught.value.smtp_code == code
     assert sample("webcrypt_filter_relay_failures_total", temporary=temporary) == failures + 1
     assert sample("webcrypt_filter_recipients_total", decision=result) == recipients + 1
+    assert sample("webcrypt_filter_messages_total", reply=f"{code // 100}xx") == messages + 1
     assert reply.split()[0] in caught.value.smtp_error.decode()
     assert harness.sink.messages == []
     harness.sink.accept()
@@ -209,6 +211,10 @@ def test_stop_drains_transactions_in_flight(harness):
 def test_metrics_and_the_log_line(make_harness, caplog):
     port = free_port()
     harness = make_harness(WEBCRYPT_FILTER_METRICS_LISTEN=f"127.0.0.1:{port}")
+    pins, answered = (
+        sample("webcrypt_filter_pins_total"),
+        sample("webcrypt_filter_messages_total", reply="2xx"),
+    )
     with caplog.at_level("INFO", logger="webcrypt.smtp.handler"):
         harness.send(OFFER, to=["c@cust.example", "b@bank.example"])
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("message ")]
@@ -217,7 +223,9 @@ def test_metrics_and_the_log_line(make_harness, caplog):
     assert "plain:1" in lines[0] and "sealed+pin:1" in lines[0]
     assert "cust.example" not in lines[0]
     sent = sum(len(r.data) for r in harness.sink.wait_for(3))
-    assert f" sent={sent} " in lines[0]
+    assert f" sent={sent} " in lines[0] and lines[0].endswith(" reply=2xx")
+    assert sample("webcrypt_filter_pins_total") == pins + 1
+    assert sample("webcrypt_filter_messages_total", reply="2xx") == answered + 1
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
     assert 'webcrypt_filter_recipients_total{decision="sealed+pin"}' in text
