@@ -119,7 +119,7 @@ def test_invalid_header_fields(armored: str, name: str, value: bytes) -> None:
 def test_invalid_utf8_in_the_header(armored: str) -> None:
     header, _ = split(armored)
     sender = header.index(b"adviser@")
-    with pytest.raises(EnvelopeFormatError):
+    with pytest.raises(EnvelopeFormatError, match="damaged"):
         parse(_header_with(armored, sender, b"\xff"))
 
 
@@ -127,7 +127,7 @@ def test_invalid_utf8_in_the_header(armored: str) -> None:
 def test_header_length_must_be_exact(armored: str, change: str) -> None:
     header, payload = split(armored)
     header = header[:-1] if change == "shorter" else header + b"\x00"
-    with pytest.raises(EnvelopeFormatError):
+    with pytest.raises(EnvelopeFormatError, match="damaged"):
         parse(rearm(header, payload))
 
 

@@ -28,7 +28,8 @@ _template: dict[str, Path] = {}
 
 def _migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrate one SQLite database per test session; each test gets a copy."""
-    if "db" not in _template:
+    # A later session in the same process (pytest.main run again) has a new temporary root.
+    if "db" not in _template or not _template["db"].exists():
         path = tmp_path_factory.mktemp("template") / "keystore.db"
         ks = Keystore(f"sqlite:///{path}", master_key=MasterKey.generate())
         ks.upgrade()

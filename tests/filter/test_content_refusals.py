@@ -13,7 +13,7 @@ from tests.filter.conftest import ADVISER
 from tests.filter.helpers import carriers, smtp_transaction
 from webcrypt.smtp import sealer
 from webcrypt.smtp.delivery import Outcome
-from webcrypt.smtp.handler import reply
+from webcrypt.smtp.handler import combine, reply
 from webcrypt.smtp.rules import subject_trigger
 
 CUSTOMER = b"c@cust.example"
@@ -34,6 +34,21 @@ def test_reply_mapping():
     limits = Outcome("refused", cause="limits", reason="The message has more than 3 parts")
     assert reply(limits).startswith("552 5.3.4 The message")
     assert reply(Outcome("deferred", cause="keystore")).startswith("451 ")
+    # A temporary cause without a text of its own is still a 451, never an empty reply.
+    assert reply(Outcome("deferred", cause="new-cause")).startswith("451 4.3.0 ")
+
+
+@pytest.mark.parametrize(
+    ("replies", "combined"),
+    [
+        (["250 2.0.0 OK sealed", "250 2.0.0 OK pass"], "250 2.0.0 OK sealed"),
+        (["250 2.0.0 OK pass", "554 5.4.1 no"], "554 5.4.1 no"),
+        (["554 5.4.1 no", "451 4.4.1 later", "250 2.0.0 OK pass"], "451 4.4.1 later"),
+    ],
+)
+def test_one_smtp_reply_for_all_recipients(replies, combined):
+    """Over SMTP a 4xx wins (the MTA retries them all), then a 5xx: never a 250 for a loss."""
+    assert combine(replies) == combined
 
 
 def test_a_rule_that_fails_on_mail_that_cannot_be_triggered_passes_it_on(harness, monkeypatch):

@@ -8,6 +8,7 @@ import time
 import urllib.request
 
 import pytest
+from prometheus_client import REGISTRY
 
 from keystore.db import Keystore
 from tests.filter.conftest import ADVISER
@@ -41,12 +42,26 @@ def test_relay_down_defers_and_the_retry_succeeds(make_harness):
     assert SECRET.encode() not in b"".join(r.data for r in received)
 
 
-@pytest.mark.parametrize(("reply", "code"), [("451 4.3.0 later", 451), ("554 5.7.1 no", 554)])
-def test_relay_refusal_is_passed_on(harness, reply, code):
+def sample(name: str, **labels: str) -> float:
+    """The current value of one of the filter's metrics (0 before its first count)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.mark.parametrize(
+    ("reply", "code", "temporary", "result"),
+    [("451 4.3.0 later", 451, "true", "deferred"), ("554 5.7.1 no", 554, "false", "failed")],
+)
+def test_relay_refusal_is_passed_on(harness, reply, code, temporary, result):
+    failures = sample("webcrypt_filter_relay_failures_total", temporary=temporary)
+    recipients = sample("webcrypt_filter_recipients_total", decision=result)
+    messages = sample("webcrypt_filter_messages_total", reply=f"{code // 100}xx")
     harness.sink.refuse(reply)
     with pytest.raises(smtplib.SMTPDataError) as caught:
         harness.send(OFFER, to=["c@cust.example"])
     assert caught.value.smtp_code == code
+    assert sample("webcrypt_filter_relay_failures_total", temporary=temporary) == failures + 1
+    assert sample("webcrypt_filter_recipients_total", decision=result) == recipients + 1
+    assert sample("webcrypt_filter_messages_total", reply=f"{code // 100}xx") == messages + 1
     assert reply.split()[0] in caught.value.smtp_error.decode()
     assert harness.sink.messages == []
     harness.sink.accept()
@@ -196,6 +211,10 @@ def test_stop_drains_transactions_in_flight(harness):
 def test_metrics_and_the_log_line(make_harness, caplog):
     port = free_port()
     harness = make_harness(WEBCRYPT_FILTER_METRICS_LISTEN=f"127.0.0.1:{port}")
+    pins, answered = (
+        sample("webcrypt_filter_pins_total"),
+        sample("webcrypt_filter_messages_total", reply="2xx"),
+    )
     with caplog.at_level("INFO", logger="webcrypt.smtp.handler"):
         harness.send(OFFER, to=["c@cust.example", "b@bank.example"])
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("message ")]
@@ -203,6 +222,10 @@ def test_metrics_and_the_log_line(make_harness, caplog):
     assert "sender_domain=bank.example recipients=2" in lines[0]
     assert "plain:1" in lines[0] and "sealed+pin:1" in lines[0]
     assert "cust.example" not in lines[0]
+    sent = sum(len(r.data) for r in harness.sink.wait_for(3))
+    assert f" sent={sent} " in lines[0] and lines[0].endswith(" reply=2xx")
+    assert sample("webcrypt_filter_pins_total") == pins + 1
+    assert sample("webcrypt_filter_messages_total", reply="2xx") == answered + 1
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
     assert 'webcrypt_filter_recipients_total{decision="sealed+pin"}' in text
@@ -275,3 +298,45 @@ def test_smtp_stops_at_the_first_failure(harness):
     assert caught.value.smtp_code == 554
     assert b"550 5.1.1" in caught.value.smtp_error
     assert harness.sink.messages == []
+
+
+def test_smtp_after_a_failure_no_pin_counts_as_sent(harness):
+    """Nothing after the first refusal is sent, so no PIN may be recorded as mailed."""
+    to = ["bad@cust.example", "c@cust.example", "d@cust.example"]
+    harness.sink.refuse("451 4.3.0 later", at="RCPT", address="bad@cust.example")
+    assert_deferred(harness, to=to)
+    assert harness.sink.messages == []
+    harness.sink.accept()
+    harness.send(OFFER, to=to)
+    received = harness.sink.wait_for(6)
+    assert len(carriers(received)) == 3
+    assert len(pin_mails(received)) == 3
+
+
+def test_lmtp_a_mail_that_cannot_be_built_fails_alone(make_harness, monkeypatch):
+    from webcrypt.smtp import sealer
+
+    harness = make_harness(protocol="lmtp")
+    build_carrier = sealer.carrier_for
+
+    def fails_for_one(*args, address, **kwargs):
+        if address == "bad@cust.example":
+            raise ValueError("cannot handle this")
+        return build_carrier(*args, address=address, **kwargs)
+
+    monkeypatch.setattr(sealer, "carrier_for", fails_for_one)
+    to = ["bad@cust.example", "c@cust.example"]
+    replies = lmtp_transaction(harness.server.port, ADVISER, to, OFFER)
+    assert replies[0].startswith("554 5.6.0 The gateway cannot encrypt this message"), replies
+    assert "(ValueError)" in replies[0]
+    assert replies[1].startswith("250 "), replies
+    assert [r.rcpt_tos for r in carriers(harness.sink.wait_for(2))] == [["c@cust.example"]]
+
+
+def test_a_long_relay_refusal_is_cut_to_300_characters(harness):
+    harness.sink.refuse("554 5.7.1 " + "x" * 400)
+    with pytest.raises(smtplib.SMTPDataError) as caught:
+        harness.send(OFFER, to=["c@cust.example"])
+    assert caught.value.smtp_code == 554
+    reason = caught.value.smtp_error.decode().split("Could not pass the message on: ", 1)[1]
+    assert len(reason) == 300 and "refused the message: 554 5.7.1 xxx" in reason

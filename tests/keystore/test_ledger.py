@@ -90,3 +90,10 @@ def test_counts(keystore: Keystore, clock: FakeClock) -> None:
         counts = ledger.count_since(start)
         assert (counts.sealed, counts.opened, counts.revoked) == (1, 1, 1)
         assert [e.message_id for e in ledger.for_recipient(a)] == ["<new@bank>", "<old@bank>"]
+
+
+def test_counts_are_zero_when_nothing_happened(keystore: Keystore, clock: FakeClock) -> None:
+    seal(keystore, "<m1@bank>", "a@example.com")
+    with keystore.session() as session:
+        counts = keystore.ledger(session).count_since(clock() + timedelta(seconds=1))
+        assert (counts.sealed, counts.opened, counts.revoked) == (0, 0, 0)

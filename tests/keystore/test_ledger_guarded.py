@@ -69,6 +69,17 @@ def test_refuses_a_superseded_destroyed_or_unknown_version(keystore: Keystore) -
         assert keystore.ledger(session).get("m3@bank", rid) is None
 
 
+def test_another_accounts_newer_version_does_not_count(keystore: Keystore) -> None:
+    rid = account(keystore)
+    other = account(keystore, "zweite@example.com")
+    with keystore.session() as session:
+        recipients = keystore.recipients(session)
+        recipient = recipients.get_by_id(other)
+        assert recipient is not None
+        assert recipients.rotate_key(recipient) == 2
+    assert record(keystore, "m1@bank", rid, version=1)
+
+
 def test_refuses_deactivated_and_deleted_accounts(keystore: Keystore) -> None:
     rid = account(keystore)
     with account_of(keystore, rid) as (recipients, recipient):

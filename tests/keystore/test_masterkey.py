@@ -96,3 +96,31 @@ def test_repr_and_key_id_hide_the_key() -> None:
     assert key.to_base64() not in repr(key)
     assert len(key.key_id) == 16
     assert key.key_id != MasterKey.generate().key_id
+
+
+def test_create_file_makes_its_directory_owner_only(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        path = MasterKey.generate().create_file(tmp_path / "new" / "var" / "master.key")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_the_key_file_is_owner_only_from_its_creation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The mode given to open() is what protects the file before fchmod() runs.
+    monkeypatch.setattr(os, "fchmod", lambda fd, mode: None)
+    previous = os.umask(0)
+    try:
+        path = MasterKey.generate().create_file(tmp_path / "master.key")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_key_with_a_character_outside_base64_is_refused() -> None:
+    text = MasterKey.generate().to_base64()
+    with pytest.raises(MasterKeyError, match="not valid base64"):
+        MasterKey.from_base64(text[:10] + "!" + text[10:])

@@ -72,6 +72,11 @@ def test_rotate_and_destroy_key_versions(keystore: Keystore) -> None:
         assert service.key(recipient_id, 1) == first.key
         service.destroy_key_version(recipient_id, 1)
         assert service.key(recipient_id, 1) is None
+        rows = service.key_versions(recipient)
+        assert [(row.version, row.destroyed_at) for row in rows] == [
+            (1, keystore.clock()),
+            (2, None),
+        ]
         assert service.key(recipient_id, 3) is None
         assert service.current_key(recipient).version == 2
         with pytest.raises(NotFound):
@@ -82,10 +87,14 @@ def test_rotate_and_destroy_key_versions(keystore: Keystore) -> None:
 
 
 def test_rotate_all_keys(keystore: Keystore) -> None:
-    create(keystore, "a@example.com")
+    a, _ = create(keystore, "a@example.com")
     create(keystore, "b@example.com")
     with keystore.session() as session:
         assert keystore.recipients(session).rotate_all_keys() == 2
+        recipient = keystore.recipients(session).get_by_id(a)
+        assert recipient is not None
+        rows = keystore.recipients(session).key_versions(recipient)
+        assert [(row.recipient_id, row.version) for row in rows] == [(a, 1), (a, 2)]
     with keystore.session() as session:
         versions = session.scalars(select(RecipientKey.version)).all()
         assert sorted(versions) == [1, 1, 2, 2]

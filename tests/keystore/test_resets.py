@@ -12,6 +12,7 @@ from sqlalchemy import select
 from keystore.db import Keystore
 from keystore.models import ResetToken
 from keystore.passwords import legacy_normalize_answer, normalize_answer
+from keystore.resets import ResetAnswer
 from tests.keystore.conftest import FakeClock
 from tests.support.accounts import account_of
 from tests.support.threads import run_at_once
@@ -162,3 +163,98 @@ def test_pins_expire(keystore: Keystore, clock: FakeClock, days: int) -> None:
         assert recipient is not None
         new_pin = service.reset_pin(recipient)
         assert service.authenticate_pin(ADDRESS, new_pin).outcome == "ok"
+
+
+def claimed(keystore: Keystore, clock: FakeClock) -> int:
+    """Issue a link for a new account and claim it now; return the reset's id."""
+    token = issue(keystore, account(keystore))
+    assert token is not None
+    row = use(keystore, token)
+    assert row is not None and row.used_at == clock()
+    return int(row.id)
+
+
+def active(keystore: Keystore, reset_id: int) -> bool:
+    with keystore.session() as session:
+        return keystore.recipients(session).active_reset(reset_id) is not None
+
+
+def test_a_wrong_token_claims_no_link(keystore: Keystore) -> None:
+    token = issue(keystore, account(keystore))
+    assert token is not None
+    assert use(keystore, "not-a-token") is None
+    assert use(keystore, token) is not None  # the real link still works once
+
+
+def test_a_finished_reset_link_no_longer_works(keystore: Keystore) -> None:
+    recipient_id = account(keystore)
+    token = issue(keystore, recipient_id)
+    assert token is not None
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        service.finish_resets(recipient)
+    assert use(keystore, token) is None
+
+
+def test_only_a_claimed_unfinished_reset_is_active(keystore: Keystore, clock: FakeClock) -> None:
+    reset_id = claimed(keystore, clock)
+    assert active(keystore, reset_id)
+    assert not active(keystore, reset_id + 1000)
+    unclaimed = issue(keystore, account(keystore))
+    assert unclaimed is not None
+    with keystore.session() as session:
+        (row,) = session.scalars(select(ResetToken).where(ResetToken.used_at.is_(None)))
+        assert keystore.recipients(session).active_reset(row.id) is None
+        recipient = keystore.recipients(session).get(ADDRESS)
+        assert recipient is not None
+        keystore.recipients(session).unlock(recipient)  # an admin's reset ends open resets
+    assert not active(keystore, reset_id)
+
+
+def test_the_answer_window_ends_after_thirty_minutes(keystore: Keystore, clock: FakeClock) -> None:
+    reset_id = claimed(keystore, clock)
+    clock.advance(minutes=30, seconds=-1)
+    assert active(keystore, reset_id)
+    clock.advance(seconds=1)
+    assert not active(keystore, reset_id)
+
+
+def test_a_deactivated_account_has_no_active_reset(keystore: Keystore, clock: FakeClock) -> None:
+    reset_id = claimed(keystore, clock)
+    with keystore.session() as session:
+        recipient = keystore.recipients(session).get(ADDRESS)
+        assert recipient is not None
+        keystore.recipients(session).set_status(recipient, "deactivated")
+    assert not active(keystore, reset_id)
+
+
+def test_each_answer_reports_the_count_and_the_limit(keystore: Keystore) -> None:
+    recipient_id = account(keystore)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        recipient = service.get_by_id(recipient_id)
+        assert recipient is not None
+        assert service.check_reset_answer(recipient, "Rex") == ResetAnswer("bad", 1, 3)
+        assert service.check_reset_answer(recipient, "Bello") == ResetAnswer("ok", 0, 3)
+        assert recipient.reset_failures == 0  # a right answer starts the count afresh
+        answers = [service.check_reset_answer(recipient, "Rex") for _ in range(4)]
+        assert answers == [
+            ResetAnswer("bad", 1, 3),
+            ResetAnswer("bad", 2, 3),
+            ResetAnswer("closed", 3, 3),
+            ResetAnswer("closed", 3, 3),
+        ]
+
+
+def test_wrong_answers_count_against_their_own_account_only(keystore: Keystore) -> None:
+    guessed = account(keystore)
+    with keystore.session() as session:
+        service = keystore.recipients(session)
+        other, _ = service.get_or_create("other@example.com", created_by="adviser@bank.example")
+        recipient = service.get_by_id(guessed)
+        assert recipient is not None
+        service.check_reset_answer(recipient, "Rex")
+        session.refresh(other)
+        assert (recipient.reset_failures, other.reset_failures) == (1, 0)

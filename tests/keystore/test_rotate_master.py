@@ -64,3 +64,25 @@ def test_rotate_master_changes_nothing_when_a_key_cannot_be_opened(keystore: Key
         for ident, key in keys.items():
             if ident != broken:
                 assert service.key(*ident) == key
+
+
+def test_rotate_master_rewraps_admin_totp_secrets(
+    keystore: Keystore, keystore_url: str, master_key: MasterKey, clock: FakeClock
+) -> None:
+    with keystore.session() as session:
+        admins = keystore.admins(session)
+        admins.set_totp_secret(admins.create("a@bank.example", password="x"), "JBSWY3DPEHPK3PXP")
+        admins.create("b@bank.example", password="x")
+    rotate_master_key(keystore, MasterKey.generate())
+    with keystore.session() as session:
+        admins = keystore.admins(session)
+        first, second = admins.get("a@bank.example"), admins.get("b@bank.example")
+        assert first is not None and second is not None
+        assert admins.totp_secret(first) == "JBSWY3DPEHPK3PXP"
+        assert admins.totp_secret(second) is None
+    stale = Keystore(keystore_url, master_key=master_key, clock=clock, hasher=fast_hasher())
+    with stale.session() as session, pytest.raises(MasterKeyError):
+        admin = stale.admins(session).get("a@bank.example")
+        assert admin is not None
+        stale.admins(session).totp_secret(admin)
+    stale.dispose()
