@@ -191,7 +191,7 @@ class Sealer:
         return MimeLimits.from_config(self.runtime.config)
 
     def plan(
-        self, raw: bytes, mail_from: str, rcpt_tos: Sequence[str], *, trusted: bool = True
+        self, raw: bytes, mail_from: str, rcpt_tos: Sequence[str], *, trusted: bool
     ) -> Plan:
         """Decide per recipient and build every outgoing mail.
 
