@@ -190,9 +190,7 @@ class Sealer:
         """The MIME limits triggered mail is checked against (the ``[limits]`` section)."""
         return MimeLimits.from_config(self.runtime.config)
 
-    def plan(
-        self, raw: bytes, mail_from: str, rcpt_tos: Sequence[str], *, trusted: bool
-    ) -> Plan:
+    def plan(self, raw: bytes, mail_from: str, rcpt_tos: Sequence[str], *, trusted: bool) -> Plan:
         """Decide per recipient and build every outgoing mail.
 
         `trusted` says whether the SMTP client may have mail sealed. Raises
