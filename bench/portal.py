@@ -91,15 +91,18 @@ def csrf(page: bytes) -> str:
 
 
 class Split:
-    """Time spent in some of the portal's steps while it is patched in (one open)."""
+    """Time spent in some of the portal's steps while it is patched in (one open).
+
+    Each step is patched in the module that calls it, where the name was imported.
+    """
 
     STEPS = (
         ("client", "werkzeug.test", "stream_encode_multipart"),  # the test client's side
-        ("extract", "webcrypt.sealing.securehtm", "read_envelope"),
+        ("extract", "portal.reader", "read_envelope"),
         ("unarmor", "webcrypt.envelope", "parse"),
         ("decrypt", "webcrypt.envelope", "open"),
         ("parse", "portal.mimeview", "parse"),
-        ("view", "portal.mimeview", "build_view"),
+        ("view", "portal.reading", "build_view"),
         ("sanitize", "portal.mimeview", "clean_html"),
         ("render", "portal.reading", "render_template"),
     )
