@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import smtplib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from keystore.db import Keystore
 from keystore.masterkey import MasterKey
 from tests.keystore.conftest import FakeClock, fast_hasher
 from tests.support.components import free_port
+from tests.support.keystores import migrated_sqlite
 from tests.support.smtp import RecordingSink
 from webcrypt.config import load_config
 from webcrypt.filter import FilterServer
@@ -22,19 +22,6 @@ from webcrypt.runtime import Runtime
 BANK = "bank.example"
 ADVISER = f"adviser@{BANK}"
 PORTAL = "https://portal.bank.example"
-
-_template: dict[str, Path] = {}
-
-
-def _migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Migrate one SQLite database per test session; each test gets a copy."""
-    if "db" not in _template:
-        path = tmp_path_factory.mktemp("template") / "keystore.db"
-        ks = Keystore(f"sqlite:///{path}", master_key=MasterKey.generate())
-        ks.upgrade()
-        ks.engine.dispose()
-        _template["db"] = path
-    return _template["db"]
 
 
 class Harness:
@@ -77,20 +64,16 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def make_harness(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, clock: FakeClock
-) -> Iterator[Callable[..., Harness]]:
+def make_harness(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Harness]]:
     started: list[Harness] = []
     sinks: list[RecordingSink] = []
 
     def make(*, protocol: str = "smtp", relay_timeout: float = 5, **environ: str) -> Harness:
-        database = tmp_path / f"keystore{len(started)}.db"
-        shutil.copy(_migrated_database(tmp_path_factory), database)
         sink = RecordingSink().start()
         sinks.append(sink)
         env = {
             "WEBCRYPT_GENERAL_DATA_DIR": str(tmp_path),
-            "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{database}",
+            "WEBCRYPT_KEYSTORE_URL": migrated_sqlite(tmp_path / f"keystore{len(started)}.db"),
             "WEBCRYPT_FILTER_RELAY": sink.url,
             "WEBCRYPT_FILTER_LISTEN": f"127.0.0.1:{free_port()}",
             "WEBCRYPT_FILTER_PROTOCOL": protocol,

@@ -15,6 +15,7 @@ from sqlalchemy import delete
 from keystore.masterkey import MasterKey
 from keystore.models import Base
 from keystore.passwords import Hasher, make_context
+from tests.support.keystores import migrated_sqlite
 from tests.support.smtp import Received, RecordingSink
 from webcrypt import envelope
 from webcrypt.config import load_config
@@ -81,7 +82,7 @@ def make_runtime(url: str, tmp_path: Path, clock: Any, sink: RecordingSink) -> R
 @pytest.fixture
 def runtime(tmp_path: Path, clock: FakeClock, sink: RecordingSink) -> Iterator[Runtime]:
     """A runtime on a fresh SQLite keystore."""
-    built = make_runtime(f"sqlite:///{tmp_path / 'keystore.db'}", tmp_path, clock, sink)
+    built = make_runtime(migrated_sqlite(tmp_path / "keystore.db"), tmp_path, clock, sink)
     yield built
     built.close()
 

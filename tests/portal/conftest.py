@@ -15,15 +15,16 @@ from keystore.masterkey import MasterKey
 from keystore.passwords import Hasher, make_context
 from tests.portal.helpers import CUSTOMER, PASSWORD, FakeClock, build_mail, csrf_token, seal
 from tests.portal.sessionguard import SessionGuard
+from tests.support.keystores import migrated_sqlite
 from webcrypt.config import load_config
 from webcrypt.runtime import Runtime
 
 
 def make_runtime(tmp_path: Path, clock: Any, **environ: str) -> Runtime:
-    """Build a runtime on a fresh SQLite keystore under `tmp_path`."""
+    """Build a runtime on a migrated SQLite keystore under `tmp_path` (fresh on first use)."""
     (tmp_path / "outbox").mkdir(exist_ok=True)
     settings = {
-        "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{tmp_path / 'keystore.db'}",
+        "WEBCRYPT_KEYSTORE_URL": migrated_sqlite(tmp_path / "keystore.db"),
         "WEBCRYPT_KEYSTORE_MASTER_KEY_FILE": str(tmp_path / "master.key"),
         "WEBCRYPT_PORTAL_SECRET_KEY_FILE": str(tmp_path / "session.key"),
         "WEBCRYPT_FILTER_RELAY": f"outbox:{tmp_path / 'outbox'}",
@@ -35,7 +36,6 @@ def make_runtime(tmp_path: Path, clock: Any, **environ: str) -> Runtime:
     runtime = Runtime(config, clock=clock, master_key=MasterKey.generate(), settings_ttl=0)
     # Cheap argon2 parameters: the tests log in often, and the machine is small.
     runtime.keystore.hasher = Hasher(make_context(memory_kib=1024, time_cost=1, parallelism=1))
-    runtime.keystore.upgrade()
     return runtime
 
 
