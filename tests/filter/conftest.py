@@ -35,19 +35,21 @@ class Harness:
         self.sink = sink
         self.clock = clock
 
-    def client(self, **kwargs: Any) -> smtplib.SMTP:
-        """An SMTP (or LMTP) client connected to the filter."""
+    def client(self, timeout: float = 30, **kwargs: Any) -> smtplib.SMTP:
+        """An SMTP (or LMTP) client connected to the filter, waiting `timeout` s per reply."""
         if self.server.protocol == "lmtp":
             client: smtplib.SMTP = smtplib.LMTP("127.0.0.1", self.server.port, **kwargs)
         else:
-            client = smtplib.SMTP("127.0.0.1", self.server.port, timeout=30, **kwargs)
+            client = smtplib.SMTP("127.0.0.1", self.server.port, timeout=timeout, **kwargs)
         return client
 
-    def send(self, data: bytes | str, *, mail_from: str = ADVISER, to: list[str]) -> dict:
+    def send(
+        self, data: bytes | str, *, mail_from: str = ADVISER, to: list[str], timeout: float = 30
+    ) -> dict:
         """Send one message through the filter; return smtplib's refused-recipients dict."""
         if isinstance(data, str):
             data = data.encode("utf-8")
-        with self.client() as client:
+        with self.client(timeout) as client:
             options = ["SMTPUTF8"] if not all(a.isascii() for a in [mail_from, *to]) else []
             return client.sendmail(mail_from, to, data, mail_options=options)
 
