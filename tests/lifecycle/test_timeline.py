@@ -24,6 +24,9 @@ from webcrypt import envelope
 from webcrypt.housekeeping import Report, run_housekeeping
 from webcrypt.runtime import Runtime
 
+# Hundreds of housekeeping runs per test.
+pytestmark = pytest.mark.slow
+
 
 class Life:
     """Moves the clock a day at a time and runs housekeeping, collecting the mails."""
