@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 
@@ -40,8 +41,40 @@ def need_program(path_or_name: str) -> str:
     return found
 
 
+# Ports that free_port hands out: below the range the kernel picks from for bind(("", 0))
+# and for outgoing connections (32768 and up on Linux, 49152 and up elsewhere), so none of
+# them is taken by a server that binds port 0 or by a client while a test has yet to bind
+# it. Each pytest-xdist worker of a run gets a slice of its own.
+PORTS = range(20000, 32768)
+_next_port: list[int] = []
+
+
+def _worker_ports() -> range:
+    """Return this process's slice of PORTS (all of it outside pytest-xdist)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    size = len(PORTS) // count
+    start = PORTS.start + int(worker) * size
+    return range(start, start + size)
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """Return a TCP port on 127.0.0.1 that is free right now and not handed out before.
+
+    Ports go round this worker's slice of PORTS from a random start, so a test that binds
+    its port only later (a process still starting) never shares it with another test of
+    this run.
+    """
+    ports = _worker_ports()
+    if not _next_port:
+        _next_port.append(random.randrange(len(ports)))
+    for _ in range(len(ports)):
+        port = ports[_next_port[0] % len(ports)]
+        _next_port[0] += 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise AssertionError(f"no free TCP port on 127.0.0.1 in {ports}")
