@@ -1,4 +1,7 @@
-"""Skip locally, fail under CI, when a real component a test needs is absent."""
+"""Skip locally, fail under CI, when a real component a test needs is absent; free ports.
+
+What one pytest-xdist worker may take (ports, Redis databases) is never given to another.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,12 @@ import os
 import random
 import shutil
 import socket
+from collections.abc import Sequence
+from typing import TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 
 def under_ci() -> bool:
@@ -41,31 +48,32 @@ def need_program(path_or_name: str) -> str:
     return found
 
 
+def worker_share(items: Sequence[T]) -> Sequence[T]:
+    """Return this pytest-xdist worker's share of `items`: none of it goes to another worker.
+
+    Outside pytest-xdist the share is everything; with more workers than items, the items.
+    """
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return items[worker::count] or items
+
+
 # Ports that free_port hands out: below the range the kernel picks from for bind(("", 0))
 # and for outgoing connections (32768 and up on Linux, 49152 and up elsewhere), so none of
 # them is taken by a server that binds port 0 or by a client while a test has yet to bind
-# it. Each pytest-xdist worker of a run gets a slice of its own.
+# it. Each pytest-xdist worker of a run has a share of its own.
 PORTS = range(20000, 32768)
 _next_port: list[int] = []
-
-
-def _worker_ports() -> range:
-    """Return this process's slice of PORTS (all of it outside pytest-xdist)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    size = len(PORTS) // count
-    start = PORTS.start + int(worker) * size
-    return range(start, start + size)
 
 
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that is free right now and not handed out before.
 
-    Ports go round this worker's slice of PORTS from a random start, so a test that binds
+    Ports go round this worker's share of PORTS from a random start, so a test that binds
     its port only later (a process still starting) never shares it with another test of
     this run.
     """
-    ports = _worker_ports()
+    ports = worker_share(PORTS)
     if not _next_port:
         _next_port.append(random.randrange(len(ports)))
     for _ in range(len(ports)):
