@@ -5,8 +5,13 @@ STAMP  := $(VENV)/.installed
 # Exact versions with hashes of everything `.[test]` needs (runtime included), for
 # Python 3.11 on Linux; `make lock` refreshes it from setup.cfg.
 LOCK   := requirements/test.lock
+# pytest-xdist workers: one per core; PYTEST_WORKERS=0 runs the tests in one process.
+PYTEST_WORKERS ?= auto
+# What `make check` leaves out: tests that need Postfix, Chromium or the database
+# servers, and the slow ones; `make test` runs everything.
+FAST_TESTS := -m "not browser and not postfix and not databases and not slow" --ignore=tests/e2e
 
-.PHONY: run test lint typecheck imports pytest bench clean lock
+.PHONY: run test check lint typecheck imports pytest unit bench clean lock
 
 $(STAMP): setup.cfg pyproject.toml $(wildcard $(LOCK))
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +37,8 @@ run: $(STAMP)
 
 test: $(STAMP) lint typecheck imports pytest
 
+check: $(STAMP) lint typecheck imports unit
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -43,7 +50,10 @@ imports: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/pytest --cov --cov-report=term:skip-covered
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term:skip-covered
+
+unit: $(STAMP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -q $(FAST_TESTS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/envelope.py

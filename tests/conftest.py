@@ -1,4 +1,7 @@
-"""Fixtures shared by the whole suite: keystore databases on SQLite, PostgreSQL and MariaDB."""
+"""Fixtures shared by the whole suite: keystore databases on SQLite, PostgreSQL and MariaDB.
+
+Also compiles each Flask template once per test process (`SharedTemplateCode`).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,35 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from tests.support.components import need, under_ci
+
+
+class SharedTemplateCode(BytecodeCache):
+    """Compiled templates kept for every Flask app of this test process.
+
+    Each test builds an app of its own, which would compile every template it renders again:
+    about a tenth of a portal test's time. The key is the template's name and file, and a
+    template whose source changed is compiled afresh (Jinja compares a checksum).
+    """
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": SharedTemplateCode()}
 
 # Server URLs to try, in order; WEBCRYPT_TEST_POSTGRESQL_URL / _MARIADB_URL override them.
 SERVER_URLS = {

@@ -12,6 +12,6 @@ from tests.corpus.oracle import Gateway
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """A running gateway with the corpus recipient logged in to the portal."""
-    built = Gateway.create(tmp_path_factory.mktemp("corpus"), tmp_path_factory)
+    built = Gateway.create(tmp_path_factory.mktemp("corpus"))
     yield built
     built.close()

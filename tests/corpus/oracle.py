@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import shutil
 import smtplib
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -27,12 +26,13 @@ from keystore.db import Keystore
 from keystore.masterkey import MasterKey
 from tests.corpus.build import ADVISER, CUSTOMER, Spec
 from tests.corpus.mime import Download, Shown
-from tests.filter.conftest import BANK, PORTAL, _migrated_database
+from tests.filter.conftest import BANK, PORTAL
 from tests.filter.helpers import PIN_PATTERN, pin_mails
 from tests.keystore.conftest import FakeClock, fast_hasher
 from tests.portal.conftest import first_login
 from tests.portal.helpers import csrf_token
 from tests.support.components import free_port
+from tests.support.keystores import migrated_sqlite
 from tests.support.smtp import Received, RecordingSink
 from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
@@ -92,14 +92,12 @@ class Reply:
 class Gateway:
     """A runtime with its filter, recording sink and portal client, shared by many tests."""
 
-    def __init__(self, root: Path, template: Path) -> None:
-        database = root / "keystore.db"
-        shutil.copy(template, database)
+    def __init__(self, root: Path) -> None:
         self.sink = RecordingSink().start()
         self.clock = FakeClock()
         env = {
             "WEBCRYPT_GENERAL_DATA_DIR": str(root),
-            "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{database}",
+            "WEBCRYPT_KEYSTORE_URL": migrated_sqlite(root / "keystore.db"),
             "WEBCRYPT_FILTER_RELAY": self.sink.url,
             "WEBCRYPT_FILTER_LISTEN": f"127.0.0.1:{free_port()}",
             "WEBCRYPT_FILTER_INTERNAL_DOMAINS": BANK,
@@ -121,9 +119,9 @@ class Gateway:
         self.client: FlaskClient = self.app.test_client()
 
     @classmethod
-    def create(cls, root: Path, tmp_path_factory: Any) -> Gateway:
+    def create(cls, root: Path) -> Gateway:
         """Start a gateway and log the corpus recipient in to the portal."""
-        gateway = cls(root, _migrated_database(tmp_path_factory))
+        gateway = cls(root)
         try:
             gateway.log_in()
         except BaseException:

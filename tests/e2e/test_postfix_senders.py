@@ -37,8 +37,8 @@ def mta() -> Iterator[PostfixInstance]:
     maps.chmod(0o755)
     (maps / "internal_senders").write_text(snippets["internal_senders"], encoding="utf-8")
     (maps / "sender_logins").write_text(f"{ADVISER}  adviser\n", encoding="utf-8")
-    # postmap reads a main.cf; an empty one of our own, so no system configuration is needed.
-    (maps / "main.cf").write_text("", encoding="utf-8")
+    # postmap reads a main.cf: give it one here, so /etc/postfix need not have any.
+    (maps / "main.cf").write_text("compatibility_level = 3.6\n", encoding="utf-8")
     for name in ("internal_senders", "sender_logins"):
         subprocess.run([postmap, "-c", str(maps), f"hash:{maps / name}"], check=True)
     senders = snippets["main.cf-senders"].replace("/etc/postfix/", f"{maps}/")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import smtplib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from keystore.db import Keystore
 from keystore.masterkey import MasterKey
 from tests.keystore.conftest import FakeClock, fast_hasher
 from tests.support.components import free_port
+from tests.support.keystores import migrated_sqlite
 from tests.support.smtp import RecordingSink
 from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
@@ -22,20 +22,6 @@ from webcrypt.smtp.handler import FilterServer
 BANK = "bank.example"
 ADVISER = f"adviser@{BANK}"
 PORTAL = "https://portal.bank.example"
-
-_template: dict[str, Path] = {}
-
-
-def _migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Migrate one SQLite database per test session; each test gets a copy."""
-    # A later session in the same process (pytest.main run again) has a new temporary root.
-    if "db" not in _template or not _template["db"].exists():
-        path = tmp_path_factory.mktemp("template") / "keystore.db"
-        ks = Keystore(f"sqlite:///{path}", master_key=MasterKey.generate())
-        ks.upgrade()
-        ks.engine.dispose()
-        _template["db"] = path
-    return _template["db"]
 
 
 class Harness:
@@ -49,19 +35,21 @@ class Harness:
         self.sink = sink
         self.clock = clock
 
-    def client(self, **kwargs: Any) -> smtplib.SMTP:
-        """An SMTP (or LMTP) client connected to the filter."""
+    def client(self, timeout: float = 30, **kwargs: Any) -> smtplib.SMTP:
+        """An SMTP (or LMTP) client connected to the filter, waiting `timeout` s per reply."""
         if self.server.protocol == "lmtp":
             client: smtplib.SMTP = smtplib.LMTP("127.0.0.1", self.server.port, **kwargs)
         else:
-            client = smtplib.SMTP("127.0.0.1", self.server.port, timeout=30, **kwargs)
+            client = smtplib.SMTP("127.0.0.1", self.server.port, timeout=timeout, **kwargs)
         return client
 
-    def send(self, data: bytes | str, *, mail_from: str = ADVISER, to: list[str]) -> dict:
+    def send(
+        self, data: bytes | str, *, mail_from: str = ADVISER, to: list[str], timeout: float = 30
+    ) -> dict:
         """Send one message through the filter; return smtplib's refused-recipients dict."""
         if isinstance(data, str):
             data = data.encode("utf-8")
-        with self.client() as client:
+        with self.client(timeout) as client:
             options = ["SMTPUTF8"] if not all(a.isascii() for a in [mail_from, *to]) else []
             return client.sendmail(mail_from, to, data, mail_options=options)
 
@@ -78,20 +66,16 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def make_harness(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, clock: FakeClock
-) -> Iterator[Callable[..., Harness]]:
+def make_harness(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Harness]]:
     started: list[Harness] = []
     sinks: list[RecordingSink] = []
 
     def make(*, protocol: str = "smtp", relay_timeout: float = 5, **environ: str) -> Harness:
-        database = tmp_path / f"keystore{len(started)}.db"
-        shutil.copy(_migrated_database(tmp_path_factory), database)
         sink = RecordingSink().start()
         sinks.append(sink)
         env = {
             "WEBCRYPT_GENERAL_DATA_DIR": str(tmp_path),
-            "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{database}",
+            "WEBCRYPT_KEYSTORE_URL": migrated_sqlite(tmp_path / f"keystore{len(started)}.db"),
             "WEBCRYPT_FILTER_RELAY": sink.url,
             "WEBCRYPT_FILTER_LISTEN": f"127.0.0.1:{free_port()}",
             "WEBCRYPT_FILTER_PROTOCOL": protocol,

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete
 
 from keystore.models import Base
+from tests.support.keystores import migrated_sqlite
 from tests.support.runtime import Sealed, build_runtime, folder_environ, seal_for
 from tests.support.smtp import Received, RecordingSink
 from webcrypt.lifecycle.jobs import Report
@@ -71,7 +72,7 @@ def make_runtime(url: str, tmp_path: Path, clock: Any, sink: RecordingSink) -> R
 @pytest.fixture
 def runtime(tmp_path: Path, clock: FakeClock, sink: RecordingSink) -> Iterator[Runtime]:
     """A runtime on a fresh SQLite keystore."""
-    built = make_runtime(f"sqlite:///{tmp_path / 'keystore.db'}", tmp_path, clock, sink)
+    built = make_runtime(migrated_sqlite(tmp_path / "keystore.db"), tmp_path, clock, sink)
     yield built
     built.close()
 

@@ -125,6 +125,7 @@ def _run_in_process(
         runtime.close()
 
 
+@pytest.mark.slow
 def test_two_processes_send_each_notice_once(
     any_runtime: Runtime, clock: FakeClock, sink: RecordingSink
 ) -> None:

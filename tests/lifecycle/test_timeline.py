@@ -25,6 +25,9 @@ from webcrypt import envelope
 from webcrypt.lifecycle.jobs import Report, run_housekeeping
 from webcrypt.runtime import Runtime
 
+# Hundreds of housekeeping runs per test.
+pytestmark = pytest.mark.slow
+
 
 class Life:
     """Moves the clock a day at a time and runs housekeeping, collecting the mails."""

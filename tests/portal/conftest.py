@@ -20,7 +20,7 @@ PUBLIC_URL = "http://127.0.0.1:8080"
 
 
 def make_runtime(tmp_path: Path, clock: Any, **environ: str) -> Runtime:
-    """Build a runtime on a fresh SQLite keystore under `tmp_path`."""
+    """Build a runtime on a migrated SQLite keystore under `tmp_path` (fresh on first use)."""
     (tmp_path / "outbox").mkdir(exist_ok=True)
     settings = {**folder_environ(tmp_path), "WEBCRYPT_PORTAL_PUBLIC_URL": PUBLIC_URL, **environ}
     # Cheap argon2 parameters (build_runtime's default): the tests log in often.

@@ -12,6 +12,7 @@ from email.parser import BytesParser
 from email.policy import compat32
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -69,6 +70,7 @@ def variants(draw: st.DrawFn) -> bytes:
     return raw
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(raw=variants())
 def test_parts_agree_with_the_email_package(raw: bytes) -> None:
@@ -91,6 +93,7 @@ def test_boundary_edge_cases_agree() -> None:
         assert portal_leaves(head + body) == reference_leaves(head + body), body
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(raw=mutated())
 def test_mutated_parts_agree_with_the_email_package(raw: bytes) -> None:

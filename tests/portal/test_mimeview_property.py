@@ -13,6 +13,7 @@ import quopri
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -213,6 +214,7 @@ def open_message(client: FlaskClient, runtime: Any, raw: bytes) -> tuple[Any, An
     return response, download
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,
@@ -257,6 +259,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     return raw
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,

@@ -310,6 +310,7 @@ def test_inline_cid_image(logged_in: FlaskClient, runtime) -> None:
     assert "logo@bank" not in text.split("Attachments")[-1]
 
 
+@pytest.mark.slow
 def test_ten_megabyte_message(logged_in: FlaskClient, runtime) -> None:
     content = os.urandom(7 * 1024 * 1024 + 300 * 1024)  # ~10 MB once base64-encoded in the mail
     raw = build_mail(attachments=[("scan.pdf", "application/pdf", content)])

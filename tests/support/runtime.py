@@ -10,6 +10,7 @@ from typing import Any
 
 from keystore.masterkey import MasterKey
 from keystore.passwords import Hasher, make_context
+from tests.support.keystores import migrated_sqlite
 from webcrypt import envelope
 from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
@@ -23,7 +24,7 @@ def fast_hasher() -> Hasher:
 def folder_environ(folder: Path, **overrides: str) -> dict[str, str]:
     """WEBCRYPT_* settings of a runtime whose keystore, keys and outbox live in `folder`."""
     return {
-        "WEBCRYPT_KEYSTORE_URL": f"sqlite:///{folder / 'keystore.db'}",
+        "WEBCRYPT_KEYSTORE_URL": migrated_sqlite(folder / "keystore.db"),
         "WEBCRYPT_KEYSTORE_MASTER_KEY_FILE": str(folder / "master.key"),
         "WEBCRYPT_PORTAL_SECRET_KEY_FILE": str(folder / "session.key"),
         "WEBCRYPT_FILTER_RELAY": f"outbox:{folder / 'outbox'}",
