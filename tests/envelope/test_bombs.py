@@ -45,12 +45,14 @@ def payload(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bytes, int], 
     """Seal an envelope that declares `size` but carries the given compressed payload."""
 
     def seal_frame(frame: bytes, size: int) -> str:
-        def encrypt(message: bytes, key: bytes, prefix: bytes, aad: bytes, chunk: int) -> str:
+        def encrypt(
+            message: object, key: bytes, prefix: bytes, aad: bytes, chunk: int
+        ) -> list[bytes]:
             encryptor = StreamEncryptor(key, prefix, aad, chunk)
             lines = Base64Lines()
             for sealed_chunk in [*encryptor.feed(frame), encryptor.finish()]:
                 lines.feed(sealed_chunk)
-            return lines.finish()
+            return lines.pieces()
 
         with monkeypatch.context() as patch:
             patch.setattr(sealing, "_encrypt_payload", encrypt)

@@ -1,4 +1,8 @@
-"""Sealing and opening stay within 2.5 times the message size in traced memory."""
+"""Sealing and opening stay within 2.5 times the message size in traced memory.
+
+Sealing hands the envelope on in pieces: what it allocates is about the encoded payload
+(base64 of the compressed message) and a few slices of work, not a copy per step.
+"""
 
 from __future__ import annotations
 
@@ -33,9 +37,9 @@ def attachment_message() -> bytes:
 
 
 def test_seal_and_open_peak_memory(attachment_message: bytes) -> None:
-    sealed_peak = peak(lambda: seal_for(attachment_message, [ALICE]).armored(ALICE.address))
+    sealed_peak = peak(lambda: seal_for(attachment_message, [ALICE]).armored_pieces(ALICE.address))
     armored = seal_for(attachment_message, [ALICE]).armored(ALICE.address)
     envelope = parse(armored)
     opened_peak = peak(lambda: open(envelope, ALICE.key))
-    assert sealed_peak <= 2.5 * len(attachment_message)
+    assert sealed_peak <= 1.5 * len(attachment_message)
     assert opened_peak <= 2.5 * len(attachment_message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from . import errors
@@ -24,19 +24,20 @@ class Base64Lines:
     """Base64-encode a byte stream into LF-terminated lines of 76 characters.
 
     Input is encoded in large line-aligned pieces with `base64.b64encode`
-    (much faster than `encodebytes`) and split into lines here; each piece
-    becomes a `str` at once, so the bytes and the text never both exist whole.
+    (much faster than `encodebytes`) and split into lines here; each piece is kept
+    as ASCII bytes of whole lines, so the encoded stream is never joined into one
+    object: `pieces` hands it on as it is.
     """
 
     def __init__(self) -> None:
         self._pending = bytearray()
-        self._parts: list[str] = []
+        self._parts: list[bytes] = []
 
     def _encode(self, data: bytes | bytearray | memoryview) -> None:
         encoded = base64.b64encode(data)
         lines = [encoded[i : i + LINE] for i in range(0, len(encoded), LINE)]
         lines.append(b"")
-        self._parts.append(b"\n".join(lines).decode("ascii"))
+        self._parts.append(b"\n".join(lines))
 
     def feed(self, data: bytes) -> None:
         """Add bytes to encode."""
@@ -47,14 +48,17 @@ class Base64Lines:
                 self._encode(view[:usable])
             del self._pending[:usable]
 
-    def finish(self) -> str:
-        """Encode what is left and return all lines as one string."""
+    def pieces(self) -> list[bytes]:
+        """Encode what is left and return the lines in pieces (ASCII, each ends with LF)."""
         if self._pending:
             self._encode(self._pending)
             self._pending = bytearray()
-        text = "".join(self._parts)
-        self._parts = []
-        return text
+        parts, self._parts = self._parts, []
+        return parts
+
+    def finish(self) -> str:
+        """Encode what is left and return all lines as one string."""
+        return b"".join(self.pieces()).decode("ascii")
 
 
 def encode_block(data: bytes) -> str:
@@ -67,6 +71,18 @@ def encode_block(data: bytes) -> str:
 def assemble(header_block: str, payload_block: str) -> str:
     """Put a header block and a payload block between the armor lines."""
     return "".join((BEGIN, "\n", header_block, SEPARATOR, "\n", payload_block, END, "\n"))
+
+
+def assemble_pieces(
+    header_block: str, payload: Sequence[bytes], *, final_newline: bool = True
+) -> list[bytes]:
+    """The armored envelope as ASCII pieces: the same bytes `assemble` writes, not joined.
+
+    Without `final_newline` the line end after the END line is left out.
+    """
+    head = f"{BEGIN}\n{header_block}{SEPARATOR}\n".encode("ascii")
+    end = f"{END}\n" if final_newline else END
+    return [head, *payload, end.encode("ascii")]
 
 
 @dataclass(frozen=True)

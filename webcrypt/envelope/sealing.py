@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import zstandard
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .armor import Base64Lines, assemble, encode_block
+from .armor import Base64Lines, assemble, assemble_pieces, encode_block
 from .header import (
     DEFAULT_CHUNK_SIZE,
     KEY_SIZE,
@@ -25,6 +25,7 @@ from .header import (
 from .stream import StreamEncryptor
 
 Random = Callable[[int], bytes]
+Buffer = bytes | bytearray | memoryview
 
 COMPRESSION_LEVEL = 3
 _SLICE = 1 << 20
@@ -42,19 +43,40 @@ class RecipientKey:
 
 @dataclass(frozen=True)
 class SealedMessage:
-    """A message encrypted once, with one header block per recipient."""
+    """A message encrypted once, with one header block per recipient.
+
+    The payload block is kept as the pieces it was encoded in (ASCII base64 lines, each
+    piece ending with LF): every recipient's envelope shares them, and `armored_pieces`
+    hands them on without joining them into one copy per recipient.
+    """
 
     headers: Mapping[str, Header]
     header_blocks: Mapping[str, str] = field(repr=False)
-    payload_block: str = field(repr=False)
+    payload: tuple[bytes, ...] = field(repr=False)
+
+    @property
+    def payload_block(self) -> str:
+        """The payload's base64 lines as one string (a copy of the whole payload)."""
+        return b"".join(self.payload).decode("ascii")
+
+    def _header_block(self, address: str) -> str:
+        try:
+            return self.header_blocks[address]
+        except KeyError:
+            raise KeyError(f"{address!r} is not a recipient of this message") from None
 
     def armored(self, address: str) -> str:
         """Return the armored envelope text for the recipient `address`."""
-        try:
-            header_block = self.header_blocks[address]
-        except KeyError:
-            raise KeyError(f"{address!r} is not a recipient of this message") from None
-        return assemble(header_block, self.payload_block)
+        return assemble(self._header_block(address), self.payload_block)
+
+    def armored_pieces(self, address: str, *, final_newline: bool = True) -> list[bytes]:
+        """The armored envelope for `address` as ASCII pieces, the payload not copied.
+
+        Joined, they are `armored(address)` encoded (without its last line end when
+        `final_newline` is false).
+        """
+        header_block = self._header_block(address)
+        return assemble_pieces(header_block, self.payload, final_newline=final_newline)
 
 
 def _random(rng: Random, size: int) -> bytes:
@@ -64,19 +86,27 @@ def _random(rng: Random, size: int) -> bytes:
     return bytes(data)
 
 
-def _encrypt_payload(message: bytes, key: bytes, prefix: bytes, aad: bytes, chunk_size: int) -> str:
-    """Compress and encrypt the message in slices; return the payload's base64 lines."""
-    compressor = zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).compressobj(size=len(message))
+def _encrypt_payload(
+    message: Sequence[Buffer], key: bytes, prefix: bytes, aad: bytes, chunk_size: int
+) -> list[bytes]:
+    """Compress and encrypt the message in slices; return the payload's base64 lines.
+
+    The message may come in pieces (e.g. new header fields and a view of the old body);
+    what is held besides them is the encoded payload and a slice or two of work.
+    """
+    size = sum(len(piece) for piece in message)
+    compressor = zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).compressobj(size=size)
     encryptor = StreamEncryptor(key, prefix, aad, chunk_size)
     lines = Base64Lines()
-    with memoryview(message) as view:
-        for offset in range(0, len(view), _SLICE):
-            for chunk in encryptor.feed(compressor.compress(view[offset : offset + _SLICE])):
-                lines.feed(chunk)
+    for piece in message:
+        with memoryview(piece) as view:
+            for offset in range(0, len(view), _SLICE):
+                for chunk in encryptor.feed(compressor.compress(view[offset : offset + _SLICE])):
+                    lines.feed(chunk)
     for chunk in encryptor.feed(compressor.flush()):
         lines.feed(chunk)
     lines.feed(encryptor.finish())
-    return lines.finish()
+    return lines.pieces()
 
 
 def _check_recipients(recipients: Sequence[RecipientKey]) -> None:
@@ -92,7 +122,7 @@ def _check_recipients(recipients: Sequence[RecipientKey]) -> None:
 
 
 def seal(
-    message: bytes,
+    message: Buffer | Iterable[Buffer],
     recipients: Sequence[RecipientKey],
     *,
     sender: str,
@@ -103,8 +133,12 @@ def seal(
     rng: Random = os.urandom,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> SealedMessage:
-    """Compress and encrypt `message` once and wrap its data key for every recipient."""
+    """Compress and encrypt `message` once and wrap its data key for every recipient.
+
+    `message` is the bytes of the message, or its pieces in order (sealed as if joined).
+    """
     _check_recipients(recipients)
+    pieces = [message] if isinstance(message, bytes | bytearray | memoryview) else list(message)
     created = (now if now is not None else datetime.now(UTC)).replace(microsecond=0)
     if expires.tzinfo is None or created.tzinfo is None:
         raise ValueError("now and expires must be timezone-aware")
@@ -122,13 +156,13 @@ def seal(
         expires=expires.astimezone(UTC),
         portal_url=portal_url.rstrip("/"),
         chunk_size=chunk_size,
-        message_size=len(message),
+        message_size=sum(len(piece) for piece in pieces),
     )
     data_key = _random(rng, KEY_SIZE)
     nonce_prefix = _random(rng, NONCE_PREFIX_SIZE)
     message_part = encode_message_part(template, nonce_prefix)
     payload_aad = hashlib.sha256(message_part).digest()
-    payload_block = _encrypt_payload(message, data_key, nonce_prefix, payload_aad, chunk_size)
+    payload = _encrypt_payload(pieces, data_key, nonce_prefix, payload_aad, chunk_size)
 
     headers: dict[str, Header] = {}
     header_blocks: dict[str, str] = {}
@@ -146,4 +180,4 @@ def seal(
         wrapped_key = AESGCM(recipient.key).encrypt(wrap_nonce, data_key, wrap_aad)
         headers[recipient.address] = header
         header_blocks[recipient.address] = encode_block(wrap_aad + wrapped_key)
-    return SealedMessage(headers=headers, header_blocks=header_blocks, payload_block=payload_block)
+    return SealedMessage(headers=headers, header_blocks=header_blocks, payload=tuple(payload))

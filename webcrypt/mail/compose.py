@@ -19,16 +19,101 @@ from webcrypt.mail.message import domain_of, without_surrogates
 MAX_7BIT_LINE = 998
 """The longest line SMTP carries (RFC 5321), without its CRLF."""
 
+Buffer = bytes | bytearray | memoryview
+SLICE = 1 << 20
+"""The most a mail in pieces is copied at once when it is written out."""
+
+
+class Chunks:
+    """Bytes kept as the pieces they were made of: a mail is written out piece by piece.
+
+    A large message then exists once (an attachment, a view of the received message, the
+    sealed payload shared by every carrier) instead of once more per joined copy. Iterating
+    yields the pieces in order (nested `Chunks` flattened); `len` is the joined length;
+    `tobytes` joins them (a copy, for callers that need one object).
+    """
+
+    __slots__ = ("_length", "_parts")
+
+    def __init__(self, parts: Iterable[Buffer | Chunks]) -> None:
+        self._parts: tuple[Buffer | Chunks, ...] = tuple(parts)
+        self._length = sum(len(part) for part in self._parts)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[Buffer]:
+        for part in self._parts:
+            if isinstance(part, Chunks):
+                yield from part
+            elif part:
+                yield part
+
+    def tobytes(self) -> bytes:
+        """Return the pieces joined into one bytes object."""
+        return b"".join(self)
+
+    def slices(self, size: int = SLICE) -> Iterator[bytes]:
+        """Yield the joined bytes in order as bytes objects of at most `size` bytes.
+
+        A bytes piece no longer than `size` is yielded as it is; larger and other pieces
+        are copied a slice at a time.
+        """
+        for piece in self:
+            if isinstance(piece, bytes) and len(piece) <= size:
+                yield piece
+                continue
+            with memoryview(piece) as view:
+                for offset in range(0, len(view), size):
+                    yield view[offset : offset + size].tobytes()
+
+    def contains(self, marker: bytes) -> bool:
+        """Tell whether `marker` occurs in the joined bytes (also across two pieces)."""
+        keep = len(marker) - 1
+        tail = b""
+        for piece in self.slices():
+            if marker in piece or (keep and marker in tail + piece[:keep]):
+                return True
+            if keep:
+                tail = piece[-keep:] if len(piece) >= keep else (tail + piece)[-keep:]
+        return False
+
+
+class CrlfLines(Chunks):
+    """Pieces of LF-terminated lines, written with CRLF line ends one piece at a time.
+
+    The pieces must hold no CR; the length counts the CR each line end gains.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, pieces: Iterable[bytes]) -> None:
+        lines = tuple(pieces)
+        super().__init__(lines)
+        self._length += sum(piece.count(b"\n") for piece in lines)
+
+    def __iter__(self) -> Iterator[Buffer]:
+        for piece in self._parts:
+            assert isinstance(piece, bytes)
+            if piece:
+                yield piece.replace(b"\n", b"\r\n")
+
+
+def joined(data: bytes | Chunks) -> bytes:
+    """Return `data` as one bytes object (joined when it comes in pieces)."""
+    return data if isinstance(data, bytes) else data.tobytes()
+
 
 @dataclass(frozen=True)
 class Outgoing:
     """One mail to hand to the relay, with the envelope recipients it serves.
 
     `data` is the message, or a function that builds it when it is about to be relayed (so
-    twenty carriers of a large message are not all held in memory at once).
+    twenty carriers of a large message are not all held in memory at once). The message may
+    come as `Chunks`: `content` hands them to the relay as they are, `build` joins them.
     """
 
-    data: bytes | Callable[[], bytes]
+    data: bytes | Chunks | Callable[[], bytes | Chunks]
     mail_from: str
     rcpt_tos: tuple[str, ...]
     kind: str
@@ -36,38 +121,51 @@ class Outgoing:
     """True when the relay must send the data as it is: every line ends in CRLF (as
     `serialize` guarantees), or the mail is passed on with the line ends it came with."""
 
+    def content(self) -> bytes | Chunks:
+        """Return the message, in pieces when it was made so (for the relay)."""
+        return self.data if isinstance(self.data, bytes | Chunks) else self.data()
+
     def build(self) -> bytes:
         """Return the message bytes."""
-        return self.data if isinstance(self.data, bytes) else self.data()
+        return joined(self.content())
 
 
 @dataclass(frozen=True)
 class Part:
     """A MIME entity: header fields and either an encoded CRLF-terminated body or sub-parts.
 
-    Serializing yields chunks that are joined once, so a large attachment is copied once.
+    Serializing yields chunks that are joined once, so a large attachment is copied once;
+    a body given as `Chunks` is never joined.
     """
 
     headers: tuple[tuple[str, str], ...]
-    body: bytes = b""
+    body: bytes | Chunks = b""
     parts: tuple[Part, ...] = ()
     boundary: str = ""
 
-    def chunks(self) -> Iterator[bytes]:
+    def chunks(self) -> Iterator[Buffer]:
         """Yield the serialized entity piece by piece."""
-        yield "".join(f"{name}: {value}\r\n" for name, value in self.headers).encode() + b"\r\n"
+        return iter(self.serialized())
+
+    def serialized(self) -> Chunks:
+        """The serialized entity as `Chunks`; a body in `Chunks` is taken as it is."""
+        head = "".join(f"{name}: {value}\r\n" for name, value in self.headers).encode() + b"\r\n"
         if not self.parts:
-            yield self.body
-            return
+            return Chunks([head, self.body])
         marker = self.boundary.encode("ascii")
+        pieces: list[Buffer | Chunks] = [head]
         for index, part in enumerate(self.parts):
-            yield (b"\r\n--" if index else b"--") + marker + b"\r\n"
-            yield from part.chunks()
-        yield b"\r\n--" + marker + b"--\r\n"
+            pieces.append((b"\r\n--" if index else b"--") + marker + b"\r\n")
+            pieces.append(part.serialized())
+        pieces.append(b"\r\n--" + marker + b"--\r\n")
+        return Chunks(pieces)
 
     def contains(self, marker: bytes) -> bool:
         """Tell whether `marker` occurs anywhere in the entity."""
-        if marker in self.body or any(marker in value.encode() for _, value in self.headers):
+        body = self.body
+        if body.contains(marker) if isinstance(body, Chunks) else marker in body:
+            return True
+        if any(marker in value.encode() for _, value in self.headers):
             return True
         return any(part.contains(marker) for part in self.parts)
 
@@ -82,6 +180,21 @@ def lf_lines(text: str) -> str:
 def seven_bit(data: bytes) -> bool:
     """Tell whether LF-separated `data` may go out 7-bit: ASCII, no line over 998 bytes."""
     return data.isascii() and max(map(len, data.split(b"\n"))) <= MAX_7BIT_LINE
+
+
+def seven_bit_lines(pieces: Iterable[bytes]) -> bool:
+    """`seven_bit` for LF-separated data in pieces (a line may go on in the next piece)."""
+    run = 0  # the length of the line begun in earlier pieces
+    for piece in pieces:
+        if not piece.isascii():
+            return False
+        lines = piece.split(b"\n")
+        run += len(lines[0])
+        if run > MAX_7BIT_LINE or max(map(len, lines)) > MAX_7BIT_LINE:
+            return False
+        if len(lines) > 1:
+            run = len(lines[-1])
+    return True
 
 
 def text_part(text: str, subtype: str) -> Part:
@@ -293,6 +406,21 @@ def serialize(
     now: datetime | None = None,
 ) -> bytes:
     """Put the top header fields (Date and Message-ID made here) on a MIME body; CRLF bytes."""
+    return serialize_chunks(
+        sender=sender, to=to, subject=subject, body=body, headers=headers, now=now
+    ).tobytes()
+
+
+def serialize_chunks(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: Part,
+    headers: Iterable[tuple[str, str]] = (),
+    now: datetime | None = None,
+) -> Chunks:
+    """`serialize` without joining: the mail as pieces, a large body not copied."""
     date = format_datetime(now) if now is not None else format_datetime_now()
     domain = domain_of(sender.rpartition("<")[2].strip(">")) or None
     top = [
@@ -308,7 +436,7 @@ def serialize(
     # A line end inside a value taken from elsewhere (a References field) becomes CRLF
     # too: every line of the result ends in CRLF, as `Outgoing.crlf_only` promises.
     head = lf_lines(head).replace("\n", "\r\n")
-    return b"".join([head.encode("utf-8"), *body.chunks()])
+    return Chunks([head.encode("utf-8"), body.serialized()])
 
 
 def fold(name: str, value: str, width: int = 78) -> str:

@@ -21,19 +21,22 @@ from markupsafe import Markup
 from keystore.addresses import normalize_address
 from keystore.languages import LANGUAGES
 from webcrypt.mail.compose import (
+    Chunks,
+    CrlfLines,
     Part,
     address_header,
     leaf_part,
     lf_lines,
     multipart,
     readable_body,
-    serialize,
+    serialize_chunks,
     seven_bit,
+    seven_bit_lines,
 )
 from webcrypt.mail.message import decode_text, without_surrogates
 from webcrypt.mail.rendering import language, render_mail, render_template
 from webcrypt.sealing.branding import Branding
-from webcrypt.sealing.securehtm import render_secure_htm
+from webcrypt.sealing.securehtm import secure_htm_pieces
 
 if TYPE_CHECKING:
     from keystore.settings import Settings
@@ -102,22 +105,44 @@ def thread_headers(fields: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return kept
 
 
-def attachment(content: str, *, neutral: bool) -> Part:
-    """Wrap the attachment text 7-bit when it is ASCII with short lines, else quoted-printable."""
+def _attachment_fields(*, neutral: bool, seven: bool) -> tuple[str, str, tuple[str, str]]:
+    """Content-Type, transfer encoding and Content-Disposition of the attachment."""
     content_type = "application/octet-stream" if neutral else "text/html"
     filename = NEUTRAL_NAME if neutral else HTML_NAME
-    data = lf_lines(content).encode("utf-8")
-    if seven_bit(data):
+    if seven:
         charset, encoding = ("" if neutral else '; charset="us-ascii"'), "7bit"
     else:
         charset, encoding = ("" if neutral else '; charset="utf-8"'), "quoted-printable"
-        data = binascii.b2a_qp(data, istext=True)
-    return leaf_part(
+    return (
         f'{content_type}{charset}; name="{filename}"',
         encoding,
-        data,
         ("Content-Disposition", f'attachment; filename="{filename}"'),
     )
+
+
+def attachment(content: str, *, neutral: bool) -> Part:
+    """Wrap the attachment text 7-bit when it is ASCII with short lines, else quoted-printable."""
+    data = lf_lines(content).encode("utf-8")
+    seven = seven_bit(data)
+    if not seven:
+        data = binascii.b2a_qp(data, istext=True)
+    content_type, encoding, disposition = _attachment_fields(neutral=neutral, seven=seven)
+    return leaf_part(content_type, encoding, data, disposition)
+
+
+def attachment_pieces(pieces: Sequence[bytes], *, neutral: bool) -> Part:
+    """`attachment` for text that comes as ASCII pieces: the same part, the pieces not joined.
+
+    Text that cannot go out 7-bit as it is (a CR, a long line) takes `attachment`'s way.
+    """
+    if any(b"\r" in piece for piece in pieces) or not seven_bit_lines(pieces):
+        return attachment(b"".join(pieces).decode("utf-8", "surrogateescape"), neutral=neutral)
+    lines = [piece for piece in pieces if piece]
+    if not lines or not lines[-1].endswith(b"\n"):
+        lines.append(b"\n")
+    content_type, encoding, disposition = _attachment_fields(neutral=neutral, seven=True)
+    fields = (("Content-Type", content_type), ("Content-Transfer-Encoding", encoding))
+    return Part((*fields, disposition), CrlfLines(lines))
 
 
 @lru_cache(maxsize=256)
@@ -194,6 +219,32 @@ def build_carrier(
     thread: Sequence[tuple[str, str]] = (),
 ) -> bytes:
     """Build one recipient's carrier mail as CRLF bytes."""
+    return build_carrier_chunks(
+        adviser=adviser,
+        to=to,
+        subject=subject,
+        attached=attached,
+        neutral=neutral,
+        settings=settings,
+        portal_url=portal_url,
+        recipient_lang=recipient_lang,
+        thread=thread,
+    ).tobytes()
+
+
+def build_carrier_chunks(
+    *,
+    adviser: Adviser,
+    to: str,
+    subject: str,
+    attached: Part,
+    neutral: bool,
+    settings: Settings,
+    portal_url: str,
+    recipient_lang: str | None,
+    thread: Sequence[tuple[str, str]] = (),
+) -> Chunks:
+    """`build_carrier` as pieces: the attachment's pieces are not joined."""
     langs = carrier_languages(recipient_lang, settings.default_language)
     readable = _readable_body(
         adviser=adviser,
@@ -202,7 +253,7 @@ def build_carrier(
         langs=tuple(langs),
         neutral=neutral,
     )
-    return serialize(
+    return serialize_chunks(
         sender=adviser.header(),
         to=to,
         subject=subject,
@@ -223,12 +274,15 @@ def carrier_for(
     portal_url: str,
     recipient: Account,
     thread: Sequence[tuple[str, str]],
-) -> bytes:
-    """Build one recipient's carrier from the sealed message (called just before relaying)."""
+) -> Chunks:
+    """Build one recipient's carrier from the sealed message (called just before relaying).
+
+    The carrier comes in pieces that share the sealed payload: it costs no copy of the
+    envelope, whatever the number of recipients; the relay writes the pieces out.
+    """
     lang = recipient.language or settings.default_language
-    # The attachment text lives only for this call: large messages are copied less.
-    part = attachment(_attachment_text(sealed, address, neutral, settings, lang), neutral=neutral)
-    return build_carrier(
+    part = attachment_pieces(_attachment(sealed, address, neutral, settings, lang), neutral=neutral)
+    return build_carrier_chunks(
         adviser=adviser,
         to=to,
         subject=subject,
@@ -241,17 +295,17 @@ def carrier_for(
     )
 
 
-def _attachment_text(
+def _attachment(
     sealed: envelope.SealedMessage,
     address: str,
     neutral: bool,
     settings: Settings,
     lang: str,
-) -> str:
-    """The bare armored envelope (neutral variant) or secure.htm around it."""
-    armored = sealed.armored(address)
+) -> list[bytes]:
+    """The bare armored envelope (neutral variant) or secure.htm around it, in pieces."""
     if neutral:
-        return armored
+        return sealed.armored_pieces(address)
+    armored = sealed.armored_pieces(address, final_newline=False)
     return _secure_htm(armored, sealed.headers[address], settings, lang)
 
 
@@ -261,10 +315,10 @@ def _branding(settings: Settings, lang: str) -> Branding:
     return Branding.from_settings(settings, lang)
 
 
-def _secure_htm(armored: str, header: Header, settings: Settings, lang: str) -> str:
+def _secure_htm(armored: list[bytes], header: Header, settings: Settings, lang: str) -> list[bytes]:
     """Render secure.htm for one recipient (never with anything from the account but the
     language: the security phrase is shown on the portal only)."""
-    return render_secure_htm(
+    return secure_htm_pieces(
         armored,
         header,
         branding=_branding(settings, lang),

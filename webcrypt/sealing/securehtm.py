@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from email import policy
 from email.parser import BytesParser
@@ -156,6 +157,35 @@ def _ascii(markup: str) -> str:
     return markup.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
+def _page(header: Header, branding: Branding | None, lang: str) -> list[str]:
+    """The page's text around the envelope: the pieces before it, then the rest."""
+    pieces = _shell(
+        "de" if lang == "de" else "en",
+        header.version,
+        header.portal_url.rstrip("/"),
+        branding or Branding(),
+    )
+    created, expires = _dates(header.created), _dates(header.expires)
+    values = {
+        "sender": _ascii(fold(header.sender)),
+        "recipient": _ascii(fold(header.recipient)),
+        "created.en": _ascii(escape(created["en"])),
+        "created.de": _ascii(escape(created["de"])),
+        "expires.en": _ascii(escape(expires["en"])),
+        "expires.de": _ascii(escape(expires["de"])),
+    }
+    before: list[str] = []
+    after: list[str] = []
+    target = before
+    for text, slot in pieces:
+        target.append(text)
+        if slot == "envelope":
+            target = after
+        else:
+            target.append(values.get(slot, ""))
+    return ["".join(before), "".join(after)]
+
+
 def render_secure_htm(
     armored: str,
     header: Header,
@@ -174,23 +204,23 @@ def render_secure_htm(
     """
     if not armored.isascii() or "<" in armored or "&" in armored:
         raise ValueError("armored must be the ASCII text of an envelope")
-    pieces = _shell(
-        "de" if lang == "de" else "en",
-        header.version,
-        header.portal_url.rstrip("/"),
-        branding or Branding(),
-    )
-    created, expires = _dates(header.created), _dates(header.expires)
-    values = {
-        "sender": _ascii(fold(header.sender)),
-        "recipient": _ascii(fold(header.recipient)),
-        "created.en": _ascii(escape(created["en"])),
-        "created.de": _ascii(escape(created["de"])),
-        "expires.en": _ascii(escape(expires["en"])),
-        "expires.de": _ascii(escape(expires["de"])),
-        "envelope": armored.rstrip("\n"),
-    }
-    return "".join([part for text, slot in pieces for part in (text, values.get(slot, ""))])
+    before, after = _page(header, branding, lang)
+    return "".join((before, armored.rstrip("\n"), after))
+
+
+def secure_htm_pieces(
+    armored: Sequence[bytes],
+    header: Header,
+    *,
+    branding: Branding | None = None,
+    lang: str = "en",
+) -> list[bytes]:
+    """`render_secure_htm` for an envelope in pieces (`SealedMessage.armored_pieces` without
+    the final line end): the page as ASCII pieces, the envelope's own pieces not copied."""
+    if any(not piece.isascii() or b"<" in piece or b"&" in piece for piece in armored):
+        raise ValueError("armored must be the ASCII text of an envelope")
+    before, after = _page(header, branding, lang)
+    return [before.encode("ascii"), *armored, after.encode("ascii")]
 
 
 def _armor_in(data: bytes) -> str:

@@ -123,7 +123,7 @@ class Delivery:
                 failures[index] = failures[min(failures)]
                 continue
             try:
-                data = mail.build()
+                data = mail.content()
             except Exception as exc:  # work on the message alone: a retry fails the same way
                 log.exception("building a %s mail failed", mail.kind)
                 refusal = ContentError.from_exception(exc)

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from webcrypt.mail.compose import Chunks, joined
 from webcrypt.mail.message import DOT_ATOM
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class Relay:
 
     def send(
         self,
-        message: bytes,
+        message: bytes | Chunks,
         *,
         mail_from: str,
         rcpt_tos: Sequence[str],
@@ -69,17 +70,18 @@ class Relay:
 
         `crlf_only` says that every line of `message` already ends in CRLF (mails built by
         `webcrypt.mail.compose.serialize` do), so the relay need not look for bare line ends.
+        A message in `Chunks` is written out piece by piece, never joined (when `crlf_only`).
         """
         if rcpt_tos:
-            self._deliver(message if crlf_only else crlf(message), mail_from, rcpt_tos)
+            self._deliver(message if crlf_only else crlf(joined(message)), mail_from, rcpt_tos)
 
-    def _deliver(self, data: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> None:
+    def _deliver(self, data: bytes | Chunks, mail_from: str, rcpt_tos: Sequence[str]) -> None:
         """Deliver CRLF `data` to at least one recipient (what each relay implements)."""
         raise NotImplementedError
 
     async def send_async(
         self,
-        message: bytes,
+        message: bytes | Chunks,
         *,
         mail_from: str,
         rcpt_tos: Sequence[str],
@@ -203,7 +205,7 @@ class SMTPRelay(Relay):
 
     # -- sending ---------------------------------------------------------------------------
 
-    def _deliver(self, data: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> None:
+    def _deliver(self, data: bytes | Chunks, mail_from: str, rcpt_tos: Sequence[str]) -> None:
         """Send `data`; raise `RelayError` unless the relay accepted every recipient."""
         try:
             conn, reused = self._acquire()
@@ -234,7 +236,7 @@ class SMTPRelay(Relay):
         self._release(conn)
 
     def _transact(
-        self, conn: smtplib.SMTP, data: bytes, mail_from: str, rcpt_tos: Sequence[str]
+        self, conn: smtplib.SMTP, data: bytes | Chunks, mail_from: str, rcpt_tos: Sequence[str]
     ) -> None:
         """Run one MAIL/RCPT/DATA transaction of CRLF `data`, all recipients or none."""
         options: list[str] = []
@@ -245,10 +247,10 @@ class SMTPRelay(Relay):
                     temporary=False,
                 )
             options.append("SMTPUTF8")
-        elif conn.has_extn("smtputf8") and not data[: data.find(b"\r\n\r\n")].isascii():
+        elif conn.has_extn("smtputf8") and not _header_is_ascii(data):
             # Raw UTF-8 in the header fields (RFC 6532): say so when the server understands it.
             options.append("SMTPUTF8")
-        if not data.isascii() and conn.has_extn("8bitmime"):
+        if not _is_ascii(data) and conn.has_extn("8bitmime"):
             options.append("BODY=8BITMIME")
         if conn.has_extn("size"):
             options.append(f"SIZE={len(data)}")
@@ -262,15 +264,18 @@ class SMTPRelay(Relay):
         code, reply = conn.docmd("DATA")
         if code != 354:
             self._abort(conn, code, reply, "message")
-        # Dot-stuffing without smtplib's regular expression: the data has CRLF line ends
-        # only, so every line but the first starts right after a line feed. Looking first
-        # is much cheaper than a replace that finds nothing, the usual case.
-        if b"\n." in data:
-            data = data.replace(b"\n.", b"\n..")
-        if data.startswith(b"."):
-            data = b"." + data
-        ending = b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"
-        conn.send(data + ending)  # one write: a separate small one could wait for an ACK
+        if isinstance(data, Chunks):
+            _send_stuffed(conn, data)
+        else:
+            # Dot-stuffing without smtplib's regular expression: the data has CRLF line ends
+            # only, so every line but the first starts right after a line feed. Looking first
+            # is much cheaper than a replace that finds nothing, the usual case.
+            if b"\n." in data:
+                data = data.replace(b"\n.", b"\n..")
+            if data.startswith(b"."):
+                data = b"." + data
+            ending = b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"
+            conn.send(data + ending)  # one write: a separate small one could wait for an ACK
         code, reply = conn.getreply()
         if code != 250:
             raise _refused(self.description, code, reply, "message")
@@ -293,6 +298,45 @@ class SMTPRelay(Relay):
                 _close_quietly(conn)
         if threads is not None:
             threads.shutdown(wait=False)
+
+
+def _header_is_ascii(data: bytes | Chunks) -> bool:
+    """Tell whether the header block (up to the first empty line) is ASCII."""
+    if isinstance(data, bytes):
+        return data[: data.find(b"\r\n\r\n")].isascii()
+    head = bytearray()
+    for piece in data.slices():
+        head += piece
+        end = head.find(b"\r\n\r\n")
+        if end >= 0:
+            return head[:end].isascii()
+    return head[:-1].isascii()
+
+
+def _is_ascii(data: bytes | Chunks) -> bool:
+    return data.isascii() if isinstance(data, bytes) else all(p.isascii() for p in data.slices())
+
+
+def _send_stuffed(conn: smtplib.SMTP, data: Chunks) -> None:
+    """Write a message in pieces, dot-stuffed, and the end of data; a slice at a time.
+
+    Each slice is sent when the next one is ready, the last one with the end of data
+    (a separate small write could wait for an ACK).
+    """
+    pending = b""
+    line_start = True
+    tail = b""  # the last two bytes of the message
+    for piece in data.slices():
+        if b"\n." in piece:
+            piece = piece.replace(b"\n.", b"\n..")
+        if line_start and piece.startswith(b"."):
+            piece = b"." + piece
+        line_start = piece.endswith(b"\n")
+        tail = (tail + piece[-2:])[-2:]
+        if pending:
+            conn.send(pending)
+        pending = piece
+    conn.send(pending + (b".\r\n" if tail == b"\r\n" else b"\r\n.\r\n"))
 
 
 # A dot-atom at a domain, as nearly every envelope address is: smtplib's quoteaddr would
@@ -373,7 +417,7 @@ class OutboxRelay(Relay):
         self.directory = Path(directory)
         self.description = f"outbox:{self.directory}"
 
-    def _deliver(self, data: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> None:
+    def _deliver(self, data: bytes | Chunks, mail_from: str, rcpt_tos: Sequence[str]) -> None:
         """Write the message with its envelope as Return-Path/X-Envelope-To header lines."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         name = f"{stamp}-{uuid.uuid4().hex[:12]}.eml"
@@ -387,7 +431,8 @@ class OutboxRelay(Relay):
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(envelope)
-                    handle.write(data)
+                    for piece in [data] if isinstance(data, bytes) else data:
+                        handle.write(piece)
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(temporary, self.directory / name)

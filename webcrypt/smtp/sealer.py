@@ -30,7 +30,7 @@ from keystore.models import Recipient
 from webcrypt import envelope
 from webcrypt.errors import ContentError
 from webcrypt.mail import mimelimits
-from webcrypt.mail.compose import Outgoing, ascii_domain, encode_header
+from webcrypt.mail.compose import Chunks, Outgoing, ascii_domain, encode_header
 from webcrypt.mail.headertext import message_charset
 from webcrypt.mail.message import (
     HEADER_LINE,
@@ -98,7 +98,12 @@ class Plan:
 
 
 def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str | None) -> bytes:
-    """Return the message with the trigger removed from Subject and ``#secure`` from To/Cc.
+    """Return the message with the trigger removed from Subject and ``#secure`` from To/Cc."""
+    return rewritten(message, trigger_word=trigger_word, message_id=message_id).tobytes()
+
+
+def rewritten(message: MailMessage, *, trigger_word: str, message_id: str | None) -> Chunks:
+    """`rewrite_headers` in pieces: the new header block, then a view of the body (no copy).
 
     Every other byte stays as it came: a Subject field is rewritten only when it holds the
     trigger (then encoded and folded afresh, with the line end it had), To and Cc only lose
@@ -119,7 +124,7 @@ def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str 
         if block and not block.endswith((b"\r", b"\n")):
             out.append(line_end)  # a header block that ends the message without a line end
         out.append(b"Message-ID: <" + message_id.encode("ascii") + b">" + line_end)
-    return b"".join([*out, message.body_view])
+    return Chunks([*out, message.body_view])
 
 
 def _raw_fields(block: bytes) -> list[bytes]:
@@ -257,7 +262,7 @@ class Sealer:
         if external:
             # Before the expensive work (keystore, sealing): one linear scan of the bytes.
             mimelimits.check(raw, self.limits)
-        inner = rewrite_headers(
+        inner = rewritten(
             message,
             trigger_word=context.trigger_word,
             message_id=plan.message_id if new_id else None,
@@ -277,7 +282,7 @@ class Sealer:
         plan: Plan,
         message: MailMessage,
         context: Context,
-        inner: bytes,
+        inner: Chunks,
         external: list[str],
     ) -> None:
         # The plan's context already holds the domains and trigger word: one settings snapshot

@@ -1,0 +1,272 @@
+"""Peak memory of the filter and of `webcrypt seal` against the message size.
+
+    python bench/memory.py            1, 10 and 50 MB, 8 x 10 MB at once, `webcrypt seal` 50 MB
+    python bench/memory.py --quick    1 and 10 MB, 8 x 2 MB at once, `webcrypt seal` 10 MB
+
+Every case runs in a fresh process: a real filter (SQLite keystore) on loopback relaying into
+Postfix's smtp-sink (or an aiosmtpd sink when smtp-sink is missing), or the `webcrypt seal`
+command. Each message is sealed for one external recipient whose account exists already (the
+first message to a new recipient costs the argon2 memory of its PIN hash once; printed
+separately). The mail is prose plus a base64 attachment of incompressible data, as real mail
+with a PDF or a photo is.
+
+Filter: the peak resident memory (VmHWM) is reset after the warm-up message (``5`` written to
+``/proc/PID/clear_refs``); the figure is the peak while the message(s) pass minus the resident
+memory just before. `webcrypt seal`: the peak (ru_maxrss) of sealing the message minus that of
+sealing a 1 KB message, both in fresh processes. Ratios are to the message size (for 8 at once:
+to the size of all 8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.filter import ADVISER, CUSTOMER, SMTP_SINK, message  # noqa: E402
+
+KB = 1024
+MB = 1024 * KB
+WEBCRYPT = [sys.executable, "-m", "webcrypt.cli.main"]
+LIMIT = 60 * MB
+"""The largest message the measured filter accepts (the admin setting)."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def environment(data_dir: str, port: int, sink_port: int) -> dict[str, str]:
+    """The filter's configuration in the environment."""
+    return {
+        **os.environ,
+        "WEBCRYPT_GENERAL_DATA_DIR": data_dir,
+        "WEBCRYPT_GENERAL_LOG_LEVEL": "warning",
+        "WEBCRYPT_FILTER_LISTEN": f"127.0.0.1:{port}",
+        "WEBCRYPT_FILTER_RELAY": f"smtp://127.0.0.1:{sink_port}",
+        "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
+        "WEBCRYPT_FILTER_TRUSTED_NETWORKS": "127.0.0.0/8",
+        "WEBCRYPT_FILTER_NEW_RECIPIENTS_PER_HOUR": "0",
+        "WEBCRYPT_PORTAL_PUBLIC_URL": "https://portal.bank.example",
+    }
+
+
+def serve_filter(data_dir: str) -> None:
+    """The real filter, configured from the environment, with a 60 MB size limit."""
+    import logging
+
+    from keystore.db import Keystore
+    from keystore.masterkey import MasterKey
+    from webcrypt.config.loader import load_config
+    from webcrypt.runtime import Runtime
+    from webcrypt.smtp.handler import FilterServer
+
+    logging.basicConfig(level=logging.WARNING)
+    config = load_config(None)
+    master_key = MasterKey.generate()
+    keystore = Keystore(config.keystore.url, master_key=master_key)
+    keystore.upgrade()
+    with keystore.session() as session:
+        keystore.settings(session).update({"max_message_size": LIMIT}, actor="bench")
+    keystore.engine.dispose()
+    runtime = Runtime(config, master_key=master_key)
+    FilterServer(runtime).start()
+    threading.Event().wait()
+
+
+def serve_sink(port: int) -> None:
+    """Accept and discard (when Postfix's smtp-sink is not installed)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            return "250 OK"
+
+    class LongLines(SMTP):
+        line_length_limit = MB
+
+    class SinkController(Controller):
+        def factory(self):  # type: ignore[no-untyped-def]
+            return LongLines(self.handler, data_size_limit=None)
+
+    SinkController(Sink(), hostname="127.0.0.1", port=port).start()
+    threading.Event().wait()
+
+
+def status(pid: int, field: str) -> int:
+    """A memory figure of /proc/PID/status in bytes (VmRSS, VmHWM)."""
+    with open(f"/proc/{pid}/status") as lines:
+        for line in lines:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def reset_peak(pid: int) -> int:
+    """Reset the process's VmHWM to its current resident size; return that size."""
+    with open(f"/proc/{pid}/clear_refs", "w") as clear:
+        clear.write("5")
+    return status(pid, "VmRSS")
+
+
+def send(port: int, data: bytes) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=600) as client:
+        client.sendmail(ADVISER, [CUSTOMER], data)
+
+
+class Filter:
+    """A fresh filter process with its sink, for one case."""
+
+    def __init__(self) -> None:
+        self.data_dir = tempfile.mkdtemp(prefix="webcrypt-memory-")
+        self.port, sink_port = free_port(), free_port()
+        if shutil.which(SMTP_SINK):
+            user = ["-u", "nobody"] if os.geteuid() == 0 else []
+            sink = [SMTP_SINK, *user, f"127.0.0.1:{sink_port}", "256"]
+        else:
+            sink = [sys.executable, __file__, "--serve", "sink", str(sink_port)]
+        self.sink = subprocess.Popen(sink)
+        env = environment(self.data_dir, self.port, sink_port)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", "filter", self.data_dir], env=env
+        )
+        wait_port(sink_port)
+        wait_port(self.port)
+
+    def warm_up(self) -> int:
+        """Send a first small message (the account and its PIN hash); return the peak it cost."""
+        before = reset_peak(self.proc.pid)
+        send(self.port, message(20 * KB))
+        send(self.port, message(20 * KB))
+        return status(self.proc.pid, "VmHWM") - before
+
+    def close(self) -> None:
+        for proc in (self.proc, self.sink):
+            proc.terminate()
+        for proc in (self.proc, self.sink):
+            proc.wait(10)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def filter_case(size: int, count: int) -> tuple[float, float]:
+    """Peak above the resident size before, for `count` messages of `size` at once (MiB)."""
+    server = Filter()
+    try:
+        server.warm_up()
+        data = message(size)
+        before = reset_peak(server.proc.pid)
+        threads = [threading.Thread(target=send, args=(server.port, data)) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        peak = status(server.proc.pid, "VmHWM") - before
+        return peak / MB, peak / (len(data) * count)
+    finally:
+        server.close()
+
+
+def first_contact() -> float:
+    """What the first (20 KB) message to a new recipient adds to the peak (MiB)."""
+    server = Filter()
+    try:
+        return server.warm_up() / MB
+    finally:
+        server.close()
+
+
+def seal_peak(data_dir: str, mail: Path) -> int:
+    """ru_maxrss of one `webcrypt seal` process, in bytes."""
+    env = {
+        **os.environ,
+        "WEBCRYPT_GENERAL_DATA_DIR": data_dir,
+        "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
+        "WEBCRYPT_PORTAL_PUBLIC_URL": "https://portal.bank.example",
+    }
+    command = [*WEBCRYPT, "seal", "--to", CUSTOMER, "-o", f"{mail}.htm", str(mail)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, code, usage = os.wait4(proc.pid, 0)
+    if code:
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"webcrypt seal failed: {stderr}")
+    return usage.ru_maxrss * 1024
+
+
+def seal_case(size: int) -> tuple[float, float]:
+    """Peak of `webcrypt seal` for `size` above that for 1 KB (MiB, ratio)."""
+    data_dir = tempfile.mkdtemp(prefix="webcrypt-seal-")
+    try:
+        small, big = Path(data_dir, "small.eml"), Path(data_dir, "big.eml")
+        small.write_bytes(message(KB))
+        data = message(size)
+        big.write_bytes(data)
+        subprocess.run(
+            [*WEBCRYPT, "init"],
+            env={**os.environ, "WEBCRYPT_GENERAL_DATA_DIR": data_dir},
+            check=False,
+            capture_output=True,
+        )
+        seal_peak(data_dir, small)  # creates the account (its PIN hash)
+        baseline = seal_peak(data_dir, small)
+        peak = seal_peak(data_dir, big) - baseline
+        return peak / MB, peak / len(data)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller messages")
+    parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        role, *rest = args.serve
+        if role == "sink":
+            serve_sink(int(rest[0]))
+        else:
+            serve_filter(rest[0])
+        return 0
+    sizes = [1 * MB, 10 * MB] if args.quick else [1 * MB, 10 * MB, 50 * MB]
+    together = 2 * MB if args.quick else 10 * MB
+    seal_size = 10 * MB if args.quick else 50 * MB
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}  cpus={os.cpu_count()}")
+    print(f"{'case':<34}{'peak above start MiB':>21}{'x size':>8}")
+    for size in sizes:
+        mib, ratio = filter_case(size, 1)
+        print(f"{f'filter, one {size // MB} MiB mail':<34}{mib:>21.1f}{ratio:>8.2f}")
+    mib, ratio = filter_case(together, 8)
+    print(f"{f'filter, 8 x {together // MB} MiB at once':<34}{mib:>21.1f}{ratio:>8.2f}")
+    print(f"{'filter, first mail to a new account':<34}{first_contact():>21.1f}")
+    mib, ratio = seal_case(seal_size)
+    print(f"{f'webcrypt seal, {seal_size // MB} MiB':<34}{mib:>21.1f}{ratio:>8.2f}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
