@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -37,14 +39,29 @@ def make_context(
 
 @dataclass
 class Hasher:
-    """Hashes and verifies secrets; unknown accounts are verified against a dummy hash."""
+    """Hashes and verifies secrets; unknown accounts are verified against a dummy hash.
+
+    Each hash or verification takes the argon2 memory cost (64 MiB by default) while it
+    runs: at most `concurrency` of them run at once in this process (0: no bound), the
+    others wait their turn, so a burst of new accounts cannot take all the memory.
+    """
 
     context: CryptContext = field(default_factory=make_context)
+    concurrency: int = 0
     _dummy: str | None = field(default=None, init=False, repr=False)
+    _slots: threading.BoundedSemaphore | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.concurrency:
+            self._slots = threading.BoundedSemaphore(self.concurrency)
+
+    def _bounded(self) -> contextlib.AbstractContextManager[object]:
+        return self._slots if self._slots is not None else contextlib.nullcontext()
 
     def hash(self, secret: str) -> str:
         """Return a new hash of `secret`."""
-        return str(self.context.hash(secret))
+        with self._bounded():
+            return str(self.context.hash(secret))
 
     def verify(self, secret: str, stored: str | None) -> tuple[bool, str | None]:
         """Check `secret` against `stored`; returns (ok, replacement hash or None).
@@ -55,7 +72,8 @@ class Hasher:
             self.waste_time(secret)
             return False, None
         try:
-            ok, new_hash = self.context.verify_and_update(secret, stored)
+            with self._bounded():
+                ok, new_hash = self.context.verify_and_update(secret, stored)
         except ValueError:
             self.waste_time(secret)
             return False, None
@@ -65,7 +83,8 @@ class Hasher:
         """Do the work of one verification, so unknown accounts cannot be told apart by time."""
         if self._dummy is None:
             self._dummy = self.hash(secrets.token_urlsafe(16))
-        self.context.verify(secret, self._dummy)
+        with self._bounded():
+            self.context.verify(secret, self._dummy)
 
 
 def generate_pin() -> str:

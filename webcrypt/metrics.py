@@ -39,6 +39,14 @@ RECIPIENT_CAP = Counter(
     ["reply"],
 )
 IN_FLIGHT = Gauge("webcrypt_filter_transactions_in_flight", "Transactions being processed now.")
+BUDGET_RESERVED = Gauge(
+    "webcrypt_filter_memory_reserved_bytes",
+    "Memory reserved by the messages in flight (2.5x their size), out of filter.memory_budget.",
+)
+BUDGET_REFUSALS = Counter(
+    "webcrypt_filter_memory_deferrals_total",
+    "Messages answered 452 because the memory budget stayed full.",
+)
 
 
 def serve_metrics(listen: str) -> Any | None:
@@ -60,6 +68,8 @@ def stop_metrics(server: Any | None) -> None:
 
 
 __all__ = [
+    "BUDGET_REFUSALS",
+    "BUDGET_RESERVED",
     "DURATION",
     "IN_FLIGHT",
     "MESSAGES",

@@ -14,6 +14,7 @@ from keystore.clock import Clock, utcnow
 from keystore.db import Keystore
 from keystore.errors import KeystoreUnavailable
 from keystore.masterkey import MasterKey, load_master_key
+from keystore.passwords import Hasher
 from keystore.settings import Settings
 from webcrypt.config.loader import Config
 from webcrypt.smtp.relay import open_relay
@@ -67,7 +68,12 @@ class Runtime:
         self.config = config
         self.clock = clock
         self.master_key = master_key or load_master_key(config.keystore.master_key_file)
-        self.keystore = Keystore(config.keystore.url, master_key=self.master_key, clock=clock)
+        self.keystore = Keystore(
+            config.keystore.url,
+            master_key=self.master_key,
+            clock=clock,
+            hasher=Hasher(concurrency=config.keystore.concurrent_hashes),
+        )
         self._settings_ttl = settings_ttl
         self._settings: Settings | None = None
         self._settings_read_at = 0.0

@@ -40,6 +40,7 @@ class KeystoreSection:
 
     url: str
     master_key_file: str
+    concurrent_hashes: int
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class FilterSection:
     metrics_listen: str
     trusted_networks: tuple[str, ...]
     new_recipients_per_hour: int
+    memory_budget: int
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,7 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
         Option(
             "max_transactions",
             8,
-            "Messages processed at once; each holds about 4x its size in memory.",
+            "Messages processed at once (see also `memory_budget`).",
             integer(1, 1000),
             "a whole number from 1 to 1000",
         ),
@@ -329,6 +329,32 @@ SCHEMA["filter"] = (
         "New recipient accounts one sender may create per hour; 0 = no limit.",
         integer(0, 1_000_000),
         "a whole number >= 0",
+    ),
+)
+
+
+# How much memory the messages in flight may take together, and the argon2 hashes.
+SCHEMA["filter"] = (
+    *SCHEMA["filter"],
+    Option(
+        "memory_budget",
+        0,
+        "Bytes all messages in flight may hold together, each counted at 2.5x its size; a "
+        "message that does not fit waits briefly, then gets 452 (try later). 0 = "
+        "`max_transactions` x 25 MiB. At least 2.5x the `max_message_size` setting.",
+        integer(0),
+        "a whole number of bytes, 0 for the default",
+    ),
+)
+SCHEMA["keystore"] = (
+    *SCHEMA["keystore"],
+    Option(
+        "concurrent_hashes",
+        2,
+        "Password and PIN hashes (argon2, 64 MiB each) one process computes at once; "
+        "more wait their turn.",
+        integer(1, 64),
+        "a whole number from 1 to 64",
     ),
 )
 

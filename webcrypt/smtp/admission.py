@@ -1,14 +1,17 @@
-"""Who may have mail sealed, for whom, and how many new accounts: checked before sealing.
+"""Who may have mail sealed, for whom, how many new accounts, and when: checked before sealing.
 
 A message to seal is refused as a whole (`Refusal`) when the SMTP client is not trusted, when
 the From: header does not name the envelope sender's internal mailbox, or when its new
 recipients would take the sender over the hourly cap. Each check runs before anything costly
-(an account, an argon2 PIN hash, encryption) happens.
+(an account, an argon2 PIN hash, encryption) happens. Before any of that, every message
+reserves its memory in the `MemoryBudget` of the filter process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from email.utils import getaddresses
@@ -29,6 +32,109 @@ UNTRUSTED_REASON = (
     "This gateway encrypts only mail that comes through the company's mail server; "
     "send the message through it"
 )
+
+
+MEMORY_FACTOR = 2.5
+"""The most memory one message takes in the filter, as a multiple of its size: the received
+message, the sealed payload (base64 of its compressed bytes) and a few slices of work
+(`bench/memory.py` measures about 2.2x for a 50 MiB and 2.6x for a 10 MiB mail)."""
+
+DEFAULT_BUDGET_PER_TRANSACTION = 25 * 1024 * 1024
+"""The default budget per transaction slot: a 10 MiB message (the default size limit) x 2.5."""
+
+
+class BudgetTooSmall(ValueError):
+    """The memory budget cannot hold one message of the largest allowed size."""
+
+
+class MemoryBudget:
+    """The bytes of memory that the messages in flight in one filter process may take together.
+
+    A message reserves `MEMORY_FACTOR` times its size before it is sealed and frees it once
+    answered; one that does not fit waits until others finish, at most `wait` seconds, and is
+    then turned away for now (the MTA retries). Used on the filter's event loop only.
+    """
+
+    def __init__(self, budget: int, *, factor: float = MEMORY_FACTOR) -> None:
+        self.budget = budget
+        self.factor = factor
+        self.reserved = 0
+        self._logged_limit = 0
+
+    @classmethod
+    def from_config(cls, memory_budget: int, max_transactions: int) -> MemoryBudget:
+        """The configured budget; 0 means `max_transactions` x 25 MiB."""
+        return cls(memory_budget or max_transactions * DEFAULT_BUDGET_PER_TRANSACTION)
+
+    def cost(self, size: int) -> int:
+        """The memory a message of `size` bytes is counted with."""
+        return int(size * self.factor)
+
+    @property
+    def largest(self) -> int:
+        """The largest message the budget can hold at all."""
+        return int(self.budget / self.factor)
+
+    def _too_small(self, max_message_size: int) -> str:
+        return (
+            f"filter.memory_budget is {self.budget} bytes, but a message of the "
+            f"max_message_size setting ({max_message_size} bytes) needs "
+            f"{self.cost(max_message_size)} ({self.factor}x its size): raise "
+            f"filter.memory_budget to at least {self.cost(max_message_size)} or lower the "
+            "max_message_size setting"
+        )
+
+    def check(self, max_message_size: int) -> None:
+        """Raise `BudgetTooSmall` when a message of the allowed size could never fit."""
+        if self.cost(max_message_size) > self.budget:
+            raise BudgetTooSmall(self._too_small(max_message_size))
+
+    def size_limit(self, max_message_size: int) -> int:
+        """The size limit to enforce: the setting, or what the budget holds when that is less.
+
+        A setting raised at run time beyond the budget is logged as an error once per
+        change and enforced at what the budget holds (a larger message could never pass).
+        """
+        if self.cost(max_message_size) <= self.budget:
+            return max_message_size
+        if self._logged_limit != max_message_size:
+            self._logged_limit = max_message_size
+            log.error(
+                "%s; accepting messages up to %d bytes",
+                self._too_small(max_message_size),
+                self.largest,
+            )
+        return self.largest
+
+    def fits(self, size: int) -> bool:
+        """Tell whether a message of `size` bytes fits in what is free now."""
+        return self.reserved + self.cost(size) <= self.budget
+
+    async def wait_for_room(self, size: int, wait: float) -> bool:
+        """Wait up to `wait` seconds until a message of `size` bytes fits; tell whether it does."""
+        deadline = time.monotonic() + wait
+        while not self.fits(size):
+            if self.cost(size) > self.budget or time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    async def reserve(self, size: int, wait: float) -> bool:
+        """Reserve memory for a message, waiting up to `wait` seconds; False when it does not fit.
+
+        Every True must be followed by one `release` of the same size.
+        """
+        if not await self.wait_for_room(size, wait):
+            metrics.BUDGET_REFUSALS.inc()
+            return False
+        self.reserved += self.cost(size)
+        metrics.BUDGET_RESERVED.set(self.reserved)
+        return True
+
+    def release(self, size: int) -> None:
+        """Free what `reserve` took for a message of `size` bytes."""
+        self.reserved -= self.cost(size)
+        metrics.BUDGET_RESERVED.set(self.reserved)
 
 
 class Refusal(Exception):

@@ -30,6 +30,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from webcrypt import metrics
 from webcrypt.mail.message import has_secure_suffix
+from webcrypt.smtp.admission import BudgetTooSmall, MemoryBudget
 from webcrypt.smtp.delivery import Delivery, Outcome
 from webcrypt.smtp.sealer import secure_to_internal_reason
 from webcrypt.smtp.server import FilterLMTP, FilterSMTP
@@ -69,13 +70,27 @@ class FilterHandler:
         lmtp: bool,
         gate_wait: float,
         trusted_networks: Sequence[str] = (),
+        budget: MemoryBudget | None = None,
     ) -> None:
         self.delivery = delivery
+        self.budget = budget or MemoryBudget(1 << 62)
+        self.budget_wait = BUDGET_WAIT
         self.lmtp = lmtp
         self.gate_wait = gate_wait
         self.gate: asyncio.Semaphore | None = None
         self.busy = 0
         self.trusted_networks = [ip_network(network) for network in trusted_networks]
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        """Take the sender; a declared SIZE the memory budget cannot hold soon gets 452 now."""
+        size = declared_size(options)
+        if size and not await self.budget.wait_for_room(size, self.budget_wait):
+            return MEMORY_BUSY
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -99,12 +114,18 @@ class FilterHandler:
         trusted = is_trusted(session.peer, self.trusted_networks)
         if not trusted:
             log.info("client %s is not in filter.trusted_networks: nothing sealed", session.peer)
-        outcomes = await self.delivery.deliver(
-            envelope.original_content or b"",
-            envelope.mail_from or "",
-            list(envelope.rcpt_tos),
-            trusted=trusted,
-        )
+        raw = envelope.original_content or b""
+        if not await self.budget.reserve(len(raw), self.budget_wait):
+            log.warning(
+                "memory budget full for %d more seconds: message deferred", self.budget_wait
+            )
+            return MEMORY_BUSY
+        try:
+            outcomes = await self.delivery.deliver(
+                raw, envelope.mail_from or "", list(envelope.rcpt_tos), trusted=trusted
+            )
+        finally:
+            self.budget.release(len(raw))
         replies = [reply(outcome) for outcome in outcomes]
         return replies if self.lmtp else combine(replies)
 
@@ -113,6 +134,20 @@ class FilterHandler:
         log.error("unexpected error in the filter: %r", error, exc_info=error)
         metrics.MESSAGES.labels(reply="4xx").inc()
         return "451 4.3.0 Temporary error in the content filter; try again later"
+
+
+BUDGET_WAIT = 10.0
+"""Seconds a message waits for room in the memory budget before it is deferred."""
+MEMORY_BUSY = "452 4.3.1 Too much mail in progress right now; try again later"
+
+
+def declared_size(options: Sequence[str]) -> int:
+    """The SIZE= a client declared with MAIL FROM (RFC 1870), 0 when none or not a number."""
+    for option in options:
+        name, _, value = option.partition("=")
+        if name.upper() == "SIZE" and value.isdigit():
+            return int(value)
+    return 0
 
 
 _TEMPORARY = {
@@ -176,6 +211,7 @@ class FilterServer:
             lmtp=self.protocol == "lmtp",
             gate_wait=min(float(config.relay_timeout), 100.0),
             trusted_networks=config.trusted_networks,
+            budget=MemoryBudget.from_config(config.memory_budget, self.max_transactions),
         )
         if not config.trusted_networks:
             log.warning("filter.trusted_networks is empty: no message will be sealed")
@@ -214,7 +250,7 @@ class FilterServer:
     async def _read_size_limit(self) -> None:
         """Take the size limit from the admin settings, off the event loop."""
         settings = await asyncio.to_thread(self.runtime.settings)
-        self._size_limit = int(settings.max_message_size)
+        self._size_limit = self.handler.budget.size_limit(int(settings.max_message_size))
 
     async def _refresh_settings(self) -> None:
         """Keep the size limit current without blocking the loop on the keystore."""
@@ -229,7 +265,11 @@ class FilterServer:
         self.handler.gate = asyncio.Semaphore(self.max_transactions)
         host, _, port = self.listen.rpartition(":")
         try:
+            settings = await asyncio.to_thread(self.runtime.settings)
+            self.handler.budget.check(int(settings.max_message_size))
             await self._read_size_limit()
+        except BudgetTooSmall:
+            raise
         except Exception as exc:  # serve anyway: messages get 451 until the keystore is back
             log.warning(
                 "cannot read settings at start (%s); using a %d byte limit for now",
