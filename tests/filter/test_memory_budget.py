@@ -18,7 +18,7 @@ from webcrypt.smtp.handler import FilterServer
 
 MiB = 1024 * 1024
 LIMIT = 10 * MiB  # the default max_message_size setting
-BUDGET = int(2.5 * LIMIT)  # exactly one message of the largest size
+BUDGET = int(2.5 * LIMIT) + 4 * MiB  # exactly one message of the largest size
 
 
 def mail(size: int) -> bytes:
@@ -38,7 +38,7 @@ def data_reply(harness: Harness, data: bytes) -> tuple[int, bytes]:
 
 
 def test_default_budget_follows_the_transaction_slots() -> None:
-    assert MemoryBudget.from_config(0, 8).budget == 8 * 25 * MiB
+    assert MemoryBudget.from_config(0, 8).budget == 8 * 29 * MiB
     assert MemoryBudget.from_config(123_456_789, 8).budget == 123_456_789
 
 
@@ -63,7 +63,7 @@ def test_the_filter_does_not_start_with_a_budget_too_small(make_harness) -> None
 def test_a_message_waits_for_room_then_gets_452_and_passes_later(make_harness) -> None:
     harness: Harness = make_harness(WEBCRYPT_FILTER_MEMORY_BUDGET=str(BUDGET))
     harness.server.handler.budget_wait = 0.3
-    first, second = mail(6 * MiB), mail(6 * MiB)  # each counts 15 MiB of 25 MiB
+    first, second = mail(6 * MiB), mail(6 * MiB)  # each counts 19 MiB of 29 MiB
     harness.sink.stall(30)  # the first one stays in flight until the sink answers
     results: list[object] = []
     sender = threading.Thread(
@@ -71,7 +71,7 @@ def test_a_message_waits_for_room_then_gets_452_and_passes_later(make_harness) -
     )
     sender.start()
     harness.sink.wait_for_attempt()
-    assert harness.server.handler.budget.reserved == int(2.5 * len(first))
+    assert harness.server.handler.budget.reserved == int(2.5 * len(first)) + 4 * MiB
 
     code, reply = data_reply(harness, second)
     assert code == 452
@@ -111,7 +111,7 @@ def test_a_declared_size_that_does_not_fit_is_refused_at_mail_from(make_harness)
         client.ehlo()
         code, reply = client.mail(ADVISER, [f"SIZE={6 * MiB}"])
         assert code == 452, reply
-        code, _ = client.mail(ADVISER, [f"SIZE={MiB}"])  # 2.5 MiB still fit
+        code, _ = client.mail(ADVISER, [f"SIZE={MiB}"])  # 6.5 MiB still fit
         assert code == 250
         client.rset()
     harness.sink.accept()

@@ -339,9 +339,10 @@ SCHEMA["filter"] = (
     Option(
         "memory_budget",
         0,
-        "Bytes all messages in flight may hold together, each counted at 2.5x its size; a "
-        "message that does not fit waits briefly, then gets 452 (try later). 0 = "
-        "`max_transactions` x 25 MiB. At least 2.5x the `max_message_size` setting.",
+        "Bytes all messages in flight may hold together, each counted at 2.5x its size plus "
+        "4 MiB; a message that does not fit waits briefly, then gets 452 (try later). 0 = "
+        "`max_transactions` x 29 MiB (a 10 MiB message). At least 2.5x the "
+        "`max_message_size` setting plus 4 MiB.",
         integer(0),
         "a whole number of bytes, 0 for the default",
     ),

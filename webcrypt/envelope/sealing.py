@@ -28,7 +28,7 @@ Random = Callable[[int], bytes]
 Buffer = bytes | bytearray | memoryview
 
 COMPRESSION_LEVEL = 3
-_SLICE = 1 << 20
+_SLICE = 1 << 18
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,14 @@ UNTRUSTED_REASON = (
 
 MEMORY_FACTOR = 2.5
 """The most memory one message takes in the filter, as a multiple of its size: the received
-message, the sealed payload (base64 of its compressed bytes) and a few slices of work
-(`bench/memory.py` measures about 2.2x for a 50 MiB and 2.6x for a 10 MiB mail)."""
+message, the sealed payload (base64 of its compressed bytes) and slices of work."""
 
-DEFAULT_BUDGET_PER_TRANSACTION = 25 * 1024 * 1024
-"""The default budget per transaction slot: a 10 MiB message (the default size limit) x 2.5."""
+MESSAGE_OVERHEAD = 4 * 1024 * 1024
+"""What sealing a message of any size takes besides (the compressor's window and tables,
+buffers of the encryption); `bench/memory.py` measures the sum for 1, 10 and 50 MiB."""
+
+DEFAULT_BUDGET_PER_TRANSACTION = int(10 * 1024 * 1024 * MEMORY_FACTOR) + MESSAGE_OVERHEAD
+"""The default budget per transaction slot: a message of the default size limit (10 MiB)."""
 
 
 class BudgetTooSmall(ValueError):
@@ -50,7 +53,8 @@ class BudgetTooSmall(ValueError):
 class MemoryBudget:
     """The bytes of memory that the messages in flight in one filter process may take together.
 
-    A message reserves `MEMORY_FACTOR` times its size before it is sealed and frees it once
+    A message reserves `MEMORY_FACTOR` times its size and `MESSAGE_OVERHEAD` before it is
+    sealed and frees it once
     answered; one that does not fit waits until others finish, at most `wait` seconds, and is
     then turned away for now (the MTA retries). Used on the filter's event loop only.
     """
@@ -68,18 +72,18 @@ class MemoryBudget:
 
     def cost(self, size: int) -> int:
         """The memory a message of `size` bytes is counted with."""
-        return int(size * self.factor)
+        return int(size * self.factor) + MESSAGE_OVERHEAD
 
     @property
     def largest(self) -> int:
         """The largest message the budget can hold at all."""
-        return int(self.budget / self.factor)
+        return max(0, int((self.budget - MESSAGE_OVERHEAD) / self.factor))
 
     def _too_small(self, max_message_size: int) -> str:
         return (
             f"filter.memory_budget is {self.budget} bytes, but a message of the "
             f"max_message_size setting ({max_message_size} bytes) needs "
-            f"{self.cost(max_message_size)} ({self.factor}x its size): raise "
+            f"{self.cost(max_message_size)} ({self.factor}x its size and 4 MiB): raise "
             f"filter.memory_budget to at least {self.cost(max_message_size)} or lower the "
             "max_message_size setting"
         )

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from webcrypt.mail.compose import Chunks, joined
+from webcrypt.mail.compose import SLICE, Chunks, joined
 from webcrypt.mail.message import DOT_ATOM
 
 log = logging.getLogger(__name__)
@@ -317,7 +317,7 @@ def _is_ascii(data: bytes | Chunks) -> bool:
     return data.isascii() if isinstance(data, bytes) else all(p.isascii() for p in data.slices())
 
 
-def _send_stuffed(conn: smtplib.SMTP, data: Chunks) -> None:
+def _send_stuffed(conn: smtplib.SMTP, data: Chunks, size: int = SLICE) -> None:
     """Write a message in pieces, dot-stuffed, and the end of data; a slice at a time.
 
     Each slice is sent when the next one is ready, the last one with the end of data
@@ -326,7 +326,7 @@ def _send_stuffed(conn: smtplib.SMTP, data: Chunks) -> None:
     pending = b""
     line_start = True
     tail = b""  # the last two bytes of the message
-    for piece in data.slices():
+    for piece in data.slices(size):
         if b"\n." in piece:
             piece = piece.replace(b"\n.", b"\n..")
         if line_start and piece.startswith(b"."):
