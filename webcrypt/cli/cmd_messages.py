@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import sys
 import time
 from dataclasses import dataclass
 from email import policy
@@ -177,9 +178,12 @@ def seal(
     finally:
         runtime.close()
     if output:
-        Path(output).write_text(result.secure_htm, encoding="ascii")
+        with Path(output).open("wb") as page:
+            result.write(page)
     else:
-        click.echo(result.secure_htm, nl=False)
+        sys.stdout.flush()
+        result.write(sys.stdout.buffer)
+        sys.stdout.buffer.flush()
     click.echo(f"sealed message {result.message_id} for {result.recipient}", err=True)
     if result.pin:
         click.echo(

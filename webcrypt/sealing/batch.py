@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email import policy
 from email.parser import BytesParser
 from email.utils import make_msgid
-from typing import Any
+from typing import Any, BinaryIO
 
 from keystore.addresses import normalize_address
 from webcrypt import envelope
 from webcrypt.errors import WebcryptError
 from webcrypt.sealing.branding import Branding
-from webcrypt.sealing.securehtm import render_secure_htm
+from webcrypt.sealing.securehtm import secure_htm_pieces
 
 
 class BatchError(WebcryptError):
@@ -22,12 +22,26 @@ class BatchError(WebcryptError):
 
 @dataclass(frozen=True)
 class BatchResult:
-    """The sealed page, and the PIN when the account was created by this call."""
+    """The sealed page, and the PIN when the account was created by this call.
+
+    The page is kept in the pieces it was made of (ASCII), so a large message is not
+    copied into it: `write` writes them out, `secure_htm` joins them.
+    """
 
     recipient: str
     message_id: str
-    secure_htm: str
+    pieces: tuple[bytes, ...] = field(repr=False)
     pin: str | None
+
+    @property
+    def secure_htm(self) -> str:
+        """The whole page as text (a copy of the sealed message)."""
+        return b"".join(self.pieces).decode("ascii")
+
+    def write(self, stream: BinaryIO) -> None:
+        """Write the page to a binary stream, piece by piece."""
+        for piece in self.pieces:
+            stream.write(piece)
 
 
 def seal_one(runtime: Any, message: bytes, *, recipient: str, sender: str) -> BatchResult:
@@ -66,8 +80,8 @@ def seal_one(runtime: Any, message: bytes, *, recipient: str, sender: str) -> Ba
         )
         header = sealed.headers[address]
         lang = account.language or settings.default_language
-        page = render_secure_htm(
-            sealed.armored(address),
+        page = secure_htm_pieces(
+            sealed.armored_pieces(address, final_newline=False),
             header,
             branding=Branding.from_settings(settings, lang),
             lang=lang,
@@ -80,4 +94,4 @@ def seal_one(runtime: Any, message: bytes, *, recipient: str, sender: str) -> Ba
             expires=header.expires,
             key_version=material.version,
         )
-    return BatchResult(recipient=address, message_id=message_id, secure_htm=page, pin=pin)
+    return BatchResult(recipient=address, message_id=message_id, pieces=tuple(page), pin=pin)
