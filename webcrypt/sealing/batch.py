@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 from keystore.addresses import normalize_address
 from webcrypt import envelope
 from webcrypt.errors import WebcryptError
+from webcrypt.mail.message import MailMessage
 from webcrypt.sealing.branding import Branding
 from webcrypt.sealing.securehtm import secure_htm_pieces
 
@@ -54,7 +55,9 @@ def seal_one(runtime: Any, message: bytes, *, recipient: str, sender: str) -> Ba
         raise BatchError(f"{recipient!r} is not an address: {exc}") from None
     if runtime.is_internal(address):
         raise BatchError(f"{address} is an internal address: internal mail is never encrypted")
-    parsed = BytesParser(policy=policy.default).parsebytes(message, headersonly=True)
+    # The header block alone: the parser would read a large body into text lines too.
+    head = MailMessage(message).header_block
+    parsed = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)
     message_id = str(parsed.get("Message-ID") or make_msgid(domain=sender.rpartition("@")[2]))
     message_id = message_id.strip().strip("<>")
     settings = runtime.settings()
