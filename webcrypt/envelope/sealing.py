@@ -28,6 +28,10 @@ Random = Callable[[int], bytes]
 Buffer = bytes | bytearray | memoryview
 
 COMPRESSION_LEVEL = 3
+WINDOW_LOG = 19
+"""The compressor's window for large messages: 512 KiB instead of level 3's 2 MiB, which saves
+memory per message in flight and, for mail (attachments already compressed or base64 text),
+next to nothing of the ratio. Smaller messages are compressed with the level's own settings."""
 _SLICE = 1 << 18
 
 
@@ -95,7 +99,7 @@ def _encrypt_payload(
     what is held besides them is the encoded payload and a slice or two of work.
     """
     size = sum(len(piece) for piece in message)
-    compressor = zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).compressobj(size=size)
+    compressor = _compressor(size).compressobj(size=size)
     encryptor = StreamEncryptor(key, prefix, aad, chunk_size)
     lines = Base64Lines()
     for piece in message:
@@ -107,6 +111,16 @@ def _encrypt_payload(
         lines.feed(chunk)
     lines.feed(encryptor.finish())
     return lines.pieces()
+
+
+def _compressor(size: int) -> zstandard.ZstdCompressor:
+    """The compressor for a message of `size` bytes (see `WINDOW_LOG`)."""
+    if size <= 1 << 20:
+        return zstandard.ZstdCompressor(level=COMPRESSION_LEVEL)
+    params = zstandard.ZstdCompressionParameters.from_level(
+        COMPRESSION_LEVEL, source_size=size, window_log=WINDOW_LOG, write_content_size=1
+    )
+    return zstandard.ZstdCompressor(compression_params=params)
 
 
 def _check_recipients(recipients: Sequence[RecipientKey]) -> None:
