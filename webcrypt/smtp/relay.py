@@ -264,8 +264,9 @@ class SMTPRelay(Relay):
         code, reply = conn.docmd("DATA")
         if code != 354:
             self._abort(conn, code, reply, "message")
-        if isinstance(data, Chunks):
-            _send_stuffed(conn, data)
+        if isinstance(data, Chunks) or len(data) > SLICE:
+            # Written a slice at a time: a large message is not copied whole.
+            _send_stuffed(conn, data if isinstance(data, Chunks) else Chunks([data]))
         else:
             # Dot-stuffing without smtplib's regular expression: the data has CRLF line ends
             # only, so every line but the first starts right after a line feed. Looking first
