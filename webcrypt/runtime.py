@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 SETTINGS_TTL = 30.0
 """Seconds a process trusts its copy of the admin settings: changes apply within a minute."""
 
-MMAP_THRESHOLD = 256 * 1024
+MMAP_THRESHOLD = 128 * 1024
 """Buffers at least this large get memory of their own from the system and give it back."""
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number in glibc's malloc.h
 
