@@ -116,9 +116,7 @@ class FilterHandler:
             log.info("client %s is not in filter.trusted_networks: nothing sealed", session.peer)
         raw = envelope.original_content or b""
         if not await self.budget.reserve(len(raw), self.budget_wait):
-            log.warning(
-                "memory budget full for %d more seconds: message deferred", self.budget_wait
-            )
+            log.warning("memory budget full for %g s: message deferred", self.budget_wait)
             return MEMORY_BUSY
         try:
             outcomes = await self.delivery.deliver(
