@@ -19,6 +19,7 @@ from email.utils import getaddresses
 from keystore.addresses import normalize_address
 from keystore.db import Keystore, Session
 from webcrypt import metrics
+from webcrypt.errors import WebcryptError
 from webcrypt.mail.message import MailMessage
 from webcrypt.sealing.carrier import Adviser
 from webcrypt.smtp.rules.rulecontext import Context
@@ -46,7 +47,7 @@ DEFAULT_BUDGET_PER_TRANSACTION = int(10 * 1024 * 1024 * MEMORY_FACTOR) + MESSAGE
 """The default budget per transaction slot: a message of the default size limit (10 MiB)."""
 
 
-class BudgetTooSmall(ValueError):
+class BudgetTooSmall(WebcryptError):
     """The memory budget cannot hold one message of the largest allowed size."""
 
 
