@@ -135,15 +135,15 @@ def reset_peak(pid: int) -> int:
     return status(pid, "VmRSS")
 
 
-def send(port: int, data: bytes) -> None:
+def send(port: int, data: bytes, to: str = CUSTOMER) -> None:
     with smtplib.SMTP("127.0.0.1", port, timeout=600) as client:
-        client.sendmail(ADVISER, [CUSTOMER], data)
+        client.sendmail(ADVISER, [to], data)
 
 
 class Filter:
-    """A fresh filter process with its sink, for one case."""
+    """A fresh filter process with its sink, for one case (SQLite, or `keystore_url`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keystore_url: str = "") -> None:
         self.data_dir = tempfile.mkdtemp(prefix="webcrypt-memory-")
         self.port, sink_port = free_port(), free_port()
         if shutil.which(SMTP_SINK):
@@ -153,6 +153,8 @@ class Filter:
             sink = [sys.executable, __file__, "--serve", "sink", str(sink_port)]
         self.sink = subprocess.Popen(sink)
         env = environment(self.data_dir, self.port, sink_port)
+        if keystore_url:
+            env["WEBCRYPT_KEYSTORE_URL"] = keystore_url
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", "filter", self.data_dir], env=env
         )
@@ -197,6 +199,35 @@ def first_contact() -> float:
     server = Filter()
     try:
         return server.warm_up() / MB
+    finally:
+        server.close()
+
+
+def first_contacts(count: int, postgres: str) -> float:
+    """Peak of `count` small first messages to new recipients at once (argon2 each), MiB.
+
+    SQLite lets one transaction write at a time, so new accounts are made one after the
+    other anyway; on PostgreSQL (`postgres`: a database name, emptied first) they overlap.
+    """
+    url = ""
+    if postgres:
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", postgres])
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", postgres], check=True)
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{postgres}"
+    server = Filter(url)
+    try:
+        server.warm_up()
+        data = message(20 * KB)
+        before = reset_peak(server.proc.pid)
+        threads = [
+            threading.Thread(target=send, args=(server.port, data, f"neu{n}@mail.example"))
+            for n in range(count)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return (status(server.proc.pid, "VmHWM") - before) / MB
     finally:
         server.close()
 
@@ -251,6 +282,12 @@ def seal_case(size: int) -> tuple[float, float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller messages")
+    parser.add_argument(
+        "--postgres",
+        metavar="DB",
+        default="",
+        help="PostgreSQL database (on 127.0.0.1, emptied) for the burst of first mails",
+    )
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -271,6 +308,9 @@ def main() -> int:
     mib, ratio = filter_case(together, 8)
     print(f"{f'filter, 8 x {together // MB} MiB at once':<34}{mib:>21.1f}{ratio:>8.2f}")
     print(f"{'filter, first mail to a new account':<34}{first_contact():>21.1f}")
+    keystore = "PostgreSQL" if args.postgres else "SQLite"
+    burst = first_contacts(8, args.postgres)
+    print(f"{f'filter, 8 first mails at once, {keystore}':<34}{burst:>21.1f}")
     mib, ratio, whole = seal_case(seal_size)
     print(
         f"{f'webcrypt seal, {seal_size // MB} MiB':<34}{mib:>21.1f}{ratio:>8.2f}"
