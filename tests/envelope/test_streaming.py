@@ -124,3 +124,16 @@ def test_the_relay_writes_pieces_as_it_writes_the_joined_bytes(
     relay._send_stuffed(written, chunks, slice_size)  # type: ignore[arg-type]
     assert bytes(written.data) == stuffed(data)
     assert chunks.contains(b"\r\n.") == (b"\r\n." in data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lines=st.lists(st.sampled_from([b"=_ab", b"=", b"_ab", b"x", b""]), max_size=30),
+    marker=st.sampled_from([b"=_ab", b"b\r\n=", b"\r\n\r\n", b"ab\r\n_"]),
+)
+def test_lines_in_pieces_find_a_marker_as_the_converted_bytes_do(
+    lines: list[bytes], marker: bytes
+) -> None:
+    text = b"\n".join(lines) + b"\n"
+    pieces = CrlfLines([text[: len(text) // 2], text[len(text) // 2 :]])
+    assert pieces.contains(marker) == (marker in text.replace(b"\n", b"\r\n"))

@@ -98,6 +98,12 @@ class CrlfLines(Chunks):
             if piece:
                 yield piece.replace(b"\n", b"\r\n")
 
+    def contains(self, marker: bytes) -> bool:
+        """Tell whether `marker` occurs; one without line ends is looked for unconverted."""
+        if b"\r" in marker or b"\n" in marker:
+            return super().contains(marker)
+        return Chunks(self._parts).contains(marker)
+
 
 def joined(data: bytes | Chunks) -> bytes:
     """Return `data` as one bytes object (joined when it comes in pieces)."""
