@@ -40,7 +40,9 @@ class Prepared:
         for bind, name in compiled.bind_names.items():
             if bind.value is not None:  # a literal of the statement, such as 'active'
                 self._fixed[name] = bind.value
-            processor = bind.type.bind_processor(dialect)
+            # The dialect's own type (a TypeDecorator on SQLite: its DateTime format), as
+            # a Core execution uses it.
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self._processors[name] = processor
 
