@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy.engine import Dialect, Engine
@@ -86,20 +86,26 @@ class PreparedStatements:
 
 @contextmanager
 def driver_transaction(
-    engine: Engine, writer: AbstractContextManager[object], prepared: PreparedStatements
+    engine: Engine,
+    writer: AbstractContextManager[object],
+    prepared: PreparedStatements,
+    *,
+    read_only: bool = False,
 ) -> Iterator[DriverTransaction]:
     """Yield a `DriverTransaction` that commits on success and rolls back on error.
 
     Driver errors are raised as SQLAlchemy's (`OperationalError`, `IntegrityError`, ...);
-    a connection the error shows to be broken is dropped from the pool.
+    a connection the error shows to be broken is dropped from the pool. `read_only` runs
+    the statements without the write lock (on SQLite each reads a consistent snapshot of
+    its own, and waits for no writer).
     """
     dialect = engine.dialect
     dbapi_error = dialect.loaded_dbapi.Error
-    with writer, _checked_out(engine) as connection:
+    with nullcontext() if read_only else writer, _checked_out(engine) as connection:
         cursor = None
         try:
             cursor = connection.cursor()
-            if dialect.name == "sqlite":
+            if dialect.name == "sqlite" and not read_only:
                 cursor.execute(SQLITE_BEGIN)
             yield DriverTransaction(cursor, prepared)
             connection.commit()

@@ -216,34 +216,48 @@ class Delivery:
     def _relayed_before(self, message: str) -> set[str]:
         """The parts of this transaction the relay took on an earlier attempt.
 
-        The records of transactions answered since are deleted in the same database
-        transaction: their MTA has its reply and will not retry them.
+        A read, with no write lock to wait for. The same transaction answered before by
+        this process is new mail (its MTA had the reply): its records go first.
         """
-        answered = []
-        while self._answered:
-            answered.append(self._answered.popleft())
         try:
-            with self.runtime.keystore.driver_transaction() as transaction:
-                forget_relayed(transaction, answered)
+            if message in self._answered:
+                self._write(None, None)
+            with self.runtime.keystore.driver_transaction(read_only=True) as transaction:
                 return relayed_parts(transaction, message)
         except Exception as exc:
             # Without the keystore a triggered message was deferred already; mail that needs
             # none goes out, and is duplicated only if an earlier attempt had relayed it.
             log.warning("cannot look up what was relayed before: %s", exc)
-            self._answered.extendleft(reversed(answered))
             return set()
 
     def _remember(self, message: str, part: str) -> None:
         """Record that the relay took a part, before anything else happens."""
         try:
-            with self.runtime.keystore.driver_transaction() as transaction:
-                record_relayed(transaction, message, [part], self.runtime.clock())
+            self._write(message, part)
         except DuplicateRecord:
             pass  # recorded by an attempt running at the same time
         except Exception as exc:
             # The relay took the mail: a 4xx now would send it again. Without the record only
             # a crash before the reply duplicates it.
             log.error("recording a relayed mail failed: %r", exc)
+
+    def _write(self, message: str | None, part: str | None) -> None:
+        """Record a relayed part, and delete the records of transactions answered since.
+
+        Their MTAs have their replies and will not retry them; deleting them in the same
+        commit costs no round trip of its own.
+        """
+        answered = []
+        while self._answered:
+            answered.append(self._answered.popleft())
+        try:
+            with self.runtime.keystore.driver_transaction() as transaction:
+                if message is not None and part is not None:
+                    record_relayed(transaction, message, [part], self.runtime.clock())
+                forget_relayed(transaction, answered)
+        except BaseException:
+            self._answered.extendleft(reversed(answered))
+            raise
 
     def _observe(
         self,
