@@ -3,11 +3,11 @@
 Postfix (the guide's configuration, reinjection included) queues a load of messages: most
 are sealed for known customers, some go plain to a colleague. While they flow, the filter
 is killed at random moments and started again at once. When Postfix's queue is empty, the
-sink must hold every message, none twice except where a kill fell into the milliseconds
-between the relay's acceptance and the record of it (docs/operations.md), and no sealed one
-in plaintext. Without the records about every other kill duplicated a message here; the
-bound below allows one per three kills (the window widens on a loaded machine), and the
-run prints what it saw.
+sink must hold every message, no sealed one in plaintext, and a message twice only where a
+kill fell into the window between the relay's acceptance of a mail and the record of it
+(docs/operations.md, "Exactly once"): at most one per kill. The run prints how many it saw;
+that the records leave out what was relayed is checked exactly in
+tests/filter/test_exactly_once.py and tests/e2e/test_faults.py.
 
 The size is set by WEBCRYPT_ONCE_MESSAGES (default 300) and WEBCRYPT_ONCE_RUNS (default 2);
 the full check of the operations guide is 1,000 messages five times::
@@ -120,7 +120,7 @@ def test_every_message_exactly_once_while_the_filter_is_killed(
                 f"{len(twice)} twice"
             )
             assert missing == [], f"run {run}, {killer.kills} kills"
-            assert len(twice) <= killer.kills // 3, f"run {run}, {killer.kills} kills: {twice}"
+            assert len(twice) <= killer.kills, f"run {run}, {killer.kills} kills: {twice}"
             assert all(m.rcpt_tos == [COLLEAGUE] for m in arrived.plain)
             for carrier in arrived.carriers:
                 assert SECRET.encode() not in carrier.data

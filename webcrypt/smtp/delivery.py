@@ -36,6 +36,8 @@ log = logging.getLogger("webcrypt.smtp.handler")
 
 ANSWERED_BACKLOG = 10_000
 """Answered transactions whose records wait to be deleted (older ones expire instead)."""
+FORGET_BATCH = 64
+"""Answered transactions whose records are deleted together, outside the relay's path."""
 
 
 @dataclass(frozen=True)
@@ -213,15 +215,30 @@ class Delivery:
                 outcomes.append(Outcome("delivered", decision=plan.decisions.get(rcpt, "pass")))
         return outcomes, sent_bytes
 
+    def prepare(self) -> None:
+        """Run each statement about relayed mail once, before the first message.
+
+        The first run of a statement compiles it; after a restart that would fall between
+        the relay's acceptance and the record, while a backlog of retries arrives at once.
+        """
+        probe = "0" * 64
+        with self.runtime.keystore.driver_transaction(read_only=True) as transaction:
+            relayed_parts(transaction, probe)
+        with self.runtime.keystore.driver_transaction() as transaction:
+            record_relayed(transaction, probe, ["0" * 32], self.runtime.clock())
+            forget_relayed(transaction, [probe])
+
     def _relayed_before(self, message: str) -> set[str]:
         """The parts of this transaction the relay took on an earlier attempt.
 
-        A read, with no write lock to wait for. The same transaction answered before by
-        this process is new mail (its MTA had the reply): its records go first.
+        A read, with no write lock to wait for. Before it, the records of transactions
+        answered since are deleted (their MTAs have their replies and will not retry them):
+        in batches, and at once when this transaction is one of them (the same mail sent
+        again is new mail).
         """
         try:
-            if message in self._answered:
-                self._write(None, None)
+            if message in self._answered or len(self._answered) >= FORGET_BATCH:
+                self._forget_answered()
             with self.runtime.keystore.driver_transaction(read_only=True) as transaction:
                 return relayed_parts(transaction, message)
         except Exception as exc:
@@ -230,34 +247,28 @@ class Delivery:
             log.warning("cannot look up what was relayed before: %s", exc)
             return set()
 
-    def _remember(self, message: str, part: str) -> None:
-        """Record that the relay took a part, before anything else happens."""
+    def _forget_answered(self) -> None:
+        answered = []
+        while self._answered:
+            answered.append(self._answered.popleft())
         try:
-            self._write(message, part)
+            with self.runtime.keystore.driver_transaction() as transaction:
+                forget_relayed(transaction, answered)
+        except BaseException:
+            self._answered.extendleft(reversed(answered))
+            raise
+
+    def _remember(self, message: str, part: str) -> None:
+        """Record that the relay took a part: one insert, committed before anything else."""
+        try:
+            with self.runtime.keystore.driver_transaction() as transaction:
+                record_relayed(transaction, message, [part], self.runtime.clock())
         except DuplicateRecord:
             pass  # recorded by an attempt running at the same time
         except Exception as exc:
             # The relay took the mail: a 4xx now would send it again. Without the record only
             # a crash before the reply duplicates it.
             log.error("recording a relayed mail failed: %r", exc)
-
-    def _write(self, message: str | None, part: str | None) -> None:
-        """Record a relayed part, and delete the records of transactions answered since.
-
-        Their MTAs have their replies and will not retry them; deleting them in the same
-        commit costs no round trip of its own.
-        """
-        answered = []
-        while self._answered:
-            answered.append(self._answered.popleft())
-        try:
-            with self.runtime.keystore.driver_transaction() as transaction:
-                if message is not None and part is not None:
-                    record_relayed(transaction, message, [part], self.runtime.clock())
-                forget_relayed(transaction, answered)
-        except BaseException:
-            self._answered.extendleft(reversed(answered))
-            raise
 
     def _observe(
         self,

@@ -229,6 +229,10 @@ class FilterServer:
         self.handler.gate = asyncio.Semaphore(self.max_transactions)
         host, _, port = self.listen.rpartition(":")
         try:
+            await asyncio.to_thread(self.delivery.prepare)
+        except Exception as exc:  # serve anyway: each message finds out for itself
+            log.warning("cannot prepare the records of relayed mail: %s", exc)
+        try:
             await self._read_size_limit()
         except Exception as exc:  # serve anyway: messages get 451 until the keystore is back
             log.warning(
