@@ -192,14 +192,17 @@ class Keystore:
                 raise
 
     @contextmanager
-    def driver_transaction(self) -> Iterator[DriverTransaction]:
-        """Open a transaction on the DBAPI connection: for the filter's per-message insert.
+    def driver_transaction(self, *, read_only: bool = False) -> Iterator[DriverTransaction]:
+        """Open a transaction on the DBAPI connection: for the filter's per-message statements.
 
-        See `keystore.driver`; errors surface as the keystore's own.
+        `read_only` for statements that only read: they take no write lock. See
+        `keystore.driver`; errors surface as the keystore's own.
         """
         with (
             _keystore_errors(),
-            driver_transaction(self.engine, self._writer, self._prepared) as transaction,
+            driver_transaction(
+                self.engine, self._writer, self._prepared, read_only=read_only
+            ) as transaction,
         ):
             yield transaction
 

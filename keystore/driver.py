@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy.engine import Dialect, Engine
@@ -40,7 +40,9 @@ class Prepared:
         for bind, name in compiled.bind_names.items():
             if bind.value is not None:  # a literal of the statement, such as 'active'
                 self._fixed[name] = bind.value
-            processor = bind.type.bind_processor(dialect)
+            # The dialect's own type (a TypeDecorator on SQLite: its DateTime format), as
+            # a Core execution uses it.
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self._processors[name] = processor
 
@@ -84,20 +86,26 @@ class PreparedStatements:
 
 @contextmanager
 def driver_transaction(
-    engine: Engine, writer: AbstractContextManager[object], prepared: PreparedStatements
+    engine: Engine,
+    writer: AbstractContextManager[object],
+    prepared: PreparedStatements,
+    *,
+    read_only: bool = False,
 ) -> Iterator[DriverTransaction]:
     """Yield a `DriverTransaction` that commits on success and rolls back on error.
 
     Driver errors are raised as SQLAlchemy's (`OperationalError`, `IntegrityError`, ...);
-    a connection the error shows to be broken is dropped from the pool.
+    a connection the error shows to be broken is dropped from the pool. `read_only` runs
+    the statements without the write lock (on SQLite each reads a consistent snapshot of
+    its own, and waits for no writer).
     """
     dialect = engine.dialect
     dbapi_error = dialect.loaded_dbapi.Error
-    with writer, _checked_out(engine) as connection:
+    with nullcontext() if read_only else writer, _checked_out(engine) as connection:
         cursor = None
         try:
             cursor = connection.cursor()
-            if dialect.name == "sqlite":
+            if dialect.name == "sqlite" and not read_only:
                 cursor.execute(SQLITE_BEGIN)
             yield DriverTransaction(cursor, prepared)
             connection.commit()

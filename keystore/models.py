@@ -235,6 +235,24 @@ class LedgerEntry(Base):
         return f"LedgerEntry(message_id={self.message_id!r}, recipient_id={self.recipient_id!r})"
 
 
+class RelayedMail(Base):
+    """One mail the relay took for a received transaction: what a retry must not send again.
+
+    `message` is a digest of the transaction as received (sender, recipients, bytes);
+    `part` names one mail that came out of it. Nothing of the content or the addresses.
+    """
+
+    __tablename__ = "relayed"
+    __table_args__ = (Index("ix_relayed_relayed_at", "relayed_at"), MYSQL_TABLE_OPTIONS)
+
+    message: Mapped[str] = mapped_column(String(64), primary_key=True)
+    part: Mapped[str] = mapped_column(String(32), primary_key=True)
+    relayed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"RelayedMail(message={self.message!r}, part={self.part!r})"
+
+
 class AuditEvent(Base):
     """One entry of the append-only audit log."""
 

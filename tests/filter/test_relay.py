@@ -204,3 +204,32 @@ def test_utf8_headers_ask_for_smtputf8(sink):
 def test_unusable_relay_url_is_refused_with_the_forms_that_work(url, says):
     with pytest.raises(ValueError, match=says):
         open_relay(url, timeout=5)
+
+
+def test_pipelines_the_envelope_when_offered():
+    with RecordingSink(pipelining=True) as sink:
+        relay_all(sink, "a@bank.example", ["b@example.com", "c@example.com"], MESSAGE, MESSAGE)
+        first, second = sink.wait_for(2)
+    assert first.data == second.data == MESSAGE
+    assert first.rcpt_tos == ["b@example.com", "c@example.com"]
+    assert first.peer == second.peer
+
+
+@pytest.mark.parametrize(
+    ("at", "address", "what"),
+    [("RCPT", "c@example.com", "recipient"), ("DATA", None, "message")],
+)
+def test_pipelined_refusal_sends_nothing_and_the_next_mail_goes_out(at, address, what):
+    with RecordingSink(pipelining=True) as sink:
+        sink.refuse("550 5.1.1 unknown", at=at, address=address)
+        relay = open_relay(sink.url, timeout=5)
+        with pytest.raises(RelayError) as caught:
+            relay.send(
+                MESSAGE, mail_from="a@bank.example", rcpt_tos=["b@example.com", "c@example.com"]
+            )
+        assert not caught.value.temporary
+        assert f"refused the {what}: 550" in caught.value.reason
+        sink.accept()
+        relay.send(MESSAGE, mail_from="a@bank.example", rcpt_tos=["b@example.com"])
+        relay.close()
+        assert [m.rcpt_tos for m in sink.wait_for(1)] == [["b@example.com"]]

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from keystore.models import Notice
 from keystore.noticelog import NoticeService
+from keystore.relayed import record_relayed, relayed_parts
 from tests.lifecycle.conftest import FakeClock, seal_message, update_settings
 from tests.support.smtp import RecordingSink
 from webcrypt.lifecycle.jobs import Report, run_housekeeping
@@ -48,3 +49,19 @@ def test_ledger_and_notices_are_purged_after_retention(
     assert at(67, seconds=1).notices_purged == 1  # the expiry notice of day 27
     assert _kinds(runtime) == ["pin"]
     assert len(sink.messages) == 2
+
+
+def test_relay_records_are_forgotten_after_the_queue_lifetime(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    start = clock()
+    with runtime.keystore.driver_transaction() as transaction:
+        record_relayed(transaction, "a" * 64, ["1" * 32], start)
+    clock.now = start + timedelta(days=5)
+    assert run_housekeeping(runtime).relay_records_purged == 0  # Postfix may still retry
+    with runtime.keystore.driver_transaction() as transaction:
+        assert relayed_parts(transaction, "a" * 64) == {"1" * 32}
+    clock.now = start + timedelta(days=5, seconds=1)
+    assert run_housekeeping(runtime).relay_records_purged == 1
+    with runtime.keystore.driver_transaction() as transaction:
+        assert relayed_parts(transaction, "a" * 64) == set()

@@ -63,6 +63,14 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list
+    ) -> list:
+        session.host_name = hostname
+        if self.sink.pipelining:  # aiosmtpd reads pipelined commands one after another
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.sink.attempts += 1
         stall = self.sink._stall_seconds
@@ -116,13 +124,21 @@ class RecordingSink:
     """An aiosmtpd server on 127.0.0.1 that records what arrives.
 
     `server_kwargs` go to aiosmtpd's SMTP class (for example ``tls_context``,
-    ``authenticator``, ``auth_require_tls``).
+    ``authenticator``, ``auth_require_tls``); `pipelining` offers PIPELINING (RFC 2920).
     """
 
-    def __init__(self, *, lmtp: bool = False, port: int | None = None, **server_kwargs: Any):
+    def __init__(
+        self,
+        *,
+        lmtp: bool = False,
+        port: int | None = None,
+        pipelining: bool = False,
+        **server_kwargs: Any,
+    ):
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.lmtp = lmtp
+        self.pipelining = pipelining
         self.messages: list[Received] = []
         self.attempts = 0
         self._lock = threading.Lock()

@@ -53,6 +53,7 @@ class FilterSection:
     internal_domains: tuple[str, ...]
     relay_timeout: float
     max_transactions: int
+    queue_lifetime_days: int
     idle_timeout: int
     metrics_listen: str
     trusted_networks: tuple[str, ...]

@@ -172,6 +172,14 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "a whole number from 1 to 1000",
         ),
         Option(
+            "queue_lifetime_days",
+            5,
+            "Days the mail server keeps retrying a message (Postfix: maximal_queue_lifetime); "
+            "what was relayed is remembered this long, so a retry never sends it twice.",
+            integer(1, 365),
+            "a whole number of days from 1 to 365",
+        ),
+        Option(
             "idle_timeout",
             900,
             "Seconds a silent client may hold a connection (> 600 for Postfix).",

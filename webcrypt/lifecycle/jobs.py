@@ -2,10 +2,10 @@
 
 `run_housekeeping` runs every job once — key rotation, crypto-shredding, unread notices,
 read receipts, withdraw offers, expiry notices, inactivity notices and deletions, ledger
-retention — and returns a `Report`. It is idempotent: running it again at the same moment
-does nothing more. `webcrypt housekeeping` runs it from cron or a systemd timer; with
-``[housekeeping] mode = "internal"`` a `Scheduler` thread in `webcrypt serve` runs it every
-``interval`` seconds.
+retention, records of relayed mails past the queue lifetime — and returns a `Report`. It is
+idempotent: running it again at the same moment does nothing more. `webcrypt housekeeping`
+runs it from cron or a systemd timer; with ``[housekeeping] mode = "internal"`` a
+`Scheduler` thread in `webcrypt serve` runs it every ``interval`` seconds.
 
 Several instances may run it at once: a lease row in the keystore lets one run at a time
 do the work (the others report `skipped`), and every notice is claimed under a unique key
@@ -58,6 +58,7 @@ class Report:
     inactivity_notices: int = 0
     accounts_deleted: int = 0
     ledger_purged: int = 0
+    relay_records_purged: int = 0
     notices_purged: int = 0
     login_failures_forgotten: int = 0
     failures: list[str] = field(default_factory=list)
@@ -154,6 +155,10 @@ def run_housekeeping(
         ("expiry notices", lambda: _record(report, "expiry_notices", messages.expiry_notices(ctx))),
         ("inactivity", inactivity),
         ("ledger retention", purge),
+        (
+            "relay records",
+            lambda: setattr(report, "relay_records_purged", rotation.purge_relay_records(ctx)),
+        ),
         ("login back-off", forget_login_failures),
     ]
     try:

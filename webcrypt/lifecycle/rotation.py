@@ -1,4 +1,5 @@
-"""Key rotation, crypto-shredding of key versions no message needs, and ledger retention.
+"""Key rotation, crypto-shredding of key versions no message needs, ledger retention, and
+forgetting relayed mails after the mail server's queue lifetime.
 
 Every account gets a new key version `key_rotation_days` after its newest one; new messages
 are sealed with it. A version that is not the newest and that no unexpired message uses is
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from keystore.relayed import purge_relayed
 from webcrypt.lifecycle.jobcontext import ACTOR, JobContext
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,13 @@ def purge_ledger(ctx: JobContext, notice_kinds: tuple[str, ...]) -> tuple[int, i
     if rows:
         _audit(ctx, "ledger.purge", f"purged {rows} ledger entries past retention")
     return rows, notices
+
+
+def purge_relay_records(ctx: JobContext) -> int:
+    """Forget relayed mails older than the mail server's queue lifetime: none is retried."""
+    days = int(ctx.runtime.config.filter.queue_lifetime_days)
+    with ctx.session() as session:
+        return purge_relayed(session, before=ctx.now - timedelta(days=days))
 
 
 def _audit(ctx: JobContext, action: str, detail: str) -> None:

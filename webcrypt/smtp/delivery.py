@@ -4,26 +4,40 @@ The order is what keeps the delivery contract: plan everything first (a failure 
 nothing, so a triggered message is never relayed in plaintext), relay the mails one by one,
 record which PIN mails went out, and answer 250 only for recipients whose mails were all
 taken. The outcomes say what happened; `webcrypt.smtp.handler` turns them into SMTP/LMTP replies.
+
+Exactly once: each mail the relay took is recorded in the keystore (`keystore.relayed`, a
+digest of the transaction as received and a name for the mail) the moment the relay's 250
+came, before the next mail and before the answer. When the MTA retries a transaction (the
+filter was killed before its 250 reached the MTA, or a later mail of it failed), the mails
+recorded are not sent again: only the time between the relay's 250 and that record's
+commit remains in which a crash duplicates a mail (see docs/operations.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
-from keystore.errors import KeystoreUnavailable
+from keystore.errors import DuplicateRecord, KeystoreUnavailable
+from keystore.relayed import forget_relayed, record_relayed, relayed_parts
 from webcrypt import metrics
 from webcrypt.errors import ContentError
 from webcrypt.mail.message import domain_of
 from webcrypt.smtp.admission import Refusal
 from webcrypt.smtp.relay import RelayError
-from webcrypt.smtp.sealer import Plan, Sealer
+from webcrypt.smtp.sealer import PIN_NOTICE, Plan, Sealer
 
 log = logging.getLogger("webcrypt.smtp.handler")
+
+ANSWERED_BACKLOG = 10_000
+"""Answered transactions whose records wait to be deleted (older ones expire instead)."""
+FORGET_BATCH = 64
+"""Answered transactions whose records are deleted together, outside the relay's path."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,7 @@ class Delivery:
         self.per_recipient = per_recipient
         self.sealer = sealer or Sealer(runtime)
         self._relay: Any = None
+        self._answered: deque[str] = deque(maxlen=ANSWERED_BACKLOG)
 
     @property
     def relay(self) -> Any:
@@ -74,18 +89,34 @@ class Delivery:
         The whole sequence runs in one thread: sealing is CPU and keystore work, the relay
         client blocks, and one hand-over per message costs less than one per step.
         `trusted` tells whether the SMTP client may have mail sealed.
+
+        The caller must write its reply before it next waits for anything: the records of a
+        transaction that needs no retry are forgotten once that has happened (`call_soon`
+        runs after the calling task's next suspension), so an identical transaction later
+        is new mail, not a retry. Records of a transaction whose reply may not have gone
+        out stay (until expiry), and a retry sends nothing twice.
         """
-        return await asyncio.to_thread(self.process, raw, mail_from, rcpt_tos, trusted=trusted)
+        outcomes, message = await asyncio.to_thread(
+            self.process, raw, mail_from, rcpt_tos, trusted=trusted
+        )
+        if message and not any(outcome.result == "deferred" for outcome in outcomes):
+            asyncio.get_running_loop().call_soon(self._answered.append, message)
+        return outcomes
 
     def process(
         self, raw: bytes, mail_from: str, rcpt_tos: list[str], *, trusted: bool
-    ) -> list[Outcome]:
-        """Process one message; return one outcome per envelope recipient, in order."""
+    ) -> tuple[list[Outcome], str]:
+        """Process one message; return one outcome per envelope recipient, in order.
+
+        The second item names the transaction when it relayed or recorded anything (its
+        digest, see `transaction_digest`), else it is empty.
+        """
         started = time.monotonic()
         metrics.SIZE.observe(len(raw))
         metrics.IN_FLIGHT.inc()
         plan: Plan | None = None
         sent_bytes = 0
+        message = ""
         try:
             try:
                 plan = self.sealer.plan(raw, mail_from, rcpt_tos, trusted=trusted)
@@ -105,22 +136,31 @@ class Delivery:
                 log.exception("sealing failed")
                 replies = [Outcome("deferred", cause="sealing")] * len(rcpt_tos)
             else:
-                replies, sent_bytes = self._relay_and_commit(plan, rcpt_tos)
+                message = transaction_digest(raw, mail_from, rcpt_tos)
+                replies, sent_bytes = self._relay_and_commit(plan, rcpt_tos, message)
         finally:
             metrics.IN_FLIGHT.dec()
         duration = time.monotonic() - started
         self._observe(plan, raw, mail_from, rcpt_tos, replies, sent_bytes, duration)
-        return replies
+        return replies, message
 
-    def _relay_and_commit(self, plan: Plan, rcpt_tos: list[str]) -> tuple[list[Outcome], int]:
+    def _relay_and_commit(
+        self, plan: Plan, rcpt_tos: list[str], message: str
+    ) -> tuple[list[Outcome], int]:
         # Over LMTP each recipient has its own reply, so after a failure the other recipients'
         # mails still go out. Over SMTP one reply covers all: nothing more is sent, so that a
         # retried message is duplicated as little as possible.
         failures: dict[int, Outcome] = {}
         sent_bytes = 0
+        parts = part_names(plan)
+        done = self._relayed_before(message)
         for index, mail in enumerate(plan.outgoing):
             if failures and not self.per_recipient:
                 failures[index] = failures[min(failures)]
+                continue
+            part = parts[index]
+            if part is not None and part in done:
+                log.info("a %s mail of this message was relayed before: not sent again", mail.kind)
                 continue
             try:
                 data = mail.content()
@@ -146,6 +186,9 @@ class Delivery:
             except Exception:
                 log.exception("relay failed")
                 failures[index] = Outcome("deferred", cause="sealing")
+            else:
+                if part is not None:
+                    self._remember(message, part)
 
         delivered = {
             rcpt
@@ -171,6 +214,61 @@ class Delivery:
             else:
                 outcomes.append(Outcome("delivered", decision=plan.decisions.get(rcpt, "pass")))
         return outcomes, sent_bytes
+
+    def prepare(self) -> None:
+        """Run each statement about relayed mail once, before the first message.
+
+        The first run of a statement compiles it; after a restart that would fall between
+        the relay's acceptance and the record, while a backlog of retries arrives at once.
+        """
+        probe = "0" * 64
+        with self.runtime.keystore.driver_transaction(read_only=True) as transaction:
+            relayed_parts(transaction, probe)
+        with self.runtime.keystore.driver_transaction() as transaction:
+            record_relayed(transaction, probe, ["0" * 32], self.runtime.clock())
+            forget_relayed(transaction, [probe])
+
+    def _relayed_before(self, message: str) -> set[str]:
+        """The parts of this transaction the relay took on an earlier attempt.
+
+        A read, with no write lock to wait for. Before it, the records of transactions
+        answered since are deleted (their MTAs have their replies and will not retry them):
+        in batches, and at once when this transaction is one of them (the same mail sent
+        again is new mail).
+        """
+        try:
+            if message in self._answered or len(self._answered) >= FORGET_BATCH:
+                self._forget_answered()
+            with self.runtime.keystore.driver_transaction(read_only=True) as transaction:
+                return relayed_parts(transaction, message)
+        except Exception as exc:
+            # Without the keystore a triggered message was deferred already; mail that needs
+            # none goes out, and is duplicated only if an earlier attempt had relayed it.
+            log.warning("cannot look up what was relayed before: %s", exc)
+            return set()
+
+    def _forget_answered(self) -> None:
+        answered = []
+        while self._answered:
+            answered.append(self._answered.popleft())
+        try:
+            with self.runtime.keystore.driver_transaction() as transaction:
+                forget_relayed(transaction, answered)
+        except BaseException:
+            self._answered.extendleft(reversed(answered))
+            raise
+
+    def _remember(self, message: str, part: str) -> None:
+        """Record that the relay took a part: one insert, committed before anything else."""
+        try:
+            with self.runtime.keystore.driver_transaction() as transaction:
+                record_relayed(transaction, message, [part], self.runtime.clock())
+        except DuplicateRecord:
+            pass  # recorded by an attempt running at the same time
+        except Exception as exc:
+            # The relay took the mail: a 4xx now would send it again. Without the record only
+            # a crash before the reply duplicates it.
+            log.error("recording a relayed mail failed: %r", exc)
 
     def _observe(
         self,
@@ -222,6 +320,40 @@ class Delivery:
                     outcome.cause or "-",
                     outcome.reason or "-",
                 )
+
+
+def transaction_digest(raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
+    """Name a received transaction: the same sender, recipients and bytes, the same name.
+
+    An MTA retries a queued message with the bytes it sent before; two different messages
+    never share them, because the MTA adds its own Received line (with its queue id).
+    """
+    digest = hashlib.sha256()
+    for address in (mail_from, *rcpt_tos):
+        digest.update(address.encode("utf-8", "surrogateescape") + b"\0")
+    digest.update(b"\0")
+    digest.update(raw)
+    return digest.hexdigest()
+
+
+def part_names(plan: Plan) -> list[str | None]:
+    """Name each outgoing mail of a plan by its kind and recipients (None: always sent).
+
+    A retry plans the same mails under the same names. A PIN mail is always sent when the
+    plan holds one: the sealer plans it only while no earlier PIN mail is known to be out,
+    and a new one carries a new PIN.
+    """
+    names: list[str | None] = []
+    seen: Counter[str] = Counter()
+    for mail in plan.outgoing:
+        if mail.kind == PIN_NOTICE:
+            names.append(None)
+            continue
+        label = "\0".join((mail.kind, *mail.rcpt_tos))
+        seen[label] += 1
+        text = f"{label}\0{seen[label]}".encode("utf-8", "surrogateescape")
+        names.append(hashlib.sha256(text).hexdigest()[:32])
+    return names
 
 
 def _short_id(message_id: str) -> str:

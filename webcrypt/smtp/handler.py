@@ -263,6 +263,10 @@ class FilterServer:
         self.handler.gate = asyncio.Semaphore(self.max_transactions)
         host, _, port = self.listen.rpartition(":")
         try:
+            await asyncio.to_thread(self.delivery.prepare)
+        except Exception as exc:  # serve anyway: each message finds out for itself
+            log.warning("cannot prepare the records of relayed mail: %s", exc)
+        try:
             settings = await asyncio.to_thread(self.runtime.settings)
             self.handler.budget.check(int(settings.max_message_size))
             await self._read_size_limit()

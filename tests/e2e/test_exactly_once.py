@@ -1,0 +1,130 @@
+"""Exactly once through a real Postfix while the filter is killed (SIGKILL) again and again.
+
+Postfix (the guide's configuration, reinjection included) queues a load of messages: most
+are sealed for known customers, some go plain to a colleague. While they flow, the filter
+is killed at random moments and started again at once. When Postfix's queue is empty, the
+sink must hold every message, no sealed one in plaintext, and a message twice only where a
+kill fell into the window between the relay's acceptance of a mail and the record of it
+(docs/operations.md, "Exactly once"): at most one per kill. The run prints how many it saw;
+that the records leave out what was relayed is checked exactly in
+tests/filter/test_exactly_once.py and tests/e2e/test_faults.py.
+
+The size is set by WEBCRYPT_ONCE_MESSAGES (default 300) and WEBCRYPT_ONCE_RUNS (default 2);
+the full check of the operations guide is 1,000 messages five times::
+
+    WEBCRYPT_ONCE_MESSAGES=1000 WEBCRYPT_ONCE_RUNS=5 pytest tests/e2e/test_exactly_once.py
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import smtplib
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.gateway import ADVISER, COLLEAGUE, Gateway, mail, sort_mail
+from tests.e2e.processes import WebcryptProcess
+from tests.support.postfix import PostfixInstance
+from tests.support.smtp import RecordingSink
+
+pytestmark = [pytest.mark.postfix, pytest.mark.slow]
+
+CUSTOMERS = ["anna@example.com", "bert@example.net", "carla@example.org"]
+SECRET = "Account 4711 balance 1,000,000."
+MESSAGES = int(os.environ.get("WEBCRYPT_ONCE_MESSAGES", "300"))
+RUNS = int(os.environ.get("WEBCRYPT_ONCE_RUNS", "2"))
+NUMBER = re.compile(r"load (\d+)")
+
+
+def recipient_of(number: int) -> str:
+    """Every fifth message goes plain to the colleague, the others sealed to a customer."""
+    return COLLEAGUE if number % 5 == 0 else CUSTOMERS[number % len(CUSTOMERS)]
+
+
+def submit_all(mta: PostfixInstance, run: int, count: int) -> None:
+    with smtplib.SMTP("127.0.0.1", mta.smtp_port, timeout=60) as client:
+        for number in range(count):
+            to = recipient_of(number)
+            client.sendmail(ADVISER, [to], mail(f"WebCrypt run {run} load {number}", to, SECRET))
+
+
+class Killer(threading.Thread):
+    """Kill the filter at random moments and start it again, until told to stop."""
+
+    def __init__(self, gateway: Gateway, process: WebcryptProcess, rng: random.Random) -> None:
+        super().__init__(daemon=True)
+        self.gateway = gateway
+        self.process = process
+        self.rng = rng
+        self.kills = 0
+        self.done = threading.Event()
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while not self.done.wait(self.rng.uniform(0.3, 2.0)):
+                self.process.kill()
+                self.kills += 1
+                self.process = self.gateway.filter()
+        except BaseException as exc:  # reported by the test
+            self.failure = exc
+
+
+def test_every_message_exactly_once_while_the_filter_is_killed(
+    tmp_path: Path, mta: PostfixInstance, sink: RecordingSink
+) -> None:
+    gateway = Gateway(tmp_path, config_toml=mta.webcrypt_toml())
+    gateway.init()
+    rng = random.Random(os.environ.get("WEBCRYPT_ONCE_SEED", "once"))
+    try:
+        process = gateway.filter()
+        for customer in CUSTOMERS:  # accounts and PIN mails before the load
+            mta.submit(ADVISER, [customer], mail("WebCrypt welcome", customer, SECRET))
+        mta.wait_until_empty(timeout=60)
+        sink.wait_for(2 * len(CUSTOMERS))
+        for run in range(RUNS):
+            sink.clear()
+            killer = Killer(gateway, process, rng)
+            killer.start()
+            submit_all(mta, run, MESSAGES)
+            # Let the load flow and the kills land until most of it went through.
+            deadline = time.monotonic() + 30 + MESSAGES / 5
+            while len(sink.messages) < MESSAGES * 0.9 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            killer.done.set()
+            killer.join(120)
+            assert killer.failure is None, f"{killer.failure!r}\n{gateway.logs()}"
+            process = killer.process
+            if not process.alive():
+                process = gateway.filter()
+            mta.wait_until_empty(timeout=120 + MESSAGES / 5, flush=True)
+            sink.wait_for(MESSAGES, timeout=60)
+            time.sleep(1)  # a duplicate would arrive right behind
+            numbers = Counter()
+            arrived = sort_mail(sink.messages)
+            for message in sink.messages:
+                match = NUMBER.search(str(message.parsed()["Subject"]))
+                assert match, message.parsed()["Subject"]
+                numbers[int(match[1])] += 1
+                assert message.rcpt_tos == [recipient_of(int(match[1]))]
+            twice = sorted(n for n, seen in numbers.items() if seen > 1)
+            missing = sorted(set(range(MESSAGES)) - set(numbers))
+            print(
+                f"run {run}: {killer.kills} kills, {len(sink.messages)} mails at the sink, "
+                f"{len(twice)} twice"
+            )
+            assert missing == [], f"run {run}, {killer.kills} kills"
+            assert len(twice) <= killer.kills, f"run {run}, {killer.kills} kills: {twice}"
+            assert all(m.rcpt_tos == [COLLEAGUE] for m in arrived.plain)
+            for carrier in arrived.carriers:
+                assert SECRET.encode() not in carrier.data
+            assert not arrived.pins
+    finally:
+        gateway.stop()
+        (tmp_path / "maillog").write_text(mta.log())  # kept with the filter logs
