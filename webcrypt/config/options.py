@@ -172,6 +172,14 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "a whole number from 1 to 1000",
         ),
         Option(
+            "workers",
+            0,
+            "Filter processes of `webcrypt filter`, all on the one listen address; 0 = one per "
+            "core. `webcrypt serve` always runs one.",
+            integer(0, 256),
+            "a whole number from 0 to 256",
+        ),
+        Option(
             "idle_timeout",
             900,
             "Seconds a silent client may hold a connection (> 600 for Postfix).",
@@ -181,7 +189,8 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
         Option(
             "metrics_listen",
             "",
-            "host:port for Prometheus /metrics of the filter; empty = off.",
+            "host:port for Prometheus /metrics of the filter; empty = off. With several "
+            "workers, worker i serves it on port + i.",
             _optional_host_port,
             "host:port or empty",
         ),
