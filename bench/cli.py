@@ -3,7 +3,9 @@
     python bench/cli.py                     hyperfine when installed, else its own timing
     python bench/cli.py --runs 20 --size 10000000 --timer python
 
-`seal` runs against a fresh SQLite keystore made by `webcrypt init` in a temporary folder;
+Python's bytecode is compiled once in the warm-up (PYTHONDONTWRITEBYTECODE is ignored here;
+the cache lives in the temporary folder), as it is in an installed gateway. `seal` runs
+against a fresh SQLite keystore made by `webcrypt init` in a temporary folder;
 the recipient's account exists after a warm-up run, so every timed run seals for a known
 recipient (no argon2 PIN hash). The baseline is `age -a` (armored, like secure.htm) of the
 same file to one X25519 recipient, timed in the same run.
@@ -78,6 +80,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="webcrypt-bench-cli-") as folder:
         root = Path(folder)
         env = {k: v for k, v in os.environ.items() if not k.startswith("WEBCRYPT_")}
+        # Compiled bytecode, as an installed gateway has it (kept in the temporary folder).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
         env.update(
             WEBCRYPT_GENERAL_DATA_DIR=str(root / "var"),
             WEBCRYPT_FILTER_INTERNAL_DOMAINS="bank.example",

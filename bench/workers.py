@@ -11,8 +11,9 @@ that recipient. Runs alternate between the worker counts, so drifting load from 
 processes hits each alike.
 
 Printed per run: msg/s (counted as 2xx replies in the workers' /metrics, which the filter
-gives only after the sink took the carrier), the share of CPU left idle on the machine
-during the run (/proc/stat) and the load average; then the median msg/s per worker count
+gives only after the sink took the carrier), the cores the filter's processes kept busy
+(their CPU seconds over the run's time), the share of CPU left idle on the machine during
+the run (/proc/stat) and the load average; then the median msg/s per worker count
 and its ratio to one worker. smtp-source and smtp-sink run on the same cores and count
 against the filter.
 """
@@ -59,6 +60,20 @@ def cpu_times() -> tuple[int, int]:
     return idle, sum(fields[:8])
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by process `pid` and its children (the filter's workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    total = 0.0
+    for member in [pid, *map(int, children)]:
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def answered(metrics_port: int, workers: int) -> int:
     """2xx replies of all workers so far (worker i serves /metrics on port + i)."""
     total = 0
@@ -71,8 +86,9 @@ def answered(metrics_port: int, workers: int) -> int:
     return total
 
 
-def one_run(workers: int, args: argparse.Namespace, sink_port: int) -> tuple[float, float]:
-    """Start a filter with `workers` processes, time the load; return (msg/s, idle share)."""
+def one_run(workers: int, args: argparse.Namespace, sink_port: int) -> tuple[float, float, float]:
+    """Start a filter with `workers` processes, time the load; return (msg/s, idle share,
+    cores the filter used)."""
     workdir = Path(tempfile.mkdtemp(prefix="webcrypt-workers-"))
     port, metrics = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBCRYPT_")}
@@ -104,6 +120,7 @@ def one_run(workers: int, args: argparse.Namespace, sink_port: int) -> tuple[flo
                 time.sleep(0.2)
         before = answered(metrics, workers)
         idle_before, total_before = cpu_times()
+        cpu_before = tree_cpu(process.pid)
         started = time.perf_counter()
         subprocess.run(
             [
@@ -115,11 +132,12 @@ def one_run(workers: int, args: argparse.Namespace, sink_port: int) -> tuple[flo
         )
         elapsed = time.perf_counter() - started
         idle_after, total_after = cpu_times()
+        cores = (tree_cpu(process.pid) - cpu_before) / elapsed
         done = answered(metrics, workers) - before
         if done != args.count:
             raise SystemExit(f"MISMATCH: sent {args.count}, the filter answered {done} with 2xx")
         idle = (idle_after - idle_before) / max(1, total_after - total_before)
-        return args.count / elapsed, idle
+        return args.count / elapsed, idle, cores
     finally:
         process.terminate()
         process.wait(120)
@@ -155,12 +173,12 @@ def main() -> None:
         )
         for round_number in range(args.rounds):
             for workers in counts:
-                rate, idle = one_run(workers, args, sink_port)
+                rate, idle, cores = one_run(workers, args, sink_port)
                 results[workers].append(rate)
                 load = os.getloadavg()[0]
                 print(
                     f"  round {round_number + 1} workers {workers}: {rate:7.1f} msg/s, "
-                    f"CPU idle {idle:5.1%}, load {load:.2f}",
+                    f"filter used {cores:4.2f} cores, machine idle {idle:5.1%}, load {load:.2f}",
                     flush=True,
                 )
     finally:

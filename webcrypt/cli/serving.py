@@ -18,7 +18,7 @@ import click
 from webcrypt import __version__
 from webcrypt.bootstrap import initialize, is_embedded_default
 from webcrypt.cli.state import Context
-from webcrypt.cli.stopping import run_until_stopped
+from webcrypt.cli.stopping import Wakeup, run_until_stopped
 from webcrypt.cli.workers import Supervisor, listening_sockets, worker_count
 from webcrypt.config.loader import Config
 from webcrypt.lifecycle.jobs import Scheduler
@@ -101,6 +101,7 @@ def _banner(config: Config, *, with_filter: bool, with_portal: bool, workers: in
 def serve(ctx: Context, *, with_filter: bool, with_portal: bool) -> None:
     """Run the filter, the portal or both in this process until SIGTERM or Ctrl-C."""
     config = prepare(ctx)
+    wakeup = Wakeup().install()  # a SIGTERM while starting stops the process once it runs
     runtime = Runtime(config)
     cleanups: list[Callable[[], None]] = [runtime.close]
     if with_filter:
@@ -119,18 +120,18 @@ def serve(ctx: Context, *, with_filter: bool, with_portal: bool) -> None:
         block = server.run
 
     click.echo(_banner(config, with_filter=with_filter, with_portal=with_portal))
-    stopped = run_until_stopped(block, cleanups)
+    stopped = run_until_stopped(block, cleanups, wakeup)
     if stopped.stop_signal is None:  # the portal's server ended by itself
         raise SystemExit(1)
 
 
-def filter_worker(config: Config, sock: socket.socket, slot: int) -> int:
+def filter_worker(config: Config, sock: socket.socket, slot: int, wakeup: Wakeup) -> int:
     """One worker of `webcrypt filter --workers N`: serve on `sock` until SIGTERM."""
     runtime = Runtime(config)
     cleanups: list[Callable[[], None]] = [runtime.close, _start_filter(runtime, sock)]
     if slot == 0:
         _start_housekeeping(runtime, cleanups)
-    run_until_stopped(None, cleanups)
+    run_until_stopped(None, cleanups, wakeup)
     return 0
 
 

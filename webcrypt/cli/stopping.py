@@ -25,6 +25,9 @@ log = logging.getLogger("webcrypt")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
+JOIN_TIMEOUT = 5.0
+"""Seconds to wait for a closed server's loop to end (a kept-alive client may hold it)."""
+
 
 class Wakeup:
     """Signals as flags, and a pipe that wakes the main thread when one arrives."""
@@ -103,14 +106,18 @@ class Wakeup:
 
 
 def run_until_stopped(
-    block: Callable[[], None] | None, cleanups: list[Callable[[], None]]
+    block: Callable[[], None] | None,
+    cleanups: list[Callable[[], None]],
+    wakeup: Wakeup | None = None,
 ) -> Wakeup:
     """Run `block` (a server loop) in a thread until SIGTERM or Ctrl-C, then clean up.
 
     The cleanups run in reverse order in the main thread; one of them must make `block`
-    return (closing its server). Returns the `Wakeup`, which says why the process stopped.
+    return (closing its server). `wakeup` is one installed earlier, so that a signal that
+    came while the process was starting counts. Returns the `Wakeup`, which says why the
+    process stopped.
     """
-    wakeup = Wakeup().install()
+    wakeup = wakeup or Wakeup().install()
     thread: threading.Thread | None = None
     if block is not None:
         serve = block
@@ -139,7 +146,7 @@ def run_until_stopped(
             except Exception:
                 log.exception("error while stopping")
         if thread is not None:
-            thread.join(10)
+            thread.join(JOIN_TIMEOUT)
         wakeup.restore()
         click.echo("stopped", err=True)
     return wakeup

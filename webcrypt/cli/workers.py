@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from webcrypt.cli.stopping import Wakeup
+from webcrypt.cli.stopping import STOP_SIGNALS, Wakeup
 from webcrypt.config.loader import Config
 
 log = logging.getLogger("webcrypt.workers")
@@ -88,8 +88,8 @@ def worker_config(config: Config, slot: int) -> Config:
     return dataclasses.replace(config, filter=section)
 
 
-WorkerMain = Callable[[Config, socket.socket, int], int]
-"""Run one worker on its socket until SIGTERM; return the exit status."""
+WorkerMain = Callable[[Config, socket.socket, int, Wakeup], int]
+"""Run worker (slot) on its socket until its `Wakeup` says stop; return the exit status."""
 
 
 @dataclass
@@ -180,13 +180,16 @@ class Supervisor:
         self._last_start[slot] = time.monotonic()
         sys.stdout.flush()
         sys.stderr.flush()
+        # A stop signal that comes while the child sets up its handlers waits for them.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         pid = os.fork()
         if pid:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             self.workers[pid] = Worker(slot, pid, time.monotonic())
             return
         status = 70  # EX_SOFTWARE: the worker ended without a status of its own
         try:
-            status = self._child(slot)
+            status = self._child(slot, mask)
         except BaseException:
             log.exception("filter worker %d failed", slot)
         finally:
@@ -195,16 +198,18 @@ class Supervisor:
             sys.stderr.flush()
             os._exit(status)
 
-    def _child(self, slot: int) -> int:
+    def _child(self, slot: int, mask: set[int | signal.Signals]) -> int:
         """In the forked worker: die with the parent, keep only its socket, run."""
         _die_with_parent(self._parent)
         self._wakeup.forget()
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        wakeup = Wakeup().install()
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for other, sock in enumerate(self.sockets):
             if other != slot:
                 sock.close()
         log.info("filter worker %d started (pid %d)", slot, os.getpid())
-        return self.worker_main(worker_config(self.config, slot), self.sockets[slot], slot)
+        config = worker_config(self.config, slot)
+        return self.worker_main(config, self.sockets[slot], slot, wakeup)
 
     def _drain(self) -> int:
         """Stop every worker after the messages it has accepted; return the exit status."""
