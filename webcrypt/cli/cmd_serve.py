@@ -52,7 +52,7 @@ def serve(ctx: Context) -> None:
     "--workers",
     type=click.IntRange(0, 256),
     help="Filter processes on the one listen address; 0 = one per core. "
-    "Default: filter.workers of the configuration (0).",
+    "Default: filter.workers of the configuration.",
 )
 @pass_context
 def filter_command(ctx: Context, workers: int | None) -> None:
