@@ -2,6 +2,7 @@
 
     python bench/cli.py                     hyperfine when installed, else its own timing
     python bench/cli.py --runs 20 --size 10000000 --timer python
+    python bench/cli.py --before /tmp/webcrypt-main    also time an earlier checkout
 
 Python's bytecode is compiled once in the warm-up (PYTHONDONTWRITEBYTECODE is ignored here;
 the cache lives in the temporary folder), as it is in an installed gateway. `seal` runs
@@ -10,7 +11,9 @@ the recipient's account exists after a warm-up run, so every timed run seals for
 recipient (no argon2 PIN hash). The baseline is `age -a` (armored, like secure.htm) of the
 same file to one X25519 recipient, timed in the same run.
 
-Printed: median and min of each command in milliseconds, and seal's ratio to age.
+Printed: median and min wall-clock time of each command and its mean CPU time (user +
+system, which a busy machine inflates less than the wall clock), and seal's ratio to age.
+hyperfine times one command after the other; `--timer python` interleaves them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import base64
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -43,28 +47,37 @@ def mail_of_size(size: int) -> bytes:
     return head + payload + b"\r\n--b--\r\n"
 
 
-def time_commands(commands: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict:
-    """Run each command `runs` times after one warm-up; return {name: [seconds, ...]}."""
-    times: dict[str, list[float]] = {name: [] for name in commands}
+Timings = dict[str, tuple[list[float], float]]
+"""Per command: the wall-clock seconds of each run, and the mean CPU seconds (user + system)."""
+
+
+def time_commands(commands: dict[str, list[str]], runs: int, env: dict[str, str]) -> Timings:
+    """Run each command `runs` times after one warm-up, the commands interleaved."""
+    wall: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, float] = dict.fromkeys(commands, 0.0)
     for argv in commands.values():
         subprocess.run(argv, env=env, check=True, capture_output=True)
     for _ in range(runs):
         for name, argv in commands.items():  # interleaved, so drifting load hits each alike
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             subprocess.run(argv, env=env, check=True, capture_output=True)
-            times[name].append(time.perf_counter() - started)
-    return times
+            wall[name].append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            cpu[name] += used / runs
+    return {name: (wall[name], cpu[name]) for name in commands}
 
 
-def hyperfine(commands: dict[str, list[str]], runs: int, env: dict[str, str], out: Path) -> dict:
-    """Time the commands with hyperfine; return {name: [seconds, ...]}."""
+def hyperfine(commands: dict[str, list[str]], runs: int, env: dict[str, str], out: Path) -> Timings:
+    """Time the commands with hyperfine (one after the other)."""
     export = out / "hyperfine.json"
     argv = ["hyperfine", "-N", "--warmup", "2", "--runs", str(runs), "--export-json", str(export)]
     for name, command in commands.items():
         argv += ["-n", name, " ".join(command)]
     subprocess.run(argv, env=env, check=True, capture_output=True)
     results = json.loads(export.read_text())["results"]
-    return {result["command"]: result["times"] for result in results}
+    return {r["command"]: (r["times"], r["user"] + r["system"]) for r in results}
 
 
 def main() -> None:
@@ -72,6 +85,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--size", type=int, default=10_000_000, help="bytes of the sealed mail")
     parser.add_argument("--timer", choices=("auto", "hyperfine", "python"), default="auto")
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        help="a checkout of an earlier version (e.g. `git archive`): time its commands too",
+    )
     args = parser.parse_args()
     use_hyperfine = args.timer == "hyperfine" or (
         args.timer == "auto" and shutil.which("hyperfine") is not None
@@ -105,6 +123,10 @@ def main() -> None:
             "webcrypt seal": [*seal, str(mail)],
             "age -a": ["age", "-a", "-r", recipient, "-o", str(root / "m.age"), str(mail)],
         }
+        if args.before:
+            earlier = ["env", f"PYTHONPATH={Path(args.before).resolve()}"]
+            for name in ("webcrypt --version", "webcrypt --help", "webcrypt seal"):
+                commands[f"{name} (before)"] = [*earlier, *commands[name]]
         if use_hyperfine:
             times = hyperfine(commands, args.runs, env, root)
         else:
@@ -114,11 +136,16 @@ def main() -> None:
     timer = "hyperfine" if use_hyperfine else "python"
     print(f"{args.runs} runs each ({timer}); mail {args.size:,} bytes; load {load[0]:.2f}")
     medians = {}
-    for name, samples in times.items():
+    for name, (samples, cpu) in times.items():
         medians[name] = statistics.median(samples)
         print(
-            f"  {name:<20} median {medians[name] * 1000:7.1f} ms  min {min(samples) * 1000:7.1f} ms"
+            f"  {name:<29} median {medians[name] * 1000:7.1f} ms  "
+            f"min {min(samples) * 1000:7.1f} ms  CPU {cpu * 1000:7.1f} ms"
         )
+    for name in ("webcrypt --version", "webcrypt --help", "webcrypt seal"):
+        if f"{name} (before)" in medians:
+            speedup = medians[f"{name} (before)"] / medians[name]
+            print(f"  {name}: {speedup:.1f}x faster than before")
     ratio = medians["webcrypt seal"] / medians["age -a"]
     print(f"  seal / age -a: {ratio:.2f}x (goal <= 2)")
 
