@@ -2,6 +2,7 @@
 
     python bench/workers.py                       1000 mails of 20 KB per run, 2 rounds
     python bench/workers.py --count 2000 --rounds 3 --workers 1,2,4
+    python bench/workers.py --keystore-url postgresql+psycopg://postgres@127.0.0.1/webcrypt_bench
 
 Each run starts `webcrypt filter --workers N` on a fresh SQLite keystore, relaying to
 Postfix's `smtp-sink` (C, so the sink costs the machine little), sends a warm-up mail (the
@@ -95,13 +96,15 @@ def one_run(workers: int, args: argparse.Namespace, sink_port: int) -> tuple[flo
     env.update(
         WEBCRYPT_GENERAL_DATA_DIR=str(workdir),
         WEBCRYPT_GENERAL_LOG_LEVEL="warning",
-        WEBCRYPT_KEYSTORE_MASTER_KEY=base64.b64encode(os.urandom(32)).decode(),
+        WEBCRYPT_KEYSTORE_MASTER_KEY=args.master_key,
         WEBCRYPT_FILTER_LISTEN=f"127.0.0.1:{port}",
         WEBCRYPT_FILTER_RELAY=f"smtp://127.0.0.1:{sink_port}",
         WEBCRYPT_FILTER_INTERNAL_DOMAINS="bank.example",
         WEBCRYPT_FILTER_METRICS_LISTEN=f"127.0.0.1:{metrics}",
         WEBCRYPT_FILTER_WORKERS=str(workers),
     )
+    if args.keystore_url:
+        env["WEBCRYPT_KEYSTORE_URL"] = args.keystore_url
     log = (workdir / "filter.log").open("wb")
     subprocess.run([WEBCRYPT, "init"], env=env, stdout=log, stderr=log, check=True)
     process = subprocess.Popen([WEBCRYPT, "filter"], env=env, stdout=log, stderr=log)
@@ -152,8 +155,14 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", default="1,2", help="worker counts to compare")
+    parser.add_argument(
+        "--keystore-url",
+        default="",
+        help="a database of its own for the keystore (default: a fresh SQLite file per run)",
+    )
     args = parser.parse_args()
     counts = [int(value) for value in args.workers.split(",")]
+    args.master_key = base64.b64encode(os.urandom(32)).decode()  # one for every run's keystore
 
     sink_port = free_port()
     sink = subprocess.Popen(
