@@ -26,10 +26,10 @@ from keystore.masterkey import MasterKey, is_wrapped_text
 from keystore.models import Admin
 from keystore.passwordrules import admin_password_problem
 from keystore.passwords import Hasher
+from keystore.roles import ROLES
 from keystore.sessions import end_sessions
 from keystore.settings import SettingsService
 
-ROLES = ("admin", "helpdesk")
 AdminOutcome = Literal["ok", "bad", "locked", "inactive"]
 #: The longest lock after rounds of wrong TOTP codes (the lock doubles each round).
 MAX_CODE_LOCK = timedelta(days=1)

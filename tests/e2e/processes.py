@@ -85,6 +85,18 @@ class WebcryptProcess:
         assert self.process is not None
         return self.process.wait(timeout)
 
+    def wait_exit(self, timeout: float) -> int:
+        """Wait for the process to end; return its exit status, or fail with its output."""
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            output = self.log()  # before the kill, so that it shows where the process hung
+            self.kill()
+            raise AssertionError(
+                f"webcrypt {self.args} still running after {timeout} s:\n{output}"
+            ) from None
+
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM, then SIGKILL after `timeout`; return the exit status."""
         if self.process is None:

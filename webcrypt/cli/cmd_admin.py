@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from keystore.admins import ROLES
 from keystore.errors import KeystoreError
+from keystore.roles import ROLES
 from webcrypt.cli.state import Context, pass_context
 
 MIN_PASSWORD = 12

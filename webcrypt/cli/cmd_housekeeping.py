@@ -7,9 +7,7 @@ import sys
 
 import click
 
-from keystore.periodic import LifecycleService
 from webcrypt.cli.state import Context, pass_context
-from webcrypt.lifecycle.jobs import run_housekeeping
 
 
 @click.group(invoke_without_command=True)
@@ -22,6 +20,9 @@ def housekeeping(click_ctx: click.Context, quiet: bool) -> None:
     """
     if click_ctx.invoked_subcommand is not None:
         return
+
+    # heavy: the lifecycle jobs and the keystore only when the command runs, not for --help.
+    from webcrypt.lifecycle.jobs import run_housekeeping
 
     ctx = click_ctx.find_object(Context)
     assert ctx is not None, "the webcrypt group sets the context"
@@ -49,6 +50,8 @@ def housekeeping(click_ctx: click.Context, quiet: bool) -> None:
 @pass_context
 def read_receipts(ctx: Context, adviser: str, state: str) -> None:
     """Turn read receipts on or off for one ADVISER (an internal address)."""
+    # heavy: the keystore (SQLAlchemy) only when the command runs, not for --help.
+    from keystore.periodic import LifecycleService
 
     runtime = ctx.runtime()
     try:

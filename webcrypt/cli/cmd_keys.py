@@ -7,9 +7,6 @@ from pathlib import Path
 
 import click
 
-from keystore.masterkey import MasterKey
-from keystore.masterrotation import rotate_master_key
-from webcrypt.bootstrap import MASTER_KEY_ENV, write_secret_file
 from webcrypt.cli.state import Context, pass_context
 
 
@@ -48,6 +45,11 @@ def rotate(ctx: Context, address: str | None, all_recipients: bool) -> None:
 @pass_context
 def rotate_master(ctx: Context) -> None:
     """Re-wrap every recipient key under a new master key, in one transaction."""
+    # heavy: the keystore (SQLAlchemy) only when the command runs, not for --help.
+    from keystore.masterkey import MasterKey
+    from keystore.masterrotation import rotate_master_key
+    from webcrypt.bootstrap import MASTER_KEY_ENV, write_secret_file
+
     runtime = ctx.runtime()
     new_key = MasterKey.generate()
     key_path = Path(ctx.config.keystore.master_key_file)

@@ -17,15 +17,16 @@ from typing import BinaryIO
 import click
 
 from webcrypt.cli.state import Context, pass_context
-from webcrypt.envelope import EnvelopeError
-from webcrypt.sealing.batch import seal_one
-from webcrypt.sealing.securehtm import read_envelope
 
 
 @click.command()
 @click.argument("file", type=click.File("rb"))
 def inspect(file: BinaryIO) -> None:
     """Print the authenticated header of a secure.htm (or .eml) without decrypting it."""
+    # heavy: the envelope format (cryptography) only when the command runs, not for --help.
+    from webcrypt.envelope import EnvelopeError
+    from webcrypt.sealing.securehtm import read_envelope
+
     try:
         header = read_envelope(file.read()).header
     except EnvelopeError as exc:
@@ -170,6 +171,8 @@ def seal(
     For batch senders such as invoicing jobs: a new recipient gets an account, and its
     one-time PIN is printed to standard error, to be passed on by phone or letter.
     """
+    # heavy: envelope and secure.htm only when the command runs, not for --help.
+    from webcrypt.sealing.batch import seal_one
 
     runtime = ctx.runtime()
     try:

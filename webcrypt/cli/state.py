@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from webcrypt.config.loader import Config, load_config
-from webcrypt.runtime import Runtime
+if TYPE_CHECKING:
+    from webcrypt.config.loader import Config
+    from webcrypt.runtime import Runtime
 
 
 class Context:
@@ -18,10 +21,16 @@ class Context:
     @property
     def config(self) -> Config:
         if self._config is None:
+            # The schema and its parsers only when a command reads the configuration.
+            from webcrypt.config.loader import load_config
+
             self._config = load_config(self.config_path)
         return self._config
 
     def runtime(self) -> Runtime:
+        """Open the keystore and what else a process needs (`webcrypt.runtime.Runtime`)."""
+        # heavy: the keystore (SQLAlchemy) only for a command that uses it, not for --help.
+        from webcrypt.runtime import Runtime
 
         return Runtime(self.config)
 

@@ -17,13 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from webcrypt.config.errors import ConfigError as ConfigError
 from webcrypt.config.options import SCHEMA, SECTION_NOTES, Option
 
 __all__ = ["SCHEMA", "Config", "ConfigError", "Option", "load_config", "reference"]
-
-
-class ConfigError(Exception):
-    """A configuration value is wrong; the message names the key and what is allowed."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +51,7 @@ class FilterSection:
     relay_timeout: float
     max_transactions: int
     queue_lifetime_days: int
+    workers: int
     idle_timeout: int
     metrics_listen: str
     trusted_networks: tuple[str, ...]

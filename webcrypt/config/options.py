@@ -180,6 +180,14 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "a whole number of days from 1 to 365",
         ),
         Option(
+            "workers",
+            0,
+            "Filter processes of `webcrypt filter`, all on the one listen address; 0 = one per "
+            "core. `webcrypt serve` always runs one.",
+            integer(0, 256),
+            "a whole number from 0 to 256",
+        ),
+        Option(
             "idle_timeout",
             900,
             "Seconds a silent client may hold a connection (> 600 for Postfix).",
@@ -189,7 +197,8 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
         Option(
             "metrics_listen",
             "",
-            "host:port for Prometheus /metrics of the filter; empty = off.",
+            "host:port for Prometheus /metrics of the filter; empty = off. With several "
+            "workers, worker i serves it on port + i.",
             _optional_host_port,
             "host:port or empty",
         ),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email import policy
-from email.parser import BytesParser
 from email.utils import make_msgid
 from typing import Any, BinaryIO
 
@@ -55,11 +53,9 @@ def seal_one(runtime: Any, message: bytes, *, recipient: str, sender: str) -> Ba
         raise BatchError(f"{recipient!r} is not an address: {exc}") from None
     if runtime.is_internal(address):
         raise BatchError(f"{address} is an internal address: internal mail is never encrypted")
-    # The header block alone: the parser would read a large body into text lines too.
-    head = MailMessage(message).header_block
-    parsed = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)
-    message_id = str(parsed.get("Message-ID") or make_msgid(domain=sender.rpartition("@")[2]))
-    message_id = message_id.strip().strip("<>")
+    # The header block only: a parser would read the whole message, attachments included.
+    message_id = MailMessage(message).message_id
+    message_id = message_id or make_msgid(domain=sender.rpartition("@")[2]).strip("<>")
     settings = runtime.settings()
     now = runtime.clock()
     expires = now + timedelta(days=settings.message_expiry_days)

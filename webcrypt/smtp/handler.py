@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -196,8 +197,11 @@ class FilterServer:
         listen: str | None = None,
         protocol: str | None = None,
         settings_interval: float = 10.0,
+        sock: socket.socket | None = None,
     ):
         config = runtime.config.filter
+        self.sock = sock
+        """A listening socket to serve on instead of binding `listen` (the workers' own)."""
         self.runtime = runtime
         self.listen = listen or str(config.listen)
         self.protocol = protocol or str(config.protocol)
@@ -278,9 +282,12 @@ class FilterServer:
                 exc,
                 self._size_limit,
             )
-        self._server = await self.loop.create_server(
-            self._protocol, host=host.strip("[]") or "127.0.0.1", port=int(port)
-        )
+        if self.sock is not None:
+            self._server = await self.loop.create_server(self._protocol, sock=self.sock)
+        else:
+            self._server = await self.loop.create_server(
+                self._protocol, host=host.strip("[]") or "127.0.0.1", port=int(port)
+            )
         self.port = self._server.sockets[0].getsockname()[1]
         self._refresher = self.loop.create_task(self._refresh_settings())
 
