@@ -155,8 +155,8 @@ class Split:
         ("parse", "portal.mimeview", "parse"),
         ("view", "portal.reading", "build_view"),
         ("sanitize", "portal.mimeview", "clean_html"),
-        ("render", "portal.reading", "render_template"),
-        ("render", "portal.reader", "render_template"),
+        ("render", "portal.reading", "render_carrying"),
+        ("render", "portal.reader", "render_carrying"),
     )
 
     def __init__(self) -> None:
