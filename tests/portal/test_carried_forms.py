@@ -1,4 +1,5 @@
-"""Every form that carries the envelope posts it as multipart/form-data.
+"""Every form that carries the envelope posts it as multipart/form-data, and every page
+carries it escaped.
 
 A browser percent-encodes a URL-encoded form: base64's "+", "/" and "=" and every line
 end become three characters each, and decoding that takes the server about forty times
@@ -12,6 +13,11 @@ import re
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
+
+from tests.portal.conftest import login
+from tests.portal.helpers import build_mail, hidden, seal
+from webcrypt.envelope.armor import SEPARATOR
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "portal" / "templates"
 FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.DOTALL)
@@ -35,3 +41,24 @@ def test_the_templates_have_forms_that_carry_the_envelope() -> None:
 @pytest.mark.parametrize(("template", "tag"), carrying_forms())
 def test_a_form_that_carries_the_envelope_posts_multipart(template: str, tag: str) -> None:
     assert 'enctype="multipart/form-data"' in tag, template
+
+
+@pytest.mark.parametrize("logged_in_first", [True, False])
+def test_a_carried_envelope_with_markup_is_escaped(
+    client: FlaskClient, account: str, runtime, logged_in_first: bool
+) -> None:
+    # The header parses; what is between it and the end line is not looked at before
+    # decrypting, so a page that only carries the envelope on carries this as it is.
+    armored = seal(runtime, build_mail()).armored
+    start = armored.index(SEPARATOR) + len(SEPARATOR) + 1  # the first payload line
+    forged = armored[:start] + '"><script>alert(1)</script>&amp;\n' + armored[start:]
+    if logged_in_first:  # the page that asks to open it; else the login page
+        assert login(client).status_code == 302
+    page = client.post(
+        "/open",
+        data={"envelope": forged},
+        headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+    ).data.decode()
+    assert "<script>" not in page
+    assert "&#34;&gt;&lt;script&gt;" in page or "&quot;&gt;&lt;script&gt;" in page
+    assert hidden(page, "envelope") == forged.strip()
