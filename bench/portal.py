@@ -9,10 +9,10 @@ measures, in one run, two ways a logged-in recipient opens a message:
 * upload: secure.htm is uploaded as a file on /upload (multipart) and the rendered
   message page comes back;
 
-each against the envelope's own parse + open of the same armored text (wall and CPU time,
-and the ratio portal / open). Request bodies are encoded once beforehand, as the browser
-encodes them: the portal's time is from the request body in to the page out (Flask test
-client in-process).
+each against the envelope's own parse + open of the same armored text, run in turns with
+it (median wall and CPU time of each, and the median ratio portal / open of the pairs).
+Request bodies are encoded once beforehand, as the browser encodes them: the portal's time
+is from the request body in to the page out (Flask test client in-process).
 
 Also printed: the peak memory (tracemalloc) of one upload and of one envelope open, and
 where the portal's CPU time goes, in more opens with timers around its steps (each step's
@@ -219,19 +219,33 @@ class Split:
         return " ".join(f"{step} {value * 1000:.1f}" for step, value in seconds.items())
 
 
-def median_time(action: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Return the median wall time and the median CPU time of `action` in seconds.
+Timing = tuple[float, float, float, float, float, float]
+"""Medians of one pairing: portal wall, open wall, their ratio, portal CPU, open CPU, ratio."""
 
-    CPU time (this process) is less disturbed than wall time when other work shares
-    the machine.
+
+def paired_times(
+    portal: Callable[[], object], baseline: Callable[[], object], repeat: int
+) -> Timing:
+    """Time `portal` and `baseline` in turns; return the medians and the median ratios.
+
+    Each portal run is compared with the baseline run just before it, so that a change in
+    the machine's load moves both. CPU time (this process) is less disturbed than wall
+    time when other work shares the machine.
     """
-    walls, cpus = [], []
+    rows = []
     for _ in range(repeat):
-        start, cpu = time.perf_counter(), time.process_time()
-        action()
-        walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus)
+        row = []
+        for action in (portal, baseline):
+            start, cpu = time.perf_counter(), time.process_time()
+            action()
+            row += [time.perf_counter() - start, time.process_time() - cpu]
+        rows.append(row)
+    wall, base_wall, cpu, base_cpu = (
+        statistics.median(column) for column in zip(*rows, strict=True)
+    )
+    wall_ratio = statistics.median(row[0] / row[2] for row in rows)
+    cpu_ratio = statistics.median(row[1] / row[3] for row in rows)
+    return wall, base_wall, wall_ratio, cpu, base_cpu, cpu_ratio
 
 
 def peak_memory(action: Callable[[], object]) -> int:
@@ -286,17 +300,18 @@ def measure(client: Any, runtime: Runtime, label: str, size: int, repeat: int) -
 
     for flow in flows.values():
         flow()  # warm up templates and caches
-    open_seconds, open_cpu = median_time(envelope_open, repeat)
     for name, flow in flows.items():
-        portal_seconds, portal_cpu = median_time(flow, repeat)
+        wall, open_wall, wall_ratio, cpu, open_cpu, cpu_ratio = paired_times(
+            flow, envelope_open, repeat
+        )
         split = Split()
         for _ in range(repeat):
             split.measure(flow, FLOWS[name])
         body = (read if name == "button" else upload)[0]
         print(
-            f"{label:>8} {name:>7} {len(body) / 2**20:>5.1f}MB {portal_seconds * 1000:>7.1f}ms "
-            f"{open_seconds * 1000:>7.1f}ms {portal_seconds / open_seconds:>5.1f}x "
-            f"{portal_cpu * 1000:>7.1f}ms {open_cpu * 1000:>7.1f}ms {portal_cpu / open_cpu:>5.1f}x"
+            f"{label:>8} {name:>7} {len(body) / 2**20:>5.1f}MB {wall * 1000:>7.1f}ms "
+            f"{open_wall * 1000:>7.1f}ms {wall_ratio:>5.1f}x "
+            f"{cpu * 1000:>7.1f}ms {open_cpu * 1000:>7.1f}ms {cpu_ratio:>5.1f}x"
         )
         print(f"{'':>16} split (CPU ms, mean of {repeat}): {split.line()}")
     portal_peak = peak_memory(flows["upload"])
