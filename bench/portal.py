@@ -240,7 +240,7 @@ def paired_times(
             action()
             row += [time.perf_counter() - start, time.process_time() - cpu]
         rows.append(row)
-    wall, base_wall, cpu, base_cpu = (
+    wall, cpu, base_wall, base_cpu = (
         statistics.median(column) for column in zip(*rows, strict=True)
     )
     wall_ratio = statistics.median(row[0] / row[2] for row in rows)
