@@ -46,7 +46,7 @@ from portal.forms import (
     question_text,
 )
 from portal.identity import SETUP, current_recipient, log_in, log_out, visitor
-from portal.loginpage import carried_envelope, login_page
+from portal.loginpage import carried_envelope, login_page, render_carrying
 from portal.reading import show_message
 
 bp = Blueprint("auth", __name__)
@@ -162,7 +162,7 @@ def login_pin() -> ResponseReturnValue:
             "already, log in with your password."
         )
         return _refused(failure, result, envelope=envelope, pin=True)
-    return render_template("auth/setup.html", form=SetupForm(formdata=None), envelope=envelope)
+    return render_carrying("auth/setup.html", envelope, form=SetupForm(formdata=None))
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -177,14 +177,14 @@ def setup() -> ResponseReturnValue:
             form.address = recipient.address
             if request.method == "GET" or not form.validate_on_submit():
                 status = 400 if request.method == "POST" else 200
-                page = Page("auth/setup.html", status, form=form, envelope=envelope)
+                page = Page("auth/setup.html", status, form=form)
             else:
                 _finish_setup(found, recipient, form)
     # Pages are rendered once the session is closed (see portal.context.services).
     if recipient is None:
         return login_page(envelope=envelope, pin=True)
     if page is not None:
-        return page.render()
+        return render_carrying(page.template, envelope, **page.context), page.status
     flash(_("Your password has been saved."), "success")
     return continue_after_login(envelope)
 

@@ -21,7 +21,7 @@ from wtforms.validators import InputRequired
 from keystore.languages import LANGUAGES
 from portal.auth import logged_in_address
 from portal.extensions import LANGUAGE_KEY, csrf_exempt, limited
-from portal.loginpage import carried_envelope, login_page
+from portal.loginpage import carried_envelope, login_page, render_carrying
 from portal.mimeview import clean_type, find_attachment, message_subject, safe_filename
 from portal.reading import (
     Refusal,
@@ -55,7 +55,7 @@ def next_step(text: str, *, cross_site: bool) -> ResponseReturnValue:
         return login_page(envelope=text, email=parsed.header.recipient)
     if cross_site:
         # A post from another site must not open (and mark read) anything by itself.
-        return render_template("reader/open.html", envelope=text, header=parsed.header)
+        return render_carrying("reader/open.html", text, header=parsed.header)
     return show_message(text)
 
 

@@ -7,24 +7,22 @@ in memory for one request.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from flask import g, has_request_context, render_template, url_for
+from flask import g, has_request_context, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from markupsafe import escape
 
 from keystore.addresses import normalize_address
 from portal import metrics
 from portal.context import Services, now, runtime, services, settings
 from portal.identity import current_recipient
-from portal.loginpage import login_page
+from portal.loginpage import login_page, render_carrying
 from portal.mimeview import build_view
 from portal.sanitize import frame_document
 from portal.security import MESSAGE_POLICY, use_policy
@@ -53,9 +51,8 @@ class Refusal(Exception):
 def problem(kind: str, status: int, title: str, message: str, **extra: Any) -> ResponseReturnValue:
     """Render one of the reading error pages (and count the failed opening by its kind)."""
     metrics.opening(kind)
-    return render_template(
-        "reader/problem.html", kind=kind, status=status, title=title, message=message, **extra
-    ), status
+    context = {"kind": kind, "status": status, "title": title, "message": message, **extra}
+    return render_carrying("reader/problem.html", context.pop("envelope", ""), **context), status
 
 
 def _when(moment: datetime | None) -> str:
@@ -272,22 +269,6 @@ def check_limits(raw: bytes, *, title: str) -> None:
         ) from None
 
 
-def _with_envelope(render: Callable[[str], str], text: str) -> bytes:
-    """Render a page with the carried envelope in it, without copying it through Jinja.
-
-    An envelope is megabytes: escaping and joining it in the template costs more than
-    the rest of the page. The page is rendered around a slot no message can guess, and
-    the envelope (escaped only if it needs it, which armored text never does) goes in.
-    """
-    slot = f"envelope-{secrets.token_hex(16)}"
-    head, found, tail = render(slot).partition(slot)
-    if any(special in text for special in "&<>\"'"):
-        text = str(escape(text))
-    if not found:  # the page carries no envelope
-        return head.encode()
-    return b"".join((head.encode(), text.encode(), tail.encode()))
-
-
 def show_message(text: str) -> ResponseReturnValue:
     """Open `text` and render the read page, or the page that says why it cannot be read."""
 
@@ -305,14 +286,11 @@ def show_message(text: str) -> ResponseReturnValue:
     }
     use_policy(MESSAGE_POLICY)
     metrics.opening("ok")
-    return _with_envelope(
-        lambda slot: render_template(
-            "reader/message.html",
-            view=view,
-            frames=frames,
-            envelope=slot,
-            header=opened.header,
-            expires=_when(opened.header.expires),
-        ),
+    return render_carrying(
+        "reader/message.html",
         text,
+        view=view,
+        frames=frames,
+        header=opened.header,
+        expires=_when(opened.header.expires),
     )

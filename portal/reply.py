@@ -17,7 +17,7 @@ from portal.errors import error_page
 from portal.extensions import limited
 from portal.forms import ReplyForm, WriteForm
 from portal.identity import current_recipient
-from portal.loginpage import carried_envelope, login_page
+from portal.loginpage import carried_envelope, login_page, render_carrying
 from portal.mimeview import MessageView, build_view
 from portal.outgoing import (
     Upload,
@@ -90,10 +90,10 @@ def compose() -> ResponseReturnValue:
     if not recipients:
         return _no_reply_possible()
     form = ReplyForm(formdata=None, body=quote_text(carried.view), reply_all=reply_all)
-    return render_template(
+    return render_carrying(
         "reply/compose.html",
+        carried.text,
         form=form,
-        envelope=carried.text,
         view=carried.view,
         recipients=recipients,
     )
@@ -165,13 +165,13 @@ def send() -> ResponseReturnValue:
         failure = _send(message, opened.address, recipients, "reply") or ""
         if not failure:
             metrics.reply("sent")
-            return render_template("reply/sent.html", recipients=recipients, envelope=text)
+            return render_carrying("reply/sent.html", text, recipients=recipients)
     metrics.reply("failed")
     status = 400 if form.errors or failure else 200
-    return render_template(
+    return render_carrying(
         "reply/compose.html",
+        text,
         form=form,
-        envelope=text,
         view=view,
         recipients=recipients,
         failure=failure,

@@ -122,7 +122,10 @@ def trees(draw: st.DrawFn, depth: int = 0) -> str:
     """A MIME entity (LF line ends) with nested multiparts and attached messages."""
     kind = draw(st.sampled_from(["leaf", "multipart", "message"] if depth < 5 else ["leaf"]))
     if kind == "leaf":
-        return "Content-Type: text/plain\n\n" + draw(st.sampled_from(["x\n", "--x\n", ""]))
+        # Hyphens in text: the scan passes single dashes before it searches for two.
+        hyphens = "a-b -\n-c " * draw(st.sampled_from([1, 9, 40]))
+        leaf = draw(st.sampled_from(["x\n", "--x\n", "", hyphens, hyphens + "\n--x\n"]))
+        return "Content-Type: text/plain\n\n" + leaf
     if kind == "message":
         return "Content-Type: message/rfc822\n\nSubject: inner\n" + draw(trees(depth + 1))
     boundary = draw(st.sampled_from(["b", "----=_NextPart_0", "x y", "b--"])) + str(depth)

@@ -316,16 +316,27 @@ def test_ten_megabyte_message(logged_in: FlaskClient, runtime) -> None:
     raw = build_mail(attachments=[("scan.pdf", "application/pdf", content)])
     assert 9.5 * 1024 * 1024 < len(raw) <= 10 * 1024 * 1024
     sealed = seal(runtime, raw)
-    # As secure.htm posts it: urlencoded, with Origin: null.
+    # As a browser posts secure.htm's form and then the portal's forms: multipart, the
+    # envelope with CRLF line ends, secure.htm's with Origin: null.
+    carried = sealed.armored.rstrip("\n").replace("\n", "\r\n")
     response = logged_in.post(
-        "/open", data={"envelope": sealed.armored}, headers={"Origin": "null"}
+        "/open",
+        data={"envelope": carried},
+        headers={"Origin": "null"},
+        content_type="multipart/form-data",
     )
     assert response.status_code == 200
-    page = read(logged_in, sealed.armored)
+    token = csrf_token(response.data)
+    page = logged_in.post(
+        "/read",
+        data={"csrf_token": token, "envelope": carried},
+        content_type="multipart/form-data",
+    )
     assert page.status_code == 200 and b"scan.pdf" in page.data
     response = logged_in.post(
         "/download",
-        data={"csrf_token": csrf_token(page.data), "envelope": sealed.armored, "part": "2"},
+        data={"csrf_token": csrf_token(page.data), "envelope": carried, "part": "2"},
+        content_type="multipart/form-data",
     )
     assert response.data == content
 
