@@ -163,6 +163,27 @@ def deactivated_notice(
     return notice("deactivated", adviser, context, settings=settings, lang=lang, now=now)
 
 
+def mailbox_full_notice(
+    *,
+    adviser: str,
+    recipient: str,
+    subject: str,
+    used: int,
+    limit: int,
+    settings: Settings,
+    lang: str | None,
+    now: datetime,
+) -> Outgoing:
+    """Tell the adviser that a message went as attachment: the recipient's mailbox is full."""
+    context = {
+        "recipient": recipient,
+        "subject": subject,
+        "used_mb": round(used / (1024 * 1024), 1),
+        "limit_mb": round(limit / (1024 * 1024), 1),
+    }
+    return notice("mailbox_full", adviser, context, settings=settings, lang=lang, now=now)
+
+
 def unread_mail(
     *,
     adviser: str,
@@ -208,8 +229,12 @@ def expiry_mail(
     settings: Settings,
     lang: str | None,
     now: datetime,
+    inbox_link: str = "",
 ) -> Outgoing:
-    """Tell the recipient that a message expires soon: open it and save it locally."""
+    """Tell the recipient that a message expires soon: open it and save it locally.
+
+    `inbox_link` is the message's address in the secure mailbox, when it is stored there.
+    """
     context = {
         "recipient": recipient,
         "adviser": adviser,
@@ -217,6 +242,7 @@ def expiry_mail(
         "expires": expires,
         "opened": opened,
         "portal_url": portal_url,
+        "inbox_link": inbox_link,
     }
     return notice(
         "expiry", recipient, context, sent_for=adviser, settings=settings, lang=lang, now=now

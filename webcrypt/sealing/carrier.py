@@ -153,6 +153,7 @@ def readable_parts(
     portal_url: str,
     langs: tuple[str, ...],
     neutral: bool,
+    inbox_link: str = "",
 ) -> tuple[str, str]:
     """Render the text and HTML note, one language after the other (cached: same inputs,
     same note)."""
@@ -173,6 +174,7 @@ def readable_parts(
             upload_url=f"{portal_url.rstrip('/')}/upload",
             filename=NEUTRAL_NAME if neutral else HTML_NAME,
             neutral=neutral,
+            inbox_link=inbox_link,
         )
         texts.append(rendered.text)
         # Output of an autoescaped template: already safe HTML.
@@ -190,10 +192,16 @@ def _readable_body(
     portal_url: str,
     langs: tuple[str, ...],
     neutral: bool,
+    inbox_link: str = "",
 ) -> Part:
     """The text and HTML note as a MIME part, encoded once for the same inputs."""
     text, html = readable_parts(
-        adviser=adviser, settings=settings, portal_url=portal_url, langs=langs, neutral=neutral
+        adviser=adviser,
+        settings=settings,
+        portal_url=portal_url,
+        langs=langs,
+        neutral=neutral,
+        inbox_link=inbox_link,
     )
     return readable_body(text, html)
 
@@ -217,8 +225,13 @@ def build_carrier(
     portal_url: str,
     recipient_lang: str | None,
     thread: Sequence[tuple[str, str]] = (),
+    inbox_link: str = "",
 ) -> bytes:
-    """Build one recipient's carrier mail as CRLF bytes."""
+    """Build one recipient's carrier mail as CRLF bytes.
+
+    `inbox_link` (delivery method "both") adds a link to the same message in the secure
+    mailbox.
+    """
     return build_carrier_chunks(
         adviser=adviser,
         to=to,
@@ -229,6 +242,7 @@ def build_carrier(
         portal_url=portal_url,
         recipient_lang=recipient_lang,
         thread=thread,
+        inbox_link=inbox_link,
     ).tobytes()
 
 
@@ -243,6 +257,7 @@ def build_carrier_chunks(
     portal_url: str,
     recipient_lang: str | None,
     thread: Sequence[tuple[str, str]] = (),
+    inbox_link: str = "",
 ) -> Chunks:
     """`build_carrier` as pieces: the attachment's pieces are not joined."""
     langs = carrier_languages(recipient_lang, settings.default_language)
@@ -252,6 +267,7 @@ def build_carrier_chunks(
         portal_url=portal_url,
         langs=tuple(langs),
         neutral=neutral,
+        inbox_link=inbox_link,
     )
     return serialize_chunks(
         sender=adviser.header(),
@@ -274,11 +290,14 @@ def carrier_for(
     portal_url: str,
     recipient: Account,
     thread: Sequence[tuple[str, str]],
+    inbox_link: str = "",
 ) -> Chunks:
     """Build one recipient's carrier from the sealed message (called just before relaying).
 
     The carrier comes in pieces that share the sealed payload: it costs no copy of the
     envelope, whatever the number of recipients; the relay writes the pieces out.
+    `inbox_link` (delivery method "both") adds a link to the same message in the secure
+    mailbox.
     """
     lang = recipient.language or settings.default_language
     part = attachment_pieces(_attachment(sealed, address, neutral, settings, lang), neutral=neutral)
@@ -292,6 +311,7 @@ def carrier_for(
         portal_url=portal_url,
         recipient_lang=recipient.language,
         thread=thread,
+        inbox_link=inbox_link,
     )
 
 
