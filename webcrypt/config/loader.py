@@ -64,6 +64,7 @@ class PortalSection:
 
     listen: str
     public_url: str
+    public_url_aliases: tuple[str, ...]
     relay: str
     secret_key_file: str
     ratelimit_storage: str
