@@ -13,6 +13,7 @@ from keystore.errors import (
 )
 from keystore.leases import LeaseService
 from keystore.ledger import LedgerService
+from keystore.mailbox import MailboxEntry, MailboxFull, MailboxService
 from keystore.masterkey import MasterKey, load_master_key
 from keystore.masterrotation import rotate_master_key
 from keystore.noticelog import NoticeService
@@ -31,6 +32,9 @@ __all__ = [
     "KeystoreUnavailable",
     "LeaseService",
     "LedgerService",
+    "MailboxEntry",
+    "MailboxFull",
+    "MailboxService",
     "MasterKey",
     "MasterKeyError",
     "NotFound",

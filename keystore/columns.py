@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, Text
+from sqlalchemy import DateTime, LargeBinary, String, Text
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -53,3 +53,8 @@ def address_type() -> TypeEngine[str]:
 def long_text_type() -> TypeEngine[str]:
     """Text large enough for an inline logo (MEDIUMTEXT on MariaDB/MySQL)."""
     return Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+def blob_type() -> TypeEngine[bytes]:
+    """Binary data up to a few MiB a row (MEDIUMBLOB on MariaDB/MySQL, whose BLOB holds 64 KiB)."""
+    return LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb")

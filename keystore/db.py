@@ -43,6 +43,7 @@ from keystore.driver import (
 from keystore.errors import DatabaseError, DuplicateRecord, KeystoreUnavailable
 from keystore.leases import LeaseService
 from keystore.ledger import LedgerService
+from keystore.mailbox import MailboxService
 from keystore.masterkey import MasterKey
 from keystore.noticelog import NoticeService
 from keystore.passwords import Hasher
@@ -263,6 +264,10 @@ class Keystore:
     def ledger(self, session: Session) -> LedgerService:
         """Return the message ledger service bound to `session`."""
         return LedgerService(session, clock=self.clock)
+
+    def mailbox(self, session: Session) -> MailboxService:
+        """Return the secure mailbox service bound to `session`."""
+        return MailboxService(session, clock=self.clock)
 
     def audit(self, session: Session) -> AuditService:
         """Return the audit log service bound to `session`."""

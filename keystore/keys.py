@@ -1,4 +1,8 @@
-"""Versioned recipient keys, wrapped under the master key with account id and version as AAD."""
+"""Versioned recipient keys, wrapped under the master key with account id and version as AAD.
+
+Destroying a version deletes the mailbox messages sealed under it: key and ciphertext go
+together (crypto-shredding).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from keystore.clock import Clock
 from keystore.errors import NotFound
+from keystore.mailbox import MailboxService
 from keystore.masterkey import MasterKey, key_aad
 from keystore.models import Recipient, RecipientKey
 
@@ -145,9 +150,13 @@ class KeyVersions:
         self.session.flush()
 
     def _destroy(self, row: RecipientKey) -> None:
+        """Destroy a key version and delete the mailbox messages sealed under it."""
         if row.wrapped_key is not None:
             row.wrapped_key = None
             row.destroyed_at = self.clock()
+        MailboxService(self.session, clock=self.clock).delete_key_version(
+            row.recipient_id, row.version
+        )
 
     def rotate_all_keys(self) -> int:
         """Add a new key version for every account; returns how many were rotated."""

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from keystore.columns import UTCDateTime, address_type, long_text_type
+from keystore.columns import UTCDateTime, address_type, blob_type, long_text_type
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -75,6 +75,8 @@ class Recipient(Base):
     pin_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Wrong security answers since the last admin reset (from any address).
     reset_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: "attachment", "mailbox" or "both"; None follows the domain rules and the default.
+    delivery_method: Mapped[str | None] = mapped_column(String(16))
 
     keys: Mapped[list[RecipientKey]] = relationship(
         back_populates="recipient",
@@ -302,3 +304,50 @@ class AdviserOption(Base):
 
     def __repr__(self) -> str:
         return f"AdviserOption(address={self.address!r}, read_receipts={self.read_receipts!r})"
+
+
+class MailboxMessage(Base):
+    """A sealed message kept in a recipient's secure mailbox: ciphertext only.
+
+    The envelope itself is in `MailboxChunk` rows; `summary` is a small envelope of its
+    own (date, sender, subject, size) sealed under the same recipient key.
+    """
+
+    __tablename__ = "mailbox_messages"
+    __table_args__ = (
+        Index("ix_mailbox_messages_recipient_id_stored_at", "recipient_id", "stored_at"),
+        Index("ix_mailbox_messages_expires_at", "expires_at"),
+        Index("ix_mailbox_messages_message_id", "message_id"),
+        UniqueConstraint("recipient_id", "message_id"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(255))
+    key_version: Mapped[int] = mapped_column(Integer)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    size: Mapped[int] = mapped_column(Integer)
+    chunks: Mapped[int] = mapped_column(Integer)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    summary: Mapped[bytes] = mapped_column(LargeBinary)
+
+    def __repr__(self) -> str:
+        return f"MailboxMessage(id={self.id!r}, recipient_id={self.recipient_id!r})"
+
+
+class MailboxChunk(Base):
+    """One piece of a stored envelope, so no statement carries a whole message."""
+
+    __tablename__ = "mailbox_chunks"
+    __table_args__ = (MYSQL_TABLE_OPTIONS,)
+
+    entry_id: Mapped[str] = mapped_column(
+        String(43), ForeignKey("mailbox_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(blob_type())
+
+    def __repr__(self) -> str:
+        return f"MailboxChunk(entry_id={self.entry_id!r}, seq={self.seq!r})"

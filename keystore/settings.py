@@ -34,6 +34,7 @@ class Settings:
     internal_domains: tuple[str, ...] = ()
     attachment_domains: tuple[str, ...] = ()
     max_message_size: int = 10 * 1024 * 1024
+    mailbox_quota: int = 100 * 1024 * 1024
     message_expiry_days: int = 30
     expiry_notice_days: int = 3
     expiry_notice_mode: str = "all"
@@ -126,6 +127,7 @@ VALIDATORS: dict[str, Callable[[object], Any]] = {
     "internal_domains": domains,
     "attachment_domains": domains,
     "max_message_size": integer(1024, 200 * 1024 * 1024),
+    "mailbox_quota": integer(1024 * 1024, 100 * 1024 * 1024 * 1024),
     "message_expiry_days": integer(1, 3650),
     "expiry_notice_days": integer(0, 365),
     "expiry_notice_mode": choice("all", "unread", "never"),
@@ -165,6 +167,8 @@ def _cross_check(settings: Settings) -> dict[str, str]:
         errors["expiry_notice_days"] = "must be less than message_expiry_days"
     if settings.inactivity_notice_days >= settings.inactivity_days:
         errors["inactivity_notice_days"] = "must be less than inactivity_days"
+    if settings.mailbox_quota < settings.max_message_size:
+        errors["mailbox_quota"] = "must be at least max_message_size"
     if settings.ledger_retention_days < settings.message_expiry_days:
         errors["ledger_retention_days"] = "must be at least message_expiry_days"
     if bool(settings.logo_png) != bool(settings.logo_mime):

@@ -53,6 +53,12 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
                 "External domains whose mail systems strip .htm attachments.",
             ),
             Field("max_message_size", "Largest message (bytes)", "number", "10485760 = 10 MB"),
+            Field(
+                "mailbox_quota",
+                "Secure mailbox size per account (bytes)",
+                "number",
+                "104857600 = 100 MB",
+            ),
         ),
     ),
     (
