@@ -38,6 +38,7 @@ BLUEPRINTS = (
     "portal.reply",
     "portal.profile",
     "portal.withdrawlink",
+    "portal.inbox",
 )
 
 
