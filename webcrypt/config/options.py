@@ -8,7 +8,7 @@ from ipaddress import ip_network
 from typing import Any
 from urllib.parse import urlsplit
 
-from keystore.values import choice, domains, integer
+from keystore.values import boolean, choice, domains, integer
 
 Parser = Callable[[Any], Any]
 
@@ -216,6 +216,14 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "GET, 308 for POST, so a secure.htm or a link mailed before the move still opens).",
             _http_urls,
             "a list of http(s) URLs, comma-separated in the environment",
+        ),
+        Option(
+            "delivery_choice",
+            False,
+            "Customers may choose in their portal profile how they get secure messages "
+            "(attachment, mailbox or both); off: only the rules and the admin decide.",
+            boolean,
+            "true or false",
         ),
         Option(
             "relay",
