@@ -33,6 +33,8 @@ class Settings:
     trigger_word: str = "WebCrypt"
     internal_domains: tuple[str, ...] = ()
     attachment_domains: tuple[str, ...] = ()
+    mailbox_domains: tuple[str, ...] = ()
+    both_domains: tuple[str, ...] = ()
     max_message_size: int = 10 * 1024 * 1024
     mailbox_quota: int = 100 * 1024 * 1024
     message_expiry_days: int = 30
@@ -126,6 +128,8 @@ VALIDATORS: dict[str, Callable[[object], Any]] = {
     "trigger_word": _word,
     "internal_domains": domains,
     "attachment_domains": domains,
+    "mailbox_domains": domains,
+    "both_domains": domains,
     "max_message_size": integer(1024, 200 * 1024 * 1024),
     "mailbox_quota": integer(1024 * 1024, 100 * 1024 * 1024 * 1024),
     "message_expiry_days": integer(1, 3650),
@@ -167,6 +171,11 @@ def _cross_check(settings: Settings) -> dict[str, str]:
         errors["expiry_notice_days"] = "must be less than message_expiry_days"
     if settings.inactivity_notice_days >= settings.inactivity_days:
         errors["inactivity_notice_days"] = "must be less than inactivity_days"
+    both = set(settings.mailbox_domains) & set(settings.both_domains)
+    if both:
+        errors["both_domains"] = "lists domains that mailbox_domains lists: " + ", ".join(
+            sorted(both)
+        )
     if settings.mailbox_quota < settings.max_message_size:
         errors["mailbox_quota"] = "must be at least max_message_size"
     if settings.ledger_retention_days < settings.message_expiry_days:

@@ -38,6 +38,12 @@ RECIPIENT_CAP = Counter(
     "Messages held back by the cap on new recipients per sender and hour, by reply class.",
     ["reply"],
 )
+MAILBOX = Counter(
+    "webcrypt_filter_mailbox_total",
+    "Sealed messages per recipient by delivery method and what became of the mailbox copy "
+    "(stored, full-refused, full-attached).",
+    ["method", "result"],
+)
 IN_FLIGHT = Gauge("webcrypt_filter_transactions_in_flight", "Transactions being processed now.")
 
 

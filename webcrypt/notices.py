@@ -163,6 +163,27 @@ def deactivated_notice(
     return notice("deactivated", adviser, context, settings=settings, lang=lang, now=now)
 
 
+def mailbox_full_notice(
+    *,
+    adviser: str,
+    recipient: str,
+    subject: str,
+    used: int,
+    limit: int,
+    settings: Settings,
+    lang: str | None,
+    now: datetime,
+) -> Outgoing:
+    """Tell the adviser that a message went as attachment: the recipient's mailbox is full."""
+    context = {
+        "recipient": recipient,
+        "subject": subject,
+        "used_mb": round(used / (1024 * 1024), 1),
+        "limit_mb": round(limit / (1024 * 1024), 1),
+    }
+    return notice("mailbox_full", adviser, context, settings=settings, lang=lang, now=now)
+
+
 def unread_mail(
     *,
     adviser: str,

@@ -50,7 +50,22 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
                 "attachment_domains",
                 "Domains that get a neutral attachment",
                 "list",
-                "External domains whose mail systems strip .htm attachments.",
+                "External domains whose mail systems strip .htm attachments: their attachment "
+                "is a neutral file to upload. The secure mailbox serves them better.",
+            ),
+            Field(
+                "mailbox_domains",
+                "Domains that get the secure mailbox",
+                "list",
+                "The message is stored on the portal; the recipient gets a notification with a "
+                "link instead of the attachment. A recipient's own choice and the adviser's "
+                "X-WebCrypt-Delivery header come first.",
+            ),
+            Field(
+                "both_domains",
+                "Domains that get attachment and mailbox",
+                "list",
+                "The attachment, and a link to the same message in the secure mailbox.",
             ),
             Field("max_message_size", "Largest message (bytes)", "number", "10485760 = 10 MB"),
             Field(

@@ -55,6 +55,16 @@ KINDS: dict[str, tuple[Callable[..., Outgoing], dict[str, Any]]] = {
         notices.deactivated_notice,
         {"adviser": ADVISER, "recipient": CUSTOMER, "subject": "Ihr Vertrag", "others": True},
     ),
+    "mailbox_full": (
+        notices.mailbox_full_notice,
+        {
+            "adviser": ADVISER,
+            "recipient": CUSTOMER,
+            "subject": "Ihr Vertrag",
+            "used": 99 * 1024 * 1024,
+            "limit": 100 * 1024 * 1024,
+        },
+    ),
     "unread": (
         notices.unread_mail,
         ABOUT_A_MESSAGE | {"sent": NOW - timedelta(days=10), "expires": NOW + timedelta(days=20)},

@@ -93,6 +93,15 @@ class HousekeepingSection:
 
 
 @dataclass(frozen=True)
+class MailboxSection:
+    """The values of [mailbox]."""
+
+    default_method: str = "attachment"
+    when_full: str = "refuse"
+    notification_subject: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """The effective configuration and where it came from."""
 
@@ -102,6 +111,7 @@ class Config:
     portal: PortalSection
     limits: LimitsSection
     housekeeping: HousekeepingSection
+    mailbox: MailboxSection = field(default_factory=MailboxSection)
     source: str = "built-in defaults"
     origins: Mapping[str, str] = field(default_factory=dict)
 
@@ -235,6 +245,7 @@ def load_config(
         portal=PortalSection(**values["portal"]),
         limits=LimitsSection(**values["limits"]),
         housekeeping=HousekeepingSection(**values["housekeeping"]),
+        mailbox=MailboxSection(**values["mailbox"]),
         source=source,
         origins=origins,
     )

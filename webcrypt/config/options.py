@@ -357,6 +357,35 @@ SCHEMA["filter"] = (
 )
 
 
+# The secure mailbox: how sealed messages reach recipients (see webcrypt.sealing.methods).
+SCHEMA["mailbox"] = (
+    Option(
+        "default_method",
+        "attachment",
+        "How recipients get sealed messages unless a rule says otherwise: attachment "
+        "(secure.htm), mailbox (stored on the portal, notification with a link) or both.",
+        choice("attachment", "mailbox", "both"),
+        "attachment, mailbox or both",
+    ),
+    Option(
+        "when_full",
+        "refuse",
+        "A message that does not fit the recipient's mailbox: refuse it (552 with the reason) "
+        "or send it as attachment instead (the adviser gets a notice).",
+        choice("refuse", "attachment"),
+        "refuse or attachment",
+    ),
+    Option(
+        "notification_subject",
+        False,
+        "Put the message's subject into the notification mail (off: the notification names "
+        "only the sender and the portal).",
+        boolean,
+        "true or false",
+    ),
+)
+
+
 SECTION_NOTES: dict[str, str] = {
     "filter": (
         "The company's internal domains are set in two places that do not combine: the admin "
@@ -365,6 +394,13 @@ SECTION_NOTES: dict[str, str] = {
         "housekeeping; emptying the setting brings the configured ones back. The Settings "
         "page shows the domains in force and where they come from. The first of them is the "
         "domain notices come from when no adviser is on record."
+    ),
+    "mailbox": (
+        "The method per recipient is decided by the most specific rule: the adviser's header "
+        "`X-WebCrypt-Delivery: attachment|mailbox|both` on one message (removed before "
+        "sealing), the recipient's own choice (portal profile or admin user page), the admin "
+        "settings Domains that get the secure mailbox / attachment and mailbox, and last "
+        "`default_method`. Quota, expiry and notices are admin settings; see docs/mailbox.md."
     ),
     "limits": (
         "Limits on the MIME structure of a message, checked by one linear scan of its bytes "

@@ -128,6 +128,7 @@ def readable_parts(
     portal_url: str,
     langs: tuple[str, ...],
     neutral: bool,
+    inbox_link: str = "",
 ) -> tuple[str, str]:
     """Render the text and HTML note, one language after the other (cached: same inputs,
     same note)."""
@@ -148,6 +149,7 @@ def readable_parts(
             upload_url=f"{portal_url.rstrip('/')}/upload",
             filename=NEUTRAL_NAME if neutral else HTML_NAME,
             neutral=neutral,
+            inbox_link=inbox_link,
         )
         texts.append(rendered.text)
         # Output of an autoescaped template: already safe HTML.
@@ -165,10 +167,16 @@ def _readable_body(
     portal_url: str,
     langs: tuple[str, ...],
     neutral: bool,
+    inbox_link: str = "",
 ) -> Part:
     """The text and HTML note as a MIME part, encoded once for the same inputs."""
     text, html = readable_parts(
-        adviser=adviser, settings=settings, portal_url=portal_url, langs=langs, neutral=neutral
+        adviser=adviser,
+        settings=settings,
+        portal_url=portal_url,
+        langs=langs,
+        neutral=neutral,
+        inbox_link=inbox_link,
     )
     return readable_body(text, html)
 
@@ -192,8 +200,13 @@ def build_carrier(
     portal_url: str,
     recipient_lang: str | None,
     thread: Sequence[tuple[str, str]] = (),
+    inbox_link: str = "",
 ) -> bytes:
-    """Build one recipient's carrier mail as CRLF bytes."""
+    """Build one recipient's carrier mail as CRLF bytes.
+
+    `inbox_link` (delivery method "both") adds a link to the same message in the secure
+    mailbox.
+    """
     langs = carrier_languages(recipient_lang, settings.default_language)
     readable = _readable_body(
         adviser=adviser,
@@ -201,6 +214,7 @@ def build_carrier(
         portal_url=portal_url,
         langs=tuple(langs),
         neutral=neutral,
+        inbox_link=inbox_link,
     )
     return serialize(
         sender=adviser.header(),
@@ -223,6 +237,7 @@ def carrier_for(
     portal_url: str,
     recipient: Account,
     thread: Sequence[tuple[str, str]],
+    inbox_link: str = "",
 ) -> bytes:
     """Build one recipient's carrier from the sealed message (called just before relaying)."""
     lang = recipient.language or settings.default_language
@@ -238,6 +253,7 @@ def carrier_for(
         portal_url=portal_url,
         recipient_lang=recipient.language,
         thread=thread,
+        inbox_link=inbox_link,
     )
 
 

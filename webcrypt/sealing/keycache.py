@@ -12,7 +12,7 @@ What the cache may and may not make stale:
   its newest live one (`keystore.ledger.record_sealed_if_current`); otherwise the entry is
   dropped and the message is sealed the slow way. So a deactivated, deleted or rotated
   account, or a destroyed key version, is picked up by the next message.
-* The language is at most `ACCOUNT_TTL` seconds old: a change in the
+* The language and the chosen delivery method are at most `ACCOUNT_TTL` seconds old: a change in the
   portal shows in carriers within a minute, the same promise as for admin settings.
 * Accounts are created, and first PINs issued, only on the slow path, under the
   database's unique index and the PIN lease: caching never affects first contact.
@@ -51,6 +51,7 @@ class Account:
     active: bool
     key: RecipientKey | None
     language: str | None
+    delivery_method: str | None = None
 
     @classmethod
     def of(cls, recipient: Recipient, key: RecipientKey | None) -> Account:
@@ -60,6 +61,7 @@ class Account:
             active=recipient.status == "active" and key is not None,
             key=key,
             language=recipient.language,
+            delivery_method=recipient.delivery_method,
         )
 
     def __repr__(self) -> str:  # never the key bytes

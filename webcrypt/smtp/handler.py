@@ -125,6 +125,7 @@ _REFUSED = {
     # What the message contains, not a passing condition: a retry would fail the same way.
     "content": "554 5.6.0",
     "limits": "552 5.3.4",
+    "mailbox-full": "552 5.2.2",
 }
 _DEFERRED = {"recipient-cap": "451 4.7.1"}
 """Temporary refusals whose reason the sender should read."""

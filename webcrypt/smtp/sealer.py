@@ -26,8 +26,9 @@ from keystore.addresses import normalize_address
 from keystore.db import Session
 from keystore.errors import DatabaseError, DuplicateRecord, KeystoreUnavailable
 from keystore.ledger import record_sealed_if_current
+from keystore.mailbox import MailboxFull, new_entry_id
 from keystore.models import Recipient
-from webcrypt import envelope
+from webcrypt import envelope, metrics
 from webcrypt.errors import ContentError
 from webcrypt.mail import mimelimits
 from webcrypt.mail.compose import Outgoing, ascii_domain, encode_header
@@ -42,10 +43,13 @@ from webcrypt.mail.message import (
     without_surrogates,
 )
 from webcrypt.mail.mimelimits import MimeLimits
-from webcrypt.notices import deactivated_notice, pin_mail
-from webcrypt.sealing.carrier import carrier_for
+from webcrypt.notices import deactivated_notice, mailbox_full_notice, pin_mail
+from webcrypt.sealing.carrier import Adviser, carrier_for
 from webcrypt.sealing.keycache import Account, AccountCache
+from webcrypt.sealing.methods import ATTACHMENT, BOTH, HEADER, Method, delivery_method, requested
+from webcrypt.sealing.notification import inbox_url, notification_mail
 from webcrypt.sealing.pins import FIRST_CONTACT, pin_destination
+from webcrypt.sealing.summary import seal_summary, summarize
 from webcrypt.smtp.admission import Refusal, adviser_of, over_cap
 from webcrypt.smtp.rules import internal_sender as internal_sender_rule
 from webcrypt.smtp.rules.registry import matching_triggers
@@ -60,6 +64,7 @@ PIN_LEASE = timedelta(minutes=15)
 
 _SECURE_IN_HEADER = re.compile(rb"#secure(?=[\s>,;\"]|$)", re.IGNORECASE)
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_DELIVERY_HEADER = HEADER.lower().encode("ascii")
 
 
 def secure_to_internal_reason(address: str) -> str:
@@ -100,6 +105,8 @@ class Plan:
 def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str | None) -> bytes:
     """Return the message with the trigger removed from Subject and ``#secure`` from To/Cc.
 
+    The adviser's ``X-WebCrypt-Delivery`` field is removed.
+
     Every other byte stays as it came: a Subject field is rewritten only when it holds the
     trigger (then encoded and folded afresh, with the line end it had), To and Cc only lose
     the suffix, and a missing Message-ID is added at the end of the header block with the
@@ -113,6 +120,8 @@ def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str 
             raw_field = _without_trigger(raw_field, trigger_word, message.raw)
         elif name in (b"to", b"cc"):
             raw_field = _SECURE_IN_HEADER.sub(b"", raw_field)
+        elif name == _DELIVERY_HEADER:
+            continue  # the adviser's choice of method is for the filter only
         out.append(raw_field)
     if message_id:
         line_end = _line_end(block)
@@ -321,7 +330,8 @@ class Sealer:
                 now=now,
             )
         thread = [(n, message.get(n)) for n in ("In-Reply-To", "References") if message.get(n)]
-        attachment_domains = {d.lower() for d in settings.attachment_domains}
+        methods = self._methods(message, settings, accounts, keys)
+        stored = self._store(plan, inner, sealed, keys, accounts, methods, adviser.address)
         for rcpt in external:
             account, pin = accounts[rcpt]
             shown = strip_secure(rcpt).strip("<>")
@@ -340,20 +350,46 @@ class Sealer:
                 continue
             assert sealed is not None
             key = keys[rcpt]
-            carrier = functools.partial(
-                carrier_for,
-                sealed=sealed,
-                address=key.address,
-                neutral=domain_of(rcpt) in attachment_domains,
-                adviser=adviser,
-                to=shown,
-                subject=subject,
-                settings=settings,
-                portal_url=self.portal_url,
-                recipient=account,
-                thread=thread,
-            )
-            plan.add(Outgoing(carrier, mail_from, (shown,), "carrier", crlf_only=True), [rcpt])
+            method = methods[rcpt]
+            entry = stored.get(rcpt)
+            if isinstance(entry, MailboxFull):
+                fallback = self._mailbox_full(plan, rcpt, method, entry, adviser, shown, subject)
+                if fallback is None:
+                    continue
+                method, entry = fallback, None
+            if method.attaches:
+                mail: Any = functools.partial(
+                    carrier_for,
+                    sealed=sealed,
+                    address=key.address,
+                    neutral=method.neutral,
+                    adviser=adviser,
+                    to=shown,
+                    subject=subject,
+                    settings=settings,
+                    portal_url=self.portal_url,
+                    recipient=account,
+                    thread=thread,
+                    inbox_link=inbox_url(self.portal_url, entry) if entry else "",
+                )
+                kind = "carrier"
+            else:
+                assert entry is not None
+                mail = functools.partial(
+                    notification_mail,
+                    adviser=adviser,
+                    to=shown,
+                    entry_id=entry,
+                    subject=subject,
+                    expires=plan.expires,
+                    settings=settings,
+                    portal_url=self.portal_url,
+                    recipient_lang=account.language,
+                    show_subject=bool(self.runtime.config.mailbox.notification_subject),
+                    thread=thread,
+                )
+                kind = "notification"
+            plan.add(Outgoing(mail, mail_from, (shown,), kind, crlf_only=True), [rcpt])
             plan.sealed.append((rcpt, account.recipient_id, key.key_version))
             plan.decisions[rcpt] = "sealed"
             if pin:
@@ -372,6 +408,121 @@ class Sealer:
                 plan.add(mail, [rcpt])
                 plan.pins.append(account.recipient_id)
                 plan.decisions[rcpt] = "sealed+pin"
+
+    def _methods(
+        self,
+        message: MailMessage,
+        settings: Any,
+        accounts: dict[str, tuple[Account, str | None]],
+        keys: dict[str, envelope.RecipientKey],
+    ) -> dict[str, Method]:
+        """Decide the delivery method of each recipient that has a key."""
+        header = requested(message.get(HEADER))
+        default = str(self.runtime.config.mailbox.default_method)
+        return {
+            rcpt: delivery_method(
+                domain=domain_of(rcpt),
+                settings=settings,
+                default=default,
+                account_choice=accounts[rcpt][0].delivery_method,
+                header=header,
+            )
+            for rcpt in keys
+        }
+
+    def _store(
+        self,
+        plan: Plan,
+        inner: bytes,
+        sealed: envelope.SealedMessage | None,
+        keys: dict[str, envelope.RecipientKey],
+        accounts: dict[str, tuple[Account, str | None]],
+        methods: dict[str, Method],
+        sender: str,
+    ) -> dict[str, str | MailboxFull]:
+        """Store the envelope in the mailbox of each recipient whose method asks for it.
+
+        Part of the delivery, before any reply: a database failure raises (the message is
+        deferred); a full mailbox is returned for that recipient. Returns the entry id (or
+        the `MailboxFull`) per envelope recipient.
+        """
+        storing = [rcpt for rcpt, method in methods.items() if method.stores]
+        if not storing or sealed is None:
+            return {}
+        assert plan.created is not None and plan.expires is not None
+        settings = self.runtime.settings()
+        unique = list({keys[rcpt].address: keys[rcpt] for rcpt in storing}.values())
+        summaries = seal_summary(
+            summarize(inner, now=plan.created),
+            unique,
+            sender=sender,
+            message_id=plan.message_id,
+            portal_url=self.portal_url,
+            expires=plan.expires,
+            now=plan.created,
+        )
+        found: dict[str, str | MailboxFull] = {}
+        keystore = self.runtime.keystore
+        with keystore.session() as session:
+            mailbox = keystore.mailbox(session)
+            for rcpt in storing:
+                key = keys[rcpt]
+                try:
+                    entry = mailbox.store(
+                        accounts[rcpt][0].recipient_id,
+                        new_entry_id(),
+                        message_id=plan.message_id,
+                        key_version=key.key_version,
+                        envelope=sealed.armored(key.address).encode("ascii"),
+                        summary=summaries[key.address],
+                        expires_at=plan.expires,
+                        quota=int(settings.mailbox_quota),
+                    )
+                except MailboxFull as full:
+                    found[rcpt] = full
+                else:
+                    found[rcpt] = entry.id
+                    metrics.MAILBOX.labels(method=methods[rcpt].method, result="stored").inc()
+        return found
+
+    def _mailbox_full(
+        self,
+        plan: Plan,
+        rcpt: str,
+        method: Method,
+        full: MailboxFull,
+        adviser: Adviser,
+        shown: str,
+        subject: str,
+    ) -> Method | None:
+        """Handle a recipient whose mailbox is full: attachment instead, or refused (None).
+
+        "both" always falls back to its attachment; "mailbox" does when the operator chose
+        ``[mailbox] when_full = "attachment"``. Either way the adviser learns why.
+        """
+        if method.method == BOTH or self.runtime.config.mailbox.when_full == ATTACHMENT:
+            settings = self.runtime.settings()
+            notice = mailbox_full_notice(
+                adviser=adviser.address,
+                recipient=shown,
+                subject=subject,
+                used=full.used,
+                limit=full.limit,
+                settings=settings,
+                lang=settings.default_language,
+                now=self.runtime.clock(),
+            )
+            plan.add(notice, [rcpt])
+            metrics.MAILBOX.labels(method=method.method, result="full-attached").inc()
+            return Method(ATTACHMENT, method.rule, method.neutral)
+        metrics.MAILBOX.labels(method=method.method, result="full-refused").inc()
+        plan.refused[rcpt] = (
+            "mailbox-full",
+            f"The secure mailbox of {_ascii(shown)} is full ({full.used} of {full.limit} bytes "
+            f"used, the message needs {full.size}); the recipient must delete messages first",
+        )
+        plan.decisions[rcpt] = "refused"
+        return None
 
     def _accounts(
         self, plan: Plan, sender: str, addresses: dict[str, str]

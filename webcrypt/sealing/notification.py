@@ -1,0 +1,120 @@
+"""The notification mail: a message waits in the recipient's secure mailbox.
+
+It names the adviser and the portal's host, links to the message (``/inbox/<entry id>``),
+and carries nothing of the message: no content, and the subject only when the operator
+allows it (``[mailbox] notification_subject``). The link holds no token: opening it
+changes nothing (mail scanners fetch every link), the customer still logs in. Plain text
+and HTML, in the recipient's language, or in every language when that is unknown, with the
+same branding as the carrier mail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from webcrypt.mail.compose import readable_body, serialize
+from webcrypt.mail.dates import format_day
+from webcrypt.mail.rendering import render_mail, render_template
+from webcrypt.sealing.carrier import Adviser, carrier_languages, thread_headers
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from keystore.settings import Settings
+
+NOTIFICATION_HEADER = "X-WebCrypt-Mailbox"
+"""Marks a notification mail (value: the entry id), for filters and tests."""
+
+
+def inbox_url(portal_url: str, entry_id: str) -> str:
+    """The portal address of one stored message."""
+    return f"{portal_url.rstrip('/')}/inbox/{entry_id}"
+
+
+def portal_host(portal_url: str) -> str:
+    """The host name the notification names (what the customer checks in the address bar)."""
+    return urlsplit(portal_url).hostname or portal_url
+
+
+def _parts(
+    *,
+    adviser: Adviser,
+    settings: Settings,
+    portal_url: str,
+    link: str,
+    subject: str,
+    expires: datetime,
+    langs: tuple[str, ...],
+) -> tuple[str, str, str]:
+    """Render subject, text and HTML, one language after the other."""
+    texts, htmls, titles = [], [], []
+    for lang in langs:
+        rendered = render_mail(
+            "carrier",
+            "mailbox",
+            lang,
+            sender=adviser.address,
+            sender_name=adviser.name,
+            product_name=settings.product_name,
+            brand_color=settings.brand_color,
+            logo_data_uri=settings.logo_data_uri,
+            footer=settings.footer(lang),
+            contact=settings.contact(lang),
+            portal_url=portal_url,
+            host=portal_host(portal_url),
+            link=link,
+            subject=subject,
+            expires=format_day(expires, lang),
+        )
+        texts.append(rendered.text)
+        # Output of an autoescaped template: already safe HTML.
+        htmls.append(Markup(rendered.html or ""))  # noqa: S704
+        titles.append(rendered.subject)
+    html = render_template("carrier/layout.html", lang=langs[0], title=titles[0], fragments=htmls)
+    title = " / ".join(dict.fromkeys(titles))
+    return title, "\n\n----------------------------------------\n\n".join(texts), html
+
+
+def notification_mail(
+    *,
+    adviser: Adviser,
+    to: str,
+    entry_id: str,
+    subject: str,
+    expires: datetime,
+    settings: Settings,
+    portal_url: str,
+    recipient_lang: str | None,
+    show_subject: bool,
+    thread: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """Build the notification for one stored message as CRLF bytes.
+
+    `subject` is the message's subject; it appears only when `show_subject` is true.
+    """
+    langs = carrier_languages(recipient_lang, settings.default_language)
+    shown = subject if show_subject else ""
+    title, text, html = _parts(
+        adviser=adviser,
+        settings=settings,
+        portal_url=portal_url,
+        link=inbox_url(portal_url, entry_id),
+        subject=shown,
+        expires=expires,
+        langs=tuple(langs),
+    )
+    return serialize(
+        sender=adviser.header(),
+        to=to,
+        subject=f"{title}: {shown}" if shown else title,
+        body=readable_body(text, html),
+        headers=[
+            *thread_headers(thread),
+            ("Auto-Submitted", "auto-generated"),
+            (NOTIFICATION_HEADER, entry_id),
+        ],
+    )
