@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from babel import Locale, dates, numbers
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, format_decimal
+from flask_babel import get_locale, get_timezone, get_translations
 from flask_babel import gettext as _
 
 from keystore.mailbox import PAGE_SIZE, MailboxEntry
@@ -40,17 +41,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the inbox as the page shows it."""
+    """One line of the inbox as the page shows it (every text ready to show)."""
 
     id: str
     date: str
     sender: str
     sender_address: str
     subject: str
-    size: int
+    size: str
     unread: bool
-    expires: str
+    expires_note: str
     attachments: int
+    attachments_note: str
     readable: bool
 
 
@@ -74,15 +76,49 @@ MIB = 1024 * 1024
 
 
 @bp.app_template_filter("mailbox_size")
-def mailbox_size(size: int) -> str:
+def mailbox_size(size: int, locale: Locale | str | None = None) -> str:
     """Show a size as the mailbox limits are stated: KB below a megabyte, else MB (1024-based)."""
+    locale = locale or get_locale() or "en"
     if size < MIB:
-        return f"{format_decimal(max(1, round(size / KIB)) if size else 0)} KB"
-    return f"{format_decimal(round(size / MIB, 1), format='#,##0.#')} MB"
+        kilobytes = max(1, round(size / KIB)) if size else 0
+        return f"{numbers.format_decimal(kilobytes, locale=locale)} KB"
+    megabytes = numbers.format_decimal(round(size / MIB, 1), format="#,##0.#", locale=locale)
+    return f"{megabytes} MB"
 
 
-def _when(moment: datetime | None, style: str = "medium") -> str:
-    return format_datetime(moment, style) if moment else ""
+class Formatter:
+    """Dates and notes of one page in the visitor's language, looked up once per page.
+
+    Flask-Babel finds the locale, time zone and catalogue again on every call; a page of
+    50 lines would spend more on that than on anything else.
+    """
+
+    def __init__(self) -> None:
+        self.locale: Locale | str = get_locale() or "en"
+        self.zone = get_timezone()
+        self.catalogue = get_translations()
+        self.days: dict[date, str] = {}
+
+    def when(self, moment: datetime) -> str:
+        """The short date and time of `moment` in the visitor's language and time zone."""
+        return dates.format_datetime(moment, "short", tzinfo=self.zone, locale=self.locale)
+
+    def expires(self, moment: datetime) -> str:
+        """The note that says on which day a message is deleted (most share a few days)."""
+        day = moment.astimezone(self.zone).date() if self.zone else moment.date()
+        if day not in self.days:
+            shown = dates.format_date(day, "short", locale=self.locale)
+            self.days[day] = self.catalogue.gettext("Deleted on %(date)s") % {"date": shown}
+        return self.days[day]
+
+    def size(self, size: int) -> str:
+        """A message size as `mailbox_size` shows it."""
+        return mailbox_size(size, self.locale)
+
+    def attachments(self, count: int) -> str:
+        """The attachment marker's text."""
+        text = self.catalogue.ngettext("%(num)d attachment", "%(num)d attachments", count)
+        return text % {"num": count}
 
 
 def summary_of(entry: MailboxEntry, key: bytes | None) -> Summary | None:
@@ -96,20 +132,21 @@ def summary_of(entry: MailboxEntry, key: bytes | None) -> Summary | None:
         return None
 
 
-def row(entry: MailboxEntry, key: bytes | None) -> Row:
+def row(entry: MailboxEntry, key: bytes | None, show: Formatter) -> Row:
     """Describe `entry` for the list, from its summary (or plainly when it cannot be opened)."""
     opened = summary_of(entry, key)
     summary = opened or Summary(entry.stored_at, "", "", _("(this message cannot be shown)"), 0, 0)
     return Row(
         id=entry.id,
-        date=_when(summary.date, "short"),
+        date=show.when(summary.date),
         sender=summary.sender_name or summary.sender_address,
         sender_address=summary.sender_address if summary.sender_name else "",
         subject=summary.subject or _("(no subject)"),
-        size=summary.size or entry.size,
+        size=show.size(summary.size or entry.size),
         unread=entry.read_at is None,
-        expires=_when(entry.expires_at, "short"),
+        expires_note=show.expires(entry.expires_at),
         attachments=summary.attachments,
+        attachments_note=show.attachments(summary.attachments) if summary.attachments else "",
         readable=opened is not None,
     )
 
@@ -150,7 +187,8 @@ def index() -> ResponseReturnValue:
     if recipient is None:
         return login_page()
     # Opened after the session closed (no database lock held while decrypting).
-    rows = [row(entry, keys.get(entry.key_version)) for entry in entries]
+    show = Formatter()
+    rows = [row(entry, keys.get(entry.key_version), show) for entry in entries]
     return render_template(
         "inbox/index.html",
         rows=rows,
@@ -183,7 +221,7 @@ def entry(entry_id: str) -> ResponseReturnValue:
     if not found.envelope:
         return gone()
     shown = show_message(found.envelope)
-    if isinstance(shown, bytes):  # the message page (anything else says why not)
+    if not isinstance(shown, tuple):  # the message page; a refusal comes with its status
         with services() as opened:
             mailbox(opened).mark_read(found.recipient_id, entry_id, now())
     return shown
@@ -200,7 +238,7 @@ def _entry_for_delete(entry_id: str) -> tuple[int | None, Row | None]:
         recipient_id = int(recipient.id)
         stored = mailbox(found).entry(recipient_id, entry_id) if entry_id else None
         key = found.recipients.key(recipient_id, stored.key_version) if stored else None
-    return recipient_id, row(stored, key) if stored is not None else None
+    return recipient_id, row(stored, key, Formatter()) if stored is not None else None
 
 
 @bp.route("/<entry_id>/delete", methods=["GET"])
