@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from keystore.clock import Clock, as_utc, utcnow
 from keystore.driver import DriverTransaction
+from keystore.mailbox import MailboxService
 from keystore.models import LedgerEntry, Recipient, RecipientKey
 
 
@@ -184,7 +185,11 @@ class LedgerService:
         return _rowcount(result) == 1
 
     def revoke(self, message_id: str, *, by: str) -> int:
-        """Revoke a message for all its recipients; returns the number of rows revoked."""
+        """Revoke a message for all its recipients; returns the number of rows revoked.
+
+        The copies in the recipients' secure mailboxes are deleted at once.
+        """
+        MailboxService(self.session, clock=self.clock).delete_message(message_id)
         result = self.session.execute(
             update(LedgerEntry)
             .where(LedgerEntry.message_id == message_id, LedgerEntry.revoked_at.is_(None))

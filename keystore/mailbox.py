@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from keystore.chunks import in_chunks
 from keystore.clock import Clock, as_utc, utcnow
 from keystore.errors import KeystoreError, NotFound
-from keystore.models import MailboxChunk, MailboxMessage, Recipient
+from keystore.models import LedgerEntry, MailboxChunk, MailboxMessage, Recipient
 from keystore.settings import SettingsService
 
 CHUNK_SIZE = 256 * 1024
@@ -180,7 +180,15 @@ class MailboxService:
         return _entry(row)
 
     def mark_read(self, account_id: int, entry_id: str, when: datetime | None = None) -> bool:
-        """Record the first reading; True only for the call that recorded it."""
+        """Record the first reading; True only for the call that recorded it.
+
+        The message's ledger entry records its first opening too (if nothing did before),
+        so unread notices, read receipts and "unread" expiry notices treat it as read.
+        """
+        moment = as_utc(when) if when is not None else self.clock()
+        row = self._row(account_id, entry_id)
+        if row is None:
+            return False
         result = self.session.execute(
             update(MailboxMessage)
             .where(
@@ -188,10 +196,22 @@ class MailboxService:
                 MailboxMessage.recipient_id == account_id,
                 MailboxMessage.read_at.is_(None),
             )
-            .values(read_at=as_utc(when) if when is not None else self.clock())
+            .values(read_at=moment)
+            .execution_options(synchronize_session="fetch")
+        )
+        if int(result.rowcount) != 1:  # type: ignore[attr-defined]
+            return False
+        self.session.execute(
+            update(LedgerEntry)
+            .where(
+                LedgerEntry.message_id == row.message_id,
+                LedgerEntry.recipient_id == account_id,
+                LedgerEntry.first_opened_at.is_(None),
+            )
+            .values(first_opened_at=moment)
             .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount) == 1  # type: ignore[attr-defined]
+        return True
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -291,6 +311,14 @@ class MailboxService:
             if data is None:
                 raise NotFound(f"stored message {entry_id} lost its part {seq}")
             yield bytes(data)
+
+    def stored_as(self, account_id: int, message_id: str) -> str | None:
+        """Return the entry id under which the account's mailbox holds a message (or None)."""
+        return self.session.scalar(
+            select(MailboxMessage.id).where(
+                MailboxMessage.recipient_id == account_id, MailboxMessage.message_id == message_id
+            )
+        )
 
     def for_message(self, message_id: str) -> list[MailboxEntry]:
         """Return the stored copies of one message, one per recipient."""

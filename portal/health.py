@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from keystore.errors import KeystoreError
-from portal import metrics as _counters  # noqa: F401 - registers the portal's counters
+from portal import metrics as _counters
 from portal.context import runtime
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,20 @@ def metrics() -> ResponseReturnValue:
             status=403,
             mimetype="text/plain",
         )
+    _read_mailbox_totals()
     return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _read_mailbox_totals() -> None:
+    """Update the secure mailbox gauges from the keystore (kept as they were when it fails)."""
+    keystore = runtime().keystore
+    try:
+        with keystore.session() as session:
+            totals = keystore.mailbox(session).totals()
+    except KeystoreError as exc:
+        log.warning("mailbox figures not updated: %s", exc)
+        return
+    _counters.mailbox_totals(totals.accounts, totals.messages, totals.bytes, totals.unread)
 
 
 def init_app(app: Flask) -> None:

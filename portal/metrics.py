@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 LOGINS = Counter(
     "webcrypt_portal_logins_total", "Recipient login attempts by outcome (ok, failed).", ["outcome"]
@@ -24,6 +24,24 @@ ADMIN_LOGINS = Counter(
 ADMIN_ACTIONS = Counter(
     "webcrypt_admin_actions_total", "Audited admin actions by action name.", ["action"]
 )
+
+
+MAILBOX_MESSAGES = Gauge(
+    "webcrypt_mailbox_messages", "Messages held in secure mailboxes (read at each scrape)."
+)
+MAILBOX_UNREAD = Gauge("webcrypt_mailbox_unread_messages", "Mailbox messages never opened.")
+MAILBOX_BYTES = Gauge("webcrypt_mailbox_bytes", "Bytes of stored envelopes in secure mailboxes.")
+MAILBOX_ACCOUNTS = Gauge(
+    "webcrypt_mailbox_accounts", "Accounts with at least one message in their secure mailbox."
+)
+
+
+def mailbox_totals(accounts: int, messages: int, size: int, unread: int) -> None:
+    """Set the mailbox gauges to the deployment's current figures."""
+    MAILBOX_ACCOUNTS.set(accounts)
+    MAILBOX_MESSAGES.set(messages)
+    MAILBOX_BYTES.set(size)
+    MAILBOX_UNREAD.set(unread)
 
 
 def login(outcome: str) -> None:

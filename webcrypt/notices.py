@@ -229,8 +229,12 @@ def expiry_mail(
     settings: Settings,
     lang: str | None,
     now: datetime,
+    inbox_link: str = "",
 ) -> Outgoing:
-    """Tell the recipient that a message expires soon: open it and save it locally."""
+    """Tell the recipient that a message expires soon: open it and save it locally.
+
+    `inbox_link` is the message's address in the secure mailbox, when it is stored there.
+    """
     context = {
         "recipient": recipient,
         "adviser": adviser,
@@ -238,6 +242,7 @@ def expiry_mail(
         "expires": expires,
         "opened": opened,
         "portal_url": portal_url,
+        "inbox_link": inbox_link,
     }
     return notice(
         "expiry", recipient, context, sent_for=adviser, settings=settings, lang=lang, now=now

@@ -121,7 +121,9 @@ def figures() -> dict[str, Any]:
         failed_logins = reports.search_audit(
             found.session, action="admin.login_failed", since=moment - timedelta(days=1)
         )
+        mailbox = runtime().keystore.mailbox(found.session).totals()
     return {
+        "mailbox": mailbox,
         "today": today,
         "month": month,
         "accounts": accounts,

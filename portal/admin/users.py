@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from keystore import reports
 from keystore.lockout import is_locked
+from keystore.mailbox import METHODS
 from portal.admin import bp
 from portal.admin.access import (
     ALL_ROLES,
@@ -23,10 +24,10 @@ from portal.admin.access import (
     require,
     services,
 )
-from portal.admin.forms import ConfirmForm
+from portal.admin.forms import BareForm, ConfirmForm
 from portal.admin.pinmail import reset_destination
 from portal.admin.reset import reset_password
-from portal.context import internal_domains, now, settings
+from portal.context import internal_domains, now, runtime, settings
 from webcrypt.sealing.pins import NoDestination
 
 PAGE_SIZE = 25
@@ -140,7 +141,17 @@ def _load(found: Services, recipient_id: int) -> Any:
 def detail_context(found: Services, recipient: Any) -> dict[str, Any]:
     """Everything the detail page shows about an account (never keys or secrets)."""
     moment = now()
+    mailbox = runtime().keystore.mailbox(found.session)
     return {
+        "mailbox": {
+            "count": mailbox.count(recipient.id),
+            "unread": mailbox.unread(recipient.id),
+            "used": mailbox.usage(recipient.id),
+            "quota": int(settings().mailbox_quota),
+        },
+        "methods": METHODS,
+        "default_method": runtime().config.mailbox.default_method,
+        "delivery_form": BareForm(),
         "recipient": recipient,
         "locked": is_locked(recipient, moment),
         "needs_pin": recipient.needs_pin,
@@ -159,6 +170,30 @@ def user(recipient_id: int) -> ResponseReturnValue:
     with services() as found:
         context = detail_context(found, _load(found, recipient_id))
     return render_template("admin/user.html", **context)
+
+
+@bp.route("/users/<int:recipient_id>/delivery", methods=["POST"])
+@require(*USER_ROLES)
+def user_delivery(recipient_id: int) -> ResponseReturnValue:
+    """Set how the account gets its messages (or let the rules decide again)."""
+    form = BareForm()
+    if not form.validate_on_submit():
+        abort(400)
+    chosen = request.form.get("method", "")
+    if chosen not in ("", *METHODS):
+        abort(400)
+    with services() as found:
+        recipient = _load(found, recipient_id)
+        runtime().keystore.mailbox(found.session).set_delivery_method(recipient.id, chosen or None)
+        record(
+            found,
+            "recipient.delivery_method",
+            target=recipient.address,
+            detail=f"delivery method: {chosen or 'by the rules'}",
+        )
+        address = recipient.address
+    flash(f"Delivery method of {address}: {chosen or 'by the rules'}.", "success")
+    return redirect(url_for("admin.user", recipient_id=recipient_id))
 
 
 @dataclass(frozen=True)

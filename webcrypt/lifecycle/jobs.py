@@ -1,6 +1,7 @@
 """Housekeeping: the periodic jobs of the message and account lifecycle.
 
-`run_housekeeping` runs every job once — key rotation, crypto-shredding, unread notices,
+`run_housekeeping` runs every job once — key rotation, crypto-shredding, expiry of secure
+mailbox messages, unread notices,
 read receipts, withdraw offers, expiry notices, inactivity notices and deletions, ledger
 retention — and returns a `Report`. It is idempotent: running it again at the same moment
 does nothing more. `webcrypt housekeeping` runs it from cron or a systemd timer; with
@@ -51,6 +52,7 @@ class Report:
     skipped: bool = False
     keys_rotated: int = 0
     key_versions_destroyed: int = 0
+    mailbox_expired: int = 0
     unread_notices: int = 0
     read_receipts: int = 0
     withdraw_offers: int = 0
@@ -144,6 +146,10 @@ def run_housekeeping(
         (
             "crypto-shredding",
             lambda: setattr(report, "key_versions_destroyed", rotation.shred_unused_versions(ctx)),
+        ),
+        (
+            "mailbox expiry",
+            lambda: setattr(report, "mailbox_expired", rotation.expire_mailboxes(ctx)),
         ),
         ("unread notices", lambda: _record(report, "unread_notices", messages.unread_notices(ctx))),
         ("read receipts", lambda: _record(report, "read_receipts", messages.read_receipts(ctx))),

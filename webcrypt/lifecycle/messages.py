@@ -13,6 +13,7 @@ from webcrypt.lifecycle.sending import Pending, SendResult, message_key
 from webcrypt.lifecycle.withdrawal import withdraw_url
 from webcrypt.mail.compose import Outgoing
 from webcrypt.notices import expiry_mail, receipt_mail, unread_mail, withdraw_offer_mail
+from webcrypt.sealing.notification import inbox_url
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +109,13 @@ def expiry_notices(ctx: JobContext) -> SendResult:
         entries = lifecycle.expiring_within(
             ctx.now + timedelta(days=days), now=ctx.now, unread_only=mode == "unread"
         )
+        mailbox = ctx.runtime.keystore.mailbox(session)
         for entry, recipient in _not_yet_sent(lifecycle, EXPIRY, entries):
             if recipient.status != "active":
                 continue
+            stored = mailbox.stored_as(entry.recipient_id, entry.message_id)
             mail = expiry_mail(
+                inbox_link=inbox_url(ctx.portal_url, stored) if stored else "",
                 recipient=recipient.address,
                 adviser=entry.sender,
                 sent=entry.created_at,

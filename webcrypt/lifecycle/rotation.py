@@ -1,5 +1,8 @@
 """Key rotation, crypto-shredding of key versions no message needs, and ledger retention.
 
+Expired messages in secure mailboxes are deleted here too: their key version may still be
+the newest, so the stored envelope goes by itself when the message expires.
+
 Every account gets a new key version `key_rotation_days` after its newest one; new messages
 are sealed with it. A version that is not the newest and that no unexpired message uses is
 destroyed: every message sealed with it is unreadable from then on, for everybody. A
@@ -50,6 +53,25 @@ def shred_unused_versions(ctx: JobContext) -> int:
     if refs:
         _audit(ctx, "keys.shred", f"destroyed {len(refs)} key versions no message uses")
     return len(refs)
+
+
+def expire_mailboxes(ctx: JobContext) -> int:
+    """Delete the secure mailbox messages whose expiry has passed; returns how many.
+
+    Read or not, a stored message goes when it expires (`message_expiry_days`), in batches of
+    `BATCH`, each in its own short transaction. Only what this run deleted is counted: two
+    instances that overlap delete and report each message once.
+    """
+    deleted = 0
+    while True:
+        with ctx.session() as session:
+            batch = ctx.runtime.keystore.mailbox(session).delete_expired(ctx.now, limit=BATCH)
+        deleted += len(batch)
+        if len(batch) < BATCH:
+            break
+    if deleted:
+        _audit(ctx, "mailbox.expire", f"deleted {deleted} expired messages from secure mailboxes")
+    return deleted
 
 
 def purge_ledger(ctx: JobContext, notice_kinds: tuple[str, ...]) -> tuple[int, int]:
