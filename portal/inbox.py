@@ -217,6 +217,7 @@ def entry(entry_id: str) -> ResponseReturnValue:
     found = look_up(entry_id)
     if found.recipient_id is None:
         remember_target(entry_id)
+        flash(_("Please log in to read your secure message."), "info")
         return login_page()
     if not found.envelope:
         return gone()

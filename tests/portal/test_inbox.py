@@ -134,6 +134,8 @@ def test_scanner_get_changes_nothing_then_login_opens_the_message(
         assert response.status_code == 200
         assert b"Inhalt 4711" not in response.data
         assert b'name="email"' in response.data
+        assert b"Please log in to read your secure message." in response.data
+        assert stored.sealed.recipient.encode() not in response.data
     assert entry_state(runtime, stored).read_at is None
     assert _ledger_opened(runtime, stored) is None
     assert _audit_count(runtime) == audits
