@@ -275,3 +275,12 @@ def test_help_page_in_both_languages(client: FlaskClient) -> None:
     client.get("/language/de")
     german = client.get("/inbox/help")
     assert "Ihr sicheres Postfach" in german.get_data(as_text=True)
+
+
+def test_write_offers_the_senders_of_stored_messages(logged_in: FlaskClient, runtime) -> None:
+    other = "zweite.beraterin@bank.example"
+    store_message(runtime, build_mail(sender=other), sender=other)
+    inbox = logged_in.get("/inbox").get_data(as_text=True)
+    assert 'href="/write"' in inbox
+    page = logged_in.get("/write").get_data(as_text=True)
+    assert other in page and ADVISER in page
