@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import g, session, url_for
 
@@ -74,3 +75,12 @@ def target_after_login() -> str | None:
     if isinstance(entry_id, str) and is_entry_id(entry_id):
         return url_for("inbox.entry", entry_id=entry_id)
     return None
+
+
+def mark_read_copy(found: Services, recipient_id: int, message_id: str, when: datetime) -> None:
+    """Mark the mailbox copy of a message read when it was opened another way (secure.htm
+    of the delivery method "both"), so the inbox does not call it unread."""
+    box = mailbox(found)
+    entry_id = box.stored_as(recipient_id, message_id)
+    if entry_id is not None:
+        box.mark_read(recipient_id, entry_id, when)

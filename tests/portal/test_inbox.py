@@ -284,3 +284,16 @@ def test_write_offers_the_senders_of_stored_messages(logged_in: FlaskClient, run
     assert 'href="/write"' in inbox
     page = logged_in.get("/write").get_data(as_text=True)
     assert other in page and ADVISER in page
+
+
+def test_opening_the_attachment_marks_the_mailbox_copy_read(
+    logged_in: FlaskClient, runtime
+) -> None:
+    stored = store_message(runtime, build_mail(body="Beides"))
+    token = csrf_token(logged_in.get("/inbox").data)
+    response = logged_in.post(
+        "/read", data={"csrf_token": token, "envelope": stored.sealed.armored}
+    )
+    assert response.status_code == 200 and b"Beides" in response.data
+    assert entry_state(runtime, stored).read_at is not None
+    assert "Unread</span>" not in logged_in.get("/inbox").get_data(as_text=True)
