@@ -297,3 +297,10 @@ def test_opening_the_attachment_marks_the_mailbox_copy_read(
     assert response.status_code == 200 and b"Beides" in response.data
     assert entry_state(runtime, stored).read_at is not None
     assert "Unread</span>" not in logged_in.get("/inbox").get_data(as_text=True)
+
+
+def test_list_escapes_what_the_sender_wrote(logged_in: FlaskClient, runtime) -> None:
+    store_message(runtime, build_mail(subject='<script>alert("x")</script><b>fett</b>'))
+    page = logged_in.get("/inbox").get_data(as_text=True)
+    assert "<script>alert" not in page and "<b>fett" not in page
+    assert "&lt;script&gt;" in page
