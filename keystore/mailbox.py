@@ -142,42 +142,54 @@ class MailboxService:
         if locked is None:
             raise NotFound(f"account {account_id} does not exist")
         limit = quota if quota is not None else SettingsService(self.session).get().mailbox_quota
-        previous = self.session.scalar(
-            select(MailboxMessage).where(
-                MailboxMessage.recipient_id == account_id, MailboxMessage.message_id == message_id
+        # One read for the quota and a copy stored before (a retried delivery).
+        used, previous = 0, None
+        for row_id, row_message_id, row_size in self.session.execute(
+            select(MailboxMessage.id, MailboxMessage.message_id, MailboxMessage.size).where(
+                MailboxMessage.recipient_id == account_id
             )
-        )
-        used = self.usage(account_id) - (previous.size if previous is not None else 0)
+        ):
+            if row_message_id == message_id:
+                previous = str(row_id)
+            else:
+                used += int(row_size)
         if used + len(envelope) > limit:
             raise MailboxFull(used, limit, len(envelope))
         if previous is not None:
-            entry_id = previous.id
-            self.session.execute(delete(MailboxChunk).where(MailboxChunk.entry_id == entry_id))
-            self.session.delete(previous)
-            self.session.flush()
-        count = 0
-        row = MailboxMessage(
+            entry_id = previous
+            self._delete_rows([entry_id])
+        pieces = list(_pieces(envelope))
+        entry = MailboxEntry(
             id=entry_id,
-            recipient_id=account_id,
+            account_id=account_id,
             message_id=message_id,
             key_version=key_version,
             stored_at=self.clock(),
             expires_at=as_utc(expires_at),
             size=len(envelope),
-            chunks=0,
             read_at=None,
             summary=bytes(summary),
         )
-        self.session.add(row)
-        self.session.flush()
-        for count, piece in enumerate(_pieces(envelope), start=1):
-            # One statement per chunk: a list of rows could be sent as one multi-row INSERT.
-            self.session.execute(
-                insert(MailboxChunk).values(entry_id=entry_id, seq=count - 1, data=piece)
+        # Core statements, one per row: a list of rows could be sent as one multi-row INSERT.
+        self.session.execute(
+            insert(MailboxMessage).values(
+                id=entry.id,
+                recipient_id=account_id,
+                message_id=message_id,
+                key_version=key_version,
+                stored_at=entry.stored_at,
+                expires_at=entry.expires_at,
+                size=entry.size,
+                chunks=len(pieces),
+                read_at=None,
+                summary=entry.summary,
             )
-        row.chunks = count
-        self.session.flush()
-        return _entry(row)
+        )
+        for seq, piece in enumerate(pieces):
+            self.session.execute(
+                insert(MailboxChunk).values(entry_id=entry_id, seq=seq, data=piece)
+            )
+        return entry
 
     def mark_read(self, account_id: int, entry_id: str, when: datetime | None = None) -> bool:
         """Record the first reading; True only for the call that recorded it.

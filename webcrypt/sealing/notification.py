@@ -11,10 +11,11 @@ same branding as the carrier mail.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from webcrypt.mail.compose import readable_body, serialize
 from webcrypt.mail.dates import format_day
@@ -40,17 +41,21 @@ def portal_host(portal_url: str) -> str:
     return urlsplit(portal_url).hostname or portal_url
 
 
+_SLOT = "webcryptinboxlinkslot"
+"""Stands in for the link while the texts are rendered (once per adviser, day and language)."""
+
+
+@lru_cache(maxsize=256)
 def _parts(
     *,
     adviser: Adviser,
     settings: Settings,
     portal_url: str,
-    link: str,
     subject: str,
     expires: datetime,
     langs: tuple[str, ...],
 ) -> tuple[str, str, str]:
-    """Render subject, text and HTML, one language after the other."""
+    """Render subject, text and HTML, one language after the other, with `_SLOT` as link."""
     texts, htmls, titles = [], [], []
     for lang in langs:
         rendered = render_mail(
@@ -66,7 +71,7 @@ def _parts(
             contact=settings.contact(lang),
             portal_url=portal_url,
             host=portal_host(portal_url),
-            link=link,
+            link=_SLOT,
             subject=subject,
             expires=format_day(expires, lang),
         )
@@ -102,11 +107,13 @@ def notification_mail(
         adviser=adviser,
         settings=settings,
         portal_url=portal_url,
-        link=inbox_url(portal_url, entry_id),
         subject=shown,
-        expires=expires,
+        expires=expires.replace(hour=0, minute=0, second=0, microsecond=0),
         langs=tuple(langs),
     )
+    link = inbox_url(portal_url, entry_id)
+    text = text.replace(_SLOT, link)
+    html = html.replace(_SLOT, str(escape(link)))
     return serialize(
         sender=adviser.header(),
         to=to,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -23,7 +22,6 @@ FORMAT = 1
 """The version of the sealed JSON document (its "v" field)."""
 MAX_TEXT = 500
 """Longest subject or sender name kept in a summary (the list shows less)."""
-_ATTACHMENT = re.compile(rb"^content-disposition:[ \t]*attachment", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -93,8 +91,27 @@ def summarize(raw: bytes, *, now: datetime) -> Summary:
         sender_address=without_surrogates(address)[:320],
         subject=message.subject[:MAX_TEXT],
         size=len(raw),
-        attachments=len(_ATTACHMENT.findall(message.body_view)),
+        attachments=_attachments(raw, message.body_start),
     )
+
+
+def _attachments(raw: bytes, offset: int) -> int:
+    """Count the ``Content-Disposition: attachment`` fields at line starts after `offset`.
+
+    Two plain searches for the middle of the field name (lower and upper case), each hit
+    checked in place (any case): no copy of the body, no regular expression over megabytes.
+    """
+    count = 0
+    for middle in (b"isposition:", b"ISPOSITION:"):
+        found = raw.find(middle, offset)
+        while found != -1:
+            start = found - len(b"content-d")
+            if start >= offset and (start == offset or raw[start - 1 : start] in (b"\r", b"\n")):
+                value = raw[found + len(middle) : found + len(middle) + 64].lstrip(b" \t")
+                if raw[start:found].lower() == b"content-d" and value[:10].lower() == b"attachment":
+                    count += 1
+            found = raw.find(middle, found + len(middle))
+    return count
 
 
 def seal_summary(
