@@ -16,6 +16,7 @@ import re
 import smtplib
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +186,29 @@ def test_mailbox_link_login_read_download_reply_delete_in_chromium(
     assert "anbei die Unterschrift" in message.get_body(("plain",)).get_content()
     names = [part.get_filename() for part in message.iter_attachments()]
     assert names == ["unterschrift.pdf"]
+
+
+def test_an_old_secure_htm_posts_to_the_old_host_and_opens(
+    gateway: dict[str, Any], tmp_path: Path
+) -> None:
+    """secure.htm made before the move names the old address; its button still works."""
+    from tests.support.runtime import seal_for
+    from webcrypt.sealing.securehtm import render_secure_htm
+
+    runtime = gateway["runtime"]
+    sealed = seal_for(runtime, build_mail(body="Alter Link"), to=CUSTOMER, sender=ADVISER, days=30)
+    header = envelope.parse(sealed.armored).header
+    old = f"http://localhost:{gateway['port']}"
+    old_htm = render_secure_htm(sealed.armored, replace(header, portal_url=old))
+    assert f'action="{old}/open"' in old_htm
+    secure_htm = tmp_path / "secure.htm"
+    secure_htm.write_text(old_htm)
+    with chromium() as browser:
+        page = browser.new_page(java_script_enabled=False)
+        page.goto(secure_htm.as_uri())
+        page.get_by_role("button", name="Open message").first.click()
+        # 308 keeps the POST and its body: the new address shows the login with the envelope.
+        page.wait_for_url(f"{gateway['portal']}/open")
+        assert page.get_by_label("Email").input_value() == CUSTOMER
+        first_login(page, str(sealed.pin), PASSWORD)
+        page.get_by_text("Alter Link").wait_for()
