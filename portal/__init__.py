@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from keystore.errors import KeystoreError
 from portal import admin, errors, extensions, health, security, views
 from portal.context import RUNTIME_KEY
+from portal.hostalias import AliasRedirect
 from portal.limits import DEFAULT_MAX_MESSAGE_SIZE, size_limits
 from portal.wrappers import PortalRequest, PortalSessionInterface
 from webcrypt.bootstrap import read_session_secret
@@ -37,6 +38,7 @@ BLUEPRINTS = (
     "portal.reply",
     "portal.profile",
     "portal.withdrawlink",
+    "portal.inbox",
 )
 
 
@@ -84,6 +86,10 @@ def create_app(
     if test_config:
         app.config.from_mapping(test_config)
 
+    aliases = tuple(getattr(config.portal, "public_url_aliases", ()) or ())
+    if aliases:
+        # Inside ProxyFix, so that the host a trusted proxy forwards is the one compared.
+        app.wsgi_app = AliasRedirect(app.wsgi_app, public_url, aliases)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         # Flask's documented way to add WSGI middleware replaces the wsgi_app method.

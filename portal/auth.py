@@ -48,6 +48,7 @@ from portal.forms import (
 from portal.identity import SETUP, current_recipient, log_in, log_out, visitor
 from portal.loginpage import carried_envelope, login_page, render_carrying
 from portal.reading import show_message
+from portal.stored import target_after_login
 
 bp = Blueprint("auth", __name__)
 
@@ -63,10 +64,10 @@ def address_step(envelope: str) -> ResponseReturnValue:
 
 
 def continue_after_login(envelope: str) -> ResponseReturnValue:
-    """Go on to the message that brought the recipient here, or to the start page."""
+    """Go on to the message that brought the recipient here, or to the inbox."""
     if envelope:
         return show_message(envelope)
-    return redirect(url_for("reader.index"))
+    return redirect(target_after_login() or url_for("inbox.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -15,6 +15,7 @@ from wtforms import (
     HiddenField,
     MultipleFileField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -274,3 +275,22 @@ class WriteForm(FlaskForm):
     )
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=1_000_000)])
     attachments = MultipleFileField(_l("Attachments"))
+
+
+DEFAULT_METHOD = "default"
+"""The delivery choice that leaves the method to the provider's rules."""
+
+
+class DeliveryForm(FlaskForm):
+    """Choose how secure messages arrive: attachment, secure mailbox or both."""
+
+    method = RadioField(
+        _l("How you receive secure messages"),
+        choices=[
+            SelectChoice(DEFAULT_METHOD, _l("As my provider decides")),
+            SelectChoice("mailbox", _l("In the secure mailbox: a mail with a link")),
+            SelectChoice("attachment", _l("As an attachment (secure.htm) to a mail")),
+            SelectChoice("both", _l("Both: the attachment and a link to the secure mailbox")),
+        ],
+        validators=[DataRequired()],
+    )

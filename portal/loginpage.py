@@ -14,11 +14,19 @@ from markupsafe import escape
 from portal.forms import LoginForm, PinLoginForm
 from portal.identity import session_ended
 from portal.phrases import login_origin, phrase_for
+from portal.stored import stored_envelope
 
 
 def carried_envelope() -> str:
-    """Return the ciphertext carried through this form, if any (it is never stored)."""
-    return request.form.get("envelope", "").strip()
+    """Return the ciphertext carried through this form, if any.
+
+    A secure.htm's envelope is carried itself (and never stored); a message of the secure
+    mailbox is carried by its entry id and read from the logged-in customer's mailbox.
+    """
+    text = request.form.get("envelope", "").strip()
+    if text or "entry" not in request.form:
+        return text
+    return stored_envelope(request.form["entry"])
 
 
 def render_carrying(template: str, envelope: str, **context: Any) -> Response:

@@ -11,10 +11,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
-from portal.context import Services, services, settings
+from portal.context import Services, runtime, services, settings
 from portal.extensions import LANGUAGE_KEY, limited
 from portal.forms import (
+    DEFAULT_METHOD,
     ChangePasswordForm,
+    DeliveryForm,
     LanguageForm,
     PhraseForm,
     QuestionForm,
@@ -22,6 +24,7 @@ from portal.forms import (
 )
 from portal.identity import current_recipient, log_in
 from portal.loginpage import login_page
+from portal.stored import mailbox
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 
@@ -36,7 +39,19 @@ def _forms(recipient: Any, phrase: str | None) -> dict[str, Any]:
         "language_form": LanguageForm(
             formdata=None, prefix="language", language=recipient.language or "en"
         ),
+        "delivery_form": DeliveryForm(
+            formdata=None,
+            prefix="delivery",
+            method=getattr(recipient, "delivery_method", None) or DEFAULT_METHOD,
+        )
+        if delivery_choice()
+        else None,
     }
+
+
+def delivery_choice() -> bool:
+    """Tell whether the operator lets customers choose how their messages arrive."""
+    return bool(runtime().config.portal.delivery_choice)
 
 
 def _page(
@@ -128,6 +143,14 @@ def _set_language(found: Services, recipient: Any, form: Any) -> None:
     session[LANGUAGE_KEY] = form.language.data
 
 
+def _set_delivery(found: Services, recipient: Any, form: Any) -> None:
+    method = None if form.method.data == DEFAULT_METHOD else str(form.method.data)
+    mailbox(found).set_delivery_method(int(recipient.id), method)
+    found.audit.record(
+        "portal.delivery_changed", actor=recipient.address, detail=method or DEFAULT_METHOD
+    )
+
+
 @bp.route("/password", methods=["POST"])
 @limited("login")
 def change_password() -> ResponseReturnValue:
@@ -158,6 +181,15 @@ def change_language() -> ResponseReturnValue:
     """Choose the language of the portal and of the mails."""
     form = LanguageForm(prefix="language")
     return _change("language", form, _set_language, _("Your language has been saved."))
+
+
+@bp.route("/delivery", methods=["POST"])
+def change_delivery() -> ResponseReturnValue:
+    """Choose how secure messages arrive (when the operator allows customers to choose)."""
+    if not delivery_choice():
+        return redirect(url_for("profile.show"))
+    form = DeliveryForm(prefix="delivery")
+    return _change("delivery", form, _set_delivery, _("Your choice has been saved."))
 
 
 __all__ = ["bp"]

@@ -26,6 +26,7 @@ from portal.loginpage import login_page, render_carrying
 from portal.mimeview import build_view
 from portal.sanitize import frame_document
 from portal.security import MESSAGE_POLICY, use_policy
+from portal.stored import mark_read_copy
 from webcrypt import envelope as envelope_format
 from webcrypt.mail.mimelimits import MimeLimitError, MimeLimits, check
 
@@ -165,6 +166,7 @@ def _check(
 def _record_opening(found: Services, message_id: str, recipient_id: int) -> None:
     """Record the first opening (a concurrent opening may have recorded it meanwhile)."""
     if found.ledger.mark_opened(message_id, recipient_id):
+        mark_read_copy(found, recipient_id, message_id, now())
         recipient = found.recipients.get_by_id(recipient_id)
         if recipient is not None:
             found.recipients.touch_activity(recipient)

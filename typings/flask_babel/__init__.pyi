@@ -1,8 +1,10 @@
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime as _datetime
+from datetime import tzinfo
 
 from babel import Locale
+from babel.support import NullTranslations
 from flask import Flask
 
 class Babel:
@@ -32,6 +34,8 @@ class Babel:
     def list_translations(self) -> list[Locale]: ...
 
 def get_locale() -> Locale | None: ...
+def get_timezone() -> tzinfo | None: ...
+def get_translations() -> NullTranslations: ...
 def force_locale(locale: str | Locale | None) -> AbstractContextManager[None]: ...
 def refresh() -> None: ...
 def format_datetime(

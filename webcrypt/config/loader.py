@@ -65,6 +65,8 @@ class PortalSection:
 
     listen: str
     public_url: str
+    public_url_aliases: tuple[str, ...]
+    delivery_choice: bool
     relay: str
     secret_key_file: str
     ratelimit_storage: str

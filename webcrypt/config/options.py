@@ -63,6 +63,13 @@ def _http_url(value: Any) -> str:
     return text
 
 
+def _http_urls(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("not a list")
+    return tuple(_http_url(item) for item in items if str(item).strip())
+
+
 def _relay_url(value: Any, *, optional: bool = False) -> str:
     text = _text(value).strip()
     if optional and not text:
@@ -217,6 +224,23 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "The portal's address as recipients see it.",
             _http_url,
             "an http(s) URL",
+        ),
+        Option(
+            "public_url_aliases",
+            (),
+            "Earlier public addresses of the portal (after a move to a new host name): a request "
+            "to one of their hosts is redirected to public_url with path and query kept (301 for "
+            "GET, 308 for POST, so a secure.htm or a link mailed before the move still opens).",
+            _http_urls,
+            "a list of http(s) URLs, comma-separated in the environment",
+        ),
+        Option(
+            "delivery_choice",
+            False,
+            "Customers may choose in their portal profile how they get secure messages "
+            "(attachment, mailbox or both); off: only the rules and the admin decide.",
+            boolean,
+            "true or false",
         ),
         Option(
             "relay",
