@@ -15,6 +15,7 @@ import click
 from keystore.errors import KeystoreError
 from webcrypt import __version__
 from webcrypt.bootstrap import initialize, is_embedded_default
+from webcrypt.cli.banner import banner_next_steps
 from webcrypt.cli.commands import COMMANDS
 from webcrypt.cli.state import Context, pass_context
 from webcrypt.config.loader import Config, ConfigError
@@ -42,7 +43,8 @@ class FriendlyGroup(click.Group):
     "config_path",
     envvar="WEBCRYPT_CONFIG",
     type=click.Path(dir_okay=False),
-    help="Configuration file (TOML). Default: built-in defaults plus WEBCRYPT_* variables.",
+    help="Configuration file (TOML). Default: ./webcrypt.toml, else var/webcrypt.toml, "
+    "else built-in defaults; WEBCRYPT_* variables override it.",
 )
 @click.version_option(__version__, prog_name="webcrypt")
 @click.pass_context
@@ -172,15 +174,8 @@ def _serve(ctx: Context, *, with_filter: bool, with_portal: bool) -> None:
 
     lines.append(f"  keystore {config.describe_value('keystore.url')}")
     lines.append(f"  master key {config.keystore.master_key_file}")
-    if with_filter:
-        lines.append("")
-        lines.append("Send a test mail through it:")
-        lines.append("  .venv/bin/webcrypt send-test --to you@example.com")
-    if with_portal:
-        lines.append("Admin frontend: create an account with")
-        lines.append(f"  .venv/bin/webcrypt admin create admin@{config.filter.internal_domains[0]}")
-        lines.append(f"  then log in at {config.portal.public_url}/admin")
-    lines.append("Stop with Ctrl-C.")
+    lines.append(f"  config   {config.source}")
+    lines += banner_next_steps(config, with_filter=with_filter, with_portal=with_portal)
     click.echo("\n".join(lines))
     _run_until_stopped(block, cleanups)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from webcrypt.config.loader import Config, load_config
+from webcrypt.config.loader import Config, default_file, load_config
 from webcrypt.runtime import Runtime
 
 
@@ -18,7 +18,7 @@ class Context:
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.config_path)
+            self._config = load_config(self.config_path or default_file())
         return self._config
 
     def runtime(self) -> Runtime:

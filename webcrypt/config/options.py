@@ -55,12 +55,19 @@ def _optional_host_port(value: Any) -> str:
     return _host_port(value, optional=True)
 
 
-def _http_url(value: Any) -> str:
-    text = _text(value).strip().rstrip("/")
+def _public_url(value: Any) -> str:
+    text = _text(value).strip()
+    if not text:
+        return ""
     parts = urlsplit(text)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ValueError("not an http(s) URL")
-    return text
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(
+            "not an absolute http(s) URL; write it with the scheme, "
+            "such as https://secure.bank.example"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError("a plain address is needed: no query, fragment or user name")
+    return text.rstrip("/")
 
 
 def _relay_url(value: Any, *, optional: bool = False) -> str:
@@ -196,10 +203,11 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
         ),
         Option(
             "public_url",
-            "http://127.0.0.1:8080",
-            "The portal's address as recipients see it.",
-            _http_url,
-            "an http(s) URL",
+            "",
+            "The portal's address as recipients see it, used in every link the gateway mails; "
+            "empty = http:// and `listen` (only right when recipients reach the portal there).",
+            _public_url,
+            "an absolute http(s) URL such as https://secure.bank.example, or empty",
         ),
         Option(
             "relay",
