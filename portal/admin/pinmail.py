@@ -1,8 +1,9 @@
 """The mail with a new one-time PIN after an admin reset a recipient's password.
 
-Where it goes is decided by `webcrypt.sealing.pins` (for an admin reset: the ``pin_delivery``
-setting): to the adviser who created the account (who passes it on by phone) or straight to
-the recipient.
+Where it goes is decided by `webcrypt.sealing.pins` (for an admin reset: the ``reset_pin``
+setting): to the adviser who created the account or the helpdesk (who pass it on by phone),
+or straight to the recipient. When someone else has the PIN, the recipient gets a mail
+without it that says their access was reset and who will give them the new PIN.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from webcrypt.notices import pin_reset_mail, sending_address
+from webcrypt.notices import access_reset_mail, pin_reset_mail, sending_address
 from webcrypt.sealing.pins import ADMIN_RESET, PinDestination, pin_destination
 
 
@@ -24,6 +25,9 @@ class PinMail:
     mail_from: str
     to: str
     delivery: str
+    customer_notice: bytes | None = None
+    """The mail to the recipient that says who has the PIN (None when the PIN goes to them)."""
+    customer: str = ""
 
 
 def reset_destination(recipient: Any, settings: Any) -> PinDestination:
@@ -62,4 +66,23 @@ def build_pin_mail(
         lang=recipient.language if to.to_recipient else None,
         now=now,
     )
-    return PinMail(data=mail.build(), mail_from=mail.mail_from, to=to.address, delivery=to.role)
+    customer_notice = None
+    if not to.to_recipient:
+        customer_notice = access_reset_mail(
+            recipient=str(recipient.address),
+            sent_for=sending_address(recipient.created_by, internal_domains),
+            pin_from=to.address,
+            pin_role=to.role,
+            portal_url=portal_url,
+            settings=settings,
+            lang=recipient.language,
+            now=now,
+        ).build()
+    return PinMail(
+        data=mail.build(),
+        mail_from=mail.mail_from,
+        to=to.address,
+        delivery=to.role,
+        customer_notice=customer_notice,
+        customer=str(recipient.address),
+    )

@@ -27,7 +27,7 @@ from flask.typing import ResponseReturnValue
 from keystore.errors import KeystoreError
 from keystore.passwords import new_pin
 from portal.admin.access import Services, record, services
-from portal.admin.pinmail import build_pin_mail
+from portal.admin.pinmail import PinMail, build_pin_mail
 from portal.context import now, runtime
 from webcrypt.smtp.relay import RelayError
 
@@ -89,8 +89,23 @@ def reset_password(
             "error",
         )
         return redirect(url_for("admin.users"))
+    if mail.customer_notice is not None:
+        detail += _tell_customer(mail)
     flash(f"{title}: done for {address}. {detail}", "success")
     return back
+
+
+def _tell_customer(mail: PinMail) -> str:
+    """Mail the customer that their access was reset and who has the PIN; say how it went."""
+    assert mail.customer_notice is not None
+    try:
+        runtime().relay_for("portal").send(
+            mail.customer_notice, mail_from="", rcpt_tos=[mail.customer]
+        )
+    except RelayError as exc:
+        log.warning("reset notice for %s not sent: %s", mail.customer, exc)
+        return f" The mail telling {mail.customer} could not be sent ({exc}): tell them yourself."
+    return f" {mail.customer} was told by mail (without the PIN) who will give them the PIN."
 
 
 def _save_pin(found: Services, recipient_id: int, pin_hash: str) -> bool:

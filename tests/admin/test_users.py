@@ -64,6 +64,7 @@ def test_detail_page(admin_client: FlaskClient, runtime: Runtime, customer: int)
 def test_reset_password_mails_a_pin_to_the_adviser(
     admin_client: FlaskClient, runtime: Runtime, customer: int, client: FlaskClient
 ) -> None:
+    update_settings(runtime, reset_pin="adviser")
     url = f"/admin/users/{customer}/reset"
     page = admin_client.get(url)
     assert f"to the adviser ({ADVISER})" in text_of(page)
@@ -71,11 +72,23 @@ def test_reset_password_mails_a_pin_to_the_adviser(
     response = admin_client.post(url, data={"csrf_token": csrf_token(page.data), "confirm": "yes"})
     assert response.status_code == 302
     mails = outbox(runtime)
-    assert len(mails) == before + 1
-    mail = mails[-1]
+    assert len(mails) == before + 2
+    mail, told = mails[-2:]
     assert f"X-Envelope-To: {ADVISER}".encode() in mail
     assert CUSTOMER.encode() in mail
     pin = pin_in(mail)
+    # The customer learns that access was reset and who calls, without the PIN.
+    assert f"X-Envelope-To: {CUSTOMER}".encode() in told
+    notice = message_from_bytes(told, policy=policy.default)
+    assert notice["X-WebCrypt-Notice"] == "access_reset"
+    body = notice.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert f"adviser ({ADVISER}) will call you" in " ".join(str(body.get_content()).split())
+    assert pin not in told.decode("ascii", "replace") and pin.replace(" ", "") not in told.decode(
+        "ascii", "replace"
+    )
+    page = admin_client.get(response.headers["Location"])
+    assert "was told by mail (without the PIN)" in text_of(page)
     assert ("recipient.reset_password", ADMIN, CUSTOMER) in audit_actions(runtime)
     # The old password is gone; the PIN works once.
     with runtime.keystore.session() as session:
@@ -90,9 +103,11 @@ def test_reset_password_mails_a_pin_to_the_adviser(
 def test_reset_can_mail_the_recipient(
     admin_client: FlaskClient, runtime: Runtime, customer: int
 ) -> None:
-    update_settings(runtime, pin_delivery="recipient", default_language="de")
+    update_settings(runtime, reset_pin="recipient", default_language="de")
+    before = len(outbox(runtime))
     response = post_form(admin_client, f"/admin/users/{customer}/reset", {"confirm": "yes"})
     assert response.status_code == 302
+    assert len(outbox(runtime)) == before + 1  # the PIN mail alone: nobody else to name
     mail = outbox(runtime)[-1]
     assert f"X-Envelope-To: {CUSTOMER}".encode() in mail
     message = message_from_bytes(mail, policy=policy.default)
@@ -109,6 +124,7 @@ def test_reset_without_an_adviser_changes_nothing(
             "walkin@example.com", created_by=""
         )
         recipient_id = recipient.id
+    update_settings(runtime, reset_pin="adviser")
     before = len(outbox(runtime))
     response = post_form(admin_client, f"/admin/users/{recipient_id}/reset", {"confirm": "yes"})
     assert response.status_code == 302

@@ -136,7 +136,8 @@ def test_first_contact_sends_one_pin_to_the_adviser(harness):
     parsed = pin.parsed()
     assert parsed["From"].addresses[0].domain == "bank.example"
     text = parsed.get_content()
-    assert "c@cust.example" in text and "PHONE OR FAX" in text
+    assert "c@cust.example" in text and "BY PHONE ONLY" in text and "NUR TELEFONISCH" in text
+    assert text.startswith("To do: call c@cust.example")
     number = PIN_PATTERN.search(text).group(1)
     with harness.runtime.keystore.session() as session:
         result = harness.runtime.keystore.recipients(session).authenticate_pin(
@@ -150,11 +151,32 @@ def test_first_contact_sends_one_pin_to_the_adviser(harness):
     assert len(carriers(received)) == 1
 
 
-def test_pin_mail_in_german(harness):
+def test_pin_mail_in_german_first(harness):
     harness.settings(default_language="de")
     harness.send(offer(), to=["c@cust.example"])
     (pin,) = pin_mails(harness.sink.wait_for(2))
-    assert "TELEFONISCH ODER PER FAX" in pin.parsed().get_content()
+    text = pin.parsed().get_content()
+    assert text.startswith("Zu tun:") and text.index("NUR TELEFONISCH") < text.index("PHONE")
+
+
+def test_first_contact_pin_to_the_helpdesk(harness):
+    harness.settings(first_contact_pin="helpdesk", pin_helpdesk="pins@bank.example")
+    harness.send(offer(), to=["c@cust.example"])
+    (pin,) = pin_mails(harness.sink.wait_for(2))
+    assert pin.rcpt_tos == ["pins@bank.example"]
+    text = pin.parsed().get_content()
+    assert "you are receiving the PIN as the helpdesk" in " ".join(text.split())
+    assert pin.parsed()["From"].addresses[0].domain == "bank.example"
+
+
+def test_first_contact_pin_to_the_customer_when_the_settings_say_so(harness):
+    harness.settings(first_contact_pin="recipient")
+    harness.send(offer(), to=["c@cust.example"])
+    received = harness.sink.wait_for(2)
+    (pin,) = pin_mails(received)
+    assert pin.rcpt_tos == ["c@cust.example"]
+    assert pin.parsed()["X-WebCrypt-Notice"] == "pin_recipient"
+    assert PIN_PATTERN.search(pin.parsed().get_content())
 
 
 def test_deactivated_recipient_gets_nothing_and_the_adviser_a_notice(harness):

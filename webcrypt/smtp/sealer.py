@@ -42,7 +42,7 @@ from webcrypt.mail.message import (
     without_surrogates,
 )
 from webcrypt.mail.mimelimits import MimeLimits
-from webcrypt.notices import deactivated_notice, pin_mail
+from webcrypt.notices import deactivated_notice, first_pin_notice
 from webcrypt.sealing.carrier import carrier_for
 from webcrypt.sealing.keycache import Account, AccountCache
 from webcrypt.sealing.pins import FIRST_CONTACT, pin_destination
@@ -360,13 +360,13 @@ class Sealer:
                 to = pin_destination(
                     FIRST_CONTACT, settings=settings, recipient=key.address, adviser=adviser.address
                 )
-                mail = pin_mail(
-                    adviser=to.address,
+                mail = first_pin_notice(
+                    to,
                     recipient=key.address,
+                    adviser=adviser.address,
                     pin=pin,
                     portal_url=self.portal_url,
                     settings=settings,
-                    lang=settings.default_language,
                     now=now,
                 )
                 plan.add(mail, [rcpt])
