@@ -235,6 +235,26 @@ class LedgerEntry(Base):
         return f"LedgerEntry(message_id={self.message_id!r}, recipient_id={self.recipient_id!r})"
 
 
+class PortalMessage(Base):
+    """A mail a recipient sent from the portal (a reply or a new message), by its Message-ID.
+
+    The filter seals an adviser's answer to it even without a trigger (the thread rule).
+    """
+
+    __tablename__ = "portal_messages"
+    __table_args__ = (
+        Index("ix_portal_messages_sent_at", "sent_at"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"PortalMessage(message_id={self.message_id!r})"
+
+
 class AuditEvent(Base):
     """One entry of the append-only audit log."""
 

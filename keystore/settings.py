@@ -58,6 +58,7 @@ class Settings:
     pin_helpdesk: str = ""
     default_language: str = "en"
     read_receipts: bool = False
+    thread_trigger: bool = True
     withdraw_link: bool = False
     product_name: str = "WebCrypt"
     brand_color: str = "#1f4e79"
@@ -163,6 +164,7 @@ VALIDATORS: dict[str, Callable[[object], Any]] = {
     "pin_helpdesk": _optional_address,
     "default_language": choice(*LANGUAGES),
     "read_receipts": boolean,
+    "thread_trigger": boolean,
     "withdraw_link": boolean,
     "product_name": _text(1, 64),
     "brand_color": _color,

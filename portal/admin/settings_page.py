@@ -60,6 +60,13 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
                 "External domains whose mail systems strip .htm attachments.",
             ),
             Field("max_message_size", "Largest message (bytes)", "number", "10485760 = 10 MB"),
+            Field(
+                "thread_trigger",
+                "Seal answers to portal mails",
+                "flag",
+                "An adviser's answer to a mail the customer sent from the portal is sealed "
+                "without the trigger word.",
+            ),
         ),
     ),
     (

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 HTML_NAME = "secure.htm"
 NEUTRAL_NAME = "secure-message.dat"
+TRIGGER_HEADER = "X-WebCrypt-Trigger"
+"""Names the rule that sealed the message when it was not the adviser's own choice."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ def readable_parts(
     portal_url: str,
     langs: tuple[str, ...],
     neutral: bool,
+    by_thread: bool = False,
 ) -> tuple[str, str]:
     """Render the text and HTML note, one language after the other (cached: same inputs,
     same note)."""
@@ -148,6 +151,7 @@ def readable_parts(
             upload_url=f"{portal_url.rstrip('/')}/upload",
             filename=NEUTRAL_NAME if neutral else HTML_NAME,
             neutral=neutral,
+            by_thread=by_thread,
         )
         texts.append(rendered.text)
         # Output of an autoescaped template: already safe HTML.
@@ -165,10 +169,16 @@ def _readable_body(
     portal_url: str,
     langs: tuple[str, ...],
     neutral: bool,
+    by_thread: bool = False,
 ) -> Part:
     """The text and HTML note as a MIME part, encoded once for the same inputs."""
     text, html = readable_parts(
-        adviser=adviser, settings=settings, portal_url=portal_url, langs=langs, neutral=neutral
+        adviser=adviser,
+        settings=settings,
+        portal_url=portal_url,
+        langs=langs,
+        neutral=neutral,
+        by_thread=by_thread,
     )
     return readable_body(text, html)
 
@@ -192,8 +202,13 @@ def build_carrier(
     portal_url: str,
     recipient_lang: str | None,
     thread: Sequence[tuple[str, str]] = (),
+    by_thread: bool = False,
 ) -> bytes:
-    """Build one recipient's carrier mail as CRLF bytes."""
+    """Build one recipient's carrier mail as CRLF bytes.
+
+    `by_thread` says the message was sealed because it answers a mail the recipient sent
+    from the portal: the note says so, and so does the header ``X-WebCrypt-Trigger``.
+    """
     langs = carrier_languages(recipient_lang, settings.default_language)
     readable = _readable_body(
         adviser=adviser,
@@ -201,13 +216,17 @@ def build_carrier(
         portal_url=portal_url,
         langs=tuple(langs),
         neutral=neutral,
+        by_thread=by_thread,
     )
+    headers = thread_headers(thread)
+    if by_thread:
+        headers = [*headers, (TRIGGER_HEADER, "thread")]
     return serialize(
         sender=adviser.header(),
         to=to,
         subject=subject,
         body=multipart("mixed", [readable, attached]),
-        headers=thread_headers(thread),
+        headers=headers,
     )
 
 
@@ -223,6 +242,7 @@ def carrier_for(
     portal_url: str,
     recipient: Account,
     thread: Sequence[tuple[str, str]],
+    by_thread: bool = False,
 ) -> bytes:
     """Build one recipient's carrier from the sealed message (called just before relaying)."""
     lang = recipient.language or settings.default_language
@@ -238,6 +258,7 @@ def carrier_for(
         portal_url=portal_url,
         recipient_lang=recipient.language,
         thread=thread,
+        by_thread=by_thread,
     )
 
 

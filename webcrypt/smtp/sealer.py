@@ -55,6 +55,9 @@ from webcrypt.smtp.rules.subject_trigger import remove_trigger
 log = logging.getLogger(__name__)
 
 PIN_NOTICE = "pin"
+THREAD_TRIGGER = "thread-trigger"
+THREAD_AUDIT = "filter.thread_sealed"
+"""The audit action of a message that the thread rule alone sealed."""
 PIN_LEASE = timedelta(minutes=15)
 """How long a delivery may hold an account's PIN lease before another may re-issue the PIN."""
 
@@ -89,6 +92,11 @@ class Plan:
     rcpt_count: int = 0
     holder: str = field(default_factory=lambda: uuid.uuid4().hex)
     pin_leases: list[str] = field(default_factory=list)
+
+    @property
+    def needs_commit(self) -> bool:
+        """Tell whether `Sealer.commit` has something to record once the mails went out."""
+        return bool(self.pin_leases) or self.triggers == [THREAD_TRIGGER]
 
     def add(self, mail: Outgoing, recipients: Sequence[str]) -> None:
         """Add an outgoing mail that the given envelope recipients depend on."""
@@ -179,7 +187,16 @@ class Sealer:
             trigger_word=settings.trigger_word,
             internal_domains=frozenset(self.runtime.internal_domains().domains),
             trusted_client=trusted,
+            thread_trigger=settings.thread_trigger,
+            portal_senders=self._portal_senders,
         )
+
+    def _portal_senders(self, message_ids: Sequence[str]) -> set[str]:
+        """Return who sent any of `message_ids` from the portal (for the thread rule)."""
+        keystore = self.runtime.keystore
+        with keystore.session() as session:
+            found: set[str] = keystore.ledger(session).portal_senders(message_ids)
+        return found
 
     def is_internal(self, address: str) -> bool:
         """Tell whether an address (with or without ``#secure``) is in an internal domain."""
@@ -204,6 +221,8 @@ class Sealer:
         try:
             triggers = matching_triggers(message, context)
             triggered = bool(triggers) and internal_sender_rule.check(message, context)
+        except (KeystoreUnavailable, DatabaseError):
+            raise  # the thread rule could not ask: 4xx, as the answer might have to be sealed
         except Exception as exc:
             # The rules are written never to raise on content; should one still do, mail
             # that cannot hold a trigger is passed on, anything else is refused.
@@ -352,6 +371,7 @@ class Sealer:
                 portal_url=self.portal_url,
                 recipient=account,
                 thread=thread,
+                by_thread=plan.triggers == [THREAD_TRIGGER],
             )
             plan.add(Outgoing(carrier, mail_from, (shown,), "carrier", crlf_only=True), [rcpt])
             plan.sealed.append((rcpt, account.recipient_id, key.key_version))
@@ -508,6 +528,8 @@ class Sealer:
 
     def commit(self, plan: Plan, delivered: set[str]) -> None:
         """Record the PIN mails that went out and free the PIN leases of this plan."""
+        if plan.triggers == [THREAD_TRIGGER]:
+            self._audit_thread(plan, delivered)
         if not plan.pin_leases:
             return
         sent = {rid for rcpt, rid, _ in plan.sealed if rcpt in delivered}
@@ -522,6 +544,24 @@ class Sealer:
             leases = keystore.leases(session)
             for lease in plan.pin_leases:
                 leases.release(lease, plan.holder)
+
+    def _audit_thread(self, plan: Plan, delivered: set[str]) -> None:
+        """Write to the audit log that the thread rule alone sealed a delivered message."""
+        sealed = sorted({strip_secure(rcpt) for rcpt, _, _ in plan.sealed if rcpt in delivered})
+        if not sealed:
+            return
+        keystore = self.runtime.keystore
+        try:
+            with keystore.session() as session:
+                keystore.audit(session).record(
+                    THREAD_AUDIT,
+                    actor=plan.sender,
+                    target=", ".join(sealed),
+                    detail=f"sealed without a trigger: <{plan.message_id}> answers a mail "
+                    "the recipient sent from the portal",
+                )
+        except (KeystoreUnavailable, DatabaseError) as exc:
+            log.warning("message %s: thread audit entry not written: %s", plan.message_id, exc)
 
 
 class _StaleAccount(Exception):

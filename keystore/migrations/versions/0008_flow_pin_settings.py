@@ -1,4 +1,8 @@
-"""Two PIN settings instead of one: the stored ``pin_delivery`` becomes ``reset_pin``.
+"""Two PIN settings instead of one, and the mails recipients send from the portal.
+
+The stored ``pin_delivery`` becomes ``reset_pin``; the table ``portal_messages`` records the
+Message-ID of each mail a recipient sends from the portal, so that the filter can seal an
+adviser's answer to it (the thread rule).
 
 Revision ID: 0008
 Revises: 0007
@@ -11,18 +15,37 @@ default, the adviser.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
+
+from keystore.columns import UTCDateTime
 
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
 
+MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
+
 _SETTINGS = sa.table("settings", sa.column("name", sa.String(64)))
 
 
 def upgrade() -> None:
+    op.create_table(
+        "portal_messages",
+        sa.Column("message_id", sa.String(255), primary_key=True),
+        sa.Column(
+            "recipient_id",
+            sa.Integer,
+            sa.ForeignKey("recipients.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("sent_at", UTCDateTime(), nullable=False),
+        **MYSQL,
+    )
+    op.create_index("ix_portal_messages_sent_at", "portal_messages", ["sent_at"])
     connection = op.get_bind()
     taken = connection.execute(
         sa.select(_SETTINGS.c.name).where(_SETTINGS.c.name == "reset_pin")
@@ -35,6 +58,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_portal_messages_sent_at", table_name="portal_messages")
+    op.drop_table("portal_messages")
     connection = op.get_bind()
     row = connection.execute(sa.text("SELECT value FROM settings WHERE name = 'reset_pin'")).first()
     if row is not None and row[0] in ('"adviser"', '"recipient"'):
