@@ -5,6 +5,12 @@ Through the real filter on loopback into the recording sink.
 
 from __future__ import annotations
 
+import smtplib
+import time
+
+import pytest
+
+from keystore.db import Keystore
 from tests.filter.conftest import ADVISER
 from tests.filter.helpers import carriers, open_carrier, rfc5322
 
@@ -71,3 +77,15 @@ def test_switched_off_or_unrelated_the_answer_leaves_byte_identical(harness):
     harness.send(related, to=[CUSTOMER])
     (plain,) = harness.sink.wait_for(1)
     assert plain.data == related
+
+
+def test_an_answer_is_deferred_while_the_keystore_cannot_be_asked(harness, tmp_path):
+    customer_wrote_from_the_portal(harness)
+    harness.runtime.keystore = Keystore(
+        f"sqlite:///{tmp_path}/missing/dir/keystore.db", master_key=harness.runtime.master_key
+    )
+    with pytest.raises(smtplib.SMTPDataError) as caught:
+        harness.send(answer(f"In-Reply-To: <{PORTAL_ID}>"), to=[CUSTOMER])
+    assert caught.value.smtp_code // 100 == 4
+    time.sleep(0.2)
+    assert harness.sink.messages == []
