@@ -237,3 +237,28 @@ def test_encoded_adviser_name_is_shown_decoded(harness):
     parsed = carrier.parsed()
     assert parsed["From"].addresses[0].display_name == "Jürgen Müller"
     assert "Jürgen Müller" in parsed.get_body(("plain",)).get_content()
+
+
+def test_the_logo_travels_inline_by_content_id_not_as_a_data_uri(harness):
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+    harness.settings(logo_png=png, logo_mime="image/png")
+    harness.send(offer(), to=["c@cust.example"])
+    (carrier,) = carriers(harness.sink.wait_for(2))
+    parsed = carrier.parsed()
+    related = [p for p in parsed.walk() if p.get_content_type() == "multipart/related"]
+    assert len(related) == 1
+    (image,) = [p for p in related[0].walk() if p.get_content_type() == "image/png"]
+    assert image["Content-ID"] == "<logo@webcrypt>"
+    assert image.get_content() == png
+    html = parsed.get_body(preferencelist=("html",)).get_content()
+    assert 'src="cid:logo@webcrypt"' in html
+    assert "data:image" not in html
+    assert carrier.parsed().get_body(preferencelist=("plain",)) is not None
+    assert attachment_of(carrier).get_filename() == "secure.htm"
+
+
+def test_without_a_logo_there_is_no_related_part(harness):
+    harness.send(offer(), to=["c@cust.example"])
+    (carrier,) = carriers(harness.sink.wait_for(2))
+    types = {p.get_content_type() for p in carrier.parsed().walk()}
+    assert "multipart/related" not in types and not any(t.startswith("image/") for t in types)

@@ -8,6 +8,7 @@ envelope as a neutral file for mail systems that strip ``.htm`` attachments.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import re
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from webcrypt.mail.compose import (
 )
 from webcrypt.mail.message import decode_text, without_surrogates
 from webcrypt.mail.rendering import language, render_mail, render_template
+from webcrypt.sealing.branding import LOGO_TYPES as LOGO_MIME_TYPES
 from webcrypt.sealing.branding import Branding
 from webcrypt.sealing.securehtm import render_secure_htm
 
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 
 HTML_NAME = "secure.htm"
 NEUTRAL_NAME = "secure-message.dat"
+LOGO_CID = "logo@webcrypt"
+"""The Content-ID of the logo inside a carrier (mail programs do not show data: images)."""
 TRIGGER_HEADER = "X-WebCrypt-Trigger"
 """Names the rule that sealed the message when it was not the adviser's own choice."""
 
@@ -144,7 +148,7 @@ def readable_parts(
             sender_name=adviser.name,
             product_name=settings.product_name,
             brand_color=settings.brand_color,
-            logo_data_uri=settings.logo_data_uri,
+            logo_src=f"cid:{LOGO_CID}" if _has_logo(settings) else "",
             footer=settings.footer(lang),
             contact=settings.contact(lang),
             portal_url=portal_url,
@@ -171,7 +175,11 @@ def _readable_body(
     neutral: bool,
     by_thread: bool = False,
 ) -> Part:
-    """The text and HTML note as a MIME part, encoded once for the same inputs."""
+    """The text and HTML note as a MIME part, encoded once for the same inputs.
+
+    With a logo, the HTML and the image travel together (multipart/related), the image
+    named by its Content-ID.
+    """
     text, html = readable_parts(
         adviser=adviser,
         settings=settings,
@@ -180,7 +188,29 @@ def _readable_body(
         neutral=neutral,
         by_thread=by_thread,
     )
-    return readable_body(text, html)
+    body = readable_body(text, html)
+    if not _has_logo(settings):
+        return body
+    return multipart("related", [body, _logo_part(settings.logo_png, settings.logo_mime)])
+
+
+def _has_logo(settings: Settings) -> bool:
+    return bool(settings.logo_png) and settings.logo_mime in LOGO_MIME_TYPES
+
+
+@lru_cache(maxsize=4)
+def _logo_part(image: bytes, mime: str) -> Part:
+    """The logo as an inline image part, base64 in lines of 76 characters."""
+    encoded = base64.b64encode(image)
+    lines = b"\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    extension = {"image/jpeg": "jpg"}.get(mime, mime.rpartition("/")[2])
+    return leaf_part(
+        mime,
+        "base64",
+        lines,
+        ("Content-ID", f"<{LOGO_CID}>"),
+        ("Content-Disposition", f'inline; filename="logo.{extension}"'),
+    )
 
 
 def carrier_languages(recipient_lang: str | None, default: str) -> list[str]:
