@@ -61,6 +61,8 @@ class Recipient(Base):
     security_answer_hash: Mapped[str | None] = mapped_column(String(255))
     # Wrapped under the master key (see RecipientService.set_security_phrase).
     security_phrase: Mapped[str | None] = mapped_column(String(1024))
+    # The mobile number PINs go to by SMS, in E.164 form (given by the adviser).
+    phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(320), default="")

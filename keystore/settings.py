@@ -25,7 +25,7 @@ MAX_LOGO_BYTES = 200 * 1024
 LOGO_TYPES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _WORD = re.compile(r"^[\w\-]{1,64}$")
-PIN_CHANNELS = ("adviser", "recipient", "helpdesk")
+PIN_CHANNELS = ("adviser", "recipient", "helpdesk", "sms")
 """Who may get a one-time PIN by mail (see `webcrypt.sealing.pins`)."""
 
 

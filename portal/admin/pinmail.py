@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from portal.context import runtime
 from webcrypt.notices import access_reset_mail, pin_reset_mail, sending_address
 from webcrypt.sealing.pins import ADMIN_RESET, PinDestination, pin_destination
+from webcrypt.sealing.sms import pin_sms_text
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,13 @@ class PinMail:
     customer_notice: bytes | None = None
     """The mail to the recipient that says who has the PIN (None when the PIN goes to them)."""
     customer: str = ""
+    sms_text: str = ""
+    """The SMS to send to the phone number in `to` instead of a mail (when `delivery` is sms)."""
+
+    @property
+    def shown_to(self) -> str:
+        """Who got the PIN, for admins and the audit log (a phone number mostly hidden)."""
+        return f"+...{self.to[-3:]}" if self.sms_text else self.to
 
 
 def reset_destination(recipient: Any, settings: Any) -> PinDestination:
@@ -37,6 +46,8 @@ def reset_destination(recipient: Any, settings: Any) -> PinDestination:
         settings=settings,
         recipient=str(recipient.address),
         adviser=recipient.created_by,
+        phone=recipient.phone,
+        sms=bool(runtime().config.sms.gateway),
     )
 
 
@@ -55,6 +66,14 @@ def build_pin_mail(
     never from the recipient's own domain, with a null envelope sender like every notice.
     """
     to = reset_destination(recipient, settings)
+    if to.by_sms:
+        text = pin_sms_text(
+            pin,
+            product_name=settings.product_name,
+            portal_url=portal_url,
+            lang=recipient.language or settings.default_language,
+        )
+        return PinMail(data=b"", mail_from="", to=to.address, delivery=to.role, sms_text=text)
     mail = pin_reset_mail(
         to=to.address,
         to_recipient=to.to_recipient,

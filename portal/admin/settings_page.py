@@ -38,6 +38,7 @@ PIN_CHOICES = (
     ("adviser", "the sending adviser (passes it on by phone)"),
     ("recipient", "the customer, by mail"),
     ("helpdesk", "the helpdesk address (passes it on by phone)"),
+    ("sms", "an SMS to the customer (number given by the adviser)"),
 )
 
 SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
@@ -216,10 +217,11 @@ def settings_page() -> ResponseReturnValue:
         shown = {field.name: shown_value(field, getattr(stored, field.name)) for field in fields}
         status = 400 if request.method == "POST" else 200
     in_force = effective_internal_domains(stored, runtime().config.filter.internal_domains)
+    sms = bool(runtime().config.sms.gateway)
     notes = {
         "internal_domains": domains_in_force(in_force),
-        "first_contact_pin": describe_pin_channel(FIRST_CONTACT, stored),
-        "reset_pin": describe_pin_channel(ADMIN_RESET, stored),
+        "first_contact_pin": describe_pin_channel(FIRST_CONTACT, stored, sms=sms),
+        "reset_pin": describe_pin_channel(ADMIN_RESET, stored, sms=sms),
     }
     return render_template(
         "admin/settings.html",

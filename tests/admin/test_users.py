@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from flask.testing import FlaskClient
 from tests.admin.conftest import ADMIN, account_id, audit_actions, pin_in, post_form, text_of
 from tests.portal.conftest import first_login, login, update_settings
 from tests.portal.helpers import ADVISER, CUSTOMER, build_mail, csrf_token, seal
+from tests.support.smsgateway import SmsGatewayDouble
+from webcrypt.config.loader import SmsSection
 from webcrypt.runtime import Runtime
 
 
@@ -208,3 +211,35 @@ def test_get_never_changes_anything(
         recipient = runtime.keystore.recipients(session).get(CUSTOMER)
         assert recipient.status == "active" and recipient.password_hash
     assert not [a for a, _, _ in audit_actions(runtime) if a.startswith("recipient.")]
+
+
+def test_reset_can_send_the_pin_by_sms_to_the_number_on_record(
+    admin_client: FlaskClient, runtime: Runtime, customer: int
+) -> None:
+    sms = SmsGatewayDouble().start()
+    try:
+        runtime.config = dataclasses.replace(
+            runtime.config, sms=SmsSection(gateway=f"webhook:{sms.url}", token="", timeout=5.0)
+        )
+        update_settings(runtime, reset_pin="sms")
+        with runtime.keystore.session() as session:
+            accounts = runtime.keystore.recipients(session)
+            accounts.set_phone(accounts.get(CUSTOMER), "+491761234567")
+        page = admin_client.get("/admin/settings")
+        assert "In force: an SMS to the customer" in text_of(page)
+        before = len(outbox(runtime))
+        response = post_form(admin_client, f"/admin/users/{customer}/reset", {"confirm": "yes"})
+        assert response.status_code == 302
+        (message,) = sms.received
+        assert message.to == "+491761234567"
+        assert len(outbox(runtime)) == before  # no mail: the customer has the PIN
+        pin = message.text.split("PIN is ")[1].split(".")[0]
+        with runtime.keystore.session() as session:
+            assert runtime.keystore.recipients(session).authenticate_pin(CUSTOMER, pin).ok
+        with runtime.keystore.session() as session:
+            events = runtime.keystore.audit(session).search(action="recipient.reset_password")
+            details = [str(e.detail) for e in events]
+        assert any("sent by SMS to the sms (+...567)" in d for d in details), details
+        assert not any("1761234567" in d for d in details)
+    finally:
+        sms.stop()

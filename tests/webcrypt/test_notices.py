@@ -257,3 +257,29 @@ def test_no_adviser_on_record_means_no_destination(situation: str, adviser: str 
 def test_an_unknown_situation_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown situation"):
         pin_destination("later", settings=Settings(), recipient=CUSTOMER, adviser=ADVISER)
+
+
+def test_an_sms_pin_needs_a_gateway_and_a_number_else_the_adviser_gets_it() -> None:
+    settings = Settings(first_contact_pin="sms", reset_pin="sms")
+    for situation in (FIRST_CONTACT, ADMIN_RESET):
+        sent = pin_destination(
+            situation,
+            settings=settings,
+            recipient=CUSTOMER,
+            adviser=ADVISER,
+            phone="+491761234567",
+            sms=True,
+        )
+        assert sent == PinDestination("+491761234567", "sms") and sent.by_sms
+        for phone, sms in ((None, True), ("+491761234567", False)):
+            found = pin_destination(
+                situation,
+                settings=settings,
+                recipient=CUSTOMER,
+                adviser=ADVISER,
+                phone=phone,
+                sms=sms,
+            )
+            assert found == PinDestination(ADVISER, "adviser")
+    assert "as no SMS gateway is configured" in describe_pin_channel(FIRST_CONTACT, settings)
+    assert "an SMS to the customer" in describe_pin_channel(FIRST_CONTACT, settings, sms=True)

@@ -109,6 +109,15 @@ class HousekeepingSection:
 
 
 @dataclass(frozen=True)
+class SmsSection:
+    """The values of [sms]."""
+
+    gateway: str
+    token: str
+    timeout: float
+
+
+@dataclass(frozen=True)
 class Config:
     """The effective configuration and where it came from."""
 
@@ -118,6 +127,7 @@ class Config:
     portal: PortalSection
     limits: LimitsSection
     housekeeping: HousekeepingSection
+    sms: SmsSection
     source: str = "built-in defaults"
     origins: Mapping[str, str] = field(default_factory=dict)
 
@@ -315,6 +325,7 @@ def load_config(
         portal=PortalSection(**values["portal"]),
         limits=LimitsSection(**values["limits"]),
         housekeeping=HousekeepingSection(**values["housekeeping"]),
+        sms=SmsSection(**values["sms"]),
         source=source,
         origins=origins,
     )

@@ -70,6 +70,16 @@ def _public_url(value: Any) -> str:
     return text.rstrip("/")
 
 
+def _sms_gateway(value: Any) -> str:
+    text = _text(value).strip()
+    if not text:
+        return ""
+    provider, _, address = text.partition(":")
+    if provider != "webhook" or not address.startswith(("https://", "http://")):
+        raise ValueError("not webhook: followed by an http(s) URL")
+    return text
+
+
 def _relay_url(value: Any, *, optional: bool = False) -> str:
     text = _text(value).strip()
     if optional and not text:
@@ -303,6 +313,31 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "a whole number of seconds >= 30",
         ),
     ),
+    "sms": (
+        Option(
+            "gateway",
+            "",
+            "Where PINs go by SMS when a PIN setting says sms: webhook:URL posts "
+            '{"to": "+49...", "text": "..."} as JSON; empty = no SMS.',
+            _sms_gateway,
+            "webhook:https://... or empty",
+        ),
+        Option(
+            "token",
+            "",
+            "Sent as Authorization: Bearer TOKEN to the SMS gateway; empty = none.",
+            _text,
+            "a text",
+            secret=True,
+        ),
+        Option(
+            "timeout",
+            10.0,
+            "Seconds to wait for the SMS gateway.",
+            _number(1),
+            "a number of seconds >= 1",
+        ),
+    ),
 }
 
 
@@ -349,6 +384,13 @@ SECTION_NOTES: dict[str, str] = {
         "housekeeping; emptying the setting brings the configured ones back. The Settings "
         "page shows the domains in force and where they come from. The first of them is the "
         "domain notices come from when no adviser is on record."
+    ),
+    "sms": (
+        "An SMS gateway for one-time PINs, used when the admin setting for the first-contact or "
+        "the reset PIN is sms. The customer's mobile number comes from the adviser (the header "
+        "X-WebCrypt-Phone on the first secure message, removed before sealing) and is kept "
+        "with the account. Without a number, or when the gateway refuses, the PIN goes to the "
+        "adviser instead. Other providers are added in webcrypt/sealing/sms.py (PROVIDERS)."
     ),
     "limits": (
         "Limits on the MIME structure of a message, checked by one linear scan of its bytes "

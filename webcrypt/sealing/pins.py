@@ -22,7 +22,8 @@ SITUATIONS = (FIRST_CONTACT, ADMIN_RESET)
 ADVISER = "adviser"
 RECIPIENT = "recipient"
 HELPDESK = "helpdesk"
-CHANNELS = (ADVISER, RECIPIENT, HELPDESK)
+SMS = "sms"
+CHANNELS = (ADVISER, RECIPIENT, HELPDESK, SMS)
 
 SETTING = {FIRST_CONTACT: "first_contact_pin", ADMIN_RESET: "reset_pin"}
 """The admin setting that names the channel of each situation."""
@@ -31,6 +32,7 @@ CHANNEL_NAMES = {
     ADVISER: "the sending adviser, who passes it on by phone",
     RECIPIENT: "the customer, by mail",
     HELPDESK: "the helpdesk address, whose staff pass it on by phone",
+    SMS: "an SMS to the customer's mobile number (the adviser's notice when none is known)",
 }
 
 
@@ -40,10 +42,15 @@ class NoDestination(Exception):
 
 @dataclass(frozen=True)
 class PinDestination:
-    """Who gets a PIN: the address, and whether that is the adviser, helpdesk or recipient."""
+    """Who gets a PIN: the address (a phone number for an SMS) and the channel (`CHANNELS`)."""
 
     address: str
     role: str
+
+    @property
+    def by_sms(self) -> bool:
+        """Tell whether the PIN goes by SMS to the number in `address`."""
+        return self.role == SMS
 
     @property
     def to_recipient(self) -> bool:
@@ -62,15 +69,24 @@ def pin_channel(situation: str, settings: Settings) -> str:
 
 
 def pin_destination(
-    situation: str, *, settings: Settings, recipient: str, adviser: str | None
+    situation: str,
+    *,
+    settings: Settings,
+    recipient: str,
+    adviser: str | None,
+    phone: str | None = None,
+    sms: bool = False,
 ) -> PinDestination:
     """Return where the PIN of `recipient`'s account goes in `situation` (`SITUATIONS`).
 
     `adviser` is the sender at first contact, else the adviser who created the account (None
-    or "" when none is on record). Raises NoDestination when the PIN should go to the
-    adviser but there is none.
+    or "" when none is on record); `phone` the customer's mobile number when known, `sms`
+    whether an SMS gateway is configured. Raises NoDestination when the PIN should go to
+    the adviser but there is none.
     """
     chosen = pin_channel(situation, settings)
+    if chosen == SMS and sms and phone:
+        return PinDestination(phone, SMS)
     if chosen == RECIPIENT:
         return PinDestination(recipient, RECIPIENT)
     if chosen == HELPDESK:
@@ -85,9 +101,17 @@ def pin_destination(
     return PinDestination(found, ADVISER)
 
 
-def describe_pin_channel(situation: str, settings: Settings) -> str:
-    """Say in one sentence who gets the PIN in `situation` under `settings` (admin pages)."""
+def describe_pin_channel(situation: str, settings: Settings, *, sms: bool = False) -> str:
+    """Say in one sentence who gets the PIN in `situation` under `settings` (admin pages).
+
+    `sms` tells whether an SMS gateway is configured.
+    """
     chosen = pin_channel(situation, settings)
+    if chosen == SMS and not sms:
+        return (
+            f"In force: {CHANNEL_NAMES[ADVISER]}, as no SMS gateway is configured "
+            "([sms] gateway in the configuration file)."
+        )
     text = f"In force: {CHANNEL_NAMES[chosen]}"
     if chosen == HELPDESK:
         text += f" ({settings.pin_helpdesk})"

@@ -27,6 +27,7 @@ from keystore.db import Session
 from keystore.errors import DatabaseError, DuplicateRecord, KeystoreUnavailable
 from keystore.ledger import record_sealed_if_current
 from keystore.models import Recipient
+from keystore.settings import Settings
 from webcrypt import envelope
 from webcrypt.errors import ContentError
 from webcrypt.mail import mimelimits
@@ -45,7 +46,8 @@ from webcrypt.mail.mimelimits import MimeLimits
 from webcrypt.notices import deactivated_notice, first_pin_notice
 from webcrypt.sealing.carrier import carrier_for
 from webcrypt.sealing.keycache import Account, AccountCache
-from webcrypt.sealing.pins import FIRST_CONTACT, pin_destination
+from webcrypt.sealing.pins import ADVISER, FIRST_CONTACT, PinDestination, pin_destination
+from webcrypt.sealing.sms import PHONE_HEADER, SmsError, normalize_phone, pin_sms_text
 from webcrypt.smtp.admission import Refusal, adviser_of, over_cap
 from webcrypt.smtp.rules import internal_sender as internal_sender_rule
 from webcrypt.smtp.rules.registry import matching_triggers
@@ -92,6 +94,8 @@ class Plan:
     rcpt_count: int = 0
     holder: str = field(default_factory=lambda: uuid.uuid4().hex)
     pin_leases: list[str] = field(default_factory=list)
+    phone: str = ""
+    """The customer's mobile number from the adviser's X-WebCrypt-Phone (one recipient only)."""
 
     @property
     def needs_commit(self) -> bool:
@@ -105,8 +109,13 @@ class Plan:
             self.depends.setdefault(rcpt, []).append(len(self.outgoing) - 1)
 
 
+_PHONE_FIELD = PHONE_HEADER.lower().encode("ascii")
+
+
 def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str | None) -> bytes:
     """Return the message with the trigger removed from Subject and ``#secure`` from To/Cc.
+
+    The adviser's ``X-WebCrypt-Phone`` field is left out.
 
     Every other byte stays as it came: a Subject field is rewritten only when it holds the
     trigger (then encoded and folded afresh, with the line end it had), To and Cc only lose
@@ -121,6 +130,8 @@ def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str 
             raw_field = _without_trigger(raw_field, trigger_word, message.raw)
         elif name in (b"to", b"cc"):
             raw_field = _SECURE_IN_HEADER.sub(b"", raw_field)
+        elif name == _PHONE_FIELD:
+            continue  # for the gateway only: never sealed, never passed on
         out.append(raw_field)
     if message_id:
         line_end = _line_end(block)
@@ -310,6 +321,7 @@ class Sealer:
         plan.expires = now + timedelta(days=settings.message_expiry_days)
         plan.sender = adviser.address
 
+        plan.phone = _phone_of(message) if len(external) == 1 else ""
         addresses: dict[str, str] = {}  # envelope recipient -> normalized address
         for rcpt in external:
             try:
@@ -377,9 +389,23 @@ class Sealer:
             plan.sealed.append((rcpt, account.recipient_id, key.key_version))
             plan.decisions[rcpt] = "sealed"
             if pin:
-                to = pin_destination(
-                    FIRST_CONTACT, settings=settings, recipient=key.address, adviser=adviser.address
+                to = self._pin_by_sms(
+                    pin_destination(
+                        FIRST_CONTACT,
+                        settings=settings,
+                        recipient=key.address,
+                        adviser=adviser.address,
+                        phone=plan.phone,
+                        sms=self.runtime.config.sms.gateway != "",
+                    ),
+                    pin=pin,
+                    adviser=adviser.address,
+                    settings=settings,
                 )
+                plan.pins.append(account.recipient_id)
+                plan.decisions[rcpt] = "sealed+pin"
+                if to is None:
+                    continue  # the SMS went out
                 mail = first_pin_notice(
                     to,
                     recipient=key.address,
@@ -390,8 +416,33 @@ class Sealer:
                     now=now,
                 )
                 plan.add(mail, [rcpt])
-                plan.pins.append(account.recipient_id)
-                plan.decisions[rcpt] = "sealed+pin"
+
+    def _pin_by_sms(
+        self, to: PinDestination, *, pin: str, adviser: str, settings: Settings
+    ) -> PinDestination | None:
+        """Send the PIN by SMS when `to` says so (None: sent); else, or when it fails, the
+        destination of the PIN mail (the adviser when the SMS was refused).
+
+        Sent before the carrier is relayed: should relaying fail, the MTA's retry brings a
+        new PIN (`_pin`), and the customer gets a second SMS whose PIN is the valid one.
+        """
+        if not to.by_sms:
+            return to
+        gateway = self.runtime.sms_gateway()
+        text = pin_sms_text(
+            pin,
+            product_name=settings.product_name,
+            portal_url=self.portal_url,
+            lang=settings.default_language,
+        )
+        try:
+            if gateway is None:
+                raise SmsError("no SMS gateway is configured")
+            gateway.send(to.address, text)
+        except SmsError as exc:
+            log.warning("PIN SMS not sent (%s): the PIN goes to the adviser", exc)
+            return PinDestination(adviser, ADVISER)
+        return None
 
     def _accounts(
         self, plan: Plan, sender: str, addresses: dict[str, str]
@@ -465,6 +516,8 @@ class Sealer:
                     accounts[rcpt] = (Account.of(recipient, None), None)
                     continue
                 pin, pin_settled = self._pin(session, recipient, pin, plan)
+                if plan.phone and plan.phone != recipient.phone:
+                    recipients.set_phone(recipient, plan.phone)
                 material = recipients.current_key(recipient)
                 key = envelope.RecipientKey(
                     address=address,
@@ -562,6 +615,14 @@ class Sealer:
                 )
         except (KeystoreUnavailable, DatabaseError) as exc:
             log.warning("message %s: thread audit entry not written: %s", plan.message_id, exc)
+
+
+def _phone_of(message: MailMessage) -> str:
+    """Return the customer's mobile number the adviser gave in X-WebCrypt-Phone, or ""."""
+    try:
+        return normalize_phone(message.get(PHONE_HEADER))
+    except ValueError:
+        return ""
 
 
 class _StaleAccount(Exception):

@@ -1,4 +1,4 @@
-"""Two PIN settings instead of one, and the mails recipients send from the portal.
+"""Two PIN settings instead of one, a phone number for PINs by SMS, and portal mails.
 
 The stored ``pin_delivery`` becomes ``reset_pin``; the table ``portal_messages`` records the
 Message-ID of each mail a recipient sends from the portal, so that the filter can seal an
@@ -46,6 +46,8 @@ def upgrade() -> None:
         **MYSQL,
     )
     op.create_index("ix_portal_messages_sent_at", "portal_messages", ["sent_at"])
+    with op.batch_alter_table("recipients") as batch:
+        batch.add_column(sa.Column("phone", sa.String(32), nullable=True))
     connection = op.get_bind()
     taken = connection.execute(
         sa.select(_SETTINGS.c.name).where(_SETTINGS.c.name == "reset_pin")
@@ -58,6 +60,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("recipients") as batch:
+        batch.drop_column("phone")
     op.drop_index("ix_portal_messages_sent_at", table_name="portal_messages")
     op.drop_table("portal_messages")
     connection = op.get_bind()
