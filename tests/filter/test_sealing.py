@@ -262,3 +262,20 @@ def test_without_a_logo_there_is_no_related_part(harness):
     (carrier,) = carriers(harness.sink.wait_for(2))
     types = {p.get_content_type() for p in carrier.parsed().walk()}
     assert "multipart/related" not in types and not any(t.startswith("image/") for t in types)
+
+
+@pytest.mark.parametrize(
+    ("channel", "expected"),
+    [
+        ("adviser", "use the one-time PIN that Ann Adviser gives you by phone."),
+        ("helpdesk", "use the one-time PIN that our helpdesk gives you by phone."),
+        ("recipient", "use the one-time PIN that you receive in a separate mail."),
+    ],
+)
+def test_the_carrier_says_where_the_first_pin_comes_from(harness, channel, expected):
+    harness.settings(first_contact_pin=channel, pin_helpdesk="pins@bank.example")
+    harness.send(offer(), to=["c@cust.example"])
+    received = harness.sink.wait_for(2)
+    (carrier,) = [r for r in carriers(received) if r.parsed()["X-WebCrypt-Notice"] is None]
+    text = carrier.parsed().get_body(preferencelist=("plain",)).get_content()
+    assert expected in " ".join(text.split())

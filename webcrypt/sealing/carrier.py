@@ -35,6 +35,7 @@ from webcrypt.mail.message import decode_text, without_surrogates
 from webcrypt.mail.rendering import language, render_mail, render_template
 from webcrypt.sealing.branding import LOGO_TYPES as LOGO_MIME_TYPES
 from webcrypt.sealing.branding import Branding
+from webcrypt.sealing.pins import FIRST_CONTACT, pin_channel
 from webcrypt.sealing.securehtm import render_secure_htm
 
 if TYPE_CHECKING:
@@ -156,6 +157,7 @@ def readable_parts(
             filename=NEUTRAL_NAME if neutral else HTML_NAME,
             neutral=neutral,
             by_thread=by_thread,
+            pin_from=pin_channel(FIRST_CONTACT, settings),
         )
         texts.append(rendered.text)
         # Output of an autoescaped template: already safe HTML.
