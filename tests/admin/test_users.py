@@ -243,3 +243,27 @@ def test_reset_can_send_the_pin_by_sms_to_the_number_on_record(
         assert not any("1761234567" in d for d in details)
     finally:
         sms.stop()
+
+
+def test_an_admin_enters_and_removes_the_mobile_number(
+    admin_client: FlaskClient, runtime: Runtime, customer: int
+) -> None:
+    url = f"/admin/users/{customer}/phone"
+    page = admin_client.get(url)
+    assert page.status_code == 200 and "Mobile number" in text_of(page)
+    refused = post_form(admin_client, url, {"phone": "0176 1234567"})
+    assert refused.status_code == 400
+    assert "not an international phone number" in text_of(refused)
+    response = post_form(admin_client, url, {"phone": "+49 176 123 4567"})
+    assert response.status_code == 302
+    with runtime.keystore.session() as session:
+        assert runtime.keystore.recipients(session).get(CUSTOMER).phone == "+491761234567"
+    assert "+491761234567" in text_of(admin_client.get(f"/admin/users/{customer}"))
+    post_form(admin_client, url, {"phone": ""})
+    with runtime.keystore.session() as session:
+        assert runtime.keystore.recipients(session).get(CUSTOMER).phone is None
+    with runtime.keystore.session() as session:
+        details = [
+            str(e.detail) for e in runtime.keystore.audit(session).search(action="recipient.phone")
+        ]
+    assert sorted(details) == ["mobile number: +...567", "mobile number: none"]
