@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Protocol
 
@@ -58,6 +56,10 @@ class WebhookGateway:
 
     def send(self, phone: str, text: str) -> None:
         """Post the SMS to the webhook; raise SmsError on any other answer or no answer."""
+        # Heavy (http.client, email) and needed only when a PIN goes by SMS.
+        import urllib.error
+        import urllib.request
+
         body = json.dumps({"to": phone, "text": text}).encode("utf-8")
         headers = {"Content-Type": "application/json", "User-Agent": "WebCrypt"}
         if self.token:
