@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from keystore.clock import Clock, as_utc, utcnow
 from keystore.driver import DriverTransaction
 from keystore.mailbox import MailboxService
-from keystore.models import LedgerEntry, Recipient, RecipientKey
+from keystore.models import LedgerEntry, PortalMessage, Recipient, RecipientKey
 
 
 def _guarded_insert() -> Any:
@@ -140,6 +141,35 @@ class LedgerService:
         existing.key_version = key_version
         self.session.flush()
         return existing
+
+    def record_portal_message(self, message_id: str, recipient_id: int) -> None:
+        """Record the Message-ID of a mail the recipient sent from the portal (once)."""
+        message_id = message_id.strip().strip("<>")
+        if not message_id or len(message_id) > 255:
+            return
+        if self.session.get(PortalMessage, message_id) is not None:
+            return
+        try:
+            with self.session.begin_nested():
+                self.session.add(
+                    PortalMessage(
+                        message_id=message_id, recipient_id=recipient_id, sent_at=self.clock()
+                    )
+                )
+        except IntegrityError:
+            pass  # recorded at the same moment by another request
+
+    def portal_senders(self, message_ids: Sequence[str]) -> set[str]:
+        """Return the addresses of the recipients who sent any of `message_ids` from the portal."""
+        wanted = list({m.strip().strip("<>") for m in message_ids if m.strip()})[:100]
+        if not wanted:
+            return set()
+        rows = self.session.scalars(
+            select(Recipient.address)
+            .join(PortalMessage, PortalMessage.recipient_id == Recipient.id)
+            .where(PortalMessage.message_id.in_(wanted), Recipient.status == "active")
+        )
+        return {str(address) for address in rows}
 
     def get(self, message_id: str, recipient_id: int) -> LedgerEntry | None:
         """Return the entry of one message for one recipient."""

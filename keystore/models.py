@@ -61,6 +61,8 @@ class Recipient(Base):
     security_answer_hash: Mapped[str | None] = mapped_column(String(255))
     # Wrapped under the master key (see RecipientService.set_security_phrase).
     security_phrase: Mapped[str | None] = mapped_column(String(1024))
+    # The mobile number PINs go to by SMS, in E.164 form (given by the adviser).
+    phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(320), default="")
@@ -253,6 +255,26 @@ class RelayedMail(Base):
 
     def __repr__(self) -> str:
         return f"RelayedMail(message={self.message!r}, part={self.part!r})"
+
+
+class PortalMessage(Base):
+    """A mail a recipient sent from the portal (a reply or a new message), by its Message-ID.
+
+    The filter seals an adviser's answer to it even without a trigger (the thread rule).
+    """
+
+    __tablename__ = "portal_messages"
+    __table_args__ = (
+        Index("ix_portal_messages_sent_at", "sent_at"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"PortalMessage(message_id={self.message_id!r})"
 
 
 class AuditEvent(Base):

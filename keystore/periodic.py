@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from keystore.addresses import normalize_address
 from keystore.chunks import in_chunks
 from keystore.clock import Clock, as_utc, utcnow
-from keystore.models import AdviserOption, LedgerEntry, Recipient, RecipientKey
+from keystore.models import AdviserOption, LedgerEntry, PortalMessage, Recipient, RecipientKey
 from keystore.noticelog import NoticeService
 
 
@@ -72,13 +72,22 @@ class LifecycleService:
         return list(self.session.scalars(query.order_by(LedgerEntry.id)))
 
     def purge_ledger(self, *, created_before: datetime, now: datetime) -> int:
-        """Delete ledger rows sealed before `created_before` that have expired by `now`."""
+        """Delete ledger rows sealed before `created_before` that have expired by `now`.
+
+        Records of mails sent from the portal before `created_before` go too.
+        """
         result = self.session.execute(
             delete(LedgerEntry)
             .where(
                 LedgerEntry.created_at < as_utc(created_before),
                 LedgerEntry.expires_at <= as_utc(now),
             )
+            .execution_options(synchronize_session=False)
+        )
+        # The Message-IDs of portal mails go with them: an answer after that is not a reply.
+        self.session.execute(
+            delete(PortalMessage)
+            .where(PortalMessage.sent_at < as_utc(created_before))
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]

@@ -263,6 +263,11 @@ class RecipientService(KeyVersions, PasswordResets):
         recipient.security_answer_hash = self.hasher.hash(normalize_answer(answer))
         self.session.flush()
 
+    def set_phone(self, recipient: Recipient, phone: str | None) -> None:
+        """Store (or clear with None) the E.164 mobile number that PINs go to by SMS."""
+        recipient.phone = phone or None
+        self.session.flush()
+
     def set_security_phrase(self, recipient: Recipient, phrase: str | None) -> None:
         """Store (or clear with None) the phrase the portal shows before the password, wrapped.
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from keystore.addresses import normalize_address
 from keystore.audit import AuditService
 from keystore.clock import Clock, utcnow
 from keystore.errors import SettingsError
@@ -24,6 +25,8 @@ MAX_LOGO_BYTES = 200 * 1024
 LOGO_TYPES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _WORD = re.compile(r"^[\w\-]{1,64}$")
+PIN_CHANNELS = ("adviser", "recipient", "helpdesk", "sms")
+"""Who may get a one-time PIN by mail (see `webcrypt.sealing.pins`)."""
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,12 @@ class Settings:
     pin_valid_days: int = 14
     reset_link_minutes: int = 20
     reset_answer_attempts: int = 3
-    pin_delivery: str = "adviser"
+    first_contact_pin: str = "adviser"
+    reset_pin: str = "recipient"
+    pin_helpdesk: str = ""
     default_language: str = "en"
     read_receipts: bool = False
+    thread_trigger: bool = True
     withdraw_link: bool = False
     product_name: str = "WebCrypt"
     brand_color: str = "#1f4e79"
@@ -108,6 +114,17 @@ def _word(value: object) -> str:
     return value.strip()
 
 
+def _optional_address(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    if not value.strip():
+        return ""
+    try:
+        return normalize_address(value)
+    except ValueError:
+        raise ValueError("must be one mail address such as helpdesk@bank.example") from None
+
+
 def _color(value: object) -> str:
     if not isinstance(value, str) or not _COLOR.match(value.strip()):
         raise ValueError("must be a colour like #1f4e79")
@@ -148,9 +165,12 @@ VALIDATORS: dict[str, Callable[[object], Any]] = {
     "pin_valid_days": integer(1, 365),
     "reset_link_minutes": integer(5, 120),
     "reset_answer_attempts": integer(1, 10),
-    "pin_delivery": choice("adviser", "recipient"),
+    "first_contact_pin": choice(*PIN_CHANNELS),
+    "reset_pin": choice(*PIN_CHANNELS),
+    "pin_helpdesk": _optional_address,
     "default_language": choice(*LANGUAGES),
     "read_receipts": boolean,
+    "thread_trigger": boolean,
     "withdraw_link": boolean,
     "product_name": _text(1, 64),
     "brand_color": _color,
@@ -180,6 +200,9 @@ def _cross_check(settings: Settings) -> dict[str, str]:
         errors["mailbox_quota"] = "must be at least max_message_size"
     if settings.ledger_retention_days < settings.message_expiry_days:
         errors["ledger_retention_days"] = "must be at least message_expiry_days"
+    for name in ("first_contact_pin", "reset_pin"):
+        if getattr(settings, name) == "helpdesk" and not settings.pin_helpdesk:
+            errors["pin_helpdesk"] = f"must be set when {name} is helpdesk"
     if bool(settings.logo_png) != bool(settings.logo_mime):
         errors["logo_mime"] = "must be set together with logo_png"
     elif settings.logo_png and not settings.logo_png.startswith(LOGO_TYPES[settings.logo_mime]):

@@ -124,6 +124,9 @@ def _send(message: Any, sender: str, recipients: list[str], action: str) -> str 
         log.warning("portal %s from %s not relayed: %s", action, sender, error)
         return _("The message could not be sent right now. Please try again in a few minutes.")
     with services() as found:
+        account = found.recipients.get(sender)
+        if account is not None:  # so that the adviser's answer is sealed (the thread rule)
+            found.ledger.record_portal_message(str(message["Message-ID"]), int(account.id))
         found.audit.record(
             f"portal.{action}",
             actor=sender,

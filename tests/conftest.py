@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from tests.support.components import need, under_ci
+from tests.support.components import need, port_open, under_ci
 
 
 class SharedTemplateCode(BytecodeCache):
@@ -51,10 +51,31 @@ SERVER_URLS = {
 }
 
 
-def database_servers_wanted() -> bool:
-    """Tell whether tests should use the PostgreSQL and MariaDB servers."""
-    wanted = os.environ.get("WEBCRYPT_TEST_DATABASES", "").lower() in {"1", "true", "yes"}
-    return wanted or under_ci()
+DEFAULT_PORTS = {"postgresql": 5432, "mariadb": 3306}
+"""Where the database servers answer on a developer's machine (and in CI)."""
+
+ENABLE_DATABASES = (
+    "start PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306 (database test), "
+    "or set WEBCRYPT_TEST_DATABASES=1 with WEBCRYPT_TEST_POSTGRESQL_URL / _MARIADB_URL"
+)
+
+
+SKIPPED_DATABASE = "no database server answers"
+"""What the skip reason of a test that needs a database server says."""
+
+
+def database_servers_wanted(backend: str = "postgresql") -> bool:
+    """Tell whether tests should use `backend`'s server.
+
+    Yes under CI or with WEBCRYPT_TEST_DATABASES=1 (an unreachable server is then a failure),
+    no with WEBCRYPT_TEST_DATABASES=0, else when something answers on its default port.
+    """
+    setting = os.environ.get("WEBCRYPT_TEST_DATABASES", "").lower()
+    if setting in {"1", "true", "yes"} or under_ci():
+        return True
+    if setting in {"0", "false", "no"}:
+        return False
+    return port_open("127.0.0.1", DEFAULT_PORTS[backend])
 
 
 def _server_url(backend: str) -> str | None:
@@ -104,15 +125,16 @@ def keystore_url(
 ) -> Iterator[str]:
     """An empty keystore database for this test session, on each backend in turn.
 
-    PostgreSQL and MariaDB run when WEBCRYPT_TEST_DATABASES=1 or under CI (where an
-    unreachable server is a failure); each gets a fresh database that is dropped at the end.
+    PostgreSQL and MariaDB run when their servers answer on the default ports, or with
+    WEBCRYPT_TEST_DATABASES=1 or under CI (where an unreachable server is a failure); each
+    gets a fresh database that is dropped at the end.
     """
     backend: str = request.param
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('keystore') / 'keystore.db'}"
         return
-    if not database_servers_wanted():
-        pytest.skip(f"{backend}: set WEBCRYPT_TEST_DATABASES=1 to run against the server")
+    if not database_servers_wanted(backend):
+        pytest.skip(f"{backend}: {SKIPPED_DATABASE} on 127.0.0.1:{DEFAULT_PORTS[backend]}")
     server_url = _server_url(backend)
     need(server_url is not None, f"{backend} server is not reachable")
     assert server_url is not None
@@ -127,3 +149,18 @@ def keystore_url(
 def sqlite_keystore_url(tmp_path: Path) -> str:
     """A keystore database URL on a fresh SQLite file (for tests that need only one backend)."""
     return f"sqlite:///{tmp_path / 'keystore.db'}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End with one line: how many tests were skipped, and how to run the database ones."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not hasattr(reporter, "stats"):
+        return
+    skipped = reporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    databases = sum(1 for report in skipped if SKIPPED_DATABASE in str(report.longrepr))
+    line = f"{len(skipped)} tests skipped (the list above says why)"
+    if databases:
+        line += f"; {databases} of them need the database servers: {ENABLE_DATABASES}"
+    reporter.write_line(line, yellow=True)

@@ -17,15 +17,20 @@ from datetime import datetime
 from email.utils import formataddr
 from typing import Any
 
+from keystore.languages import LANGUAGES
 from keystore.settings import Settings
 from webcrypt.mail.compose import Outgoing, compose
 from webcrypt.mail.dates import format_day, format_moment
 from webcrypt.mail.message import domain_of
-from webcrypt.mail.rendering import language, render_mail
+from webcrypt.mail.rendering import Rendered, language, render_mail
+from webcrypt.sealing.pins import HELPDESK, PinDestination
 from webcrypt.sealing.securehtm import portal_origin
 
 NOTICE_HEADER = "X-WebCrypt-Notice"
 """The header field that names the kind of notice (the template's name)."""
+
+BILINGUAL_RULE = "\n\n" + "-" * 60 + "\n\n"
+"""What separates the languages of a notice written in both."""
 
 RESET_EVENTS = (
     "password_changed",
@@ -65,45 +70,55 @@ def notice(
     settings: Settings,
     lang: str | None,
     now: datetime,
+    bilingual: bool = False,
 ) -> Outgoing:
     """Render the template `name` with `context` in `lang` (else the default language) for `to`.
 
     `sent_for` is an address whose domain the notice comes from (the adviser's); it defaults to
-    `to`, the adviser, for the notices to advisers.
+    `to`, the adviser, for the notices to advisers. With `bilingual` and no `lang` (the
+    reader's language is unknown), the notice is written in every language, the default first.
     """
     chosen = language(lang, settings.default_language)
-
-    def day(moment: datetime) -> str:
-        return format_day(moment, chosen)
-
-    def moment(value: datetime) -> str:
-        return format_moment(value, chosen)
-
-    rendered = render_mail(
-        "mail",
-        name,
-        chosen,
-        product_name=settings.product_name,
-        contact=settings.contact(chosen),
-        footer=settings.footer(chosen),
-        day=day,
-        moment=moment,
-        **context,
-    )
+    written = [chosen]
+    if bilingual and lang is None:  # nobody knows the reader's language: both, default first
+        written += [other for other in LANGUAGES if other != chosen]
+    renderings = [_render(name, each, context, settings) for each in written]
     data = compose(
         sender=system_sender(settings.product_name, to if sent_for is None else sent_for),
         to=to,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
+        subject=" / ".join(r.subject for r in renderings),
+        text=BILINGUAL_RULE.join(r.text.rstrip("\n") for r in renderings) + "\n",
+        html=renderings[0].html if len(renderings) == 1 else None,
         headers=[
             ("Auto-Submitted", "auto-generated"),
-            ("Content-Language", chosen),
+            ("Content-Language", ", ".join(written)),
             (NOTICE_HEADER, name),
         ],
         now=now,
     )
     return Outgoing(data=data, mail_from="", rcpt_tos=(to,), kind=name, crlf_only=True)
+
+
+def _render(name: str, lang: str, context: Mapping[str, Any], settings: Settings) -> Rendered:
+    """Render the notice template `name` in `lang` with the branding of `settings`."""
+
+    def day(moment: datetime) -> str:
+        return format_day(moment, lang)
+
+    def moment(value: datetime) -> str:
+        return format_moment(value, lang)
+
+    return render_mail(
+        "mail",
+        name,
+        lang,
+        product_name=settings.product_name,
+        contact=settings.contact(lang),
+        footer=settings.footer(lang),
+        day=day,
+        moment=moment,
+        **context,
+    )
 
 
 def pin_mail(
@@ -115,19 +130,118 @@ def pin_mail(
     settings: Settings,
     lang: str | None,
     now: datetime,
+    helpdesk: bool = False,
+    sent_for: str | None = None,
 ) -> Outgoing:
-    """Give the adviser a new recipient's one-time PIN (first contact).
+    """Give the adviser (or the helpdesk) a new recipient's one-time PIN (first contact).
 
     It also gives the adviser what to tell the customer against forged pages: the portal's
-    address (the only page for the password) and that it shows their security phrase.
+    address (the only page for the password) and that it shows their security phrase. With
+    no `lang` it is written in both languages.
     """
     context = {
         "recipient": recipient,
         "pin": pin,
         "portal_url": portal_url,
         "origin": portal_origin(portal_url),
+        "helpdesk": helpdesk,
     }
-    return notice("pin", adviser, context, settings=settings, lang=lang, now=now)
+    return notice(
+        "pin",
+        adviser,
+        context,
+        sent_for=sent_for,
+        settings=settings,
+        lang=lang,
+        now=now,
+        bilingual=True,
+    )
+
+
+def first_pin_notice(
+    destination: PinDestination,
+    *,
+    recipient: str,
+    adviser: str,
+    pin: str,
+    portal_url: str,
+    settings: Settings,
+    now: datetime,
+) -> Outgoing:
+    """Build the mail with a new account's first PIN for its `destination` (`pin_destination`).
+
+    To the adviser or the helpdesk in both languages; to the recipient in the default one.
+    """
+    if destination.to_recipient:
+        return pin_recipient_mail(
+            recipient=recipient,
+            sent_for=adviser,
+            pin=pin,
+            portal_url=portal_url,
+            settings=settings,
+            lang=settings.default_language,
+            now=now,
+        )
+    return pin_mail(
+        adviser=destination.address,
+        recipient=recipient,
+        pin=pin,
+        portal_url=portal_url,
+        settings=settings,
+        lang=None,
+        now=now,
+        helpdesk=destination.role == HELPDESK,
+        sent_for=adviser,
+    )
+
+
+def pin_recipient_mail(
+    *,
+    recipient: str,
+    sent_for: str,
+    pin: str,
+    portal_url: str,
+    settings: Settings,
+    lang: str | None,
+    now: datetime,
+) -> Outgoing:
+    """Send a new recipient's first one-time PIN straight to them (when the settings say so)."""
+    context = {"recipient": recipient, "pin": pin, "portal_url": portal_url}
+    return notice(
+        "pin_recipient",
+        recipient,
+        context,
+        sent_for=sent_for,
+        settings=settings,
+        lang=lang,
+        now=now,
+    )
+
+
+def access_reset_mail(
+    *,
+    recipient: str,
+    sent_for: str,
+    pin_from: str,
+    pin_role: str,
+    portal_url: str,
+    settings: Settings,
+    lang: str | None,
+    now: datetime,
+) -> Outgoing:
+    """Tell the customer that an admin reset their access and who will give them the new PIN.
+
+    It carries no PIN: `pin_from` (the adviser's or the helpdesk's address, `pin_role`) has it.
+    """
+    context = {
+        "recipient": recipient,
+        "pin_from": pin_from,
+        "pin_role": pin_role,
+        "portal_url": portal_url,
+    }
+    return notice(
+        "access_reset", recipient, context, sent_for=sent_for, settings=settings, lang=lang, now=now
+    )
 
 
 def pin_reset_mail(
@@ -142,10 +256,22 @@ def pin_reset_mail(
     lang: str | None,
     now: datetime,
 ) -> Outgoing:
-    """Send the new one-time PIN after an admin reset, to the recipient or to the adviser."""
+    """Send the new one-time PIN after an admin reset, to the recipient or to the adviser.
+
+    To the adviser (or helpdesk) with no `lang`, it is written in both languages.
+    """
     name = "pin_reset_recipient" if to_recipient else "pin_reset"
     context = {"recipient": recipient, "pin": pin, "portal_url": portal_url}
-    return notice(name, to, context, sent_for=sent_for, settings=settings, lang=lang, now=now)
+    return notice(
+        name,
+        to,
+        context,
+        sent_for=sent_for,
+        settings=settings,
+        lang=lang,
+        now=now,
+        bilingual=not to_recipient,
+    )
 
 
 def deactivated_notice(

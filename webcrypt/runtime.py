@@ -18,6 +18,7 @@ from keystore.masterkey import MasterKey, load_master_key
 from keystore.passwords import Hasher
 from keystore.settings import Settings
 from webcrypt.config.loader import Config
+from webcrypt.sealing.sms import SmsGateway, open_gateway
 from webcrypt.smtp.relay import open_relay
 
 if TYPE_CHECKING:
@@ -138,6 +139,11 @@ class Runtime:
             url = self.config.filter.relay if kind == "filter" else self.config.portal_relay
             self._relays[kind] = open_relay(url, timeout=float(self.config.filter.relay_timeout))
         return self._relays[kind]
+
+    def sms_gateway(self) -> SmsGateway | None:
+        """Return the configured SMS gateway for PINs, or None when there is none."""
+        sms = self.config.sms
+        return open_gateway(sms.gateway, token=sms.token, timeout=float(sms.timeout))
 
     def close(self) -> None:
         """Release pooled connections and the database engine."""

@@ -30,6 +30,7 @@ VIEWS = (
     "portal.admin.login",
     "portal.admin.dashboard",
     "portal.admin.users",
+    "portal.admin.phone",
     "portal.admin.withdrawals",
     "portal.admin.settings_page",
     "portal.admin.branding_page",

@@ -6,12 +6,12 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from flask import render_template
+from flask import render_template, url_for
 
 from portal.context import now, runtime
 from webcrypt.envelope import RecipientKey, seal
 from webcrypt.sealing.branding import Branding
-from webcrypt.sealing.carrier import Adviser, readable_parts
+from webcrypt.sealing.carrier import LOGO_CID, Adviser, readable_parts
 from webcrypt.sealing.securehtm import render_secure_htm
 
 SAMPLE_SENDER = "berta.berater@bank.example"
@@ -54,11 +54,15 @@ def secure_htm_preview(settings: Any, lang: str) -> str:
 
 
 def carrier_parts(settings: Any, lang: str) -> tuple[str, str]:
-    """Return the carrier mail's text and HTML part for a sample adviser."""
-    return readable_parts(
+    """Return the carrier mail's text and HTML part for a sample adviser.
+
+    The mail names its logo by Content-ID; in the browser the portal's logo stands in.
+    """
+    text, html = readable_parts(
         adviser=Adviser(address=SAMPLE_SENDER, name="Berta Berater"),
         settings=settings,
         portal_url=portal_url(),
         langs=(lang,),
         neutral=False,
     )
+    return text, html.replace(f'src="cid:{LOGO_CID}"', f'src="{url_for("logo")}"')

@@ -27,8 +27,9 @@ from flask.typing import ResponseReturnValue
 from keystore.errors import KeystoreError
 from keystore.passwords import new_pin
 from portal.admin.access import Services, record, services
-from portal.admin.pinmail import build_pin_mail
+from portal.admin.pinmail import PinMail, build_pin_mail
 from portal.context import now, runtime
+from webcrypt.sealing.sms import SmsError
 from webcrypt.smtp.relay import RelayError
 
 log = logging.getLogger(__name__)
@@ -58,16 +59,16 @@ def reset_password(
         now=now(),
     )
     try:
-        runtime().relay_for("portal").send(mail.data, mail_from=mail.mail_from, rcpt_tos=[mail.to])
-    except RelayError as exc:
-        log.warning("PIN mail for %s not sent: %s", address, exc)
+        _send_pin(mail)
+    except (RelayError, SmsError) as exc:
+        log.warning("PIN for %s not sent: %s", address, exc)
         flash(
-            f"The mail with the new PIN could not be sent, so nothing was changed ({exc}). "
-            "Try again later.",
+            f"The new PIN could not be sent, so nothing was changed ({exc}). Try again later.",
             "error",
         )
         return back
-    detail = f"New PIN mailed to the {mail.delivery} ({mail.to})."
+    how = "sent by SMS" if mail.sms_text else "mailed"
+    detail = f"New PIN {how} to the {mail.delivery} ({mail.shown_to})."
     try:
         with services() as found:
             saved = _save_pin(found, recipient_id, pin_hash)
@@ -76,7 +77,7 @@ def reset_password(
     except KeystoreError as exc:
         log.warning("PIN for %s mailed but not saved: %s", address, exc)
         flash(
-            f"The mail with the new PIN went out to the {mail.delivery} ({mail.to}), but the "
+            f"The new PIN went out to the {mail.delivery} ({mail.shown_to}), but the "
             "reset could not be saved, so the PIN in that mail is void and the old password "
             f"still works. Tell the {mail.delivery} to ignore that mail, and try again later.",
             "error",
@@ -85,12 +86,38 @@ def reset_password(
     if not saved:
         flash(
             f"{address} was deleted while the mail with the new PIN went out to the "
-            f"{mail.delivery} ({mail.to}); the PIN in that mail is void.",
+            f"{mail.delivery} ({mail.shown_to}); the PIN in that mail is void.",
             "error",
         )
         return redirect(url_for("admin.users"))
+    if mail.customer_notice is not None:
+        detail += _tell_customer(mail)
     flash(f"{title}: done for {address}. {detail}", "success")
     return back
+
+
+def _send_pin(mail: PinMail) -> None:
+    """Hand the PIN to the relay or the SMS gateway; raise RelayError or SmsError."""
+    if mail.sms_text:
+        gateway = runtime().sms_gateway()
+        if gateway is None:
+            raise SmsError("no SMS gateway is configured")
+        gateway.send(mail.to, mail.sms_text)
+        return
+    runtime().relay_for("portal").send(mail.data, mail_from=mail.mail_from, rcpt_tos=[mail.to])
+
+
+def _tell_customer(mail: PinMail) -> str:
+    """Mail the customer that their access was reset and who has the PIN; say how it went."""
+    assert mail.customer_notice is not None
+    try:
+        runtime().relay_for("portal").send(
+            mail.customer_notice, mail_from="", rcpt_tos=[mail.customer]
+        )
+    except RelayError as exc:
+        log.warning("reset notice for %s not sent: %s", mail.customer, exc)
+        return f" The mail telling {mail.customer} could not be sent ({exc}): tell them yourself."
+    return f" {mail.customer} was told by mail (without the PIN) who will give them the PIN."
 
 
 def _save_pin(found: Services, recipient_id: int, pin_hash: str) -> bool:

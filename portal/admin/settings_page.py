@@ -20,6 +20,7 @@ from portal.admin.access import client_ip, current, require, services
 from portal.admin.forms import BareForm
 from portal.context import runtime
 from webcrypt.runtime import InternalDomains, effective_internal_domains
+from webcrypt.sealing.pins import ADMIN_RESET, FIRST_CONTACT, describe_pin_channel
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,13 @@ class Field:
     hint: str = ""
     choices: tuple[tuple[str, str], ...] = ()
 
+
+PIN_CHOICES = (
+    ("adviser", "the sending adviser (passes it on by phone)"),
+    ("recipient", "the customer, by mail"),
+    ("helpdesk", "the helpdesk address (passes it on by phone)"),
+    ("sms", "an SMS to the customer (number given by the adviser)"),
+)
 
 SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
     (
@@ -74,6 +82,13 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
                 "number",
                 "104857600 = 100 MB",
             ),
+            Field(
+                "thread_trigger",
+                "Seal answers to portal mails",
+                "flag",
+                "An adviser's answer to a mail the customer sent from the portal is sealed "
+                "without the trigger word.",
+            ),
         ),
     ),
     (
@@ -100,15 +115,26 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
             Field("inactivity_notice_days", "Notice before deletion (days)", "number"),
             Field("key_rotation_days", "Rotate recipient keys every (days)", "number"),
             Field(
-                "pin_delivery",
-                "PIN delivery",
+                "first_contact_pin",
+                "PIN for a new account",
                 "choice",
-                "Who gets the one-time PIN after a password reset (a new account's PIN always goes "
-                "to the adviser who sent the first message).",
-                (
-                    ("adviser", "to the adviser (by phone to the recipient)"),
-                    ("recipient", "to the recipient"),
-                ),
+                "Who gets the one-time PIN when the first secure message to an address creates "
+                "its account.",
+                PIN_CHOICES,
+            ),
+            Field(
+                "reset_pin",
+                "PIN after an admin reset",
+                "choice",
+                "Who gets the new one-time PIN after an admin resets a password. When it is not "
+                "the customer, the customer is told by mail who will give it to them.",
+                PIN_CHOICES,
+            ),
+            Field(
+                "pin_helpdesk",
+                "Helpdesk address for PINs",
+                "text",
+                "Needed when a PIN goes to the helpdesk.",
             ),
             Field(
                 "default_language",
@@ -212,7 +238,12 @@ def settings_page() -> ResponseReturnValue:
         shown = {field.name: shown_value(field, getattr(stored, field.name)) for field in fields}
         status = 400 if request.method == "POST" else 200
     in_force = effective_internal_domains(stored, runtime().config.filter.internal_domains)
-    notes = {"internal_domains": domains_in_force(in_force)}
+    sms = bool(runtime().config.sms.gateway)
+    notes = {
+        "internal_domains": domains_in_force(in_force),
+        "first_contact_pin": describe_pin_channel(FIRST_CONTACT, stored, sms=sms),
+        "reset_pin": describe_pin_channel(ADMIN_RESET, stored, sms=sms),
+    }
     return render_template(
         "admin/settings.html",
         form=form,

@@ -17,7 +17,7 @@ import pytest
 
 from keystore.clock import utcnow
 from tests.admin.conftest import ADMIN, create_admin
-from tests.portal.conftest import TEST_CONFIG, make_runtime
+from tests.portal.conftest import TEST_CONFIG, make_runtime, update_settings
 from tests.portal.helpers import ADVISER, CUSTOMER, build_mail, seal
 from tests.support.browser import chromium
 from tests.support.components import free_port
@@ -71,6 +71,7 @@ def test_totp_login_find_recipient_and_reset_password(
     base, runtime = served
     create_admin(runtime, ADMIN, FIRST_PASSWORD, secret=None)
     seal(runtime, build_mail())  # creates the recipient's account, by the adviser
+    update_settings(runtime, reset_pin="adviser")
     page = browser.new_page()
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text))
@@ -105,8 +106,9 @@ def test_totp_login_find_recipient_and_reset_password(
     page.wait_for_selector("p.notice.success")
     assert "New PIN mailed to the adviser" in page.inner_text("p.notice.success")
 
-    received = sink.wait_for(1)
-    assert received[0].rcpt_tos == [ADVISER]
+    received = sink.wait_for(2)
+    assert [r.rcpt_tos for r in received] == [[ADVISER], [CUSTOMER]]
+    assert received[1].parsed()["X-WebCrypt-Notice"] == "access_reset"
     body = received[0].parsed().get_body(("plain",)).get_content()  # type: ignore[union-attr]
     match = re.search(r"^\s+(\d{4} \d{4})\s*$", body, re.M)
     assert match, body

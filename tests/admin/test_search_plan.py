@@ -11,7 +11,7 @@ import pytest
 
 from keystore.db import Keystore
 from keystore.masterkey import MasterKey
-from tests.conftest import database_servers_wanted
+from tests.conftest import SKIPPED_DATABASE, database_servers_wanted
 from tests.support.components import need, port_open
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "search.py"
@@ -33,8 +33,8 @@ def bench() -> ModuleType:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.databases)])
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgresql":
-        if not database_servers_wanted():
-            pytest.skip("postgresql: set WEBCRYPT_TEST_DATABASES=1 to run against the server")
+        if not database_servers_wanted("postgresql"):
+            pytest.skip(f"postgresql: {SKIPPED_DATABASE} on 127.0.0.1:5432")
         need(port_open("127.0.0.1", 5432), "postgresql server is not reachable")
     return str(request.param)
 

@@ -75,7 +75,8 @@ def test_saving_applies_at_once(admin_client: FlaskClient, runtime: Runtime) -> 
         trigger_word="Vertraulich",
         internal_domains="bank.example, filiale.example",
         max_message_size="20971520",
-        pin_delivery="recipient",
+        reset_pin="helpdesk",
+        pin_helpdesk="Helpdesk@Bank.example",
         read_receipts="true",
         admin_idle_minutes="20",
     )
@@ -84,7 +85,7 @@ def test_saving_applies_at_once(admin_client: FlaskClient, runtime: Runtime) -> 
     assert current.trigger_word == "Vertraulich"
     assert current.internal_domains == ("bank.example", "filiale.example")
     assert current.max_message_size == 20971520
-    assert current.pin_delivery == "recipient"
+    assert (current.reset_pin, current.pin_helpdesk) == ("helpdesk", "helpdesk@bank.example")
     assert current.read_receipts is True
     assert current.admin_idle_minutes == 20
     assert runtime.is_internal("x@filiale.example")
@@ -114,7 +115,8 @@ def test_saving_refreshes_a_cached_copy(admin_client: FlaskClient, runtime: Runt
         ("ledger_retention_days", "5", "must be at least message_expiry_days"),
         ("internal_domains", "bank..example", "is not a domain name"),
         ("attachment_domains", "-bad-.example", "is not a domain name"),
-        ("pin_delivery", "carrier-pigeon", "must be one of"),
+        ("first_contact_pin", "carrier-pigeon", "must be one of"),
+        ("pin_helpdesk", "not an address", "must be one mail address"),
         ("default_language", "fr", "must be one of"),
         ("expiry_notice_mode", "sometimes", "must be one of"),
         ("session_idle_minutes", "-1", "must be between"),
@@ -171,3 +173,18 @@ def test_the_page_shows_the_internal_domains_in_force_and_their_source(
     )
     submit(admin_client, internal_domains="")
     assert in_force(admin_client).startswith(f"In force: {configured}, from the configuration")
+
+
+def test_the_page_shows_who_gets_each_pin_and_warns_about_the_mailbox(
+    admin_client: FlaskClient, runtime: Runtime
+) -> None:
+    page = text_of(admin_client.get("/admin/settings"))
+    assert "In force: the sending adviser, who passes it on by phone." in page
+    assert "In force: the customer, by mail." in page
+    assert "Warning" not in page
+    response = submit(admin_client, reset_pin="helpdesk", pin_helpdesk="")
+    assert response.status_code == 400
+    assert "must be set when reset_pin is helpdesk" in text_of(response)
+    submit(admin_client, first_contact_pin="recipient")
+    page = text_of(admin_client.get("/admin/settings"))
+    assert "Warning: the PIN then travels in the same mailbox as the message" in page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from flask.testing import FlaskClient
 from tests.admin.conftest import ADMIN, account_id, audit_actions, pin_in, post_form, text_of
 from tests.portal.conftest import first_login, login, update_settings
 from tests.portal.helpers import ADVISER, CUSTOMER, build_mail, csrf_token, seal
+from tests.support.smsgateway import SmsGatewayDouble
+from webcrypt.config.loader import SmsSection
 from webcrypt.runtime import Runtime
 
 
@@ -64,6 +67,7 @@ def test_detail_page(admin_client: FlaskClient, runtime: Runtime, customer: int)
 def test_reset_password_mails_a_pin_to_the_adviser(
     admin_client: FlaskClient, runtime: Runtime, customer: int, client: FlaskClient
 ) -> None:
+    update_settings(runtime, reset_pin="adviser")
     url = f"/admin/users/{customer}/reset"
     page = admin_client.get(url)
     assert f"to the adviser ({ADVISER})" in text_of(page)
@@ -71,11 +75,23 @@ def test_reset_password_mails_a_pin_to_the_adviser(
     response = admin_client.post(url, data={"csrf_token": csrf_token(page.data), "confirm": "yes"})
     assert response.status_code == 302
     mails = outbox(runtime)
-    assert len(mails) == before + 1
-    mail = mails[-1]
+    assert len(mails) == before + 2
+    mail, told = mails[-2:]
     assert f"X-Envelope-To: {ADVISER}".encode() in mail
     assert CUSTOMER.encode() in mail
     pin = pin_in(mail)
+    # The customer learns that access was reset and who calls, without the PIN.
+    assert f"X-Envelope-To: {CUSTOMER}".encode() in told
+    notice = message_from_bytes(told, policy=policy.default)
+    assert notice["X-WebCrypt-Notice"] == "access_reset"
+    body = notice.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert f"adviser ({ADVISER}) will call you" in " ".join(str(body.get_content()).split())
+    assert pin not in told.decode("ascii", "replace") and pin.replace(" ", "") not in told.decode(
+        "ascii", "replace"
+    )
+    page = admin_client.get(response.headers["Location"])
+    assert "was told by mail (without the PIN)" in text_of(page)
     assert ("recipient.reset_password", ADMIN, CUSTOMER) in audit_actions(runtime)
     # The old password is gone; the PIN works once.
     with runtime.keystore.session() as session:
@@ -90,9 +106,11 @@ def test_reset_password_mails_a_pin_to_the_adviser(
 def test_reset_can_mail_the_recipient(
     admin_client: FlaskClient, runtime: Runtime, customer: int
 ) -> None:
-    update_settings(runtime, pin_delivery="recipient", default_language="de")
+    update_settings(runtime, reset_pin="recipient", default_language="de")
+    before = len(outbox(runtime))
     response = post_form(admin_client, f"/admin/users/{customer}/reset", {"confirm": "yes"})
     assert response.status_code == 302
+    assert len(outbox(runtime)) == before + 1  # the PIN mail alone: nobody else to name
     mail = outbox(runtime)[-1]
     assert f"X-Envelope-To: {CUSTOMER}".encode() in mail
     message = message_from_bytes(mail, policy=policy.default)
@@ -109,6 +127,7 @@ def test_reset_without_an_adviser_changes_nothing(
             "walkin@example.com", created_by=""
         )
         recipient_id = recipient.id
+    update_settings(runtime, reset_pin="adviser")
     before = len(outbox(runtime))
     response = post_form(admin_client, f"/admin/users/{recipient_id}/reset", {"confirm": "yes"})
     assert response.status_code == 302
@@ -192,3 +211,59 @@ def test_get_never_changes_anything(
         recipient = runtime.keystore.recipients(session).get(CUSTOMER)
         assert recipient.status == "active" and recipient.password_hash
     assert not [a for a, _, _ in audit_actions(runtime) if a.startswith("recipient.")]
+
+
+def test_reset_can_send_the_pin_by_sms_to_the_number_on_record(
+    admin_client: FlaskClient, runtime: Runtime, customer: int
+) -> None:
+    sms = SmsGatewayDouble().start()
+    try:
+        runtime.config = dataclasses.replace(
+            runtime.config, sms=SmsSection(gateway=f"webhook:{sms.url}", token="", timeout=5.0)
+        )
+        update_settings(runtime, reset_pin="sms")
+        with runtime.keystore.session() as session:
+            accounts = runtime.keystore.recipients(session)
+            accounts.set_phone(accounts.get(CUSTOMER), "+491761234567")
+        page = admin_client.get("/admin/settings")
+        assert "In force: an SMS to the customer" in text_of(page)
+        before = len(outbox(runtime))
+        response = post_form(admin_client, f"/admin/users/{customer}/reset", {"confirm": "yes"})
+        assert response.status_code == 302
+        (message,) = sms.received
+        assert message.to == "+491761234567"
+        assert len(outbox(runtime)) == before  # no mail: the customer has the PIN
+        pin = message.text.split("PIN is ")[1].split(".")[0]
+        with runtime.keystore.session() as session:
+            assert runtime.keystore.recipients(session).authenticate_pin(CUSTOMER, pin).ok
+        with runtime.keystore.session() as session:
+            events = runtime.keystore.audit(session).search(action="recipient.reset_password")
+            details = [str(e.detail) for e in events]
+        assert any("sent by SMS to the sms (+...567)" in d for d in details), details
+        assert not any("1761234567" in d for d in details)
+    finally:
+        sms.stop()
+
+
+def test_an_admin_enters_and_removes_the_mobile_number(
+    admin_client: FlaskClient, runtime: Runtime, customer: int
+) -> None:
+    url = f"/admin/users/{customer}/phone"
+    page = admin_client.get(url)
+    assert page.status_code == 200 and "Mobile number" in text_of(page)
+    refused = post_form(admin_client, url, {"phone": "0176 1234567"})
+    assert refused.status_code == 400
+    assert "not an international phone number" in text_of(refused)
+    response = post_form(admin_client, url, {"phone": "+49 176 123 4567"})
+    assert response.status_code == 302
+    with runtime.keystore.session() as session:
+        assert runtime.keystore.recipients(session).get(CUSTOMER).phone == "+491761234567"
+    assert "+491761234567" in text_of(admin_client.get(f"/admin/users/{customer}"))
+    post_form(admin_client, url, {"phone": ""})
+    with runtime.keystore.session() as session:
+        assert runtime.keystore.recipients(session).get(CUSTOMER).phone is None
+    with runtime.keystore.session() as session:
+        details = [
+            str(e.detail) for e in runtime.keystore.audit(session).search(action="recipient.phone")
+        ]
+    assert sorted(details) == ["mobile number: +...567", "mobile number: none"]

@@ -15,6 +15,7 @@ from webcrypt.smtp.rules import (
     internal_sender,
     secure_suffix,
     subject_trigger,
+    thread_trigger,
 )
 from webcrypt.smtp.rules import registry as rules
 from webcrypt.smtp.rules.rulecontext import Context
@@ -39,6 +40,7 @@ def test_registry_has_every_rule_with_a_description():
         "subject-trigger",
         "secure-suffix",
         "header-trigger",
+        "thread-trigger",
         "internal-sender",
     }
     for name, rule in rules.RULES.items():
@@ -215,3 +217,86 @@ def test_split_agrees_with_pythons_parser(lines, ends, body):
     blank = re.match(rb"\r\n|\r|\n", rest)
     expected = rest[blank.end() :] if blank else rest
     assert payload == expected
+
+
+PORTAL_MAILS = {"r1.abc@portal.bank.example": "c@cust.example"}
+"""Message-IDs sent from the portal, and by whom (what the keystore would answer)."""
+
+
+def thread_ctx(rcpt_tos=("c@cust.example",), on=True, asked=None):
+    def portal_senders(ids):
+        if asked is not None:
+            asked.append(list(ids))
+        return {PORTAL_MAILS[i] for i in ids if i in PORTAL_MAILS}
+
+    return Context(
+        mail_from="adviser@bank.example",
+        rcpt_tos=tuple(rcpt_tos),
+        internal_domains=BANK,
+        thread_trigger=on,
+        portal_senders=portal_senders,
+    )
+
+
+ANSWER = """From: Ann Adviser <adviser@bank.example>
+To: Chris Customer <c@cust.example>
+Subject: Re: my question
+Message-ID: <a1@bank.example>
+{thread}
+
+Here is the answer.
+"""
+
+
+@pytest.mark.parametrize(
+    ("thread", "rcpt_tos", "expected"),
+    [
+        ("In-Reply-To: <r1.abc@portal.bank.example>", ("c@cust.example",), True),
+        (
+            "References: <x0@bank.example>\n <r1.abc@portal.bank.example>",
+            ("c@cust.example",),
+            True,
+        ),
+        ("In-Reply-To: <r1.abc@portal.bank.example>", ("C@Cust.Example#secure",), True),
+        ("In-Reply-To: <r1.abc@portal.bank.example>", ("other@cust.example",), False),
+        ("In-Reply-To: <r1.abc@portal.bank.example>", ("colleague@bank.example",), False),
+        ("In-Reply-To: <elsewhere@cust.example>", ("c@cust.example",), False),
+        ("In-Reply-To: r1.abc@portal.bank.example", ("c@cust.example",), False),
+        ("X-Other: 1", ("c@cust.example",), False),
+    ],
+)
+def test_thread_trigger(thread, rcpt_tos, expected):
+    message = msg(ANSWER.format(thread=thread))
+    assert thread_trigger.check(message, thread_ctx(rcpt_tos)) is expected
+
+
+def test_thread_trigger_can_be_switched_off_and_asks_nothing_then():
+    asked: list[list[str]] = []
+    message = msg(ANSWER.format(thread="In-Reply-To: <r1.abc@portal.bank.example>"))
+    assert thread_trigger.check(message, thread_ctx(on=False, asked=asked)) is False
+    assert asked == []
+
+
+def test_thread_trigger_asks_only_without_another_trigger_and_without_keystore_for_plain_mail():
+    asked: list[list[str]] = []
+    plain = msg(ANSWER.format(thread="X-Other: 1"))
+    assert rules.matching_triggers(plain, thread_ctx(asked=asked)) == []
+    assert asked == []
+    marked = msg(ANSWER.format(thread="In-Reply-To: <r1.abc@portal.bank.example>"))
+    marked_with_word = msg(
+        ANSWER.format(thread="In-Reply-To: <r1.abc@portal.bank.example>").replace(
+            "Re: my question", "Re: my question WebCrypt"
+        )
+    )
+    assert rules.matching_triggers(marked_with_word, thread_ctx(asked=asked)) == ["subject-trigger"]
+    assert asked == []
+    assert rules.matching_triggers(marked, thread_ctx(asked=asked)) == ["thread-trigger"]
+    assert asked == [["r1.abc@portal.bank.example"]]
+
+
+def test_thread_trigger_looks_up_a_bounded_number_of_references():
+    many = " ".join(f"<id{i}@cust.example>" for i in range(500))
+    message = msg(ANSWER.format(thread=f"In-Reply-To: <first@x.example>\nReferences: {many}"))
+    ids = thread_trigger.referenced_ids(message)
+    assert ids[0] == "first@x.example" and len(ids) <= thread_trigger.MAX_REFERENCES + 1
+    assert "id499@cust.example" in ids

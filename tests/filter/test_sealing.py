@@ -136,7 +136,8 @@ def test_first_contact_sends_one_pin_to_the_adviser(harness):
     parsed = pin.parsed()
     assert parsed["From"].addresses[0].domain == "bank.example"
     text = parsed.get_content()
-    assert "c@cust.example" in text and "PHONE OR FAX" in text
+    assert "c@cust.example" in text and "BY PHONE ONLY" in text and "NUR TELEFONISCH" in text
+    assert text.startswith("To do: call c@cust.example")
     number = PIN_PATTERN.search(text).group(1)
     with harness.runtime.keystore.session() as session:
         result = harness.runtime.keystore.recipients(session).authenticate_pin(
@@ -150,11 +151,32 @@ def test_first_contact_sends_one_pin_to_the_adviser(harness):
     assert len(carriers(received)) == 1
 
 
-def test_pin_mail_in_german(harness):
+def test_pin_mail_in_german_first(harness):
     harness.settings(default_language="de")
     harness.send(offer(), to=["c@cust.example"])
     (pin,) = pin_mails(harness.sink.wait_for(2))
-    assert "TELEFONISCH ODER PER FAX" in pin.parsed().get_content()
+    text = pin.parsed().get_content()
+    assert text.startswith("Zu tun:") and text.index("NUR TELEFONISCH") < text.index("PHONE")
+
+
+def test_first_contact_pin_to_the_helpdesk(harness):
+    harness.settings(first_contact_pin="helpdesk", pin_helpdesk="pins@bank.example")
+    harness.send(offer(), to=["c@cust.example"])
+    (pin,) = pin_mails(harness.sink.wait_for(2))
+    assert pin.rcpt_tos == ["pins@bank.example"]
+    text = pin.parsed().get_content()
+    assert "you are receiving the PIN as the helpdesk" in " ".join(text.split())
+    assert pin.parsed()["From"].addresses[0].domain == "bank.example"
+
+
+def test_first_contact_pin_to_the_customer_when_the_settings_say_so(harness):
+    harness.settings(first_contact_pin="recipient")
+    harness.send(offer(), to=["c@cust.example"])
+    received = harness.sink.wait_for(2)
+    (pin,) = pin_mails(received)
+    assert pin.rcpt_tos == ["c@cust.example"]
+    assert pin.parsed()["X-WebCrypt-Notice"] == "pin_recipient"
+    assert PIN_PATTERN.search(pin.parsed().get_content())
 
 
 def test_deactivated_recipient_gets_nothing_and_the_adviser_a_notice(harness):
@@ -215,3 +237,45 @@ def test_encoded_adviser_name_is_shown_decoded(harness):
     parsed = carrier.parsed()
     assert parsed["From"].addresses[0].display_name == "Jürgen Müller"
     assert "Jürgen Müller" in parsed.get_body(("plain",)).get_content()
+
+
+def test_the_logo_travels_inline_by_content_id_not_as_a_data_uri(harness):
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+    harness.settings(logo_png=png, logo_mime="image/png")
+    harness.send(offer(), to=["c@cust.example"])
+    (carrier,) = carriers(harness.sink.wait_for(2))
+    parsed = carrier.parsed()
+    related = [p for p in parsed.walk() if p.get_content_type() == "multipart/related"]
+    assert len(related) == 1
+    (image,) = [p for p in related[0].walk() if p.get_content_type() == "image/png"]
+    assert image["Content-ID"] == "<logo@webcrypt>"
+    assert image.get_content() == png
+    html = parsed.get_body(preferencelist=("html",)).get_content()
+    assert 'src="cid:logo@webcrypt"' in html
+    assert "data:image" not in html
+    assert carrier.parsed().get_body(preferencelist=("plain",)) is not None
+    assert attachment_of(carrier).get_filename() == "secure.htm"
+
+
+def test_without_a_logo_there_is_no_related_part(harness):
+    harness.send(offer(), to=["c@cust.example"])
+    (carrier,) = carriers(harness.sink.wait_for(2))
+    types = {p.get_content_type() for p in carrier.parsed().walk()}
+    assert "multipart/related" not in types and not any(t.startswith("image/") for t in types)
+
+
+@pytest.mark.parametrize(
+    ("channel", "expected"),
+    [
+        ("adviser", "use the one-time PIN that Ann Adviser gives you by phone."),
+        ("helpdesk", "use the one-time PIN that our helpdesk gives you by phone."),
+        ("recipient", "use the one-time PIN that you receive in a separate mail."),
+    ],
+)
+def test_the_carrier_says_where_the_first_pin_comes_from(harness, channel, expected):
+    harness.settings(first_contact_pin=channel, pin_helpdesk="pins@bank.example")
+    harness.send(offer(), to=["c@cust.example"])
+    received = harness.sink.wait_for(2)
+    (carrier,) = [r for r in carriers(received) if r.parsed()["X-WebCrypt-Notice"] is None]
+    text = carrier.parsed().get_body(preferencelist=("plain",)).get_content()
+    assert expected in " ".join(text.split())

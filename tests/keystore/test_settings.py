@@ -1,7 +1,9 @@
 import pytest
+from sqlalchemy import text
 
 from keystore.db import Keystore
 from keystore.errors import SettingsError
+from keystore.masterkey import MasterKey
 from keystore.settings import Settings
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -17,7 +19,8 @@ def test_defaults(keystore: Keystore) -> None:
     assert (settings.inactivity_days, settings.inactivity_notice_days) == (395, 30)
     assert (settings.lockout_threshold, settings.lockout_minutes) == (5, 15)
     assert settings.internal_domains == () and settings.logo_data_uri == ""
-    assert (settings.pin_delivery, settings.default_language) == ("adviser", "en")
+    assert (settings.first_contact_pin, settings.reset_pin) == ("adviser", "recipient")
+    assert (settings.pin_helpdesk, settings.default_language) == ("", "en")
     assert settings.brand_color == "#1f4e79"
 
 
@@ -83,7 +86,8 @@ def test_update_persists_and_audits(keystore: Keystore) -> None:
         ({"inactivity_notice_days": 400}, "inactivity_notice_days"),
         ({"ledger_retention_days": 10}, "ledger_retention_days"),
         ({"lockout_threshold": 0}, "lockout_threshold"),
-        ({"pin_delivery": "sms"}, "pin_delivery"),
+        ({"first_contact_pin": "fax"}, "first_contact_pin"),
+        ({"reset_pin": "helpdesk"}, "pin_helpdesk"),
         ({"default_language": "fr"}, "default_language"),
         ({"read_receipts": "maybe"}, "read_receipts"),
         ({"product_name": ""}, "product_name"),
@@ -126,3 +130,27 @@ def test_logo(keystore: Keystore) -> None:
         assert "logo_png" not in repr(settings)
         keystore.settings(session).update({"logo_png": b"", "logo_mime": ""}, actor="admin")
         assert keystore.settings(session).get().logo_png == b""
+
+
+@pytest.mark.parametrize("stored", ["adviser", "recipient"])
+def test_the_old_pin_delivery_becomes_the_reset_pin(sqlite_keystore_url: str, stored: str) -> None:
+    ks = Keystore(sqlite_keystore_url, master_key=MasterKey.generate())
+    try:
+        ks.upgrade("0007")
+        with ks.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO settings (name, value, updated_at, updated_by) VALUES "
+                    "('pin_delivery', :value, '2026-01-01 00:00:00.000000', 'admin')"
+                ),
+                {"value": f'"{stored}"'},
+            )
+        ks.upgrade()
+        with ks.session() as session:
+            settings = ks.settings(session).get()
+        assert (settings.first_contact_pin, settings.reset_pin) == ("adviser", stored)
+        with ks.engine.connect() as connection:
+            names = set(connection.scalars(text("SELECT name FROM settings")))
+        assert names == {"reset_pin"}
+    finally:
+        ks.dispose()

@@ -59,6 +59,11 @@ def test_reply_goes_to_the_adviser(logged_in: FlaskClient, runtime, tmp_path: Pa
     assert attachment.get_filename() == "unterschrieben.pdf"
     assert attachment.get_content() == b"%PDF signed"
     assert "evil.example" not in mail.as_string()
+    # Recorded, so that the adviser's answer to it is sealed (the thread rule).
+    reply_id = str(mail["Message-ID"]).strip("<>")
+    with runtime.keystore.session() as session:
+        senders = runtime.keystore.ledger(session).portal_senders([reply_id, "other@x.example"])
+    assert senders == {CUSTOMER}
 
 
 def test_reply_keeps_an_existing_trigger_word(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from keystore.values import domains
-from webcrypt.config.loader import SCHEMA, Config, ConfigError, load_config
+from webcrypt.config.loader import SCHEMA, Config, ConfigError, default_file, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -156,3 +156,64 @@ def test_domains_are_read_as_the_admin_settings_read_them() -> None:
     config = load_config(environ={"WEBCRYPT_FILTER_INTERNAL_DOMAINS": written})
     assert config.filter.internal_domains == domains(written)
     assert config.filter.internal_domains == ("bank.example", "straße.example")
+
+
+def test_the_public_url_follows_the_portal_listen_address_when_not_set() -> None:
+    config = load_config(environ={"WEBCRYPT_PORTAL_LISTEN": "127.0.0.1:18080"})
+    assert config.portal.public_url == "http://127.0.0.1:18080"
+    assert ("portal.public_url", "http://127.0.0.1:18080", "portal.listen") in config.describe()
+    assert not any("public_url" in warning for warning in config.warnings())
+    every_interface = load_config(environ={"WEBCRYPT_PORTAL_LISTEN": "0.0.0.0:8443"})
+    assert every_interface.portal.public_url == "http://127.0.0.1:8443"
+    assert any("recipients cannot reach" in w for w in every_interface.warnings())
+    ipv6 = load_config(environ={"WEBCRYPT_PORTAL_LISTEN": "[::1]:8081"})
+    assert ipv6.portal.public_url == "http://[::1]:8081"
+
+
+@pytest.mark.parametrize(
+    ("listen", "public_url", "warned"),
+    [
+        ("127.0.0.1:18080", "http://127.0.0.1:8080", "names port 8080"),
+        ("127.0.0.1:18080", "http://localhost:18080", None),
+        ("10.0.0.5:8080", "http://127.0.0.1:8080", "on this machine only"),
+        ("10.0.0.5:8080", "https://secure.bank.example", None),
+        ("127.0.0.1:8080", "https://secure.bank.example/webcrypt", None),
+    ],
+)
+def test_a_public_url_that_misses_the_portal_is_warned_about(
+    listen: str, public_url: str, warned: str | None
+) -> None:
+    config = load_config(
+        environ={
+            "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
+            "WEBCRYPT_PORTAL_LISTEN": listen,
+            "WEBCRYPT_PORTAL_PUBLIC_URL": public_url,
+        }
+    )
+    found = [w for w in config.warnings() if "public_url" in w and "not https" not in w]
+    if warned is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and warned in found[0], found
+
+
+@pytest.mark.parametrize(
+    "public_url", ["secure.bank.example", "/portal", "ftp://x.example", "https://x.example/?a=1"]
+)
+def test_a_public_url_must_be_absolute(public_url: str) -> None:
+    with pytest.raises(ConfigError, match=r"portal\.public_url") as raised:
+        load_config(environ={"WEBCRYPT_PORTAL_PUBLIC_URL": public_url})
+    assert "https://" in str(raised.value)
+
+
+def test_every_command_finds_the_same_file(tmp_path: Path) -> None:
+    assert default_file(environ={}, cwd=tmp_path) is None
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "webcrypt.toml").write_text('[portal]\nlisten = "127.0.0.1:18081"\n')
+    found = default_file(environ={}, cwd=tmp_path)
+    assert found == str(tmp_path / "var" / "webcrypt.toml")
+    assert load_config(found, environ={}).portal.public_url == "http://127.0.0.1:18081"
+    (tmp_path / "webcrypt.toml").write_text("")
+    assert default_file(environ={}, cwd=tmp_path) == str(tmp_path / "webcrypt.toml")
+    named = {"WEBCRYPT_CONFIG": "/etc/webcrypt.toml"}
+    assert default_file(environ=named, cwd=tmp_path) == "/etc/webcrypt.toml"

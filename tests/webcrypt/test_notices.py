@@ -21,6 +21,7 @@ from webcrypt.sealing.pins import (
     FIRST_CONTACT,
     NoDestination,
     PinDestination,
+    describe_pin_channel,
     pin_destination,
 )
 
@@ -31,6 +32,7 @@ SETTINGS = Settings(product_name="Sichere Post", contact_de="Fragen: 0800 1", fo
 PORTAL = "https://portal.bank.example/webcrypt"
 
 PIN = "1234 5678"
+ADVISER_ALWAYS = Settings(first_contact_pin="adviser", reset_pin="adviser")
 ABOUT_A_MESSAGE = {"adviser": ADVISER, "recipient": CUSTOMER, "message_id": "m1@bank.example"}
 PIN_RESET = {
     "to": ADVISER,
@@ -50,6 +52,20 @@ KINDS: dict[str, tuple[Callable[..., Outgoing], dict[str, Any]]] = {
     "pin_reset_recipient": (
         notices.pin_reset_mail,
         PIN_RESET | {"to": CUSTOMER, "to_recipient": True},
+    ),
+    "pin_recipient": (
+        notices.pin_recipient_mail,
+        {"recipient": CUSTOMER, "sent_for": ADVISER, "pin": PIN, "portal_url": PORTAL},
+    ),
+    "access_reset": (
+        notices.access_reset_mail,
+        {
+            "recipient": CUSTOMER,
+            "sent_for": ADVISER,
+            "pin_from": ADVISER,
+            "pin_role": "adviser",
+            "portal_url": PORTAL,
+        },
     ),
     "deactivated": (
         notices.deactivated_notice,
@@ -205,30 +221,75 @@ def test_an_unknown_reset_event_is_refused() -> None:
         build("reset_notice", event="nope")
 
 
-@pytest.mark.parametrize("delivery", ["adviser", "recipient"])
-def test_a_first_contact_pin_always_goes_to_the_adviser(delivery: str) -> None:
-    settings = Settings(pin_delivery=delivery)
-    found = pin_destination(FIRST_CONTACT, settings=settings, recipient=CUSTOMER, adviser=ADVISER)
-    assert found == PinDestination(ADVISER, "adviser") and not found.to_recipient
+@pytest.mark.parametrize("situation", [FIRST_CONTACT, ADMIN_RESET])
+@pytest.mark.parametrize(
+    ("channel", "expected"),
+    [
+        ("adviser", PinDestination(ADVISER, "adviser")),
+        ("recipient", PinDestination(CUSTOMER, "recipient")),
+        ("helpdesk", PinDestination("helpdesk@bank.example", "helpdesk")),
+    ],
+)
+def test_each_situation_follows_its_own_setting(
+    situation: str, channel: str, expected: PinDestination
+) -> None:
+    other = "adviser" if channel != "adviser" else "recipient"
+    names = {FIRST_CONTACT: "first_contact_pin", ADMIN_RESET: "reset_pin"}
+    changes = {name: channel if s == situation else other for s, name in names.items()}
+    settings = Settings(pin_helpdesk="helpdesk@bank.example", **changes)
+    found = pin_destination(situation, settings=settings, recipient=CUSTOMER, adviser=ADVISER)
+    assert found == expected
+    assert found.to_recipient is (channel == "recipient")
 
 
-def test_an_admin_reset_pin_follows_the_pin_delivery_setting() -> None:
-    to_adviser = Settings(pin_delivery="adviser")
-    to_recipient = Settings(pin_delivery="recipient")
-    assert pin_destination(
-        ADMIN_RESET, settings=to_adviser, recipient=CUSTOMER, adviser=ADVISER
-    ) == PinDestination(ADVISER, "adviser")
-    found = pin_destination(ADMIN_RESET, settings=to_recipient, recipient=CUSTOMER, adviser=None)
-    assert found == PinDestination(CUSTOMER, "recipient") and found.to_recipient
+def test_the_defaults_are_the_adviser_first_and_the_customer_after_a_reset() -> None:
+    settings = Settings()
+    first = pin_destination(FIRST_CONTACT, settings=settings, recipient=CUSTOMER, adviser=ADVISER)
+    reset = pin_destination(ADMIN_RESET, settings=settings, recipient=CUSTOMER, adviser=ADVISER)
+    assert (first.role, reset.role) == ("adviser", "recipient")
+    assert "In force: the sending adviser" in describe_pin_channel(FIRST_CONTACT, settings)
+    assert "the customer, by mail" in describe_pin_channel(ADMIN_RESET, settings)
+
+
+def test_the_customer_by_mail_at_first_contact_is_warned_about() -> None:
+    text = describe_pin_channel(FIRST_CONTACT, Settings(first_contact_pin="recipient"))
+    assert text.startswith("In force: the customer, by mail.") and "Warning:" in text
+    assert "Warning" not in describe_pin_channel(ADMIN_RESET, Settings(reset_pin="recipient"))
 
 
 @pytest.mark.parametrize("situation", [FIRST_CONTACT, ADMIN_RESET])
 @pytest.mark.parametrize("adviser", [None, "", "  ", "no-address"])
 def test_no_adviser_on_record_means_no_destination(situation: str, adviser: str | None) -> None:
     with pytest.raises(NoDestination, match="No adviser is on record"):
-        pin_destination(situation, settings=Settings(), recipient=CUSTOMER, adviser=adviser)
+        pin_destination(situation, settings=ADVISER_ALWAYS, recipient=CUSTOMER, adviser=adviser)
 
 
 def test_an_unknown_situation_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown situation"):
         pin_destination("later", settings=Settings(), recipient=CUSTOMER, adviser=ADVISER)
+
+
+def test_an_sms_pin_needs_a_gateway_and_a_number_else_the_adviser_gets_it() -> None:
+    settings = Settings(first_contact_pin="sms", reset_pin="sms")
+    for situation in (FIRST_CONTACT, ADMIN_RESET):
+        sent = pin_destination(
+            situation,
+            settings=settings,
+            recipient=CUSTOMER,
+            adviser=ADVISER,
+            phone="+491761234567",
+            sms=True,
+        )
+        assert sent == PinDestination("+491761234567", "sms") and sent.by_sms
+        for phone, sms in ((None, True), ("+491761234567", False)):
+            found = pin_destination(
+                situation,
+                settings=settings,
+                recipient=CUSTOMER,
+                adviser=ADVISER,
+                phone=phone,
+                sms=sms,
+            )
+            assert found == PinDestination(ADVISER, "adviser")
+    assert "as no SMS gateway is configured" in describe_pin_channel(FIRST_CONTACT, settings)
+    assert "an SMS to the customer" in describe_pin_channel(FIRST_CONTACT, settings, sms=True)

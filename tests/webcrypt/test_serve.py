@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import WEBCRYPT, serve_environ
+from tests.support.cli import WEBCRYPT, clean_environment, serve_environ
 from tests.support.components import free_port
 
 pytestmark = pytest.mark.slow
@@ -74,3 +74,55 @@ def test_serve_starts_seals_and_stops_cleanly(tmp_path: Path) -> None:
     assert "stopped" in output
     assert "Traceback" not in output
     assert "Kontonummer" not in output
+
+
+def test_send_test_reads_the_file_serve_runs_on_and_links_follow_the_port(tmp_path: Path) -> None:
+    """Ports changed in webcrypt.toml only: every command and every link follow them."""
+    smtp_port, http_port = free_port(), free_port()
+    (tmp_path / "webcrypt.toml").write_text(
+        f'[filter]\nlisten = "127.0.0.1:{smtp_port}"\ninternal_domains = ["bank.example"]\n'
+        f'[portal]\nlisten = "127.0.0.1:{http_port}"\n',
+        encoding="utf-8",
+    )
+    env = clean_environment()
+    process = subprocess.Popen(
+        [*WEBCRYPT, "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(lambda: (tmp_path / "var" / "session.key").exists(), "the first start")
+
+        def filter_up() -> bool:
+            try:
+                with smtplib.SMTP("127.0.0.1", smtp_port, timeout=2):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(filter_up, "the filter")
+        sent = subprocess.run(
+            [*WEBCRYPT, "send-test", "--to", "kunde@example.com"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert "one-time PIN from the adviser's notice" in sent.stdout
+    secure_htm = next((tmp_path / "var" / "outbox").rglob("*.secure.htm"), None)
+    assert secure_htm is not None
+    assert f"http://127.0.0.1:{http_port}/".encode() in secure_htm.read_bytes()
+    # The banner is the last thing at start-up: after it come only the logs of the test mail.
+    lines = output.split("stopping:")[0].rstrip().splitlines()
+    after = lines[lines.index("Stop with Ctrl-C.") + 1 :]
+    assert all(" INFO webcrypt.smtp.handler message " in line for line in after), output
+    assert f"config   {tmp_path / 'webcrypt.toml'}" in output or "config   webcrypt.toml" in output
+    assert "WEBCRYPT_" not in output.split("WebCrypt ", 1)[1]

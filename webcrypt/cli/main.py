@@ -71,7 +71,8 @@ class LazyGroup(click.Group):
     "config_path",
     envvar="WEBCRYPT_CONFIG",
     type=click.Path(dir_okay=False),
-    help="Configuration file (TOML). Default: built-in defaults plus WEBCRYPT_* variables.",
+    help="Configuration file (TOML). Default: ./webcrypt.toml, else var/webcrypt.toml, "
+    "else built-in defaults; WEBCRYPT_* variables override it.",
 )
 @click.version_option(__version__, prog_name="webcrypt")
 @click.pass_context

@@ -22,9 +22,9 @@ class Context:
     def config(self) -> Config:
         if self._config is None:
             # The schema and its parsers only when a command reads the configuration.
-            from webcrypt.config.loader import load_config
+            from webcrypt.config.loader import default_file, load_config
 
-            self._config = load_config(self.config_path)
+            self._config = load_config(self.config_path or default_file())
         return self._config
 
     def runtime(self) -> Runtime:

@@ -1,12 +1,14 @@
 """One typed configuration schema: defaults, help and validation per option.
 
 Values come from three places, later ones winning: the defaults below, the
-TOML file (``--config`` or ``WEBCRYPT_CONFIG``), and environment variables
-named ``WEBCRYPT_<SECTION>_<KEY>`` (lists comma-separated).
+TOML file (``--config`` or ``WEBCRYPT_CONFIG``, else the first of `DEFAULT_FILES` that
+exists), and environment variables named ``WEBCRYPT_<SECTION>_<KEY>`` (lists
+comma-separated). An empty ``portal.public_url`` is derived from ``portal.listen``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import textwrap
@@ -20,7 +22,23 @@ from urllib.parse import urlsplit
 from webcrypt.config.errors import ConfigError as ConfigError
 from webcrypt.config.options import SCHEMA, SECTION_NOTES, Option
 
-__all__ = ["SCHEMA", "Config", "ConfigError", "Option", "load_config", "reference"]
+__all__ = [
+    "DEFAULT_FILES",
+    "SCHEMA",
+    "Config",
+    "ConfigError",
+    "Option",
+    "default_file",
+    "load_config",
+    "reference",
+]
+
+DEFAULT_FILES = ("webcrypt.toml", "var/webcrypt.toml")
+"""Where every `webcrypt` command looks for its file when none is named: the current folder,
+then the default data folder. So `serve`, `send-test` and `admin` read the same settings."""
+
+DERIVED = "portal.listen"
+"""The origin `Config.describe` gives a public URL that was not configured."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +121,15 @@ class MailboxSection:
 
 
 @dataclass(frozen=True)
+class SmsSection:
+    """The values of [sms]."""
+
+    gateway: str
+    token: str
+    timeout: float
+
+
+@dataclass(frozen=True)
 class Config:
     """The effective configuration and where it came from."""
 
@@ -112,6 +139,7 @@ class Config:
     portal: PortalSection
     limits: LimitsSection
     housekeeping: HousekeepingSection
+    sms: SmsSection
     mailbox: MailboxSection = field(default_factory=MailboxSection)
     source: str = "built-in defaults"
     origins: Mapping[str, str] = field(default_factory=dict)
@@ -149,12 +177,73 @@ class Config:
             found.append(
                 "filter.internal_domains is the demo default 'localhost': set your domains."
             )
-        if (
-            self.portal.public_url.startswith("http://")
-            and "127.0.0.1" not in self.portal.public_url
-        ):
+        public = urlsplit(self.portal.public_url)
+        if public.scheme == "http" and not _loopback(public.hostname or ""):
             found.append("portal.public_url is not https: credentials would travel in clear.")
+        default_port = 443 if public.scheme == "https" else 80
+        found += self._public_url_warnings(public.hostname or "", public.port or default_port)
         return found
+
+    def _public_url_warnings(self, public_host: str, public_port: int) -> list[str]:
+        """Return what makes the links in mails miss the portal."""
+        listen_host, _, listen_port = self.portal.listen.rpartition(":")
+        listen_host = listen_host.strip("[]")
+        if self.origins.get("portal.public_url") == DERIVED:
+            if _loopback(listen_host):
+                return []
+            return [
+                f"portal.public_url is not set, so the links in mails point to "
+                f"{self.portal.public_url}, which recipients cannot reach: set "
+                "portal.public_url to the address they use (https://...)."
+            ]
+        if _loopback(public_host) and _loopback(listen_host) and public_port != int(listen_port):
+            return [
+                f"portal.public_url {self.portal.public_url} names port {public_port}, but the "
+                f"portal listens on {self.portal.listen}: every link in mails would miss it. "
+                "Set portal.public_url to the address recipients use, or leave it empty to "
+                "derive it from portal.listen."
+            ]
+        if _loopback(public_host) and not _loopback(listen_host):
+            return [
+                f"portal.public_url {self.portal.public_url} is on this machine only, but the "
+                f"portal listens on {self.portal.listen} for others: set portal.public_url to "
+                "the address recipients use."
+            ]
+        return []
+
+
+def _loopback(host: str) -> bool:
+    """Tell whether `host` names this machine only (localhost or a loopback address)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def default_file(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> str | None:
+    """Return the configuration file to read when none is named (`DEFAULT_FILES`), or None."""
+    environ = os.environ if environ is None else environ
+    if environ.get("WEBCRYPT_CONFIG"):
+        return environ["WEBCRYPT_CONFIG"]
+    for name in DEFAULT_FILES:
+        candidate = (cwd or Path.cwd()) / name
+        if candidate.is_file():
+            return str(candidate if cwd else Path(name))
+    return None
+
+
+def derived_public_url(listen: str) -> str:
+    """Return the portal's address when only its listen address is known."""
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    # Every interface: this machine at least reaches it there (nothing is bound here).
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _show(value: object) -> str:
@@ -234,6 +323,9 @@ def load_config(
                 value, origins[key] = environ[env_name], env_name
             values[section][option.name] = _check(option, key, value)
 
+    if not values["portal"]["public_url"]:
+        values["portal"]["public_url"] = derived_public_url(values["portal"]["listen"])
+        origins["portal.public_url"] = DERIVED
     data_dir = values["general"]["data_dir"]
     for section_values in values.values():
         for name, value in section_values.items():
@@ -247,6 +339,7 @@ def load_config(
         limits=LimitsSection(**values["limits"]),
         housekeeping=HousekeepingSection(**values["housekeeping"]),
         mailbox=MailboxSection(**values["mailbox"]),
+        sms=SmsSection(**values["sms"]),
         source=source,
         origins=origins,
     )

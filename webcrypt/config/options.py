@@ -55,19 +55,36 @@ def _optional_host_port(value: Any) -> str:
     return _host_port(value, optional=True)
 
 
-def _http_url(value: Any) -> str:
-    text = _text(value).strip().rstrip("/")
+def _public_url(value: Any) -> str:
+    text = _text(value).strip()
+    if not text:
+        return ""
     parts = urlsplit(text)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ValueError("not an http(s) URL")
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(
+            "not an absolute http(s) URL; write it with the scheme, "
+            "such as https://secure.bank.example"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError("a plain address is needed: no query, fragment or user name")
+    return text.rstrip("/")
+
+
+def _sms_gateway(value: Any) -> str:
+    text = _text(value).strip()
+    if not text:
+        return ""
+    provider, _, address = text.partition(":")
+    if provider != "webhook" or not address.startswith(("https://", "http://")):
+        raise ValueError("not webhook: followed by an http(s) URL")
     return text
 
 
-def _http_urls(value: Any) -> tuple[str, ...]:
+def _public_urls(value: Any) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
         raise ValueError("not a list")
-    return tuple(_http_url(item) for item in items if str(item).strip())
+    return tuple(_public_url(item) for item in items if str(item).strip())
 
 
 def _relay_url(value: Any, *, optional: bool = False) -> str:
@@ -220,10 +237,11 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
         ),
         Option(
             "public_url",
-            "http://127.0.0.1:8080",
-            "The portal's address as recipients see it.",
-            _http_url,
-            "an http(s) URL",
+            "",
+            "The portal's address as recipients see it, used in every link the gateway mails; "
+            "empty = http:// and `listen` (only right when recipients reach the portal there).",
+            _public_url,
+            "an absolute http(s) URL such as https://secure.bank.example, or empty",
         ),
         Option(
             "public_url_aliases",
@@ -231,7 +249,7 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "Earlier public addresses of the portal (after a move to a new host name): a request "
             "to one of their hosts is redirected to public_url with path and query kept (301 for "
             "GET, 308 for POST, so a secure.htm or a link mailed before the move still opens).",
-            _http_urls,
+            _public_urls,
             "a list of http(s) URLs, comma-separated in the environment",
         ),
         Option(
@@ -334,6 +352,31 @@ SCHEMA: dict[str, tuple[Option, ...]] = {
             "Seconds between internal housekeeping runs.",
             integer(30),
             "a whole number of seconds >= 30",
+        ),
+    ),
+    "sms": (
+        Option(
+            "gateway",
+            "",
+            "Where PINs go by SMS when a PIN setting says sms: webhook:URL posts "
+            '{"to": "+49...", "text": "..."} as JSON; empty = no SMS.',
+            _sms_gateway,
+            "webhook:https://... or empty",
+        ),
+        Option(
+            "token",
+            "",
+            "Sent as Authorization: Bearer TOKEN to the SMS gateway; empty = none.",
+            _text,
+            "a text",
+            secret=True,
+        ),
+        Option(
+            "timeout",
+            10.0,
+            "Seconds to wait for the SMS gateway.",
+            _number(1),
+            "a number of seconds >= 1",
         ),
     ),
 }
@@ -443,6 +486,13 @@ SECTION_NOTES: dict[str, str] = {
         "sealing), the recipient's own choice (portal profile or admin user page), the admin "
         "settings Domains that get the secure mailbox / attachment and mailbox, and last "
         "`default_method`. Quota, expiry and notices are admin settings; see docs/mailbox.md."
+    ),
+    "sms": (
+        "An SMS gateway for one-time PINs, used when the admin setting for the first-contact or "
+        "the reset PIN is sms. The customer's mobile number comes from the adviser (the header "
+        "X-WebCrypt-Phone on the first secure message, removed before sealing) and is kept "
+        "with the account. Without a number, or when the gateway refuses, the PIN goes to the "
+        "adviser instead. Other providers are added in webcrypt/sealing/sms.py (PROVIDERS)."
     ),
     "limits": (
         "Limits on the MIME structure of a message, checked by one linear scan of its bytes "

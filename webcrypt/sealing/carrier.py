@@ -8,6 +8,7 @@ envelope as a neutral file for mail systems that strip ``.htm`` attachments.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import re
 from collections.abc import Sequence
@@ -35,7 +36,9 @@ from webcrypt.mail.compose import (
 )
 from webcrypt.mail.message import decode_text, without_surrogates
 from webcrypt.mail.rendering import language, render_mail, render_template
+from webcrypt.sealing.branding import LOGO_TYPES as LOGO_MIME_TYPES
 from webcrypt.sealing.branding import Branding
+from webcrypt.sealing.pins import FIRST_CONTACT, pin_channel
 from webcrypt.sealing.securehtm import secure_htm_pieces
 
 if TYPE_CHECKING:
@@ -46,6 +49,10 @@ if TYPE_CHECKING:
 
 HTML_NAME = "secure.htm"
 NEUTRAL_NAME = "secure-message.dat"
+LOGO_CID = "logo@webcrypt"
+"""The Content-ID of the logo inside a carrier (mail programs do not show data: images)."""
+TRIGGER_HEADER = "X-WebCrypt-Trigger"
+"""Names the rule that sealed the message when it was not the adviser's own choice."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,7 @@ def readable_parts(
     langs: tuple[str, ...],
     neutral: bool,
     inbox_link: str = "",
+    by_thread: bool = False,
 ) -> tuple[str, str]:
     """Render the text and HTML note, one language after the other (cached: same inputs,
     same note)."""
@@ -167,7 +175,7 @@ def readable_parts(
             sender_name=adviser.name,
             product_name=settings.product_name,
             brand_color=settings.brand_color,
-            logo_data_uri=settings.logo_data_uri,
+            logo_src=f"cid:{LOGO_CID}" if _has_logo(settings) else "",
             footer=settings.footer(lang),
             contact=settings.contact(lang),
             portal_url=portal_url,
@@ -175,6 +183,8 @@ def readable_parts(
             filename=NEUTRAL_NAME if neutral else HTML_NAME,
             neutral=neutral,
             inbox_link=inbox_link,
+            by_thread=by_thread,
+            pin_from=pin_channel(FIRST_CONTACT, settings),
         )
         texts.append(rendered.text)
         # Output of an autoescaped template: already safe HTML.
@@ -193,8 +203,13 @@ def _readable_body(
     langs: tuple[str, ...],
     neutral: bool,
     inbox_link: str = "",
+    by_thread: bool = False,
 ) -> Part:
-    """The text and HTML note as a MIME part, encoded once for the same inputs."""
+    """The text and HTML note as a MIME part, encoded once for the same inputs.
+
+    With a logo, the HTML and the image travel together (multipart/related), the image
+    named by its Content-ID.
+    """
     text, html = readable_parts(
         adviser=adviser,
         settings=settings,
@@ -202,8 +217,31 @@ def _readable_body(
         langs=langs,
         neutral=neutral,
         inbox_link=inbox_link,
+        by_thread=by_thread,
     )
-    return readable_body(text, html)
+    body = readable_body(text, html)
+    if not _has_logo(settings):
+        return body
+    return multipart("related", [body, _logo_part(settings.logo_png, settings.logo_mime)])
+
+
+def _has_logo(settings: Settings) -> bool:
+    return bool(settings.logo_png) and settings.logo_mime in LOGO_MIME_TYPES
+
+
+@lru_cache(maxsize=4)
+def _logo_part(image: bytes, mime: str) -> Part:
+    """The logo as an inline image part, base64 in lines of 76 characters."""
+    encoded = base64.b64encode(image)
+    lines = b"\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    extension = {"image/jpeg": "jpg"}.get(mime, mime.rpartition("/")[2])
+    return leaf_part(
+        mime,
+        "base64",
+        lines,
+        ("Content-ID", f"<{LOGO_CID}>"),
+        ("Content-Disposition", f'inline; filename="logo.{extension}"'),
+    )
 
 
 def carrier_languages(recipient_lang: str | None, default: str) -> list[str]:
@@ -226,11 +264,14 @@ def build_carrier(
     recipient_lang: str | None,
     thread: Sequence[tuple[str, str]] = (),
     inbox_link: str = "",
+    by_thread: bool = False,
 ) -> bytes:
     """Build one recipient's carrier mail as CRLF bytes.
 
     `inbox_link` (delivery method "both") adds a link to the same message in the secure
-    mailbox.
+    mailbox. `by_thread` says the message was sealed because it answers a mail the
+    recipient sent from the portal: the note says so, and so does the header
+    ``X-WebCrypt-Trigger``.
     """
     return build_carrier_chunks(
         adviser=adviser,
@@ -243,6 +284,7 @@ def build_carrier(
         recipient_lang=recipient_lang,
         thread=thread,
         inbox_link=inbox_link,
+        by_thread=by_thread,
     ).tobytes()
 
 
@@ -258,6 +300,7 @@ def build_carrier_chunks(
     recipient_lang: str | None,
     thread: Sequence[tuple[str, str]] = (),
     inbox_link: str = "",
+    by_thread: bool = False,
 ) -> Chunks:
     """`build_carrier` as pieces: the attachment's pieces are not joined."""
     langs = carrier_languages(recipient_lang, settings.default_language)
@@ -268,13 +311,17 @@ def build_carrier_chunks(
         langs=tuple(langs),
         neutral=neutral,
         inbox_link=inbox_link,
+        by_thread=by_thread,
     )
+    headers = thread_headers(thread)
+    if by_thread:
+        headers = [*headers, (TRIGGER_HEADER, "thread")]
     return serialize_chunks(
         sender=adviser.header(),
         to=to,
         subject=subject,
         body=multipart("mixed", [readable, attached]),
-        headers=thread_headers(thread),
+        headers=headers,
     )
 
 
@@ -291,6 +338,7 @@ def carrier_for(
     recipient: Account,
     thread: Sequence[tuple[str, str]],
     inbox_link: str = "",
+    by_thread: bool = False,
 ) -> Chunks:
     """Build one recipient's carrier from the sealed message (called just before relaying).
 
@@ -312,6 +360,7 @@ def carrier_for(
         recipient_lang=recipient.language,
         thread=thread,
         inbox_link=inbox_link,
+        by_thread=by_thread,
     )
 
 

@@ -196,7 +196,7 @@ class Delivery:
             if rcpt not in plan.refused
             and not any(i in failures for i in plan.depends.get(rcpt, []))
         }
-        if plan.pin_leases:
+        if plan.needs_commit:
             try:
                 self.sealer.commit(plan, delivered)
             except Exception as exc:

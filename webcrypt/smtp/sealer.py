@@ -28,6 +28,7 @@ from keystore.errors import DatabaseError, DuplicateRecord, KeystoreUnavailable
 from keystore.ledger import record_sealed_if_current
 from keystore.mailbox import MailboxFull, new_entry_id
 from keystore.models import Recipient
+from keystore.settings import Settings
 from webcrypt import envelope, metrics
 from webcrypt.errors import ContentError
 from webcrypt.mail import mimelimits
@@ -43,12 +44,13 @@ from webcrypt.mail.message import (
     without_surrogates,
 )
 from webcrypt.mail.mimelimits import MimeLimits
-from webcrypt.notices import deactivated_notice, mailbox_full_notice, pin_mail
+from webcrypt.notices import deactivated_notice, first_pin_notice, mailbox_full_notice
 from webcrypt.sealing.carrier import Adviser, carrier_for
 from webcrypt.sealing.keycache import Account, AccountCache
 from webcrypt.sealing.methods import ATTACHMENT, BOTH, HEADER, Method, delivery_method, requested
 from webcrypt.sealing.notification import inbox_url, notification_mail
-from webcrypt.sealing.pins import FIRST_CONTACT, pin_destination
+from webcrypt.sealing.pins import ADVISER, FIRST_CONTACT, PinDestination, pin_destination
+from webcrypt.sealing.sms import PHONE_HEADER, SmsError, normalize_phone, pin_sms_text
 from webcrypt.sealing.summary import seal_summary, summarize
 from webcrypt.smtp.admission import Refusal, adviser_of, over_cap
 from webcrypt.smtp.rules import internal_sender as internal_sender_rule
@@ -59,6 +61,9 @@ from webcrypt.smtp.rules.subject_trigger import remove_trigger
 log = logging.getLogger(__name__)
 
 PIN_NOTICE = "pin"
+THREAD_TRIGGER = "thread-trigger"
+THREAD_AUDIT = "filter.thread_sealed"
+"""The audit action of a message that the thread rule alone sealed."""
 PIN_LEASE = timedelta(minutes=15)
 """How long a delivery may hold an account's PIN lease before another may re-issue the PIN."""
 
@@ -94,12 +99,22 @@ class Plan:
     rcpt_count: int = 0
     holder: str = field(default_factory=lambda: uuid.uuid4().hex)
     pin_leases: list[str] = field(default_factory=list)
+    phone: str = ""
+    """The customer's mobile number from the adviser's X-WebCrypt-Phone (one recipient only)."""
+
+    @property
+    def needs_commit(self) -> bool:
+        """Tell whether `Sealer.commit` has something to record once the mails went out."""
+        return bool(self.pin_leases) or self.triggers == [THREAD_TRIGGER]
 
     def add(self, mail: Outgoing, recipients: Sequence[str]) -> None:
         """Add an outgoing mail that the given envelope recipients depend on."""
         self.outgoing.append(mail)
         for rcpt in recipients:
             self.depends.setdefault(rcpt, []).append(len(self.outgoing) - 1)
+
+
+_PHONE_FIELD = PHONE_HEADER.lower().encode("ascii")
 
 
 def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str | None) -> bytes:
@@ -110,7 +125,7 @@ def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str 
 def rewritten(message: MailMessage, *, trigger_word: str, message_id: str | None) -> Chunks:
     """`rewrite_headers` in pieces: the new header block, then a view of the body (no copy).
 
-    The adviser's ``X-WebCrypt-Delivery`` field is removed.
+    The adviser's ``X-WebCrypt-Delivery`` and ``X-WebCrypt-Phone`` fields are left out.
 
     Every other byte stays as it came: a Subject field is rewritten only when it holds the
     trigger (then encoded and folded afresh, with the line end it had), To and Cc only lose
@@ -127,6 +142,8 @@ def rewritten(message: MailMessage, *, trigger_word: str, message_id: str | None
             raw_field = _SECURE_IN_HEADER.sub(b"", raw_field)
         elif name == _DELIVERY_HEADER:
             continue  # the adviser's choice of method is for the filter only
+        elif name == _PHONE_FIELD:
+            continue  # for the gateway only: never sealed, never passed on
         out.append(raw_field)
     if message_id:
         line_end = _line_end(block)
@@ -193,7 +210,16 @@ class Sealer:
             trigger_word=settings.trigger_word,
             internal_domains=frozenset(self.runtime.internal_domains().domains),
             trusted_client=trusted,
+            thread_trigger=settings.thread_trigger,
+            portal_senders=self._portal_senders,
         )
+
+    def _portal_senders(self, message_ids: Sequence[str]) -> set[str]:
+        """Return who sent any of `message_ids` from the portal (for the thread rule)."""
+        keystore = self.runtime.keystore
+        with keystore.session() as session:
+            found: set[str] = keystore.ledger(session).portal_senders(message_ids)
+        return found
 
     def is_internal(self, address: str) -> bool:
         """Tell whether an address (with or without ``#secure``) is in an internal domain."""
@@ -218,6 +244,8 @@ class Sealer:
         try:
             triggers = matching_triggers(message, context)
             triggered = bool(triggers) and internal_sender_rule.check(message, context)
+        except (KeystoreUnavailable, DatabaseError):
+            raise  # the thread rule could not ask: 4xx, as the answer might have to be sealed
         except Exception as exc:
             # The rules are written never to raise on content; should one still do, mail
             # that cannot hold a trigger is passed on, anything else is refused.
@@ -305,6 +333,7 @@ class Sealer:
         plan.expires = now + timedelta(days=settings.message_expiry_days)
         plan.sender = adviser.address
 
+        plan.phone = _phone_of(message) if len(external) == 1 else ""
         addresses: dict[str, str] = {}  # envelope recipient -> normalized address
         for rcpt in external:
             try:
@@ -376,6 +405,7 @@ class Sealer:
                     recipient=account,
                     thread=thread,
                     inbox_link=inbox_url(self.portal_url, entry) if entry else "",
+                    by_thread=plan.triggers == [THREAD_TRIGGER],
                 )
                 kind = "carrier"
             else:
@@ -398,21 +428,60 @@ class Sealer:
             plan.sealed.append((rcpt, account.recipient_id, key.key_version))
             plan.decisions[rcpt] = "sealed"
             if pin:
-                to = pin_destination(
-                    FIRST_CONTACT, settings=settings, recipient=key.address, adviser=adviser.address
+                to = self._pin_by_sms(
+                    pin_destination(
+                        FIRST_CONTACT,
+                        settings=settings,
+                        recipient=key.address,
+                        adviser=adviser.address,
+                        phone=plan.phone,
+                        sms=self.runtime.config.sms.gateway != "",
+                    ),
+                    pin=pin,
+                    adviser=adviser.address,
+                    settings=settings,
                 )
-                mail = pin_mail(
-                    adviser=to.address,
+                plan.pins.append(account.recipient_id)
+                plan.decisions[rcpt] = "sealed+pin"
+                if to is None:
+                    continue  # the SMS went out
+                mail = first_pin_notice(
+                    to,
                     recipient=key.address,
+                    adviser=adviser.address,
                     pin=pin,
                     portal_url=self.portal_url,
                     settings=settings,
-                    lang=settings.default_language,
                     now=now,
                 )
                 plan.add(mail, [rcpt])
-                plan.pins.append(account.recipient_id)
-                plan.decisions[rcpt] = "sealed+pin"
+
+    def _pin_by_sms(
+        self, to: PinDestination, *, pin: str, adviser: str, settings: Settings
+    ) -> PinDestination | None:
+        """Send the PIN by SMS when `to` says so (None: sent); else, or when it fails, the
+        destination of the PIN mail (the adviser when the SMS was refused).
+
+        Sent before the carrier is relayed: should relaying fail, the MTA's retry brings a
+        new PIN (`_pin`), and the customer gets a second SMS whose PIN is the valid one.
+        """
+        if not to.by_sms:
+            return to
+        gateway = self.runtime.sms_gateway()
+        text = pin_sms_text(
+            pin,
+            product_name=settings.product_name,
+            portal_url=self.portal_url,
+            lang=settings.default_language,
+        )
+        try:
+            if gateway is None:
+                raise SmsError("no SMS gateway is configured")
+            gateway.send(to.address, text)
+        except SmsError as exc:
+            log.warning("PIN SMS not sent (%s): the PIN goes to the adviser", exc)
+            return PinDestination(adviser, ADVISER)
+        return None
 
     def _methods(
         self,
@@ -438,7 +507,7 @@ class Sealer:
     def _store(
         self,
         plan: Plan,
-        inner: bytes,
+        inner: Chunks,
         sealed: envelope.SealedMessage | None,
         keys: dict[str, envelope.RecipientKey],
         accounts: dict[str, tuple[Account, str | None]],
@@ -458,7 +527,7 @@ class Sealer:
         settings = self.runtime.settings()
         unique = list({keys[rcpt].address: keys[rcpt] for rcpt in storing}.values())
         summaries = seal_summary(
-            summarize(inner, now=plan.created),
+            summarize(inner.tobytes(), now=plan.created),
             unique,
             sender=sender,
             message_id=plan.message_id,
@@ -601,6 +670,8 @@ class Sealer:
                     accounts[rcpt] = (Account.of(recipient, None), None)
                     continue
                 pin, pin_settled = self._pin(session, recipient, pin, plan)
+                if plan.phone and plan.phone != recipient.phone:
+                    recipients.set_phone(recipient, plan.phone)
                 material = recipients.current_key(recipient)
                 key = envelope.RecipientKey(
                     address=address,
@@ -664,6 +735,8 @@ class Sealer:
 
     def commit(self, plan: Plan, delivered: set[str]) -> None:
         """Record the PIN mails that went out and free the PIN leases of this plan."""
+        if plan.triggers == [THREAD_TRIGGER]:
+            self._audit_thread(plan, delivered)
         if not plan.pin_leases:
             return
         sent = {rid for rcpt, rid, _ in plan.sealed if rcpt in delivered}
@@ -678,6 +751,32 @@ class Sealer:
             leases = keystore.leases(session)
             for lease in plan.pin_leases:
                 leases.release(lease, plan.holder)
+
+    def _audit_thread(self, plan: Plan, delivered: set[str]) -> None:
+        """Write to the audit log that the thread rule alone sealed a delivered message."""
+        sealed = sorted({strip_secure(rcpt) for rcpt, _, _ in plan.sealed if rcpt in delivered})
+        if not sealed:
+            return
+        keystore = self.runtime.keystore
+        try:
+            with keystore.session() as session:
+                keystore.audit(session).record(
+                    THREAD_AUDIT,
+                    actor=plan.sender,
+                    target=", ".join(sealed),
+                    detail=f"sealed without a trigger: <{plan.message_id}> answers a mail "
+                    "the recipient sent from the portal",
+                )
+        except (KeystoreUnavailable, DatabaseError) as exc:
+            log.warning("message %s: thread audit entry not written: %s", plan.message_id, exc)
+
+
+def _phone_of(message: MailMessage) -> str:
+    """Return the customer's mobile number the adviser gave in X-WebCrypt-Phone, or ""."""
+    try:
+        return normalize_phone(message.get(PHONE_HEADER))
+    except ValueError:
+        return ""
 
 
 class _StaleAccount(Exception):

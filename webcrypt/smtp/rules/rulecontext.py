@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from keystore import addresses
@@ -20,6 +20,14 @@ class Context:
 
     trusted_client: bool = True
     """Whether the SMTP client is one the filter seals for (a trusted network)."""
+
+    thread_trigger: bool = True
+    """Whether an answer to a mail sent from the portal is sealed (the ``thread_trigger``
+    setting)."""
+
+    portal_senders: Callable[[Sequence[str]], set[str]] = field(default=lambda ids: set())
+    """Return the addresses of the recipients who sent any of these Message-IDs from the
+    portal (the keystore's record; nobody by default)."""
 
     def is_internal(self, address: str) -> bool:
         """Tell whether an address belongs to an internal domain (see `addresses.is_internal`)."""

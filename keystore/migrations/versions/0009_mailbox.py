@@ -1,7 +1,7 @@
 """The secure mailbox: stored envelopes in chunks, and each account's delivery method.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from keystore.columns import UTCDateTime, blob_type
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

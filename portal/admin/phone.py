@@ -1,0 +1,56 @@
+"""The customer's mobile number for PINs by SMS: shown, entered or removed by an admin."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import Length
+
+from portal.admin import bp
+from portal.admin.access import ALL_ROLES, record, require, services
+from webcrypt.sealing.sms import normalize_phone
+
+AUDIT = "recipient.phone"
+
+
+class PhoneForm(FlaskForm):
+    """The mobile number (empty removes it)."""
+
+    phone = StringField("Mobile number", validators=[Length(max=40)])
+
+
+def shown(phone: str | None) -> str:
+    """Return a stored number with only its last three digits shown (for the audit log)."""
+    return f"+...{phone[-3:]}" if phone else "none"
+
+
+@bp.route("/users/<int:recipient_id>/phone", methods=["GET", "POST"])
+@require(*ALL_ROLES)
+def user_phone(recipient_id: int) -> ResponseReturnValue:
+    """Show and change the number a PIN goes to when the PIN settings say sms."""
+    form = PhoneForm()
+    status = 200
+    with services() as found:
+        recipient = found.recipients.get_by_id(recipient_id)
+        if recipient is None:
+            abort(404)
+        address = str(recipient.address)
+        if form.validate_on_submit():
+            text = (form.phone.data or "").strip()
+            try:
+                phone = normalize_phone(text) if text else None
+            except ValueError as exc:
+                form.phone.errors = [f"{exc}."]
+                status = 400
+            else:
+                found.recipients.set_phone(recipient, phone)
+                record(found, AUDIT, target=address, detail=f"mobile number: {shown(phone)}")
+                flash(f"Mobile number for PINs of {address}: {phone or 'removed'}.", "success")
+                return redirect(url_for("admin.user", recipient_id=recipient_id))
+        elif form.is_submitted():
+            status = 400
+        elif recipient.phone:
+            form.phone.data = recipient.phone
+    return render_template("admin/phone.html", form=form, address=address, id=recipient_id), status
