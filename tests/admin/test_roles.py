@@ -40,6 +40,8 @@ EXPECTED: dict[tuple[str, str, str], tuple[int | str, int | str, int | str]] = {
     ("admin.user", "GET", ""): (LOGIN, 200, 200),
     ("admin.user_phone", "GET", ""): (LOGIN, 200, 200),
     ("admin.user_phone", "POST", ""): (LOGIN, 302, 302),
+    # Without a method chosen, the rules decide again.
+    ("admin.user_delivery", "POST", ""): (LOGIN, 302, 302),
     **{("admin.user_action", "GET", name): (LOGIN, 200, 200) for name in ACTIONS[:4]},
     **{("admin.user_action", "POST", name): (LOGIN, 302, 302) for name in ACTIONS[:4]},
     ("admin.user_action", "GET", "rotate"): (LOGIN, 403, 200),
