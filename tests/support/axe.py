@@ -54,6 +54,7 @@ class Auditor:
         self.page = page
         self.fetch = fetch
         self.axe = Axe()
+        page.set_default_timeout(20_000)
         self.document = b""
         self.headers: dict[str, str] = {}
         page.route(f"{ORIGIN}/**", self._answer)
@@ -115,7 +116,7 @@ def client_fetch(client: Any) -> Fetch:
     """Answer sub-requests (stylesheets, images) with a Flask test client."""
 
     def fetch(path: str) -> tuple[int, bytes, str]:
-        response = client.get(path)
+        response = client.get(path, follow_redirects=True)
         return response.status_code, response.data, response.content_type or "text/plain"
 
     return fetch
