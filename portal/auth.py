@@ -27,6 +27,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from keystore.recipients import AuthResult, throttle_key
@@ -50,6 +51,9 @@ from portal.loginpage import carried_envelope, login_page
 from portal.reading import show_message
 
 bp = Blueprint("auth", __name__)
+DEACTIVATED = _l(
+    "This account is deactivated. Please contact your adviser, who can have it reactivated."
+)
 
 
 def address_step(envelope: str) -> ResponseReturnValue:
@@ -96,6 +100,8 @@ def login() -> ResponseReturnValue:
         else:
             _record_failure(found, "portal.login_failed", typed, result)
     metrics.login("ok" if result.ok else "failed")
+    if result.outcome == "inactive":  # only after the right password: tells nobody else
+        return login_page(envelope=envelope, form=form, failure=DEACTIVATED, status=403)
     if not result.ok:
         failure = _(
             "The email address or the password is not correct. On your first login, use the "
@@ -156,6 +162,8 @@ def login_pin() -> ResponseReturnValue:
             "with the new PIN."
         )
         return login_page(envelope=envelope, pin=True, failure=failure, status=401)
+    if result.outcome == "inactive":
+        return login_page(envelope=envelope, pin=True, failure=DEACTIVATED, status=403)
     if not result.ok:
         failure = _(
             "The email address or the PIN is not correct. If you have chosen a password "

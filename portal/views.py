@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, redirect, request, session
+from flask import Flask, Response, abort, redirect, request, send_from_directory, session
 from flask_babel import get_locale
 
 from keystore.languages import LANGUAGES
@@ -95,6 +96,18 @@ def logo() -> Response:
     return response
 
 
+FAVICON_AGE = 365 * 24 * 3600
+
+
+def favicon() -> Response:
+    """Serve the tab icon, cached for a year (its content never changes under this name)."""
+    response = send_from_directory(
+        Path(__file__).with_name("static"), "favicon.svg", mimetype="image/svg+xml"
+    )
+    response.headers["Cache-Control"] = f"public, max-age={FAVICON_AGE}, immutable"
+    return response
+
+
 def choose_language(code: str) -> Any:
     """Remember the visitor's language and go back to the page they came from."""
     if code not in LANGUAGES:
@@ -113,4 +126,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["moment"] = moment_filter
     app.add_url_rule("/brand.css", "brand_css", brand_css)
     app.add_url_rule("/logo", "logo", logo)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
+    app.add_url_rule("/favicon.svg", "favicon_svg", favicon)
     app.add_url_rule("/language/<code>", "language", choose_language)
