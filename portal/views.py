@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from keystore.languages import LANGUAGES
 from portal.context import settings
 from portal.extensions import LANGUAGE_KEY
 from portal.identity import visitor
-from webcrypt.mail.dates import format_moment
+from portal.moments import show_moment
 
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
 DEFAULT_COLOR = "#1f4e79"
@@ -46,13 +45,6 @@ def _template_context() -> dict[str, Any]:
         "languages": LANGUAGES,
         "visitor": who,
     }
-
-
-def moment_filter(value: Any) -> str:
-    """Show a date and time in the page's language, as every page and mail does."""
-    if not isinstance(value, datetime):
-        return str(value or "")
-    return format_moment(value, str(get_locale() or "en"))
 
 
 def field_attributes(field: Any, hint: str, autocomplete: str) -> dict[str, str]:
@@ -123,7 +115,7 @@ def init_app(app: Flask) -> None:
     """Register the application-wide views and the template context."""
     app.context_processor(_template_context)
     app.jinja_env.globals["field_attributes"] = field_attributes
-    app.jinja_env.filters["moment"] = moment_filter
+    app.jinja_env.filters["moment"] = show_moment
     app.add_url_rule("/brand.css", "brand_css", brand_css)
     app.add_url_rule("/logo", "logo", logo)
     app.add_url_rule("/favicon.ico", "favicon", favicon)

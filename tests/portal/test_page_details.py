@@ -87,3 +87,34 @@ def test_a_deactivated_customer_is_told_so_only_after_the_right_password(
     text = right.get_data(as_text=True)
     assert "This account is deactivated" in text and "adviser" in text
     assert 'role="alert"' in text
+
+
+def test_the_message_view_has_no_empty_rows_and_one_date_format(
+    logged_in: FlaskClient, runtime
+) -> None:
+    from email.message import EmailMessage
+
+    bare = EmailMessage()
+    bare["From"] = "berater@bank.example"
+    bare["Subject"] = "Ohne Datum"
+    bare.set_content("Text")
+    sealed = seal(runtime, bare.as_bytes())
+    page = logged_in.post(
+        "/read",
+        data={"csrf_token": csrf_token(logged_in.get("/").data), "envelope": sealed.armored},
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html[:1000]
+    assert ">Date<" not in html and ">To<" not in html
+    assert re.search(r"<dd>\s*</dd>", html) is None
+
+    dated = seal(runtime, build_mail(subject="Mit Datum"))
+    for lang, expected in (("en", " at "), ("de", ", ")):
+        logged_in.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
+        html = logged_in.post(
+            "/read",
+            data={"csrf_token": csrf_token(logged_in.get("/").data), "envelope": dated.armored},
+        ).get_data(as_text=True)
+        shown = re.search(r"<dd>([^<]*UTC)</dd>", html)
+        assert shown and expected in shown.group(1), html[:3000]
+        assert re.search(r"\d{4}-\d\d-\d\d", shown.group(1)) is None
