@@ -48,6 +48,7 @@ from portal.forms import (
 )
 from portal.identity import SETUP, current_recipient, log_in, log_out, visitor
 from portal.loginpage import carried_envelope, login_page
+from portal.parking import has_parked, park
 from portal.reading import show_message
 
 bp = Blueprint("auth", __name__)
@@ -251,6 +252,15 @@ def forgot() -> ResponseReturnValue:
     return _reset_page("forgot_sent")
 
 
+@bp.route("/forgot/park", methods=["POST"])
+def forgot_park() -> ResponseReturnValue:
+    """Keep the message being opened, then start the forgotten-password flow."""
+    envelope = carried_envelope()
+    if envelope:
+        park(envelope)
+    return redirect(url_for("auth.forgot"))
+
+
 @bp.route("/forgot/link/<token>", methods=["GET"])
 def forgot_link(token: str) -> ResponseReturnValue:
     """Show the page of a mailed link: only its button (a POST) uses the link.
@@ -324,7 +334,7 @@ def forgot_answer() -> ResponseReturnValue:
     session.pop(RESET_KEY, None)
     metrics.login("ok")
     flash(_("Your new password has been saved."), "success")
-    return redirect(url_for("reader.index"))
+    return redirect(url_for("reader.resume" if has_parked() else "reader.index"))
 
 
 def _answer(

@@ -6,14 +6,25 @@ import re
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, redirect, request, send_from_directory, session
+from flask import (
+    Flask,
+    Response,
+    abort,
+    redirect,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 
 from keystore.languages import LANGUAGES
 from portal.context import settings
 from portal.extensions import LANGUAGE_KEY
 from portal.identity import visitor
+from portal.loginpage import carried_envelope
 from portal.moments import show_moment
+from portal.parking import park
 
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
 DEFAULT_COLOR = "#1f4e79"
@@ -101,10 +112,19 @@ def favicon() -> Response:
 
 
 def choose_language(code: str) -> Any:
-    """Remember the visitor's language and go back to the page they came from."""
+    """Remember the visitor's language and go back to the page they came from.
+
+    Posted from a page that carries a message, the message is parked and shown again.
+    """
     if code not in LANGUAGES:
         abort(404)
     session[LANGUAGE_KEY] = code
+    if request.method == "POST":
+        envelope = carried_envelope()
+        if envelope:
+            park(envelope)
+            return redirect(url_for("reader.resume"))
+        return redirect(url_for("reader.index"))
     target = request.args.get("next", "/")
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = "/"
@@ -120,4 +140,4 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/logo", "logo", logo)
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.add_url_rule("/favicon.svg", "favicon_svg", favicon)
-    app.add_url_rule("/language/<code>", "language", choose_language)
+    app.add_url_rule("/language/<code>", "language", choose_language, methods=["GET", "POST"])
