@@ -53,6 +53,8 @@ def _template_context() -> dict[str, Any]:
     return {
         "branding": branding(),
         "lang": str(get_locale() or "en"),
+        # The same, under a name no page overrides (the branding page's `lang` is a preview's).
+        "page_lang": str(get_locale() or "en"),
         "languages": LANGUAGES,
         "visitor": who,
     }

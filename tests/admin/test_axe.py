@@ -74,3 +74,11 @@ def test_every_admin_page_passes_axe(app: Flask, runtime, clock, lang: str) -> N
     with auditor(client_fetch(app.test_client())) as check:
         findings = [check.audit(item.name, item.html, csp=item.csp) for item in shots]
     assert not report(findings), report(findings)
+
+
+def test_admin_pages_use_the_width_of_a_desktop_window(app: Flask, admin_client) -> None:
+    page = admin_client.get("/admin/users?q=k")
+    with auditor(client_fetch(admin_client)) as check:
+        check.load(page.data, width=1280, csp=page.headers["Content-Security-Policy"])
+        width = check.page.evaluate("document.querySelector('main').getBoundingClientRect().width")
+    assert width >= 1200
