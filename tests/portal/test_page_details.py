@@ -118,3 +118,29 @@ def test_the_message_view_has_no_empty_rows_and_one_date_format(
         shown = re.search(r"<dd>([^<]*UTC)</dd>", html)
         assert shown and expected in shown.group(1), html[:3000]
         assert re.search(r"\d{4}-\d\d-\d\d", shown.group(1)) is None
+
+
+def test_the_message_page_reads_in_a_sensible_order(logged_in: FlaskClient, runtime) -> None:
+    sealed = seal(
+        runtime,
+        build_mail(
+            subject="Ihr Vertrag",
+            body="Guten Tag",
+            attachments=[("Vertrag.pdf", "application/pdf", b"%PDF")],
+        ),
+    )
+    html = logged_in.post(
+        "/read",
+        data={"csrf_token": csrf_token(logged_in.get("/").data), "envelope": sealed.armored},
+    ).get_data(as_text=True)
+    main = html[html.index('<main id="main"') :]
+    order = [
+        main.index('<h1 id="subject">'),
+        main.index('<dl class="headers">'),
+        main.index('class="mail-text"'),
+        main.index(">Attachments</h2>"),
+        main.index(">Reply</button>"),
+    ]
+    assert order == sorted(order)
+    assert html.index('<a class="skip" href="#main">') < html.index("<main")
+    assert main.count("<h1") == 1
