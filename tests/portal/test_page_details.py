@@ -144,3 +144,12 @@ def test_the_message_page_reads_in_a_sensible_order(logged_in: FlaskClient, runt
     assert order == sorted(order)
     assert html.index('<a class="skip" href="#main">') < html.index("<main")
     assert main.count("<h1") == 1
+
+
+def test_a_form_with_errors_says_so_at_its_top(client: FlaskClient, runtime) -> None:
+    token, _ = setup_page(client, runtime)
+    page = client.post("/setup", data={"csrf_token": token, "new_password": "short"})
+    html = page.get_data(as_text=True)
+    summary = html.index("please correct the fields marked below")
+    assert html.rfind('role="alert"', 0, summary) > html.index("<h1")
+    assert summary < html.index('id="new_password-error"')
