@@ -253,6 +253,7 @@ def forgot() -> ResponseReturnValue:
 
 
 @bp.route("/forgot/park", methods=["POST"])
+@limited("upload")
 def forgot_park() -> ResponseReturnValue:
     """Keep the message being opened, then start the forgotten-password flow."""
     envelope = carried_envelope()

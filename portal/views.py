@@ -20,7 +20,7 @@ from flask_babel import get_locale
 
 from keystore.languages import LANGUAGES
 from portal.context import settings
-from portal.extensions import LANGUAGE_KEY
+from portal.extensions import LANGUAGE_KEY, limited
 from portal.identity import visitor
 from portal.loginpage import carried_envelope
 from portal.moments import show_moment
@@ -113,6 +113,7 @@ def favicon() -> Response:
     return response
 
 
+@limited("upload")
 def choose_language(code: str) -> Any:
     """Remember the visitor's language and go back to the page they came from.
 
