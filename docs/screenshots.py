@@ -3,6 +3,10 @@
 Run from the repository root: `.venv/bin/python docs/screenshots.py`. It starts
 `webcrypt serve` on the embedded defaults in a temporary folder, sends the test mail
 with `webcrypt send-test`, and walks through opening it as the customer does.
+
+`.venv/bin/python docs/screenshots.py --every-page DIR` instead takes every portal and
+admin page (the tours of the accessibility tests) at 360 px and 1280 px, in English and
+German, into DIR: for looking at what a customer or an admin would stumble over.
 """
 
 from __future__ import annotations
@@ -68,5 +72,35 @@ def shoot(secure_htm: Path, pin: str) -> None:
         browser.close()
 
 
+def every_page(folder: Path) -> None:
+    """Screenshot every portal and admin page at both widths in both languages."""
+    from portal import create_app
+    from tests.admin.test_axe import admin_tour
+    from tests.portal.conftest import TEST_CONFIG, make_runtime
+    from tests.portal.helpers import FakeClock
+    from tests.portal.pagetour import portal_tour
+    from tests.support.axe import auditor, client_fetch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for lang in ("en", "de"):
+        work = Path(tempfile.mkdtemp(prefix="webcrypt-pages-"))
+        clock = FakeClock()
+        runtime = make_runtime(work, clock)
+        app = create_app(runtime, {**TEST_CONFIG, "RATELIMIT_ADMIN_LOGIN": "1000 per minute"})
+        shots = [*portal_tour(app, runtime, work, lang), *admin_tour(app, runtime, clock, lang)]
+        with auditor(client_fetch(app.test_client())) as check:
+            for shot in shots:
+                name = re.sub(r"\W+", "-", shot.name)
+                for width in (360, 1280):
+                    check.load(shot.html, width=width, csp=shot.csp)
+                    check.page.screenshot(
+                        path=folder / f"{lang}-{width}-{name}.png", full_page=True
+                    )
+        runtime.close()
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--every-page"]:
+        every_page(Path(sys.argv[2]))
+    else:
+        main()

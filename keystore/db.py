@@ -46,6 +46,7 @@ from keystore.ledger import LedgerService
 from keystore.mailbox import MailboxService
 from keystore.masterkey import MasterKey
 from keystore.noticelog import NoticeService
+from keystore.parked import ParkingService
 from keystore.passwords import Hasher
 from keystore.quota import CreationQuota
 from keystore.recipients import RecipientService
@@ -263,6 +264,10 @@ class Keystore:
     def settings(self, session: Session) -> SettingsService:
         """Return the settings service bound to `session`."""
         return SettingsService(session, clock=self.clock)
+
+    def parked(self, session: Session) -> ParkingService:
+        """Return the service of parked envelopes bound to `session`."""
+        return ParkingService(session, clock=self.clock)
 
     def ledger(self, session: Session) -> LedgerService:
         """Return the message ledger service bound to `session`."""

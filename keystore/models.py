@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from keystore.columns import UTCDateTime, address_type, blob_type, long_text_type
@@ -391,3 +392,30 @@ class MailboxChunk(Base):
 
     def __repr__(self) -> str:
         return f"MailboxChunk(entry_id={self.entry_id!r}, seq={self.seq!r})"
+
+
+def huge_text_type() -> Any:
+    """Text as large as a sealed message (LONGTEXT on MariaDB/MySQL)."""
+    return Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+
+class ParkedEnvelope(Base):
+    """A sealed message (ciphertext) kept for minutes while its reader takes a detour.
+
+    Keyed by the SHA-256 of a token that only the reader's browser session holds; used once.
+    """
+
+    __tablename__ = "parked_envelopes"
+    __table_args__ = (
+        Index("ix_parked_envelopes_token_hash", "token_hash", unique=True),
+        Index("ix_parked_envelopes_expires_at", "expires_at"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[str] = mapped_column(huge_text_type())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"ParkedEnvelope(id={self.id!r})"

@@ -27,6 +27,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from keystore.recipients import AuthResult, throttle_key
@@ -47,10 +48,14 @@ from portal.forms import (
 )
 from portal.identity import SETUP, current_recipient, log_in, log_out, visitor
 from portal.loginpage import carried_envelope, login_page, render_carrying
+from portal.parking import has_parked, park
 from portal.reading import show_message
 from portal.stored import target_after_login
 
 bp = Blueprint("auth", __name__)
+DEACTIVATED = _l(
+    "This account is deactivated. Please contact your adviser, who can have it reactivated."
+)
 
 
 def address_step(envelope: str) -> ResponseReturnValue:
@@ -97,6 +102,8 @@ def login() -> ResponseReturnValue:
         else:
             _record_failure(found, "portal.login_failed", typed, result)
     metrics.login("ok" if result.ok else "failed")
+    if result.outcome == "inactive":  # only after the right password: tells nobody else
+        return login_page(envelope=envelope, form=form, failure=DEACTIVATED, status=403)
     if not result.ok:
         failure = _(
             "The email address or the password is not correct. On your first login, use the "
@@ -157,6 +164,8 @@ def login_pin() -> ResponseReturnValue:
             "with the new PIN."
         )
         return login_page(envelope=envelope, pin=True, failure=failure, status=401)
+    if result.outcome == "inactive":
+        return login_page(envelope=envelope, pin=True, failure=DEACTIVATED, status=403)
     if not result.ok:
         failure = _(
             "The email address or the PIN is not correct. If you have chosen a password "
@@ -244,6 +253,16 @@ def forgot() -> ResponseReturnValue:
     return _reset_page("forgot_sent")
 
 
+@bp.route("/forgot/park", methods=["POST"])
+@limited("upload")
+def forgot_park() -> ResponseReturnValue:
+    """Keep the message being opened, then start the forgotten-password flow."""
+    envelope = carried_envelope()
+    if envelope:
+        park(envelope)
+    return redirect(url_for("auth.forgot"))
+
+
 @bp.route("/forgot/link/<token>", methods=["GET"])
 def forgot_link(token: str) -> ResponseReturnValue:
     """Show the page of a mailed link: only its button (a POST) uses the link.
@@ -317,7 +336,7 @@ def forgot_answer() -> ResponseReturnValue:
     session.pop(RESET_KEY, None)
     metrics.login("ok")
     flash(_("Your new password has been saved."), "success")
-    return redirect(url_for("reader.index"))
+    return redirect(url_for("reader.resume" if has_parked() else "reader.index"))
 
 
 def _answer(

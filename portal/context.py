@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from keystore.audit import AuditService
     from keystore.db import Session
     from keystore.ledger import LedgerService
+    from keystore.parked import ParkingService
     from keystore.recipients import RecipientService
     from keystore.settings import Settings, SettingsService
     from webcrypt.runtime import Runtime
@@ -85,6 +86,11 @@ class Services:
     def admins(self) -> AdminService:
         """Return the admin account service."""
         return self._keystore.admins(self.session)
+
+    @cached_property
+    def parked(self) -> ParkingService:
+        """Return the service of envelopes parked during a detour."""
+        return self._keystore.parked(self.session)
 
     @cached_property
     def settings(self) -> SettingsService:

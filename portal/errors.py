@@ -24,8 +24,32 @@ def error_page(status: int, title: str, message: str, *, hint: str = "") -> tupl
 def _http_error(error: HTTPException) -> tuple[str, int]:
     status = error.code or 500
     pages = {
-        404: (_("Page not found"), _("There is no page at this address.")),
-        405: (_("Not possible here"), _("This page cannot be used this way.")),
+        400: (
+            _("The request was incomplete"),
+            _(
+                "The page received less than it needs, for example after a form was sent twice. "
+                "Go back to the start page and try again; to read a message, open its "
+                "secure.htm attachment again."
+            ),
+        ),
+        403: (
+            _("Not allowed"),
+            _("This page is not open to you. Log in first, or go back to the start page."),
+        ),
+        404: (
+            _("Page not found"),
+            _(
+                "There is no page at this address. Check the link, or go to the start page to "
+                "open your message."
+            ),
+        ),
+        405: (
+            _("Not possible here"),
+            _(
+                "This page cannot be opened directly. Go to the start page and open your "
+                "message from there."
+            ),
+        ),
         413: (
             _("The file is too large"),
             _(
@@ -39,7 +63,14 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
         ),
     }
     title, message = pages.get(
-        status, (_("Something went wrong"), _("The request could not be handled."))
+        status,
+        (
+            _("The portal could not answer this request"),
+            _(
+                "Nothing was changed. Go back to the start page and try again; if it happens "
+                "again, tell your adviser what you were doing."
+            ),
+        ),
     )
     return error_page(status, title, message)
 
@@ -70,8 +101,11 @@ def _keystore_unavailable(error: KeystoreUnavailable) -> tuple[str, int]:
 def _internal_error(error: Exception) -> tuple[str, int]:
     return error_page(
         500,
-        _("Something went wrong"),
-        _("The portal could not finish your request. Please try again later."),
+        _("The portal had an internal error"),
+        _(
+            "Your request could not be finished and nothing was sent. Please try again in a "
+            "few minutes; if it happens again, tell your adviser what you were doing."
+        ),
     )
 
 

@@ -157,10 +157,12 @@ def _confirm() -> PasswordField:
     )
 
 
-def _question() -> SelectField:
-    return SelectField(
+def _question() -> RadioField:
+    # Radio buttons, not a drop-down: a long question wraps instead of being cut off on phones.
+    return RadioField(
         _l("Security question"),
         choices=[SelectChoice(key, text) for key, text in SECURITY_QUESTIONS.items()],
+        default=next(iter(SECURITY_QUESTIONS)),
         validators=[DataRequired()],
     )
 

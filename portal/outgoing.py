@@ -21,6 +21,7 @@ import nh3
 
 from keystore.addresses import normalize_address
 from portal.mimeview import MessageView, safe_filename
+from portal.moments import show_moment
 
 _MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*", re.IGNORECASE)
 
@@ -103,7 +104,7 @@ def quote_text(view: MessageView) -> str:
     else:
         text = ""
     lines = text.replace("\r\n", "\n").strip("\n").split("\n")
-    intro = f"{view.sender} ({view.date}):" if view.date else f"{view.sender}:"
+    intro = f"{view.sender} ({show_moment(view.date)}):" if view.date else f"{view.sender}:"
     return "\n\n" + intro + "\n" + "\n".join("> " + line for line in lines)
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from portal.context import Services, runtime, services, settings
@@ -24,6 +23,7 @@ from portal.forms import (
 )
 from portal.identity import current_recipient, log_in
 from portal.loginpage import login_page
+from portal.moments import show_moment
 from portal.stored import mailbox
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
@@ -65,11 +65,9 @@ def _page(
     return render_template(
         "profile/show.html",
         recipient=recipient,
-        created=format_datetime(recipient.created_at, "medium") if recipient.created_at else "",
-        last_login=format_datetime(recipient.last_login_at, "medium")
-        if recipient.last_login_at
-        else "",
-        valid_until=format_datetime(valid_until, "medium") if valid_until else "",
+        created=show_moment(recipient.created_at),
+        last_login=show_moment(recipient.last_login_at),
+        valid_until=show_moment(valid_until),
         question=question_text(recipient.security_question),
         **shown,
     ), status

@@ -11,7 +11,16 @@ import unicodedata
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -23,6 +32,7 @@ from portal.auth import logged_in_address
 from portal.extensions import LANGUAGE_KEY, csrf_exempt, limited
 from portal.loginpage import carried_envelope, login_page, render_carrying
 from portal.mimeview import clean_type, find_attachment, message_subject, safe_filename
+from portal.parking import take_parked
 from portal.reading import (
     Refusal,
     check_limits,
@@ -119,6 +129,22 @@ def upload() -> ResponseReturnValue:
                 "attachment, or the whole mail saved as an .eml file."
             ),
         )
+    return next_step(text, cross_site=False)
+
+
+@bp.route("/resume", methods=["GET"])
+def resume() -> ResponseReturnValue:
+    """Bring the customer back to the message parked before a detour (once)."""
+    text = take_parked()
+    if not text:
+        flash(
+            _(
+                "The message you were opening is no longer kept here. Please open the "
+                "secure.htm attachment again."
+            ),
+            "info",
+        )
+        return redirect(url_for("reader.index"))
     return next_step(text, cross_site=False)
 
 

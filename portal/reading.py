@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import g, has_request_context, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from keystore.addresses import normalize_address
@@ -24,6 +23,7 @@ from portal.context import Services, now, runtime, services, settings
 from portal.identity import current_recipient
 from portal.loginpage import login_page, render_carrying
 from portal.mimeview import build_view
+from portal.moments import show_moment
 from portal.sanitize import frame_document
 from portal.security import MESSAGE_POLICY, use_policy
 from portal.stored import mark_read_copy
@@ -57,7 +57,7 @@ def problem(kind: str, status: int, title: str, message: str, **extra: Any) -> R
 
 
 def _when(moment: datetime | None) -> str:
-    return format_datetime(moment, "medium") if moment else ""
+    return show_moment(moment)
 
 
 def parse_envelope(text: str) -> Any:

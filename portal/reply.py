@@ -96,7 +96,14 @@ def compose() -> ResponseReturnValue:
         form=form,
         view=carried.view,
         recipients=recipients,
+        choices=_choices(carried),
     )
+
+
+def _choices(carried: Carried) -> tuple[list[str], list[str]] | None:
+    """Who "reply" and "reply to all" would write to; None when both are the same."""
+    only, everyone = carried.recipients(False), carried.recipients(True)
+    return (only, everyone) if everyone != only else None
 
 
 def _uploads(files: list[Any]) -> list[Upload]:
@@ -177,6 +184,7 @@ def send() -> ResponseReturnValue:
         form=form,
         view=view,
         recipients=recipients,
+        choices=_choices(carried),
         failure=failure,
     ), status
 

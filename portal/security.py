@@ -27,6 +27,10 @@ MESSAGE_POLICY = {**BASE_POLICY, "style-src-attr": "'unsafe-inline'", "img-src":
 DOWNLOAD_POLICY = {"default-src": "'none'", "sandbox": "", "frame-ancestors": "'none'"}
 
 
+#: Endpoints whose responses hold nothing personal and may be cached.
+CACHEABLE = frozenset({"static", "favicon", "favicon_svg"})
+
+
 def use_policy(policy: dict[str, str]) -> None:
     """Send `policy` instead of the base policy with the current response."""
     g.csp = policy
@@ -53,7 +57,7 @@ def set_headers(response: Response) -> Response:
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
     if is_https():
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if request.endpoint != "static":
+    if request.endpoint not in CACHEABLE:
         # Pages hold decrypted mail or credentials forms: never keep them in a cache.
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime
 
 from portal.context import runtime
+from portal.moments import show_moment
 from webcrypt.lifecycle.withdrawal import Withdrawal, inspect_withdrawal, withdraw
 
 bp = Blueprint("withdraw", __name__)
@@ -23,7 +23,7 @@ STATUS_CODES = {"ready": 200, "withdrawn": 200, "expired": 410, "invalid": 404}
 
 def _page(state: Withdrawal, token: str, *, just_now: bool = False) -> ResponseReturnValue:
     def when(moment: datetime | None) -> str:
-        return format_datetime(moment, "medium") if moment else ""
+        return show_moment(moment)
 
     return render_template(
         "withdraw/page.html",

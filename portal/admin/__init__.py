@@ -11,10 +11,12 @@ from importlib import import_module
 
 from flask import Blueprint, Flask, Response, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from portal.admin.access import check_role_decisions
 from portal.admin.session import save
+from portal.admin.words import template_names
 
 bp = Blueprint(
     "admin",
@@ -47,15 +49,15 @@ def forbidden(error: Exception) -> ResponseReturnValue:
     """Tell a helpdesk user that this part of the admin area is not theirs."""
     return _error(
         403,
-        "Not allowed",
-        "Your role does not include this page. Ask an administrator if you need it.",
+        _("Not allowed"),
+        _("Your role does not include this page. Ask an administrator if you need it."),
     )
 
 
 @bp.errorhandler(404)
 def not_found(error: Exception) -> ResponseReturnValue:
     """Say that there is no such page or record."""
-    return _error(404, "Not found", "There is no such page or record.")
+    return _error(404, _("Not found"), _("There is no such page or record."))
 
 
 @bp.errorhandler(CSRFError)
@@ -63,8 +65,8 @@ def csrf_failed(error: CSRFError) -> ResponseReturnValue:
     """Explain an expired or missing form token."""
     return _error(
         400,
-        "The form has expired",
-        "For your protection the form was not accepted. Reload the page and try again.",
+        _("The form has expired"),
+        _("For your protection the form was not accepted. Reload the page and try again."),
     )
 
 
@@ -83,5 +85,6 @@ def register(app: Flask) -> None:
 for _name in VIEWS:
     import_module(_name)
 bp.after_request(_after_request)
+bp.context_processor(template_names)
 
 __all__ = ["bp", "register"]

@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from keystore.errors import SettingsError
 from keystore.settings import LOGO_TYPES, MAX_LOGO_BYTES, Settings, SettingsService
@@ -26,12 +28,14 @@ from portal.admin.settings_page import Field, save
 from portal.security import use_policy
 
 FIELDS: tuple[Field, ...] = (
-    Field("product_name", "Product name", "text"),
-    Field("brand_color", "Brand colour", "color", "Six-digit hex colour, e.g. #1f4e79"),
-    Field("footer_en", "Footer (English)", "area"),
-    Field("footer_de", "Footer (German)", "area"),
-    Field("contact_en", "Contact (English)", "area", "For example the helpdesk phone number."),
-    Field("contact_de", "Contact (German)", "area"),
+    Field("product_name", _l("Product name"), "text"),
+    Field("brand_color", _l("Brand colour"), "color", _l("Six-digit hex colour, e.g. #1f4e79")),
+    Field("footer_en", _l("Footer (English)"), "area"),
+    Field("footer_de", _l("Footer (German)"), "area"),
+    Field(
+        "contact_en", _l("Contact (English)"), "area", _l("For example the helpdesk phone number.")
+    ),
+    Field("contact_de", _l("Contact (German)"), "area"),
 )
 MAX_LOGO_SIDE = 2000
 #: Preview frames: no script, styles and images only from here or inline; framable by us only.
@@ -55,19 +59,19 @@ def logo_problem(data: bytes, filename: str) -> str:
     ):
         return "SVG logos are not accepted (an SVG file can carry scripts). Upload a PNG."
     if not data:
-        return "Choose a PNG or JPEG file."
+        return _("Choose a PNG or JPEG file.")
     if len(data) > MAX_LOGO_BYTES:
-        return f"The logo is too large: at most {MAX_LOGO_BYTES // 1024} KB."
+        return _("The logo is too large: at most %(num)d KB.", num=MAX_LOGO_BYTES // 1024)
     if data.startswith(LOGO_TYPES["image/png"]):
         if len(data) < 24 or data[12:16] != b"IHDR":
-            return "The file is not a valid PNG image."
+            return _("The file is not a valid PNG image.")
         width, height = struct.unpack(">II", data[16:24])
         if not (0 < width <= MAX_LOGO_SIDE and 0 < height <= MAX_LOGO_SIDE):
-            return f"The logo must be at most {MAX_LOGO_SIDE} × {MAX_LOGO_SIDE} pixels."
+            return _("The logo must be at most %(num)d × %(num)d pixels.", num=MAX_LOGO_SIDE)
         return ""
     if data.startswith(LOGO_TYPES["image/jpeg"]):
         return ""
-    return "The file is not a PNG or JPEG image."
+    return _("The file is not a PNG or JPEG image.")
 
 
 def logo_type(data: bytes) -> str:
@@ -114,7 +118,7 @@ def branding() -> ResponseReturnValue:
                 errors = exc.errors
                 status = 400
             else:
-                flash("Corporate identity saved.", "success")
+                flash(_("Corporate identity saved."), "success")
                 return redirect(url_for("admin.branding", lang=lang))
     elif request.method == "POST":
         status = 400
@@ -144,11 +148,11 @@ def upload_logo() -> ResponseReturnValue:
     """Replace or remove the logo."""
     form = LogoForm()
     if not form.validate_on_submit():
-        flash("The form has expired. Try again.", "error")
+        flash(_("The form has expired. Try again."), "error")
         return redirect(url_for("admin.branding"))
     if "remove" in request.form:
         save({"logo_png": b"", "logo_mime": ""})
-        flash("The logo is removed.", "success")
+        flash(_("The logo is removed."), "success")
         return redirect(url_for("admin.branding"))
     upload = request.files.get("logo")
     data = upload.read(MAX_LOGO_BYTES + 1) if upload else b""
@@ -161,7 +165,7 @@ def upload_logo() -> ResponseReturnValue:
     except SettingsError as exc:
         flash("; ".join(exc.errors.values()), "error")
         return redirect(url_for("admin.branding"))
-    flash("The logo is saved.", "success")
+    flash(_("The logo is saved."), "success")
     return redirect(url_for("admin.branding"))
 
 

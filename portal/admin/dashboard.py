@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from prometheus_client import REGISTRY
 
 from keystore import reports
@@ -39,10 +40,14 @@ def keystore_check() -> Check:
     try:
         keystore.ping()
         if not keystore.is_current():
-            return Check("Keystore database", False, "reachable, but migrations are pending")
+            return Check(
+                gettext("Keystore database"),
+                False,
+                gettext("reachable, but migrations are pending"),
+            )
     except KeystoreError as exc:
-        return Check("Keystore database", False, str(exc))
-    return Check("Keystore database", True, "reachable, schema current")
+        return Check(gettext("Keystore database"), False, str(exc))
+    return Check(gettext("Keystore database"), True, gettext("reachable, schema current"))
 
 
 def relay_check(url: str, name: str) -> Check:
@@ -50,10 +55,14 @@ def relay_check(url: str, name: str) -> Check:
     if url.startswith("outbox:"):
         folder = Path(url.removeprefix("outbox:"))
         if folder.is_dir() and os.access(folder, os.W_OK):
-            return Check(name, True, f"outbox folder {folder} is writable")
+            return Check(name, True, gettext("outbox folder %(folder)s is writable", folder=folder))
         if not folder.exists() and os.access(folder.parent if str(folder.parent) else ".", os.W_OK):
-            return Check(name, True, f"outbox folder {folder} will be created")
-        return Check(name, False, f"outbox folder {folder} is not writable")
+            return Check(
+                name, True, gettext("outbox folder %(folder)s will be created", folder=folder)
+            )
+        return Check(
+            name, False, gettext("outbox folder %(folder)s is not writable", folder=folder)
+        )
 
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -63,10 +72,14 @@ def relay_check(url: str, name: str) -> Check:
         with client_class(host, port, timeout=RELAY_CHECK_TIMEOUT) as client:
             code, _ = client.noop()
     except (OSError, smtplib.SMTPException) as exc:
-        return Check(name, False, f"{parts.scheme}://{host}:{port} does not answer ({exc})")
+        where = f"{parts.scheme}://{host}:{port}"
+        return Check(
+            name, False, gettext("%(relay)s does not answer (%(error)s)", relay=where, error=exc)
+        )
+    where = f"{parts.scheme}://{host}:{port}"
     if code != 250:
-        return Check(name, False, f"{parts.scheme}://{host}:{port} answered {code}")
-    return Check(name, True, f"{parts.scheme}://{host}:{port} answers")
+        return Check(name, False, gettext("%(relay)s answered %(code)s", relay=where, code=code))
+    return Check(name, True, gettext("%(relay)s answers", relay=where))
 
 
 def relay_checks() -> list[Check]:
@@ -74,9 +87,9 @@ def relay_checks() -> list[Check]:
     config = runtime().config
     filter_relay = str(config.filter.relay)
     portal_relay = str(config.portal_relay)
-    checks = [relay_check(filter_relay, "Mail relay")]
+    checks = [relay_check(filter_relay, gettext("Mail relay"))]
     if portal_relay != filter_relay:
-        checks.append(relay_check(portal_relay, "Portal mail relay"))
+        checks.append(relay_check(portal_relay, gettext("Portal mail relay")))
     return checks
 
 

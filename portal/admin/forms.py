@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, PasswordField, StringField
@@ -13,16 +15,16 @@ MIN_PASSWORD = 12
 class LoginForm(FlaskForm):
     """Address and password."""
 
-    email = StringField("Email", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
 def _code() -> StringField:
     return StringField(
-        "Authentication code",
+        _l("Authentication code"),
         validators=[
             DataRequired(),
-            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message="Enter the 6 digits from your app."),
+            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Enter the 6 digits from your app.")),
         ],
     )
 
@@ -38,19 +40,19 @@ class EnrollForm(FlaskForm):
 
     code = _code()
     new_password = PasswordField(
-        "New password",
+        _l("New password"),
         validators=[
             DataRequired(),
             Length(
                 min=MIN_PASSWORD,
                 max=1024,
-                message=f"Choose at least {MIN_PASSWORD} characters.",
+                message=_l("Choose at least %(num)d characters.", num=MIN_PASSWORD),
             ),
         ],
     )
     confirm = PasswordField(
-        "Repeat the new password",
-        validators=[DataRequired(), EqualTo("new_password", message="The passwords differ.")],
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
     )
 
 
@@ -58,13 +60,13 @@ class ConfirmForm(FlaskForm):
     """A confirmation step; for deletion the address has to be typed again."""
 
     confirm = HiddenField(default="yes")
-    typed = StringField("Type the address to confirm")
+    typed = StringField(_l("Type the address to confirm"))
 
     def check_typed(self, expected: str) -> bool:
         """Tell whether the typed address matches `expected` (case and spaces ignored)."""
         if (self.typed.data or "").strip().lower() == expected.lower():
             return True
-        self.typed.errors = ["Type the address exactly as shown to confirm."]
+        self.typed.errors = [_("Type the address exactly as shown to confirm.")]
         return False
 
 
@@ -72,14 +74,16 @@ class WithdrawForm(FlaskForm):
     """The Message-ID of a sealed message (with or without angle brackets)."""
 
     message_id = StringField(
-        "Message ID",
+        _l("Message-ID"),
         validators=[
             DataRequired(),
-            Length(max=255, message="A Message-ID has at most 255 characters."),
+            Length(max=255, message=_l("A Message-ID has at most 255 characters.")),
             Regexp(
                 r"^[^\s]+$",
-                message="A Message-ID has no spaces: paste it as it appears in the mail's "
-                "headers, for example <1234.abcd@bank.example>.",
+                message=_l(
+                    "A Message-ID has no spaces: paste it as it appears in the mail's "
+                    "headers, for example <1234.abcd@bank.example>."
+                ),
             ),
         ],
     )
@@ -96,4 +100,4 @@ class BareForm(FlaskForm):
 class LogoForm(FlaskForm):
     """The logo upload."""
 
-    logo = FileField("Logo (PNG or JPEG)")
+    logo = FileField(_l("Logo (PNG or JPEG)"))

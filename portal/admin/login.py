@@ -11,6 +11,8 @@ import qrcode
 import qrcode.image.svg
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from keystore.addresses import normalize_address
 from keystore.passwordrules import admin_password_problem
@@ -22,11 +24,11 @@ from portal.admin.forms import CodeForm, EnrollForm, LoginForm
 from portal.context import now, settings
 from portal.extensions import limited
 
-FAILED = (
+FAILED = _l(
     "The email address or the password is not correct, or the account is locked for a while "
     "after too many failed attempts."
 )
-FAILED_CODE = (
+FAILED_CODE = _l(
     "The code is not correct, or the account is locked for a while after too many failed "
     "attempts. Check the time on your phone and use the newest code."
 )
@@ -85,7 +87,7 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     next_url = request.values.get("next", "")
     note = (
-        "Your session ended after a period of inactivity."
+        _("Your session ended after a period of inactivity.")
         if (request.method == "GET" and admin_session.ended_by_timeout())
         else ""
     )
@@ -128,7 +130,7 @@ def factor() -> ResponseReturnValue:
     admin_id = admin_session.pending_admin_id()
     next_url = request.values.get("next", "")
     if admin_id is None:
-        flash("Please log in again.", "error")
+        flash(_("Please log in again."), "error")
         return redirect(url_for("admin.login"))
     product = settings().product_name or "WebCrypt"
     with services() as found:
@@ -187,7 +189,7 @@ def _enroll(found: Services, admin: Any, next_url: str, product: str) -> Page | 
     found.admins.set_password(admin, form.new_password.data or "")
     found.admins.set_totp_secret(admin, secret)
     _audit(found, "admin.totp_enrolled", actor=admin.email)
-    flash("Two-factor login is set up and your password is saved.", "success")
+    flash(_("Two-factor login is set up and your password is saved."), "success")
     return _logged_in(found, admin, next_url)
 
 
@@ -207,5 +209,5 @@ def logout() -> ResponseReturnValue:
                     _audit(found, "admin.logout", actor=admin.email)
     finally:
         admin_session.log_out()  # this browser's session ends even when the keystore is down
-    flash("You have been logged out.", "success")
+    flash(_("You have been logged out."), "success")
     return redirect(url_for("admin.login"))

@@ -12,6 +12,8 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from keystore.errors import SettingsError
 from portal import metrics
@@ -35,128 +37,147 @@ class Field:
 
 
 PIN_CHOICES = (
-    ("adviser", "the sending adviser (passes it on by phone)"),
-    ("recipient", "the customer, by mail"),
-    ("helpdesk", "the helpdesk address (passes it on by phone)"),
-    ("sms", "an SMS to the customer (number given by the adviser)"),
+    ("adviser", _l("the sending adviser (passes it on by phone)")),
+    ("recipient", _l("the customer, by mail")),
+    ("helpdesk", _l("the helpdesk address (passes it on by phone)")),
+    ("sms", _l("an SMS to the customer (number given by the adviser)")),
 )
 
 SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
     (
-        "Mail rules",
+        _l("Mail rules"),
         (
             Field(
-                "trigger_word", "Trigger word", "text", "A word in the subject that seals a mail."
+                "trigger_word",
+                _l("Trigger word"),
+                "text",
+                _l("A word in the subject that seals a mail."),
             ),
             Field(
                 "internal_domains",
-                "Internal domains",
+                _l("Internal domains"),
                 "list",
-                "Comma or space separated. Empty: the domains from the configuration file.",
+                _l("Comma or space separated. Empty: the domains from the configuration file."),
             ),
             Field(
                 "attachment_domains",
-                "Domains that get a neutral attachment",
+                _l("Domains that get a neutral attachment"),
                 "list",
-                "External domains whose mail systems strip .htm attachments: their attachment "
-                "is a neutral file to upload. The secure mailbox serves them better.",
+                _l(
+                    "External domains whose mail systems strip .htm attachments: their attachment "
+                    "is a neutral file to upload. The secure mailbox serves them better."
+                ),
             ),
             Field(
                 "mailbox_domains",
-                "Domains that get the secure mailbox",
+                _l("Domains that get the secure mailbox"),
                 "list",
-                "The message is stored on the portal; the recipient gets a notification with a "
-                "link instead of the attachment. A recipient's own choice and the adviser's "
-                "X-WebCrypt-Delivery header come first.",
+                _l(
+                    "The message is stored on the portal; the recipient gets a notification with "
+                    "a link instead of the attachment. A recipient's own choice and the adviser's "
+                    "X-WebCrypt-Delivery header come first."
+                ),
             ),
             Field(
                 "both_domains",
-                "Domains that get attachment and mailbox",
+                _l("Domains that get attachment and mailbox"),
                 "list",
-                "The attachment, and a link to the same message in the secure mailbox.",
+                _l("The attachment, and a link to the same message in the secure mailbox."),
             ),
-            Field("max_message_size", "Largest message (bytes)", "number", "10485760 = 10 MB"),
+            Field(
+                "max_message_size", _l("Largest message (bytes)"), "number", _l("10485760 = 10 MB")
+            ),
             Field(
                 "mailbox_quota",
-                "Secure mailbox size per account (bytes)",
+                _l("Secure mailbox size per account (bytes)"),
                 "number",
-                "104857600 = 100 MB",
+                _l("104857600 = 100 MB"),
             ),
             Field(
                 "thread_trigger",
-                "Seal answers to portal mails",
+                _l("Seal answers to portal mails"),
                 "flag",
-                "An adviser's answer to a mail the customer sent from the portal is sealed "
-                "without the trigger word.",
+                _l(
+                    "An adviser's answer to a mail the customer sent from the portal is sealed "
+                    "without the trigger word."
+                ),
             ),
         ),
     ),
     (
-        "Messages and notices",
+        _l("Messages and notices"),
         (
-            Field("message_expiry_days", "Messages expire after (days)", "number"),
-            Field("expiry_notice_days", "Expiry notice, days before", "number", "0 = none"),
+            Field("message_expiry_days", _l("Messages expire after (days)"), "number"),
+            Field("expiry_notice_days", _l("Expiry notice, days before"), "number", _l("0 = none")),
             Field(
                 "expiry_notice_mode",
-                "Expiry notice for",
+                _l("Expiry notice for"),
                 "choice",
-                choices=(("all", "all messages"), ("unread", "unread messages"), ("never", "none")),
+                choices=(
+                    ("all", _l("all messages")),
+                    ("unread", _l("unread messages")),
+                    ("never", "none"),
+                ),
             ),
-            Field("unread_notice_days", "Tell the adviser when unread after (days)", "number"),
-            Field("read_receipts", "Read receipts to advisers", "flag"),
-            Field("withdraw_link", "Withdraw link in the adviser's copy", "flag"),
-            Field("ledger_retention_days", "Keep message records for (days)", "number"),
+            Field("unread_notice_days", _l("Tell the adviser when unread after (days)"), "number"),
+            Field("read_receipts", _l("Read receipts to advisers"), "flag"),
+            Field("withdraw_link", _l("Withdraw link in the adviser's copy"), "flag"),
+            Field("ledger_retention_days", _l("Keep message records for (days)"), "number"),
         ),
     ),
     (
-        "Accounts",
+        _l("Accounts"),
         (
-            Field("inactivity_days", "Delete unused accounts after (days)", "number"),
-            Field("inactivity_notice_days", "Notice before deletion (days)", "number"),
-            Field("key_rotation_days", "Rotate recipient keys every (days)", "number"),
+            Field("inactivity_days", _l("Delete unused accounts after (days)"), "number"),
+            Field("inactivity_notice_days", _l("Notice before deletion (days)"), "number"),
+            Field("key_rotation_days", _l("Rotate recipient keys every (days)"), "number"),
             Field(
                 "first_contact_pin",
-                "PIN for a new account",
+                _l("PIN for a new account"),
                 "choice",
-                "Who gets the one-time PIN when the first secure message to an address creates "
-                "its account.",
+                _l(
+                    "Who gets the one-time PIN when the first secure message to an address "
+                    "creates its account."
+                ),
                 PIN_CHOICES,
             ),
             Field(
                 "reset_pin",
-                "PIN after an admin reset",
+                _l("PIN after an admin reset"),
                 "choice",
-                "Who gets the new one-time PIN after an admin resets a password. When it is not "
-                "the customer, the customer is told by mail who will give it to them.",
+                _l(
+                    "Who gets the new one-time PIN after an admin resets a password. When it is "
+                    "not the customer, the customer is told by mail who will give it to them."
+                ),
                 PIN_CHOICES,
             ),
             Field(
                 "pin_helpdesk",
-                "Helpdesk address for PINs",
+                _l("Helpdesk address for PINs"),
                 "text",
-                "Needed when a PIN goes to the helpdesk.",
+                _l("Needed when a PIN goes to the helpdesk."),
             ),
             Field(
                 "default_language",
-                "Default language",
+                _l("Default language"),
                 "choice",
-                choices=(("en", "English"), ("de", "Deutsch")),
+                choices=(("en", _l("English")), ("de", _l("Deutsch"))),
             ),
         ),
     ),
     (
-        "Security",
+        _l("Security"),
         (
-            Field("session_idle_minutes", "Recipient idle timeout (minutes)", "number"),
-            Field("session_max_hours", "Recipient session lifetime (hours)", "number"),
-            Field("admin_idle_minutes", "Admin idle timeout (minutes)", "number"),
-            Field("lockout_threshold", "Lock accounts after failed logins", "number"),
-            Field("lockout_minutes", "Lock for (minutes)", "number"),
-            Field("pin_valid_days", "One-time PIN valid for (days)", "number"),
-            Field("reset_link_minutes", "Password-reset link valid for (minutes)", "number"),
+            Field("session_idle_minutes", _l("Recipient idle timeout (minutes)"), "number"),
+            Field("session_max_hours", _l("Recipient session lifetime (hours)"), "number"),
+            Field("admin_idle_minutes", _l("Admin idle timeout (minutes)"), "number"),
+            Field("lockout_threshold", _l("Lock accounts after failed logins"), "number"),
+            Field("lockout_minutes", _l("Lock for (minutes)"), "number"),
+            Field("pin_valid_days", _l("One-time PIN valid for (days)"), "number"),
+            Field("reset_link_minutes", _l("Password-reset link valid for (minutes)"), "number"),
             Field(
                 "reset_answer_attempts",
-                "Wrong security answers before an admin reset is needed",
+                _l("Wrong security answers before an admin reset is needed"),
                 "number",
             ),
         ),
@@ -194,18 +215,20 @@ def save(values: Mapping[str, object]) -> Any:
 def domains_in_force(found: InternalDomains) -> str:
     """Say which internal domains the filter and the portal use, and where they come from."""
     if found.source == "settings":
-        text = f"In force: {', '.join(found.domains)}, from this setting."
+        text = _("In force: %(domains)s, from this setting.", domains=", ".join(found.domains))
         if found.from_config:
             configured = ", ".join(found.from_config)
-            text += (
-                f" The configuration file's filter.internal_domains ({configured}) is not used"
-                " while this setting lists a domain."
+            text += " " + _(
+                "The configuration file's filter.internal_domains (%(domains)s) is not used"
+                " while this setting lists a domain.",
+                domains=configured,
             )
         return text
-    shown = ", ".join(found.domains) or "none"
-    return (
-        f"In force: {shown}, from the configuration file (filter.internal_domains), "
-        "as this setting is empty."
+    shown = ", ".join(found.domains) or _("none")
+    return _(
+        "In force: %(domains)s, from the configuration file (filter.internal_domains), "
+        "as this setting is empty.",
+        domains=shown,
     )
 
 
@@ -230,7 +253,7 @@ def settings_page() -> ResponseReturnValue:
         except SettingsError as exc:
             errors = exc.errors
         else:
-            flash("Settings saved. Every instance uses them within a minute.", "success")
+            flash(_("Settings saved. Every instance uses them within a minute."), "success")
             return redirect(url_for("admin.settings_page"))
         shown = dict(values)
         status = 400

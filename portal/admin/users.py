@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from keystore import reports
 from keystore.lockout import is_locked
@@ -52,48 +54,56 @@ class Action:
 
 ACTIONS: dict[str, Action] = {
     "reset": Action(
-        "Reset password",
-        "Reset and send a new PIN",
-        "The current password stops working at once. A new one-time PIN is mailed "
-        "automatically to {destination}. The recipient logs in with it and chooses a new "
-        "password.",
+        _l("Reset password"),
+        _l("Reset and send a new PIN"),
+        _l(
+            "The current password stops working at once. A new one-time PIN is mailed "
+            "automatically to {destination}. The recipient logs in with it and chooses a new "
+            "password."
+        ),
         "recipient.reset_password",
     ),
     "unlock": Action(
-        "Unlock",
-        "Unlock the account",
-        "The lock after failed logins is lifted and the failure counter starts again at 0.",
+        _l("Unlock"),
+        _l("Unlock the account"),
+        _l("The lock after failed logins is lifted and the failure counter starts again at 0."),
         "recipient.unlock",
     ),
     "deactivate": Action(
-        "Deactivate",
-        "Deactivate the account",
-        "The recipient can no longer log in, and the gateway stops sealing new mail for this "
-        "address (senders get a notice instead). Keys are kept; the account can be "
-        "reactivated.",
+        _l("Deactivate"),
+        _l("Deactivate the account"),
+        _l(
+            "The recipient can no longer log in, and the gateway stops sealing new mail for this "
+            "address (senders get a notice instead). Keys are kept; the account can be "
+            "reactivated."
+        ),
         "recipient.deactivate",
         danger=True,
     ),
     "reactivate": Action(
-        "Reactivate",
-        "Reactivate the account",
-        "The recipient can log in again and new mail to this address is sealed again.",
+        _l("Reactivate"),
+        _l("Reactivate the account"),
+        _l("The recipient can log in again and new mail to this address is sealed again."),
         "recipient.reactivate",
     ),
     "rotate": Action(
-        "Rotate key",
-        "Create a new key version",
-        "New messages are sealed with a new key version. Messages sent before stay readable "
-        "until they expire.",
+        _l("Rotate key"),
+        _l("Create a new key version"),
+        _l(
+            "New messages are sealed with a new key version. Messages sent before stay readable "
+            "until they expire."
+        ),
         "recipient.rotate_key",
         roles=ADMIN_ONLY,
     ),
     "delete": Action(
-        "Delete",
-        "Delete the account and its keys",
-        "Every key of this account is destroyed: every message ever sent to {address} becomes "
-        "unreadable for everyone, for good. The account and its personal data are removed. "
-        "A new message to this address would create a new account.",
+        _l("Delete"),
+        _l("Delete the account and its keys"),
+        _l(
+            "Every key of this account is destroyed: every message ever sent to {address} becomes "
+            "unreadable for everyone, for good. The account and its personal data are removed. "
+            "A new message to this address would create a new account."
+        ),
         "recipient.delete",
         danger=True,
         typed=True,
@@ -208,10 +218,11 @@ def explanation(action: Action, recipient: Any, current: Any) -> str:
     """Fill in the account's address and where a new PIN would go."""
     try:
         to = reset_destination(recipient, current)
-        where = f"the {to.role} ({to.address})"
+        role = _("the adviser") if to.role == "adviser" else _("the customer")
+        where = f"{role} ({to.address})" if to.role in ("adviser", "recipient") else to.address
     except NoDestination:
-        where = "nobody: no adviser is on record for this account"
-    return action.explanation.format(address=recipient.address, destination=where)
+        where = _("nobody: no adviser is on record for this account")
+    return str(action.explanation).format(address=recipient.address, destination=where)
 
 
 @bp.route("/users/<int:recipient_id>/<name>", methods=["GET", "POST"])
@@ -273,7 +284,8 @@ def _act(
         return Reset(recipient)
     detail = PERFORM[name](found, recipient, around)
     record(found, action.audit, target=address, detail=detail)
-    flash(f"{action.title}: done for {address}. {detail}".strip(), "success")
+    done = _("%(action)s: done for %(address)s.", action=action.title, address=address)
+    flash(f"{done} {detail}".strip(), "success")
     if name == "delete":
         return redirect(url_for("admin.users"))
     return back

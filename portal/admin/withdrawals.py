@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from portal.admin import bp
 from portal.admin.access import Page, current, record, require, services
@@ -23,8 +24,10 @@ def withdraw() -> ResponseReturnValue:
         entries = found.ledger.find(message_id)
         if not entries:
             form.message_id.errors = [
-                "No sealed message with this ID is in the ledger (expired messages are "
-                "removed after the retention period)."
+                _(
+                    "No sealed message with this ID is in the ledger (expired messages are "
+                    "removed after the retention period)."
+                )
             ]
             page = Page("admin/withdraw.html", 404, form=form, entries=None)
         elif request.form.get("confirm") != "yes":
@@ -40,7 +43,7 @@ def withdraw() -> ResponseReturnValue:
     if page is not None:
         return page.render()
     if count:
-        flash(f"The message is withdrawn for {count} recipient(s).", "success")
+        flash(_("The message is withdrawn for %(num)d recipient(s).", num=count), "success")
     else:
-        flash("The message had been withdrawn already.", "success")
+        flash(_("The message had been withdrawn already."), "success")
     return redirect(url_for("admin.withdraw"))

@@ -158,7 +158,8 @@ def test_deactivate_and_reactivate(
     page = admin_client.get(f"/admin/users/{customer}/deactivate")
     assert "stops sealing" in text_of(page)
     post_form(admin_client, f"/admin/users/{customer}/deactivate", {"confirm": "yes"})
-    assert login(client).status_code == 401
+    refused = login(client)  # the right password: told the account is deactivated
+    assert refused.status_code == 403 and b"deactivated" in refused.data
     post_form(admin_client, f"/admin/users/{customer}/reactivate", {"confirm": "yes"})
     assert login(client).status_code == 302
     actions = [a for a, _, _ in audit_actions(runtime)]

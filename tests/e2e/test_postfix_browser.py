@@ -55,7 +55,7 @@ def test_recipient_opens_secure_htm_from_a_file_and_reads_the_message(
             page.click("button.primary")
             page.fill("input[name=new_password]", PASSWORD)
             page.fill("input[name=confirm]", PASSWORD)
-            page.select_option("select[name=question]", "first_pet")
+            page.check("input[name=question][value=first_pet]")
             page.fill("input[name=answer]", "Rex the dog")
             page.fill("input[name=phrase]", PHRASE)
             page.click("button.primary")

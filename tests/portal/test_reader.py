@@ -130,7 +130,7 @@ def test_read_shows_headers(logged_in: FlaskClient, runtime) -> None:
     page = read(logged_in, seal(runtime, raw).armored).get_data(as_text=True)
     assert "Kündigung WebCrypt" in page
     assert "berater@bank.example" in page and "kollege@bank.example" in page
-    assert "2026-11-23 09:00" in page
+    assert "23 November 2026 at 08:00 UTC" in page  # the date format of every page and mail
 
 
 def test_first_opening_is_recorded_once(logged_in: FlaskClient, runtime, clock) -> None:

@@ -173,3 +173,29 @@ def test_write_without_known_advisers(client: FlaskClient, runtime) -> None:
     first_login(client, sealed.pin, address="ohne@example.com")
     page = client.get("/write")
     assert b"There is none yet" in page.data
+
+
+def test_the_reply_page_shows_who_reply_and_reply_all_reach_and_lets_the_customer_choose(
+    logged_in: FlaskClient, runtime, tmp_path: Path
+) -> None:
+    import re
+
+    raw = build_mail(to=f"{CUSTOMER}, kollegin@bank.example")
+    sealed = seal(runtime, raw)
+    page = compose(logged_in, sealed.armored, mode="all")
+    text = page.get_data(as_text=True)
+    only = re.search(r'<input type="radio" name="reply_all" value=""[^>]*>\s*([^<]+)<', text)
+    everyone = re.search(r'<input type="radio" name="reply_all" value="y"[^>]*>\s*([^<]+)<', text)
+    assert only and everyone, text
+    assert ADVISER in only.group(1) and "kollegin" not in only.group(1)
+    assert ADVISER in everyone.group(1) and "kollegin@bank.example" in everyone.group(1)
+    assert "checked" in everyone.group(0) and "checked" not in only.group(0)
+    send(logged_in, page, sealed.armored, body="Nur an Sie", reply_all="")
+    (mail,) = outbox(tmp_path)
+    assert mail["To"] == ADVISER and mail["Cc"] is None
+
+
+def test_no_choice_when_reply_all_reaches_nobody_else(logged_in: FlaskClient, runtime) -> None:
+    sealed = seal(runtime, build_mail())
+    text = compose(logged_in, sealed.armored, mode="all").get_data(as_text=True)
+    assert 'type="radio"' not in text and ADVISER in text

@@ -47,7 +47,7 @@ def first_login(page: Any, pin: str, password: str, *, question: str | None = No
     page.get_by_label("New password", exact=True).fill(password)
     page.get_by_label("Repeat the new password").fill(password)
     if question is not None:
-        page.get_by_label("Security question").select_option(question)
+        page.locator(f"input[name=question][value={question}]").check()
     page.get_by_label("Answer", exact=True).fill("Bello")
     page.get_by_label("Security phrase").fill(PHRASE)
     page.get_by_role("button", name="Save and continue").click()
