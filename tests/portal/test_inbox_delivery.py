@@ -21,8 +21,9 @@ def _method(runtime: Runtime) -> str | None:
 
 
 def _checked(page: str) -> str:
+    """The checked choice of the delivery method (the security question is radios too)."""
     tags = re.findall(r"<input[^>]*>", page)
-    found = [tag for tag in tags if "radio" in tag and "checked" in tag]
+    found = [tag for tag in tags if 'name="delivery-method"' in tag and "checked" in tag]
     assert len(found) == 1, found
     match = re.search(r'value="([^"]+)"', found[0])
     assert match
