@@ -9,7 +9,8 @@ kill fell into the window between the relay's acceptance of a mail and the recor
 that the records leave out what was relayed is checked exactly in
 tests/filter/test_exactly_once.py and tests/e2e/test_faults.py.
 
-The size is set by WEBCRYPT_ONCE_MESSAGES (default 300) and WEBCRYPT_ONCE_RUNS (default 2);
+The size is set by WEBCRYPT_ONCE_MESSAGES (default 300) and WEBCRYPT_ONCE_RUNS (default 2),
+the keystore by WEBCRYPT_ONCE_KEYSTORE (sqlite, postgresql or mariadb; default sqlite);
 the full check of the operations guide is 1,000 messages five times::
 
     WEBCRYPT_ONCE_MESSAGES=1000 WEBCRYPT_ONCE_RUNS=5 pytest tests/e2e/test_exactly_once.py
@@ -17,6 +18,7 @@ the full check of the operations guide is 1,000 messages five times::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -29,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.gateway import ADVISER, COLLEAGUE, Gateway, mail, sort_mail
-from tests.e2e.processes import WebcryptProcess
+from tests.e2e.processes import WebcryptProcess, fresh_database
 from tests.support.postfix import PostfixInstance
 from tests.support.smtp import RecordingSink
 
@@ -79,7 +81,16 @@ class Killer(threading.Thread):
 def test_every_message_exactly_once_while_the_filter_is_killed(
     tmp_path: Path, mta: PostfixInstance, sink: RecordingSink
 ) -> None:
-    gateway = Gateway(tmp_path, config_toml=mta.webcrypt_toml())
+    backend = os.environ.get("WEBCRYPT_ONCE_KEYSTORE", "sqlite")
+    with contextlib.ExitStack() as stack:
+        url = None if backend == "sqlite" else stack.enter_context(fresh_database(backend))
+        kill_during_load(tmp_path, mta, sink, url)
+
+
+def kill_during_load(
+    tmp_path: Path, mta: PostfixInstance, sink: RecordingSink, keystore_url: str | None
+) -> None:
+    gateway = Gateway(tmp_path, keystore_url=keystore_url, config_toml=mta.webcrypt_toml())
     gateway.init()
     rng = random.Random(os.environ.get("WEBCRYPT_ONCE_SEED", "once"))
     try:
