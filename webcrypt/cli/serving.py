@@ -17,6 +17,7 @@ import click
 
 from webcrypt import __version__
 from webcrypt.bootstrap import initialize, is_embedded_default
+from webcrypt.cli.banner import banner_next_steps
 from webcrypt.cli.state import Context
 from webcrypt.cli.stopping import Wakeup, run_until_stopped
 from webcrypt.cli.workers import Supervisor, listening_sockets, worker_count
@@ -86,15 +87,8 @@ def _banner(config: Config, *, with_filter: bool, with_portal: bool, workers: in
         lines.append(f"  portal   {config.portal.public_url} (listening on {config.portal.listen})")
     lines.append(f"  keystore {config.describe_value('keystore.url')}")
     lines.append(f"  master key {config.keystore.master_key_file}")
-    if with_filter:
-        lines.append("")
-        lines.append("Send a test mail through it:")
-        lines.append("  .venv/bin/webcrypt send-test --to you@example.com")
-    if with_portal:
-        lines.append("Admin frontend: create an account with")
-        lines.append(f"  .venv/bin/webcrypt admin create admin@{config.filter.internal_domains[0]}")
-        lines.append(f"  then log in at {config.portal.public_url}/admin")
-    lines.append("Stop with Ctrl-C.")
+    lines.append(f"  config   {config.source}")
+    lines += banner_next_steps(config, with_filter=with_filter, with_portal=with_portal)
     return "\n".join(lines)
 
 
