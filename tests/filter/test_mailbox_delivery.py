@@ -228,3 +228,22 @@ def test_a_retry_stores_once_and_keeps_the_link(make_harness, method):
     links = {link for r in received for link in LINK.findall(r.data.decode())}
     assert len(links) == 1
     assert len(stored(harness)) == 1
+
+
+def test_the_retry_after_a_store_failure_still_brings_the_first_pin(make_harness, monkeypatch):
+    """A failed first delivery gives back the account's PIN lease: the retry mails a PIN."""
+    harness = make_harness(WEBCRYPT_MAILBOX_DEFAULT_METHOD="mailbox")
+    from keystore.errors import KeystoreUnavailable
+    from keystore.mailbox import MailboxService
+
+    def broken(*args, **kwargs):
+        raise KeystoreUnavailable("the keystore database is unavailable; try again later")
+
+    monkeypatch.setattr(MailboxService, "store", broken)
+    _, reply = smtp_transaction(harness.server.port, ADVISER.encode(), [CUSTOMER.encode()], offer())
+    assert reply.startswith("451"), reply
+    monkeypatch.undo()
+    harness.send(offer(), to=[CUSTOMER])
+    received = harness.sink.wait_for(2)
+    assert len(notifications(received)) == 1
+    assert len([r for r in pin_mails(received) if r not in notifications(received)]) == 1

@@ -268,11 +268,31 @@ class Sealer:
             return plan
         try:
             self._plan_triggered(plan, raw, message, context)
-        except (Refusal, ContentError, KeystoreUnavailable, DatabaseError, OSError, MemoryError):
-            raise
-        except Exception as exc:  # anything else comes from the content: a retry fails too
+        except Exception as exc:
+            # Nothing of this plan goes out: the retry must be free to mail the first PIN.
+            self._release_pin_leases(plan)
+            if isinstance(
+                exc,
+                Refusal | ContentError | KeystoreUnavailable | DatabaseError | OSError | MemoryError,
+            ):
+                raise
+            # Anything else comes from the content: a retry fails too.
             raise ContentError.from_exception(exc) from exc
         return plan
+
+    def _release_pin_leases(self, plan: Plan) -> None:
+        """Free the PIN leases of a plan that failed (best effort: they expire anyway)."""
+        if not plan.pin_leases:
+            return
+        keystore = self.runtime.keystore
+        try:
+            with keystore.session() as session:
+                leases = keystore.leases(session)
+                for lease in plan.pin_leases:
+                    leases.release(lease, plan.holder)
+        except (KeystoreUnavailable, DatabaseError) as exc:
+            log.warning("PIN leases of a failed delivery stay until they expire: %s", exc)
+        plan.pin_leases.clear()
 
     def _plan_triggered(
         self, plan: Plan, raw: bytes, message: MailMessage, context: Context
