@@ -314,15 +314,21 @@ class MailboxService:
         return self._read_chunks(row.id, row.chunks)
 
     def _read_chunks(self, entry_id: str, count: int) -> Iterator[bytes]:
-        for seq in range(count):
-            data = self.session.scalar(
-                select(MailboxChunk.data).where(
-                    MailboxChunk.entry_id == entry_id, MailboxChunk.seq == seq
-                )
-            )
-            if data is None:
-                raise NotFound(f"stored message {entry_id} lost its part {seq}")
+        """The pieces in order, fetched by one statement; a missing piece raises `NotFound`."""
+        rows = self.session.execute(
+            select(MailboxChunk.seq, MailboxChunk.data)
+            .where(MailboxChunk.entry_id == entry_id)
+            .order_by(MailboxChunk.seq)
+            .execution_options(stream_results=True, yield_per=8)
+        )
+        expected = 0
+        for seq, data in rows:
+            if seq != expected:
+                break
+            expected += 1
             yield bytes(data)
+        if expected != count:
+            raise NotFound(f"stored message {entry_id} lost its part {expected}")
 
     def stored_as(self, account_id: int, message_id: str) -> str | None:
         """Return the entry id under which the account's mailbox holds a message (or None)."""

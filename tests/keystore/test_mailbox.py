@@ -253,3 +253,17 @@ def test_delivery_method_of_an_account(keystore: Keystore) -> None:
             keystore.mailbox(session).set_delivery_method(owner, "fax")
         with pytest.raises(NotFound):
             keystore.mailbox(session).set_delivery_method(999_999, "both")
+
+
+@pytest.mark.parametrize("lost", [0, 1, 2])
+def test_a_lost_piece_is_an_error_not_a_shorter_message(keystore: Keystore, lost: int) -> None:
+    owner = account(keystore)
+    entry_id = store(keystore, owner, "m1@bank", b"p" * (3 * CHUNK_SIZE - 5))
+    with keystore.session() as session:
+        session.execute(
+            MailboxChunk.__table__.delete().where(  # type: ignore[attr-defined]
+                MailboxChunk.entry_id == entry_id, MailboxChunk.seq == lost
+            )
+        )
+    with keystore.session() as session, pytest.raises(NotFound, match=f"part {lost}"):
+        keystore.mailbox(session).envelope(owner, entry_id)
