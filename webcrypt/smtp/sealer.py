@@ -116,6 +116,9 @@ class Plan:
 
 _PHONE_FIELD = PHONE_HEADER.lower().encode("ascii")
 
+_PASSED_ON = (Refusal, ContentError, KeystoreUnavailable, DatabaseError, OSError, MemoryError)
+"""What a failed plan raises as it is; anything else is a content error."""
+
 
 def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str | None) -> bytes:
     """Return the message with the trigger removed from Subject and ``#secure`` from To/Cc."""
@@ -271,10 +274,7 @@ class Sealer:
         except Exception as exc:
             # Nothing of this plan goes out: the retry must be free to mail the first PIN.
             self._release_pin_leases(plan)
-            if isinstance(
-                exc,
-                Refusal | ContentError | KeystoreUnavailable | DatabaseError | OSError | MemoryError,
-            ):
+            if isinstance(exc, _PASSED_ON):
                 raise
             # Anything else comes from the content: a retry fails too.
             raise ContentError.from_exception(exc) from exc
