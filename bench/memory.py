@@ -83,7 +83,7 @@ def serve_filter(data_dir: str) -> None:
     from keystore.db import Keystore
     from keystore.masterkey import MasterKey
     from webcrypt.config.loader import load_config
-    from webcrypt.runtime import Runtime
+    from webcrypt.runtime import Runtime, return_large_buffers
     from webcrypt.smtp.handler import FilterServer
 
     logging.basicConfig(level=logging.WARNING)
@@ -94,6 +94,7 @@ def serve_filter(data_dir: str) -> None:
     with keystore.session() as session:
         keystore.settings(session).update({"max_message_size": LIMIT}, actor="bench")
     keystore.engine.dispose()
+    return_large_buffers()  # as `webcrypt filter` does when it starts the filter
     runtime = Runtime(config, master_key=master_key)
     FilterServer(runtime).start()
     threading.Event().wait()

@@ -172,8 +172,10 @@ def seal(
     one-time PIN is printed to standard error, to be passed on by phone or letter.
     """
     # heavy: envelope and secure.htm only when the command runs, not for --help.
+    from webcrypt.runtime import return_large_buffers
     from webcrypt.sealing.batch import seal_one
 
+    return_large_buffers()  # the sealed pieces go back to the system once written
     runtime = ctx.runtime()
     try:
         sender = sender or f"noreply@{runtime.internal_domains().domains[0]}"

@@ -23,7 +23,7 @@ from webcrypt.cli.stopping import Wakeup, run_until_stopped
 from webcrypt.cli.workers import Supervisor, listening_sockets, worker_count
 from webcrypt.config.loader import Config
 from webcrypt.lifecycle.jobs import Scheduler
-from webcrypt.runtime import Runtime
+from webcrypt.runtime import Runtime, return_large_buffers
 
 log = logging.getLogger("webcrypt")
 
@@ -59,6 +59,7 @@ def _start_filter(runtime: Runtime, sock: socket.socket | None = None) -> Callab
     # aiosmtpd only in a process that runs the filter (not `webcrypt portal`, nor --help).
     from webcrypt.smtp.handler import FilterServer
 
+    return_large_buffers()  # freed message buffers go back to the system (the memory bound)
     filter_server = FilterServer(runtime, sock=sock)
     filter_server.start()
     return lambda: filter_server.stop(DRAIN_TIMEOUT)
