@@ -265,44 +265,14 @@ def build_carrier(
     thread: Sequence[tuple[str, str]] = (),
     inbox_link: str = "",
     by_thread: bool = False,
-) -> bytes:
-    """Build one recipient's carrier mail as CRLF bytes.
+) -> Chunks:
+    """Build one recipient's carrier mail as CRLF pieces (the attachment's are not joined).
 
     `inbox_link` (delivery method "both") adds a link to the same message in the secure
     mailbox. `by_thread` says the message was sealed because it answers a mail the
     recipient sent from the portal: the note says so, and so does the header
     ``X-WebCrypt-Trigger``.
     """
-    return build_carrier_chunks(
-        adviser=adviser,
-        to=to,
-        subject=subject,
-        attached=attached,
-        neutral=neutral,
-        settings=settings,
-        portal_url=portal_url,
-        recipient_lang=recipient_lang,
-        thread=thread,
-        inbox_link=inbox_link,
-        by_thread=by_thread,
-    ).tobytes()
-
-
-def build_carrier_chunks(
-    *,
-    adviser: Adviser,
-    to: str,
-    subject: str,
-    attached: Part,
-    neutral: bool,
-    settings: Settings,
-    portal_url: str,
-    recipient_lang: str | None,
-    thread: Sequence[tuple[str, str]] = (),
-    inbox_link: str = "",
-    by_thread: bool = False,
-) -> Chunks:
-    """`build_carrier` as pieces: the attachment's pieces are not joined."""
     langs = carrier_languages(recipient_lang, settings.default_language)
     readable = _readable_body(
         adviser=adviser,
@@ -349,7 +319,7 @@ def carrier_for(
     """
     lang = recipient.language or settings.default_language
     part = attachment_pieces(_attachment(sealed, address, neutral, settings, lang), neutral=neutral)
-    return build_carrier_chunks(
+    return build_carrier(
         adviser=adviser,
         to=to,
         subject=subject,
