@@ -50,7 +50,7 @@ imports: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term:skip-covered
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=15 --cov --cov-report=term:skip-covered
 
 unit: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q $(FAST_TESTS)

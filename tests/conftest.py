@@ -105,10 +105,29 @@ def _create_database(server_url: str, backend: str) -> tuple[str, str]:
 
 
 def _drop_database(server_url: str, backend: str, name: str) -> None:
+    """Drop a test database, ending whatever still holds it open, and never wait for long.
+
+    A connection a test left open (with a transaction and its metadata locks) would make
+    MariaDB's DROP wait for a day (`lock_wait_timeout`); PostgreSQL's FORCE ends such
+    connections, and on MariaDB they are killed first.
+    """
     engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        force = " WITH (FORCE)" if backend == "postgresql" else ""
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}{force}"))
+        if backend == "postgresql":
+            connection.execute(text("SET lock_timeout = '60s'"))
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        else:
+            connection.execute(text("SET SESSION lock_wait_timeout = 60"))
+            holders = connection.execute(
+                text(
+                    "SELECT id FROM information_schema.processlist"
+                    " WHERE db = :name AND id <> CONNECTION_ID()"
+                ),
+                {"name": name},
+            ).scalars()
+            for holder in holders.all():
+                connection.execute(text(f"KILL {int(holder)}"))
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
     engine.dispose()
 
 
