@@ -47,6 +47,8 @@ def test_version_and_help_load_no_database_filter_or_portal(option: str) -> None
     assert not any(
         name.startswith(("portal", "webcrypt.smtp", "webcrypt.runtime")) for name in modules
     )
+    # Nor what only one command needs: mail sending and parsing, the configuration schema.
+    assert {"smtplib", "email.parser", "webcrypt.config.loader"}.isdisjoint(modules)
 
 
 def test_the_check_sees_what_a_command_loads() -> None:

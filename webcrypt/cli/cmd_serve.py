@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from webcrypt.cli.state import Context, pass_context
-from webcrypt.config.loader import reference as config_reference
 
 
 @click.command()
@@ -27,6 +26,9 @@ def init(ctx: Context) -> None:
 def show_config(ctx: Context, reference: bool) -> None:
     """Print the effective configuration, secrets masked."""
     if reference:
+        # The schema's reference text: the config loader only when the command runs.
+        from webcrypt.config.loader import reference as config_reference
+
         click.echo(config_reference(), nl=False)
         return
     config = ctx.config
