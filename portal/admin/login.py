@@ -15,12 +15,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from keystore.addresses import normalize_address
-from keystore.passwordrules import admin_password_problem
 from portal import metrics
 from portal.admin import bp
 from portal.admin import session as admin_session
 from portal.admin.access import Page, Services, client_ip, public, safe_next, services
-from portal.admin.forms import CodeForm, EnrollForm, LoginForm
+from portal.admin.forms import CodeForm, EnrollForm, LoginForm, password_problem
 from portal.context import now, settings
 from portal.extensions import limited, use_account_language
 
@@ -176,7 +175,7 @@ def _enroll(found: Services, admin: Any, next_url: str, product: str) -> Page | 
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return _enroll_page(admin, form, product, status=status, next=next_url)
-    problem = admin_password_problem(form.new_password.data or "", admin.email)
+    problem = password_problem(form.new_password.data or "", admin.email)
     if problem:
         form.new_password.errors = [problem]
         return _enroll_page(admin, form, product, status=400, next=next_url)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
@@ -18,7 +20,7 @@ AUDIT = "recipient.phone"
 class PhoneForm(FlaskForm):
     """The mobile number (empty removes it)."""
 
-    phone = StringField("Mobile number", validators=[Length(max=40)])
+    phone = StringField(_l("Mobile number"), validators=[Length(max=40)])
 
 
 def shown(phone: str | None) -> str:
@@ -41,13 +43,22 @@ def user_phone(recipient_id: int) -> ResponseReturnValue:
             text = (form.phone.data or "").strip()
             try:
                 phone = normalize_phone(text) if text else None
-            except ValueError as exc:
-                form.phone.errors = [f"{exc}."]
+            except ValueError:
+                form.phone.errors = [
+                    _("This is not an international phone number such as +49 176 12345678.")
+                ]
                 status = 400
             else:
                 found.recipients.set_phone(recipient, phone)
                 record(found, AUDIT, target=address, detail=f"mobile number: {shown(phone)}")
-                flash(f"Mobile number for PINs of {address}: {phone or 'removed'}.", "success")
+                flash(
+                    _(
+                        "Mobile number for PINs of %(address)s: %(phone)s.",
+                        address=address,
+                        phone=phone or _("removed"),
+                    ),
+                    "success",
+                )
                 return redirect(url_for("admin.user", recipient_id=recipient_id))
         elif form.is_submitted():
             status = 400
