@@ -12,20 +12,13 @@ from wtforms.validators import Length
 
 from portal.admin import bp
 from portal.admin.access import ALL_ROLES, record, require, services
-from webcrypt.sealing.sms import normalize_phone
-
-AUDIT = "recipient.phone"
+from webcrypt.sealing.sms import PHONE_AUDIT, masked_phone, normalize_phone
 
 
 class PhoneForm(FlaskForm):
     """The mobile number (empty removes it)."""
 
     phone = StringField(_l("Mobile number"), validators=[Length(max=40)])
-
-
-def shown(phone: str | None) -> str:
-    """Return a stored number with only its last three digits shown (for the audit log)."""
-    return f"+...{phone[-3:]}" if phone else "none"
 
 
 @bp.route("/users/<int:recipient_id>/phone", methods=["GET", "POST"])
@@ -50,7 +43,12 @@ def user_phone(recipient_id: int) -> ResponseReturnValue:
                 status = 400
             else:
                 found.recipients.set_phone(recipient, phone)
-                record(found, AUDIT, target=address, detail=f"mobile number: {shown(phone)}")
+                record(
+                    found,
+                    PHONE_AUDIT,
+                    target=address,
+                    detail=f"mobile number: {masked_phone(phone)}",
+                )
                 flash(
                     _(
                         "Mobile number for PINs of %(address)s: %(phone)s.",
