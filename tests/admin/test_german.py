@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from tests.admin.conftest import account_id, post_form, text_of
+from tests.admin.conftest import account_id, post_form, text_of, without_adviser
 from tests.admin.test_reset import portal_relaying_to
 from tests.portal.conftest import update_settings
 from tests.portal.helpers import FakeClock, build_mail, csrf_token, seal
@@ -98,12 +98,7 @@ def test_a_reset_is_reported_in_german(
 def test_a_reset_without_an_adviser_is_refused_in_german(
     german: FlaskClient, runtime: Runtime
 ) -> None:
-    with runtime.keystore.session() as session:
-        recipient, _pin = runtime.keystore.recipients(session).get_or_create(
-            "walkin@example.com", created_by=""
-        )
-        recipient_id = recipient.id
-    update_settings(runtime, reset_pin="adviser")
+    recipient_id = without_adviser(runtime)
     page = after(
         german, post_form(german, f"/admin/users/{recipient_id}/reset", {"confirm": "yes"})
     )
