@@ -21,6 +21,7 @@ from keystore.addresses import normalize_address
 from keystore.audit import AuditService
 from keystore.clock import Clock, utcnow
 from keystore.errors import KeystoreError, MasterKeyError
+from keystore.languages import check_language
 from keystore.lockout import is_locked, register_failure, register_success
 from keystore.masterkey import MasterKey, is_wrapped_text
 from keystore.models import Admin
@@ -164,6 +165,11 @@ class AdminService:
                 self.session.flush()  # the wrapping is bound to the account id
             admin.totp_secret = self._master_key().wrap_text(secret, totp_aad(admin.id))
         end_sessions(self.session, admin)
+
+    def set_language(self, admin: Admin, lang: str | None) -> None:
+        """Set the language of the admin pages ("en", "de", or None for the browser's)."""
+        admin.language = check_language(lang)
+        self.session.flush()
 
     def end_sessions(self, admin: Admin) -> None:
         """End every session of the account (logout), on every instance."""

@@ -193,6 +193,8 @@ class Admin(Base):
     codes_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The newest TOTP time step used to log in; a code is accepted once (see AdminService).
     last_totp_step: Mapped[int | None] = mapped_column(Integer)
+    #: The language the admin chose for the admin pages ("en", "de"); None = the browser's.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     def __repr__(self) -> str:
         return f"Admin(id={self.id!r}, email={self.email!r}, role={self.role!r})"

@@ -17,7 +17,7 @@ from keystore.addresses import normalize_address
 from keystore.clock import Clock, utcnow
 from keystore.errors import KeystoreError
 from keystore.keys import KeyMaterial, KeyVersions
-from keystore.languages import LANGUAGES
+from keystore.languages import check_language
 from keystore.lockout import (
     clear_address,
     clear_pair,
@@ -296,9 +296,7 @@ class RecipientService(KeyVersions, PasswordResets):
 
     def set_language(self, recipient: Recipient, lang: str | None) -> None:
         """Set the preferred language ("en", "de" or None for the default)."""
-        if lang is not None and lang not in LANGUAGES:
-            raise ValueError(f"unsupported language {lang!r}; use one of {', '.join(LANGUAGES)}")
-        recipient.language = lang
+        recipient.language = check_language(lang)
         self.session.flush()
 
     def set_read_receipts(self, recipient: Recipient, enabled: bool) -> None:

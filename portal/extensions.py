@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, request, session
-from flask_babel import Babel
+from flask import Flask, current_app, g, request, session
+from flask_babel import Babel, refresh
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
@@ -26,6 +26,7 @@ from keystore.languages import LANGUAGES
 from portal.context import settings
 
 LANGUAGE_KEY = "lang"
+_ACCOUNT_LANGUAGE = "account_language"
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -81,8 +82,21 @@ def declared_limits(view: Any) -> tuple[Declared, ...]:
     return tuple(getattr(view, _LIMITS_ATTRIBUTE, ()))
 
 
+def use_account_language(code: str | None) -> None:
+    """Speak the language stored in the logged-in account for the rest of this request.
+
+    None (no language stored) leaves the choice to `select_locale`'s negotiation.
+    """
+    if code in LANGUAGES:
+        setattr(g, _ACCOUNT_LANGUAGE, code)
+        refresh()  # a text translated earlier in this request must not fix the language
+
+
 def select_locale() -> str:
-    """Pick the language: the visitor's choice, else the browser's, else the admin default."""
+    """Pick the language: the account's, the visitor's choice, the browser's, the default."""
+    account = g.get(_ACCOUNT_LANGUAGE)
+    if account in LANGUAGES:
+        return str(account)
     chosen = session.get(LANGUAGE_KEY)
     if chosen in LANGUAGES:
         return str(chosen)

@@ -37,6 +37,7 @@ VIEWS = (
     "portal.admin.settings_page",
     "portal.admin.branding_page",
     "portal.admin.auditlog",
+    "portal.admin.language",
 )
 
 

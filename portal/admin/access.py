@@ -17,6 +17,7 @@ from portal import metrics
 from portal.admin import session as admin_session
 from portal.admin.session import AdminIdentity
 from portal.context import Page, Services, services, settings
+from portal.extensions import use_account_language
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -65,6 +66,7 @@ def require(*roles: str) -> Callable[[View], View]:
             if roles and who.role not in roles:
                 abort(403)
             g.admin = who
+            use_account_language(who.language)
             return view(*args, **kwargs)
 
         setattr(guarded, ROLES_ATTRIBUTE, roles or ALL_ROLES)

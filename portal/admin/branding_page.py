@@ -57,7 +57,7 @@ def logo_problem(data: bytes, filename: str) -> str:
         or data.lstrip()[:5] in (b"<?xml", b"<svg ")
         or (b"<svg" in data[:1024])
     ):
-        return "SVG logos are not accepted (an SVG file can carry scripts). Upload a PNG."
+        return _("SVG logos are not accepted (an SVG file can carry scripts). Upload a PNG.")
     if not data:
         return _("Choose a PNG or JPEG file.")
     if len(data) > MAX_LOGO_BYTES:

@@ -9,7 +9,21 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-MIN_PASSWORD = 12
+from keystore import passwordrules
+
+MIN_PASSWORD = passwordrules.MIN_ADMIN_LENGTH
+#: Why a password may not be an admin's (by `keystore.passwordrules.password_problem`).
+PASSWORD_PROBLEMS = {
+    "short": _l("Choose at least %(num)d characters.", num=MIN_PASSWORD),
+    "common": _l("This is a common password that attackers try first. Choose another one."),
+    "address": _l("The password must not contain your email address or its name part."),
+}
+
+
+def password_problem(password: str, email: str) -> str | None:
+    """Return why `password` may not be the password of the admin `email`, or None."""
+    problem = passwordrules.password_problem(password, email, min_length=MIN_PASSWORD)
+    return None if problem is None else str(PASSWORD_PROBLEMS[problem])
 
 
 class LoginForm(FlaskForm):

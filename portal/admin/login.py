@@ -15,14 +15,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from keystore.addresses import normalize_address
-from keystore.passwordrules import admin_password_problem
 from portal import metrics
 from portal.admin import bp
 from portal.admin import session as admin_session
 from portal.admin.access import Page, Services, client_ip, public, safe_next, services
-from portal.admin.forms import CodeForm, EnrollForm, LoginForm
+from portal.admin.forms import CodeForm, EnrollForm, LoginForm, password_problem
 from portal.context import now, settings
-from portal.extensions import limited
+from portal.extensions import limited, use_account_language
 
 FAILED = _l(
     "The email address or the password is not correct, or the account is locked for a while "
@@ -166,6 +165,7 @@ def _logged_in(found: Services, admin: Any, next_url: str) -> ResponseReturnValu
     _audit(found, "admin.login", actor=admin.email)
     metrics.admin_login("ok")
     admin_session.log_in(admin)
+    use_account_language(admin.language)
     home = "admin.dashboard" if admin.role == "admin" else "admin.users"
     return redirect(safe_next(next_url, url_for(home)))
 
@@ -175,7 +175,7 @@ def _enroll(found: Services, admin: Any, next_url: str, product: str) -> Page | 
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return _enroll_page(admin, form, product, status=status, next=next_url)
-    problem = admin_password_problem(form.new_password.data or "", admin.email)
+    problem = password_problem(form.new_password.data or "", admin.email)
     if problem:
         form.new_password.errors = [problem]
         return _enroll_page(admin, form, product, status=400, next=next_url)
@@ -189,8 +189,9 @@ def _enroll(found: Services, admin: Any, next_url: str, product: str) -> Page | 
     found.admins.set_password(admin, form.new_password.data or "")
     found.admins.set_totp_secret(admin, secret)
     _audit(found, "admin.totp_enrolled", actor=admin.email)
+    response = _logged_in(found, admin, next_url)
     flash(_("Two-factor login is set up and your password is saved."), "success")
-    return _logged_in(found, admin, next_url)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
 
 from portal.admin import bp
 from portal.admin.access import ALL_ROLES, record, require, services
-from webcrypt.sealing.sms import normalize_phone
-
-AUDIT = "recipient.phone"
+from webcrypt.sealing.sms import PHONE_AUDIT, masked_phone, normalize_phone
 
 
 class PhoneForm(FlaskForm):
     """The mobile number (empty removes it)."""
 
-    phone = StringField("Mobile number", validators=[Length(max=40)])
-
-
-def shown(phone: str | None) -> str:
-    """Return a stored number with only its last three digits shown (for the audit log)."""
-    return f"+...{phone[-3:]}" if phone else "none"
+    phone = StringField(_l("Mobile number"), validators=[Length(max=40)])
 
 
 @bp.route("/users/<int:recipient_id>/phone", methods=["GET", "POST"])
@@ -41,13 +36,27 @@ def user_phone(recipient_id: int) -> ResponseReturnValue:
             text = (form.phone.data or "").strip()
             try:
                 phone = normalize_phone(text) if text else None
-            except ValueError as exc:
-                form.phone.errors = [f"{exc}."]
+            except ValueError:
+                form.phone.errors = [
+                    _("This is not an international phone number such as +49 176 12345678.")
+                ]
                 status = 400
             else:
                 found.recipients.set_phone(recipient, phone)
-                record(found, AUDIT, target=address, detail=f"mobile number: {shown(phone)}")
-                flash(f"Mobile number for PINs of {address}: {phone or 'removed'}.", "success")
+                record(
+                    found,
+                    PHONE_AUDIT,
+                    target=address,
+                    detail=f"mobile number: {masked_phone(phone)}",
+                )
+                flash(
+                    _(
+                        "Mobile number for PINs of %(address)s: %(phone)s.",
+                        address=address,
+                        phone=phone or _("removed"),
+                    ),
+                    "success",
+                )
                 return redirect(url_for("admin.user", recipient_id=recipient_id))
         elif form.is_submitted():
             status = 400

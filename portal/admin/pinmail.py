@@ -16,7 +16,7 @@ from typing import Any
 from portal.context import runtime
 from webcrypt.notices import access_reset_mail, pin_reset_mail, sending_address
 from webcrypt.sealing.pins import ADMIN_RESET, PinDestination, pin_destination
-from webcrypt.sealing.sms import pin_sms_text
+from webcrypt.sealing.sms import masked_phone, pin_sms_text
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class PinMail:
     @property
     def shown_to(self) -> str:
         """Who got the PIN, for admins and the audit log (a phone number mostly hidden)."""
-        return f"+...{self.to[-3:]}" if self.sms_text else self.to
+        return masked_phone(self.to) if self.sms_text else self.to
 
 
 def reset_destination(recipient: Any, settings: Any) -> PinDestination:

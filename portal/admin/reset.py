@@ -23,11 +23,13 @@ from typing import Any
 
 from flask import flash, redirect, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from keystore.errors import KeystoreError
 from keystore.passwords import new_pin
 from portal.admin.access import Services, record, services
 from portal.admin.pinmail import PinMail, build_pin_mail
+from portal.admin.words import pin_holder
 from portal.context import now, runtime
 from webcrypt.sealing.sms import SmsError
 from webcrypt.smtp.relay import RelayError
@@ -63,12 +65,17 @@ def reset_password(
     except (RelayError, SmsError) as exc:
         log.warning("PIN for %s not sent: %s", address, exc)
         flash(
-            f"The new PIN could not be sent, so nothing was changed ({exc}). Try again later.",
+            _(
+                "The new PIN could not be sent, so nothing was changed (%(error)s). "
+                "Try again later.",
+                error=exc,
+            ),
             "error",
         )
         return back
     how = "sent by SMS" if mail.sms_text else "mailed"
     detail = f"New PIN {how} to the {mail.delivery} ({mail.shown_to})."
+    holder = f"{pin_holder(mail.delivery)} ({mail.shown_to})"
     try:
         with services() as found:
             saved = _save_pin(found, recipient_id, pin_hash)
@@ -77,22 +84,35 @@ def reset_password(
     except KeystoreError as exc:
         log.warning("PIN for %s mailed but not saved: %s", address, exc)
         flash(
-            f"The new PIN went out to the {mail.delivery} ({mail.shown_to}), but the "
-            "reset could not be saved, so the PIN in that mail is void and the old password "
-            f"still works. Tell the {mail.delivery} to ignore that mail, and try again later.",
+            _(
+                "The new PIN went out to %(holder)s, but the reset could not be saved, so "
+                "the PIN in that mail is void and the old password still works. Tell them "
+                "to ignore that mail, and try again later.",
+                holder=holder,
+            ),
             "error",
         )
         return back
     if not saved:
         flash(
-            f"{address} was deleted while the mail with the new PIN went out to the "
-            f"{mail.delivery} ({mail.shown_to}); the PIN in that mail is void.",
+            _(
+                "%(address)s was deleted while the mail with the new PIN went out to "
+                "%(holder)s; the PIN in that mail is void.",
+                address=address,
+                holder=holder,
+            ),
             "error",
         )
         return redirect(url_for("admin.users"))
+    done = [
+        _("%(action)s: done for %(address)s.", action=title, address=address),
+        _("New PIN sent by SMS to %(holder)s.", holder=holder)
+        if mail.sms_text
+        else _("New PIN mailed to %(holder)s.", holder=holder),
+    ]
     if mail.customer_notice is not None:
-        detail += _tell_customer(mail)
-    flash(f"{title}: done for {address}. {detail}", "success")
+        done.append(_tell_customer(mail))
+    flash(" ".join(done), "success")
     return back
 
 
@@ -116,8 +136,15 @@ def _tell_customer(mail: PinMail) -> str:
         )
     except RelayError as exc:
         log.warning("reset notice for %s not sent: %s", mail.customer, exc)
-        return f" The mail telling {mail.customer} could not be sent ({exc}): tell them yourself."
-    return f" {mail.customer} was told by mail (without the PIN) who will give them the PIN."
+        return _(
+            "The mail telling %(customer)s could not be sent (%(error)s): tell them yourself.",
+            customer=mail.customer,
+            error=exc,
+        )
+    return _(
+        "%(customer)s was told by mail (without the PIN) who will give them the PIN.",
+        customer=mail.customer,
+    )
 
 
 def _save_pin(found: Services, recipient_id: int, pin_hash: str) -> bool:

@@ -51,6 +51,8 @@ class AdminIdentity:
     id: int
     email: str
     role: str
+    #: The language chosen for the admin pages; None = the browser's (or the footer switch's).
+    language: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -189,7 +191,7 @@ def identity(admin: Any, *, idle_minutes: int) -> AdminIdentity | None:
         return None
     if stamp - int(current["seen"]) >= 30:
         replace({**current, "seen": stamp})
-    return AdminIdentity(int(admin.id), str(admin.email), str(admin.role))
+    return AdminIdentity(int(admin.id), str(admin.email), str(admin.role), admin.language)
 
 
 def session_id() -> int | None:

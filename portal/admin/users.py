@@ -29,9 +29,16 @@ from portal.admin.access import (
 from portal.admin.forms import BareForm, ConfirmForm
 from portal.admin.pinmail import reset_destination
 from portal.admin.reset import reset_password
+from portal.admin.words import pin_holder
 from portal.context import internal_domains, now, runtime, settings
 from webcrypt.sealing.pins import NoDestination
 
+#: Refusing a reset when the PIN would go to an adviser and none is on record.
+NO_ADVISER = _l(
+    "No adviser is on record for this account, so the new PIN cannot be sent to one. "
+    "Set 'PIN after an admin reset' to the customer or the helpdesk in the settings, "
+    "or ask the adviser to send a new secure message after deleting the account."
+)
 PAGE_SIZE = 25
 MAX_PAGE = 10_000
 USER_ROLES = ALL_ROLES
@@ -202,7 +209,14 @@ def user_delivery(recipient_id: int) -> ResponseReturnValue:
             detail=f"delivery method: {chosen or 'by the rules'}",
         )
         address = recipient.address
-    flash(f"Delivery method of {address}: {chosen or 'by the rules'}.", "success")
+    flash(
+        _(
+            "Delivery method of %(address)s: %(method)s.",
+            address=address,
+            method=chosen or _("by the rules"),
+        ),
+        "success",
+    )
     return redirect(url_for("admin.user", recipient_id=recipient_id))
 
 
@@ -218,8 +232,11 @@ def explanation(action: Action, recipient: Any, current: Any) -> str:
     """Fill in the account's address and where a new PIN would go."""
     try:
         to = reset_destination(recipient, current)
-        role = _("the adviser") if to.role == "adviser" else _("the customer")
-        where = f"{role} ({to.address})" if to.role in ("adviser", "recipient") else to.address
+        where = (
+            f"{pin_holder(to.role)} ({to.address})"
+            if to.role in ("adviser", "recipient")
+            else to.address
+        )
     except NoDestination:
         where = _("nobody: no adviser is on record for this account")
     return str(action.explanation).format(address=recipient.address, destination=where)
@@ -278,46 +295,57 @@ def _act(
     if name == "reset":
         try:
             reset_destination(recipient, around.settings)  # refuse before anything is mailed
-        except NoDestination as exc:
-            flash(str(exc), "error")
+        except NoDestination:
+            flash(str(NO_ADVISER), "error")
             return back
         return Reset(recipient)
-    detail = PERFORM[name](found, recipient, around)
-    record(found, action.audit, target=address, detail=detail)
+    outcome = PERFORM[name](found, recipient, around)
+    record(found, action.audit, target=address, detail=outcome.detail)
     done = _("%(action)s: done for %(address)s.", action=action.title, address=address)
-    flash(f"{done} {detail}".strip(), "success")
+    flash(f"{done} {outcome.shown}".strip(), "success")
     if name == "delete":
         return redirect(url_for("admin.users"))
     return back
 
 
-def _unlock(found: Services, recipient: Any, around: Surroundings) -> str:
+@dataclass(frozen=True)
+class Done:
+    """What an action did: for the audit log (English) and for the admin (translated)."""
+
+    detail: str = ""
+    shown: str = ""
+
+
+def _unlock(found: Services, recipient: Any, around: Surroundings) -> Done:
     found.recipients.unlock(recipient)
-    return ""
+    return Done()
 
 
-def _deactivate(found: Services, recipient: Any, around: Surroundings) -> str:
+def _deactivate(found: Services, recipient: Any, around: Surroundings) -> Done:
     found.recipients.set_status(recipient, "deactivated")
-    return ""
+    return Done()
 
 
-def _reactivate(found: Services, recipient: Any, around: Surroundings) -> str:
+def _reactivate(found: Services, recipient: Any, around: Surroundings) -> Done:
     found.recipients.set_status(recipient, "active")
-    return ""
+    return Done()
 
 
-def _rotate(found: Services, recipient: Any, around: Surroundings) -> str:
+def _rotate(found: Services, recipient: Any, around: Surroundings) -> Done:
     version = found.recipients.rotate_key(recipient)
-    return f"New key version {version}."
+    return Done(f"New key version {version}.", _("New key version %(version)d.", version=version))
 
 
-def _delete(found: Services, recipient: Any, around: Surroundings) -> str:
+def _delete(found: Services, recipient: Any, around: Surroundings) -> Done:
     versions = len(found.recipients.key_versions(recipient))
     found.recipients.delete(recipient)
-    return f"{versions} key version(s) destroyed."
+    return Done(
+        f"{versions} key version(s) destroyed.",
+        _("%(num)d key version(s) destroyed.", num=versions),
+    )
 
 
-PERFORM: dict[str, Callable[[Services, Any, Surroundings], str]] = {
+PERFORM: dict[str, Callable[[Services, Any, Surroundings], Done]] = {
     "unlock": _unlock,
     "deactivate": _deactivate,
     "reactivate": _reactivate,

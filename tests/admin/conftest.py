@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.portal import conftest as portal_fixtures
-from tests.portal.conftest import TEST_CONFIG
+from tests.portal.conftest import TEST_CONFIG, update_settings
 from tests.portal.helpers import CUSTOMER, FakeClock, csrf_token
 from webcrypt.runtime import Runtime
 
@@ -143,6 +143,18 @@ def audit_actions(runtime: Runtime) -> list[tuple[str, str, str]]:
 def text_of(response: Any) -> str:
     """Return a response body as text with tags removed and spaces collapsed."""
     return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+
+
+def without_adviser(runtime: Runtime) -> int:
+    """Create an account no adviser is on record for, PINs after a reset going to the adviser;
+    return its id."""
+    with runtime.keystore.session() as session:
+        recipient, _pin = runtime.keystore.recipients(session).get_or_create(
+            "walkin@example.com", created_by=""
+        )
+        recipient_id = int(recipient.id)
+    update_settings(runtime, reset_pin="adviser")
+    return recipient_id
 
 
 def account_id(runtime: Runtime, address: str = CUSTOMER) -> int:

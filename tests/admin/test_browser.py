@@ -127,3 +127,46 @@ def test_totp_login_find_recipient_and_reset_password(
         frame.wait_for_load_state()
         assert "Bank Secure" in frame.content(), frame.url
     assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
+
+
+def _log_in(page: Any, base: str, secret: str, *, ahead: int = 0) -> None:
+    """Log in as ADMIN; `ahead` time steps later than now (each TOTP code works once)."""
+    page.goto(f"{base}/admin/login")
+    page.locator("input[name=email]").fill(ADMIN)
+    page.locator("input[name=password]").fill(NEW_PASSWORD)
+    page.locator("form button[type=submit]").click()
+    code = pyotp.TOTP(secret).at(utcnow(), counter_offset=ahead)
+    page.locator("input[name=code]").fill(code)
+    page.locator("form button[type=submit]").click()
+    page.wait_for_selector("h1")
+
+
+def test_the_language_an_admin_chooses_follows_them_to_the_next_login(
+    served: tuple[str, Runtime], browser: Any
+) -> None:
+    base, runtime = served
+    secret = pyotp.random_base32()
+    create_admin(runtime, ADMIN, NEW_PASSWORD, secret=secret)
+    english = browser.new_context(locale="en-US")
+    page = english.new_page()
+    _log_in(page, base, secret)
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text("h1") == "Dashboard"
+
+    page.get_by_role("link", name="Users").click()
+    page.locator("footer").get_by_role("button", name="DE").click()
+    page.wait_for_selector("html[lang=de]")
+    assert page.url == f"{base}/admin/users"
+    page.get_by_role("button", name="Abmelden").click()
+    english.close()
+
+    # Another browser, which asks for English: after the login the pages are German.
+    elsewhere = browser.new_context(locale="en-US")
+    page = elsewhere.new_page()
+    _log_in(page, base, secret, ahead=1)
+    assert page.get_attribute("html", "lang") == "de"
+    assert page.inner_text("h1") == "Übersicht"
+    elsewhere.close()
+    with runtime.keystore.session() as session:
+        stored = runtime.keystore.admins(session).get(ADMIN)
+        assert stored is not None and stored.language == "de"

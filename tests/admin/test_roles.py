@@ -59,6 +59,8 @@ EXPECTED: dict[tuple[str, str, str], tuple[int | str, int | str, int | str]] = {
     ("admin.audit_csv", "GET", ""): (LOGIN, 403, 200),
     ("admin.withdraw", "GET", ""): (LOGIN, 403, 200),
     ("admin.withdraw", "POST", ""): (LOGIN, 403, 400),
+    # Without a language named, nothing is stored.
+    ("admin.language", "POST", ""): (LOGIN, 404, 404),
     # Last: it ends the session.
     ("admin.logout", "POST", ""): (LOGIN, LOGIN, LOGIN),
 }

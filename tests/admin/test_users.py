@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from tests.admin.conftest import ADMIN, account_id, audit_actions, pin_in, post_form, text_of
+from tests.admin.conftest import (
+    ADMIN,
+    account_id,
+    audit_actions,
+    pin_in,
+    post_form,
+    text_of,
+    without_adviser,
+)
 from tests.portal.conftest import first_login, login, update_settings
 from tests.portal.helpers import ADVISER, CUSTOMER, build_mail, csrf_token, seal
 from tests.support.smsgateway import SmsGatewayDouble
@@ -122,12 +130,7 @@ def test_reset_can_mail_the_recipient(
 def test_reset_without_an_adviser_changes_nothing(
     admin_client: FlaskClient, runtime: Runtime
 ) -> None:
-    with runtime.keystore.session() as session:
-        recipient, _pin = runtime.keystore.recipients(session).get_or_create(
-            "walkin@example.com", created_by=""
-        )
-        recipient_id = recipient.id
-    update_settings(runtime, reset_pin="adviser")
+    recipient_id = without_adviser(runtime)
     before = len(outbox(runtime))
     response = post_form(admin_client, f"/admin/users/{recipient_id}/reset", {"confirm": "yes"})
     assert response.status_code == 302

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import smtplib
+import threading
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -195,3 +197,40 @@ def test_a_cached_account_is_not_sealed_for_without_the_ledger(
     assert b"key store is unavailable" in caught.value.smtp_error
     assert harness.sink.messages == []
     assert cache_of(harness).get(CUSTOMER) is not None
+
+
+def test_a_phone_given_to_a_cached_account_is_stored_and_audited(
+    harness: Harness, ticks: Ticks
+) -> None:
+    settle(harness)
+    harness.sink.clear()
+    with_phone = message(3).replace(
+        b"Message-ID:", b"X-WebCrypt-Phone: 0049 176 1234567\r\nMessage-ID:"
+    )
+    harness.send(with_phone, to=[CUSTOMER])
+    (carrier,) = carriers(harness.sink.wait_for(1))
+    assert b"X-WebCrypt-Phone" not in open_carrier(harness.runtime, carrier)
+    assert ledger_versions(harness, 3) == [1]
+    with harness.runtime.keystore.session() as session:
+        assert harness.runtime.keystore.recipients(session).get(CUSTOMER).phone == "+491761234567"
+        (event,) = harness.runtime.keystore.audit(session).search(action="recipient.phone")
+    assert (event.actor, event.target) == (ADVISER, CUSTOMER)
+    assert "+...567" in event.detail and "1761234567" not in event.detail
+
+
+def test_a_cached_account_without_a_phone_costs_no_account_look_up(
+    harness: Harness, ticks: Ticks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settle(harness)
+    keystore = harness.runtime.keystore
+    opened = keystore.session
+    by_filter: list[str] = []
+
+    def session(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is not threading.main_thread():  # not this test's own
+            by_filter.append(threading.current_thread().name)
+        return opened(*args, **kwargs)
+
+    monkeypatch.setattr(keystore, "session", session)
+    send(harness, 3)
+    assert by_filter == []  # the guarded ledger insert was the one round trip

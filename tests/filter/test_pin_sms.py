@@ -40,6 +40,12 @@ def test_the_pin_goes_by_sms_and_the_number_never_leaves(make_harness, sms):
         accounts = harness.runtime.keystore.recipients(session)
         assert accounts.authenticate_pin(CUSTOMER, pin).ok
         assert accounts.get(CUSTOMER).phone == "+491761234567"
+        (event,) = harness.runtime.keystore.audit(session).search(action="recipient.phone")
+        assert (event.actor, event.target, event.detail) == (
+            ADVISER,
+            CUSTOMER,
+            "mobile number: +...567 (X-WebCrypt-Phone)",
+        )
     assert b"1761234567" not in carrier.data
     assert b"X-WebCrypt-Phone" not in open_carrier(harness.runtime, carrier)
 

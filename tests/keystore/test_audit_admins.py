@@ -86,3 +86,20 @@ def test_bad_admin_input_is_refused_with_what_is_allowed(keystore: Keystore) -> 
         assert admin.role == "admin"
         assert admins.authenticate("boss@bank.example", "right").ok
         assert [a.email for a in admins.list()] == ["boss@bank.example"]
+
+
+def test_an_admin_keeps_the_chosen_language(keystore: Keystore) -> None:
+    with keystore.session() as session:
+        admins = keystore.admins(session)
+        admin = admins.create("chef@bank.example", password="s3cret")
+        assert admin.language is None
+        admins.set_language(admin, "de")
+        with pytest.raises(ValueError, match="unsupported language"):
+            admins.set_language(admin, "fr")
+    with keystore.session() as session:
+        stored = keystore.admins(session).get("chef@bank.example")
+        assert stored is not None and stored.language == "de"
+        keystore.admins(session).set_language(stored, None)
+    with keystore.session() as session:
+        stored = keystore.admins(session).get("chef@bank.example")
+        assert stored is not None and stored.language is None

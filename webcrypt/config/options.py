@@ -490,8 +490,8 @@ SECTION_NOTES: dict[str, str] = {
     "sms": (
         "An SMS gateway for one-time PINs, used when the admin setting for the first-contact or "
         "the reset PIN is sms. The customer's mobile number comes from the adviser (the header "
-        "X-WebCrypt-Phone on the first secure message, removed before sealing) and is kept "
-        "with the account. Without a number, or when the gateway refuses, the PIN goes to the "
+        "X-WebCrypt-Phone on a secure message to one customer, removed before sealing) and is "
+        "kept with the account. Without a number, or when the gateway refuses, the PIN goes to the "
         "adviser instead. Other providers are added in webcrypt/sealing/sms.py (PROVIDERS)."
     ),
     "limits": (

@@ -18,6 +18,9 @@ from typing import Protocol
 PHONE_HEADER = "X-WebCrypt-Phone"
 """The header an adviser sets to give the customer's mobile number (removed before sealing)."""
 
+PHONE_AUDIT = "recipient.phone"
+"""The audit action of a stored or removed mobile number (by an admin or an adviser's header)."""
+
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
@@ -44,6 +47,11 @@ def normalize_phone(value: str) -> str:
     if not _PHONE.match(text):
         raise ValueError("not an international phone number such as +49 176 12345678")
     return text
+
+
+def masked_phone(phone: str | None) -> str:
+    """Return a number with only its last three digits shown (for admins and the audit log)."""
+    return f"+...{phone[-3:]}" if phone else "none"
 
 
 class WebhookGateway:

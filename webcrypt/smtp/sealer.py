@@ -50,7 +50,14 @@ from webcrypt.sealing.keycache import Account, AccountCache
 from webcrypt.sealing.methods import ATTACHMENT, BOTH, HEADER, Method, delivery_method, requested
 from webcrypt.sealing.notification import inbox_url, notification_mail
 from webcrypt.sealing.pins import ADVISER, FIRST_CONTACT, PinDestination, pin_destination
-from webcrypt.sealing.sms import PHONE_HEADER, SmsError, normalize_phone, pin_sms_text
+from webcrypt.sealing.sms import (
+    PHONE_AUDIT,
+    PHONE_HEADER,
+    SmsError,
+    masked_phone,
+    normalize_phone,
+    pin_sms_text,
+)
 from webcrypt.sealing.summary import seal_summary, summarize
 from webcrypt.smtp.admission import Refusal, adviser_of, over_cap
 from webcrypt.smtp.rules import internal_sender as internal_sender_rule
@@ -624,11 +631,12 @@ class Sealer:
         """Return each recipient's account and PIN to mail, with the ledger entries recorded.
 
         `addresses` maps each envelope recipient to its normalized address. From the account
-        cache when it knows every recipient (one guarded insert per recipient, nothing
-        else), else from the keystore.
+        cache when it knows every recipient and the message gives no mobile number (one
+        guarded insert per recipient, nothing else), else from the keystore.
         """
         cached = {address: self.account_cache.get(address) for address in addresses.values()}
-        if cached and all(cached.values()):
+        # A mobile number to store needs the account row: the keystore path stores it.
+        if cached and all(cached.values()) and not plan.phone:
             found = {address: account for address, account in cached.items() if account}
             try:
                 self._record_cached(plan, sender, found)
@@ -692,6 +700,12 @@ class Sealer:
                 pin, pin_settled = self._pin(session, recipient, pin, plan)
                 if plan.phone and plan.phone != recipient.phone:
                     recipients.set_phone(recipient, plan.phone)
+                    keystore.audit(session).record(
+                        PHONE_AUDIT,
+                        actor=sender,
+                        target=address,
+                        detail=f"mobile number: {masked_phone(plan.phone)} ({PHONE_HEADER})",
+                    )
                 material = recipients.current_key(recipient)
                 key = envelope.RecipientKey(
                     address=address,
