@@ -150,7 +150,7 @@ def smtp_source(
     count: int,
     size: int,
     subject: str,
-    to: Sequence[str] | None = None,
+    to: Sequence[str] = ("-t", CUSTOMER),
 ) -> list[str]:
     """The command line of Postfix's smtp-source: `count` mails of `size` bytes from ADVISER
     over `sessions` parallel sessions to loopback `port`; `to` are the recipient options."""
