@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tests.portal.helpers import ADVISER, CUSTOMER
-from tests.support.runtime import Sealed, seal_for, store_sealed
+from tests.portal.helpers import seal
+from tests.support.runtime import Sealed, store_sealed
 
 
 @dataclass(frozen=True)
@@ -20,16 +20,11 @@ class Stored:
 
 
 def store_message(
-    runtime: Any,
-    raw: bytes,
-    *,
-    to: str = CUSTOMER,
-    sender: str = ADVISER,
-    days: int = 30,
-    summary: bytes | None = None,
+    runtime: Any, raw: bytes, *, summary: bytes | None = None, **sealing: Any
 ) -> Stored:
-    """Seal `raw` for `to` (account, key, ledger) and place it in their mailbox."""
-    sealed = seal_for(runtime, raw, to=to, sender=sender, days=days)
+    """Seal `raw` as `seal` does (`sealing`: to, sender, days) and place it in the mailbox of
+    the account it is sealed for."""
+    sealed = seal(runtime, raw, **sealing)
     return Stored(sealed, store_sealed(runtime, raw, sealed, summary=summary), raw)
 
 
