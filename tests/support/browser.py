@@ -101,7 +101,9 @@ class LiveGateway:
         received = self.sink.wait_for(2, timeout=30)
         delivered = next(m for m in received if recipient in m.rcpt_tos).parsed()
         notice = next(m for m in received if sender in m.rcpt_tos).parsed()
-        pin = re.search(r"\b(\d{4} \d{4})\b", notice.get_body(("plain",)).get_content())
+        text = notice.get_body(("plain",))
+        assert text is not None, "the adviser's notice has no text"
+        pin = re.search(r"\b(\d{4} \d{4})\b", text.get_content())
         assert pin, "no PIN in the adviser's notice"
         return delivered, pin.group(1)
 
