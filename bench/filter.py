@@ -23,98 +23,46 @@ they do); ``--sink smtp-sink`` uses Postfix's C sink, which costs next to nothin
 from __future__ import annotations
 
 import argparse
-import base64
 import os
-import random
 import shutil
 import smtplib
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-KB = 1024
-MB = 1024 * KB
-ADVISER = "adviser@bank.example"
-CUSTOMER = "kunde@mail.example"
-SMTP_SOURCE = "/usr/sbin/smtp-source"
-SMTP_SINK = "/usr/sbin/smtp-sink"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
-
-
-def message(size: int, seed: int = 1) -> bytes:
-    """A mail of about `size` bytes: some prose and a base64 attachment, like real mail."""
-    rng = random.Random(seed)
-    attachment = base64.encodebytes(rng.randbytes(max(0, size * 3 // 4 - 2000))).replace(
-        b"\n", b"\r\n"
-    )
-    prose = b"Sehr geehrte Kundin, anbei die Unterlagen zu Ihrem Vertrag.\r\n" * 30
-    return (
-        (
-            f"From: Anna Adviser <{ADVISER}>\r\nTo: {CUSTOMER}\r\nSubject: WebCrypt Unterlagen\r\n"
-            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
-            "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-        ).encode()
-        + prose
-        + (
-            b"--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
-            b'Content-Disposition: attachment; filename="vertrag.pdf"\r\n\r\n'
-        )
-        + attachment
-        + b"--b--\r\n"
-    )
-
+from bench import support
+from bench.support import (
+    ADVISER,
+    CUSTOMER,
+    KB,
+    MB,
+    SMTP_SOURCE,
+    cpu_seconds,
+    filter_environ,
+    free_port,
+    memory_status,
+    message,
+    serve_child,
+    serve_sink,
+    serve_smtp,
+    smtp_sink,
+    smtp_source,
+    wait_port,
+)
+from tests.support.threads import run_at_once
 
 # -- the servers (each runs in its own process) ------------------------------------------------
 
 
-def serve_sink(port: int) -> None:
-    """Accept and discard."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import SMTP
-
-    class Sink:
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-            return "250 OK"
-
-    class LongLines(SMTP):
-        line_length_limit = MB
-
-    class SinkController(Controller):
-        def factory(self):  # type: ignore[no-untyped-def]
-            return LongLines(self.handler, data_size_limit=None, enable_SMTPUTF8=True)
-
-    SinkController(Sink(), hostname="127.0.0.1", port=port).start()
-    threading.Event().wait()
-
-
 def serve_baseline(port: int, sink_port: int) -> None:
     """aiosmtpd that relays every message unchanged with the filter's relay client."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import SMTP
-
     from webcrypt.smtp.relay import open_relay
 
     relay = open_relay(f"smtp://127.0.0.1:{sink_port}", timeout=60)
@@ -128,42 +76,12 @@ def serve_baseline(port: int, sink_port: int) -> None:
             )
             return "250 OK"
 
-    class Big(SMTP):
-        line_length_limit = MB
-
-    class BaselineController(Controller):
-        def factory(self):  # type: ignore[no-untyped-def]
-            return Big(self.handler, data_size_limit=None, enable_SMTPUTF8=True)
-
-    BaselineController(PassThrough(), hostname="127.0.0.1", port=port).start()
-    threading.Event().wait()
+    serve_smtp(PassThrough(), port)
 
 
 def serve_filter(port: int, sink_port: int, data_dir: str) -> None:
     """The real filter with a fresh SQLite keystore under `data_dir`."""
-    import logging
-
-    from keystore.db import Keystore
-    from keystore.masterkey import MasterKey
-    from webcrypt.config.loader import load_config
-    from webcrypt.runtime import Runtime
-    from webcrypt.smtp.handler import FilterServer
-
-    logging.basicConfig(level=logging.WARNING)
-    env = {
-        "WEBCRYPT_GENERAL_DATA_DIR": data_dir,
-        "WEBCRYPT_FILTER_LISTEN": f"127.0.0.1:{port}",
-        "WEBCRYPT_FILTER_RELAY": f"smtp://127.0.0.1:{sink_port}",
-        "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
-        "WEBCRYPT_FILTER_NEW_RECIPIENTS_PER_HOUR": "0",  # measures throughput, not the cap
-        "WEBCRYPT_PORTAL_PUBLIC_URL": "https://portal.bank.example",
-    }
-    config = load_config(None, environ=env)
-    master_key = MasterKey.generate()
-    Keystore(config.keystore.url, master_key=master_key).upgrade()
-    runtime = Runtime(config, master_key=master_key)
-    FilterServer(runtime).start()
-    threading.Event().wait()
+    support.serve_filter(filter_environ(data_dir, port, sink_port))
 
 
 # -- the client ------------------------------------------------------------------------------
@@ -191,55 +109,22 @@ def drive(port: int, data: bytes, count: int, sessions: int) -> tuple[float, lis
                 with lock:
                     latencies.append(time.perf_counter() - started)
 
-    threads = [threading.Thread(target=session, args=(n,)) for n in per_session if n]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once(partial(session, n) for n in per_session if n)
     return time.perf_counter() - started, latencies
 
 
 def drive_smtp_source(port: int, size: int, count: int, sessions: int) -> float:
     """Send with Postfix's smtp-source; return the seconds it took."""
     started = time.perf_counter()
-    subprocess.run(
-        [
-            SMTP_SOURCE,
-            "-d",
-            "-s",
-            str(sessions),
-            "-m",
-            str(count),
-            "-l",
-            str(size),
-            "-f",
-            ADVISER,
-            "-t",
-            CUSTOMER,
-            "-S",
-            "WebCrypt bench",
-            f"127.0.0.1:{port}",
-        ],
-        check=True,
-    )
+    command = smtp_source(port, sessions=sessions, count=count, size=size, subject="WebCrypt bench")
+    subprocess.run(command, check=True)
     return time.perf_counter() - started
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss(pid: int) -> int:
     """Peak resident memory of a process in bytes (VmHWM)."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    return memory_status(pid, "VmHWM")
 
 
 def main() -> None:
@@ -256,25 +141,15 @@ def main() -> None:
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        role, *rest = args.serve
-        if role == "sink":
-            serve_sink(int(rest[0]))
-        elif role == "baseline":
-            serve_baseline(int(rest[0]), int(rest[1]))
-        else:
-            serve_filter(int(rest[0]), int(rest[1]), rest[2])
+        roles = {"sink": serve_sink, "baseline": serve_baseline, "filter": serve_filter}
+        serve_child(args.serve, roles)
         return
 
     plan = [(20 * KB, 100 if args.quick else 400), (2 * MB, 10 if args.quick else 40)]
     sink_port, filter_port, base_port = free_port(), free_port(), free_port()
     data_dir = tempfile.mkdtemp(prefix="webcrypt-bench-")
     me = [sys.executable, __file__, "--serve"]
-    if args.sink == "smtp-sink":
-        # -u nobody: smtp-sink refuses to run as root otherwise.
-        user = ["-u", "nobody"] if os.geteuid() == 0 else []
-        sink = [SMTP_SINK, *user, f"127.0.0.1:{sink_port}", "256"]
-    else:
-        sink = [*me, "sink", str(sink_port)]
+    sink = smtp_sink(sink_port) if args.sink == "smtp-sink" else [*me, "sink", str(sink_port)]
     procs = {
         "sink": subprocess.Popen(sink),
         "filter": subprocess.Popen([*me, "filter", str(filter_port), str(sink_port), data_dir]),

@@ -24,15 +24,11 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import timedelta
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -40,19 +36,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from keystore.mailbox import new_entry_id
-from tests.support.runtime import build_runtime, folder_environ, seal_for
+from bench.support import add_backend_options, fresh_database, load_average
+from tests.support.runtime import Sealed, build_runtime, folder_environ, seal_for, store_sealed
 from webcrypt import envelope
 from webcrypt.runtime import Runtime
-from webcrypt.sealing.summary import seal_summary, summarize
 
 ADVISER = "berater@bank.example"
 CUSTOMER = "kunde@example.com"
 PASSWORD = "benchmark password 2026"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEN_MB = 10 * 1024 * 1024
 
 
@@ -72,64 +64,13 @@ def build_message(size: int, subject: str = "Benchmark") -> bytes:
     return message.as_bytes()
 
 
-@contextmanager
-def fresh_database(backend: str, postgresql_url: str) -> Iterator[tuple[str, Path]]:
-    """Yield the URL of an empty keystore database and a data folder, removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="wc-bench-inbox-") as name:
-        folder = Path(name)
-        if backend == "sqlite":
-            yield f"sqlite:///{folder}/keystore.db", folder
-            return
-        database = f"wc_bench_{secrets.token_hex(4)}"
-        admin = create_engine(postgresql_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {database}"))
-        try:
-            url = make_url(postgresql_url).set(database=database)
-            yield url.render_as_string(hide_password=False), folder
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-            admin.dispose()
-
-
-def store(runtime: Runtime, raw: bytes, *, armored: str | None = None) -> str:
-    """Seal `raw` for the customer (or reuse `armored`), store it with its summary; return id."""
-    now = runtime.clock()
-    expires = now + timedelta(days=30)
-    if armored is None:
-        armored = seal_for(runtime, raw, to=CUSTOMER, sender=ADVISER, days=30).armored
-    header = envelope.parse(armored).header
-    with runtime.keystore.session() as session:
-        recipients = runtime.keystore.recipients(session)
-        recipient = recipients.get(CUSTOMER)
-        assert recipient is not None
-        key = recipients.key(int(recipient.id), header.key_version)
-        assert key is not None
-        target = envelope.RecipientKey(
-            address=CUSTOMER, key_id=header.key_id, key_version=header.key_version, key=key
-        )
-        message_id = f"{uuid.uuid4().hex}@bank.example"
-        summary = seal_summary(
-            summarize(raw, now=now),
-            [target],
-            sender=ADVISER,
-            message_id=message_id,
-            portal_url=str(runtime.config.portal.public_url),
-            expires=expires,
-            now=now,
-        )[CUSTOMER]
-        entry = runtime.keystore.mailbox(session).store(
-            int(recipient.id),
-            new_entry_id(),
-            message_id=message_id,
-            key_version=header.key_version,
-            envelope=armored.encode("ascii"),
-            summary=summary,
-            expires_at=expires,
-            quota=2**40,
-        )
-        return entry.id
+def store(runtime: Runtime, raw: bytes, *, sealed: Sealed | None = None) -> str:
+    """Seal `raw` for the customer (or store `sealed` again as another message), store it
+    with its summary; return the entry id."""
+    if sealed is None:
+        sealed = seal_for(runtime, raw, to=CUSTOMER, sender=ADVISER, days=30)
+    message_id = f"{uuid.uuid4().hex}@bank.example"
+    return store_sealed(runtime, raw, sealed, message_id=message_id, quota=2**40)
 
 
 def log_in(client: Any, runtime: Runtime) -> None:
@@ -222,11 +163,11 @@ def run(backend: str, messages: int, repeat: int, postgresql_url: str) -> None:
             )
             client = app.test_client()
             small = build_message(2 * 1024)
-            armored = seal_for(runtime, small, to=CUSTOMER, sender=ADVISER, days=30).armored
+            sealed = seal_for(runtime, small, to=CUSTOMER, sender=ADVISER, days=30)
             started = time.perf_counter()
             for number in range(messages):
                 raw = small.replace(b"Subject: Benchmark", f"Subject: Nachricht {number}".encode())
-                store(runtime, raw, armored=armored)
+                store(runtime, raw, sealed=sealed)
             filled = time.perf_counter() - started
             print(f"\n== {backend}: {messages:,} messages stored in {filled:.1f} s")
             log_in(client, runtime)
@@ -297,17 +238,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=9)
-    parser.add_argument(
-        "--backend", choices=("sqlite", "postgresql"), action="append", dest="backends"
-    )
-    parser.add_argument(
-        "--postgresql-url", default=os.environ.get("WEBCRYPT_TEST_POSTGRESQL_URL", DEFAULT_PG)
-    )
+    add_backend_options(parser)
     options = parser.parse_args()
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average before: {load_average()}")
     for backend in options.backends or ["sqlite", "postgresql"]:
         run(backend, options.messages, options.repeat, options.postgresql_url)
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -32,11 +32,9 @@ import argparse
 import base64
 import os
 import random
-import shutil
 import smtplib
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -50,11 +48,18 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.support import (
+    ADVISER,
+    SMTP_SOURCE,
+    cpu_seconds,
+    free_port,
+    memory_status,
+    percentile,
+    smtp_source,
+    webcrypt_filter,
+)
 from tests.support.threads import run_at_once
 
-SMTP_SOURCE = "/usr/sbin/smtp-source"
-ADVISER = "adviser@bank.example"
-WEBCRYPT = str(Path(sys.executable).with_name("webcrypt"))
 KNOWN_POOL = 20
 
 
@@ -107,65 +112,28 @@ class CountingSink:
             time.sleep(0.05)
 
 
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def filter_process(args: argparse.Namespace, relay_port: int) -> Iterator[tuple[int, int, int]]:
     """Run `webcrypt filter`; yield (pid, SMTP port, metrics port)."""
-    workdir = Path(tempfile.mkdtemp(prefix="webcrypt-load-"))
-    port, metrics_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBCRYPT_")}
-    env.update(
-        WEBCRYPT_GENERAL_DATA_DIR=str(workdir),
-        WEBCRYPT_GENERAL_LOG_LEVEL="warning",
-        WEBCRYPT_KEYSTORE_URL=args.keystore_url or f"sqlite:///{workdir / 'keystore.db'}",
-        WEBCRYPT_KEYSTORE_MASTER_KEY=base64.b64encode(os.urandom(32)).decode(),
-        WEBCRYPT_FILTER_LISTEN=f"127.0.0.1:{port}",
-        WEBCRYPT_FILTER_RELAY=f"smtp://127.0.0.1:{relay_port}",
-        WEBCRYPT_FILTER_INTERNAL_DOMAINS="bank.example",
-        WEBCRYPT_FILTER_NEW_RECIPIENTS_PER_HOUR="0",  # measures throughput, not the cap
-        WEBCRYPT_FILTER_MAX_TRANSACTIONS=str(args.concurrency),
-        WEBCRYPT_FILTER_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
-    )
-    log = (workdir / "filter.log").open("wb")
-    subprocess.run([WEBCRYPT, "init"], env=env, stdout=log, stderr=log, check=True)
-    process = subprocess.Popen([WEBCRYPT, "filter"], env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with smtplib.SMTP("127.0.0.1", port, timeout=2) as client:
-                    client.noop()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit((workdir / "filter.log").read_text()) from None
-                time.sleep(0.1)
+    settings = {
+        "WEBCRYPT_KEYSTORE_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "WEBCRYPT_FILTER_MAX_TRANSACTIONS": str(args.concurrency),
+    }
+    if args.keystore_url:
+        settings["WEBCRYPT_KEYSTORE_URL"] = args.keystore_url
+
+    def ready(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=2) as client:
+            client.noop()
+
+    with webcrypt_filter(relay_port, ready, settings=settings, timeout=60) as running:
+        process, port, metrics_port = running
         yield process.pid, port, metrics_port
-    finally:
-        process.terminate()
-        process.wait(60)
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def process_stats(pid: int) -> tuple[float, int]:
     """CPU seconds used so far and peak resident memory (bytes) of process `pid`."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    peak = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            peak = int(line.split()[1]) * 1024
-    return cpu, peak
+    return cpu_seconds(pid), memory_status(pid, "VmHWM")
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
@@ -239,10 +207,14 @@ def drive_smtp_source(jobs: list[Job], port: int, concurrency: int, run: str) ->
             ["-N", "-t", f"new.{size}.{run}@example.org"] if new else ["-t", "known0@example.com"]
         )
         commands.append(
-            [
-                *(SMTP_SOURCE, "-d", "-s", str(sessions), "-m", str(count), "-l", str(size)),
-                *("-f", ADVISER, "-S", "Statement WebCrypt", *target, f"127.0.0.1:{port}"),
-            ]
+            smtp_source(
+                port,
+                sessions=sessions,
+                count=count,
+                size=size,
+                subject="Statement WebCrypt",
+                to=target,
+            )
         )
     running = [subprocess.Popen(command) for command in commands]
     for process in running:
@@ -283,12 +255,6 @@ def histogram_percentiles(
                 break
             lower, below = bound, cumulative
     return result or [float("nan")] * len(quantiles)
-
-
-def percentile(values: list[float], quantile: float) -> float:
-    """The `quantile` of `values` (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] if ordered else 0.0
 
 
 def main() -> None:

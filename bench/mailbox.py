@@ -23,44 +23,39 @@ import secrets
 import statistics
 import sys
 import tempfile
-import threading
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.filter import ADVISER, KB, free_port, message, serve_sink, wait_port
+from bench.support import (
+    ADVISER,
+    KB,
+    filter_environ,
+    free_port,
+    load_average,
+    message,
+    serve_filter,
+    serve_sink,
+    wait_port,
+)
+from tests.support.threads import run_at_once
 
 POSTGRESQL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def serve(port: int, sink_port: int, data_dir: str, url: str, method: str) -> None:
     """The real filter on `url` with `method` as the default delivery method."""
-    import logging
-
-    from keystore.db import Keystore
-    from keystore.masterkey import MasterKey
-    from webcrypt.config.loader import load_config
-    from webcrypt.runtime import Runtime
-    from webcrypt.smtp.handler import FilterServer
-
-    logging.basicConfig(level=logging.WARNING)
-    env = {
-        "WEBCRYPT_GENERAL_DATA_DIR": data_dir,
-        "WEBCRYPT_KEYSTORE_URL": url,
-        "WEBCRYPT_FILTER_LISTEN": f"127.0.0.1:{port}",
-        "WEBCRYPT_FILTER_RELAY": f"smtp://127.0.0.1:{sink_port}",
-        "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
-        "WEBCRYPT_FILTER_NEW_RECIPIENTS_PER_HOUR": "0",
-        "WEBCRYPT_PORTAL_PUBLIC_URL": "https://portal.bank.example",
-        "WEBCRYPT_MAILBOX_DEFAULT_METHOD": method,
-    }
-    config = load_config(None, environ=env)
-    master_key = MasterKey.generate()
-    Keystore(config.keystore.url, master_key=master_key).upgrade()
-    runtime = Runtime(config, master_key=master_key)
-    FilterServer(runtime).start()
-    threading.Event().wait()
+    serve_filter(
+        filter_environ(
+            data_dir,
+            port,
+            sink_port,
+            WEBCRYPT_KEYSTORE_URL=url,
+            WEBCRYPT_MAILBOX_DEFAULT_METHOD=method,
+        )
+    )
 
 
 def customers(accounts: int) -> list[str]:
@@ -79,12 +74,8 @@ def send(port: int, data: bytes, recipients: list[str], sessions: int) -> float:
                 refused = client.sendmail(ADVISER, [rcpt], data)
                 assert not refused, refused
 
-    threads = [threading.Thread(target=session, args=(share,)) for share in shares if share]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once(partial(session, share) for share in shares if share)
     return time.perf_counter() - started
 
 
@@ -186,10 +177,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append")
     args = parser.parse_args()
-    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"load average before: {load_average()}")
     for backend in args.backend or ["sqlite", "postgresql"]:
         run_backend(backend, args)
-    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"load average after: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -23,117 +23,64 @@ import argparse
 import os
 import shutil
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.filter import ADVISER, CUSTOMER, SMTP_SINK, message  # noqa: E402
+from bench.support import (  # noqa: E402
+    ADVISER,
+    CUSTOMER,
+    KB,
+    MB,
+    SMTP_SINK,
+    filter_environ,
+    free_port,
+    load_average,
+    memory_status,
+    message,
+    serve_child,
+    serve_filter,
+    serve_sink,
+    smtp_sink,
+    wait_port,
+)
+from tests.support.threads import run_at_once  # noqa: E402
 
-KB = 1024
-MB = 1024 * KB
 WEBCRYPT = [sys.executable, "-m", "webcrypt.cli.main"]
 GNU_TIME = "/usr/bin/time"
 LIMIT = 60 * MB
 """The largest message the measured filter accepts (the admin setting)."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
-
-
 def environment(data_dir: str, port: int, sink_port: int) -> dict[str, str]:
     """The filter's configuration in the environment."""
     return {
         **os.environ,
-        "WEBCRYPT_GENERAL_DATA_DIR": data_dir,
-        "WEBCRYPT_GENERAL_LOG_LEVEL": "warning",
-        "WEBCRYPT_FILTER_LISTEN": f"127.0.0.1:{port}",
-        "WEBCRYPT_FILTER_RELAY": f"smtp://127.0.0.1:{sink_port}",
-        "WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank.example",
-        "WEBCRYPT_FILTER_TRUSTED_NETWORKS": "127.0.0.0/8",
-        "WEBCRYPT_FILTER_NEW_RECIPIENTS_PER_HOUR": "0",
-        "WEBCRYPT_PORTAL_PUBLIC_URL": "https://portal.bank.example",
+        **filter_environ(
+            data_dir,
+            port,
+            sink_port,
+            WEBCRYPT_GENERAL_LOG_LEVEL="warning",
+            WEBCRYPT_FILTER_TRUSTED_NETWORKS="127.0.0.0/8",
+        ),
     }
 
 
-def serve_filter(data_dir: str) -> None:
+def serve_limited_filter() -> None:
     """The real filter, configured from the environment, with a 60 MB size limit."""
-    import logging
-
-    from keystore.db import Keystore
-    from keystore.masterkey import MasterKey
-    from webcrypt.config.loader import load_config
-    from webcrypt.runtime import Runtime, return_large_buffers
-    from webcrypt.smtp.handler import FilterServer
-
-    logging.basicConfig(level=logging.WARNING)
-    config = load_config(None)
-    master_key = MasterKey.generate()
-    keystore = Keystore(config.keystore.url, master_key=master_key)
-    keystore.upgrade()
-    with keystore.session() as session:
-        keystore.settings(session).update({"max_message_size": LIMIT}, actor="bench")
-    keystore.engine.dispose()
-    return_large_buffers()  # as `webcrypt filter` does when it starts the filter
-    runtime = Runtime(config, master_key=master_key)
-    FilterServer(runtime).start()
-    threading.Event().wait()
-
-
-def serve_sink(port: int) -> None:
-    """Accept and discard (when Postfix's smtp-sink is not installed)."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import SMTP
-
-    class Sink:
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-            return "250 OK"
-
-    class LongLines(SMTP):
-        line_length_limit = MB
-
-    class SinkController(Controller):
-        def factory(self):  # type: ignore[no-untyped-def]
-            return LongLines(self.handler, data_size_limit=None)
-
-    SinkController(Sink(), hostname="127.0.0.1", port=port).start()
-    threading.Event().wait()
-
-
-def status(pid: int, field: str) -> int:
-    """A memory figure of /proc/PID/status in bytes (VmRSS, VmHWM)."""
-    with open(f"/proc/{pid}/status") as lines:
-        for line in lines:
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
+    serve_filter(settings={"max_message_size": LIMIT}, return_buffers=True)
 
 
 def reset_peak(pid: int) -> int:
     """Reset the process's VmHWM to its current resident size; return that size."""
     with open(f"/proc/{pid}/clear_refs", "w") as clear:
         clear.write("5")
-    return status(pid, "VmRSS")
+    return memory_status(pid, "VmRSS")
 
 
 def send(port: int, data: bytes, to: str = CUSTOMER) -> None:
@@ -148,26 +95,23 @@ class Filter:
         self.data_dir = tempfile.mkdtemp(prefix="webcrypt-memory-")
         self.port, sink_port = free_port(), free_port()
         if shutil.which(SMTP_SINK):
-            user = ["-u", "nobody"] if os.geteuid() == 0 else []
-            sink = [SMTP_SINK, *user, f"127.0.0.1:{sink_port}", "256"]
+            sink = smtp_sink(sink_port)
         else:
             sink = [sys.executable, __file__, "--serve", "sink", str(sink_port)]
         self.sink = subprocess.Popen(sink)
         env = environment(self.data_dir, self.port, sink_port)
         if keystore_url:
             env["WEBCRYPT_KEYSTORE_URL"] = keystore_url
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", "filter", self.data_dir], env=env
-        )
-        wait_port(sink_port)
-        wait_port(self.port)
+        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", "filter"], env=env)
+        wait_port(sink_port, timeout=60)
+        wait_port(self.port, timeout=60)
 
     def warm_up(self) -> int:
         """Send a first small message (the account and its PIN hash); return the peak it cost."""
         before = reset_peak(self.proc.pid)
         send(self.port, message(20 * KB))
         send(self.port, message(20 * KB))
-        return status(self.proc.pid, "VmHWM") - before
+        return memory_status(self.proc.pid, "VmHWM") - before
 
     def close(self) -> None:
         for proc in (self.proc, self.sink):
@@ -184,12 +128,8 @@ def filter_case(size: int, count: int) -> tuple[float, float]:
         server.warm_up()
         data = message(size)
         before = reset_peak(server.proc.pid)
-        threads = [threading.Thread(target=send, args=(server.port, data)) for _ in range(count)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        peak = status(server.proc.pid, "VmHWM") - before
+        run_at_once([partial(send, server.port, data)] * count)
+        peak = memory_status(server.proc.pid, "VmHWM") - before
         return peak / MB, peak / (len(data) * count)
     finally:
         server.close()
@@ -220,15 +160,8 @@ def first_contacts(count: int, postgres: str) -> float:
         server.warm_up()
         data = message(20 * KB)
         before = reset_peak(server.proc.pid)
-        threads = [
-            threading.Thread(target=send, args=(server.port, data, f"neu{n}@mail.example"))
-            for n in range(count)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return (status(server.proc.pid, "VmHWM") - before) / MB
+        run_at_once(partial(send, server.port, data, f"neu{n}@mail.example") for n in range(count))
+        return (memory_status(server.proc.pid, "VmHWM") - before) / MB
     finally:
         server.close()
 
@@ -292,16 +225,12 @@ def main() -> int:
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        role, *rest = args.serve
-        if role == "sink":
-            serve_sink(int(rest[0]))
-        else:
-            serve_filter(rest[0])
+        serve_child(args.serve, {"sink": serve_sink, "filter": serve_limited_filter})
         return 0
     sizes = [1 * MB, 10 * MB] if args.quick else [1 * MB, 10 * MB, 50 * MB]
     together = 2 * MB if args.quick else 10 * MB
     seal_size = 10 * MB if args.quick else 50 * MB
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}  cpus={os.cpu_count()}")
+    print(f"load average {load_average()}  cpus={os.cpu_count()}")
     print(f"{'case':<34}{'peak above start MiB':>21}{'x size':>8}")
     for size in sizes:
         mib, ratio = filter_case(size, 1)
@@ -317,7 +246,7 @@ def main() -> int:
         f"{f'webcrypt seal, {seal_size // MB} MiB':<34}{mib:>21.1f}{ratio:>8.2f}"
         f"   (peak RSS {whole:.0f} MiB in all)"
     )
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average {load_average()}")
     return 0
 
 

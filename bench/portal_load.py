@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support import percentile  # noqa: E402
 from tests.e2e.browser import Browser, first_login  # noqa: E402
 from tests.e2e.gateway import PIN, Gateway, body_text, secure_htm, sort_mail  # noqa: E402
 from tests.support.components import free_port  # noqa: E402
@@ -86,12 +87,6 @@ def recipient(base: str, envelope: str, browser: Browser, rounds: int, timings: 
             if page.status != 200:
                 raise SystemExit(f"{step}: HTTP {page.status}\n{page.text[:800]}")
             timings[step].append(elapsed)
-
-
-def percentile(values: list[float], quantile: float) -> float:
-    """The `quantile` of `values` (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] if ordered else 0.0
 
 
 def main() -> None:

@@ -35,14 +35,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.support import cpu_seconds, load_average, smtp_sink, smtp_source
 from tests.e2e.gateway import Gateway
 from tests.support.components import free_port
 from tests.support.postfix import PostfixInstance
 
-SMTP_SOURCE = "/usr/sbin/smtp-source"
-SMTP_SINK = "/usr/sbin/smtp-sink"
-ADVISER = "adviser@bank.example"
-CUSTOMER = "kunde@mail.example"
 _COUNTER = re.compile(rb"mesg=(\d+)")
 
 
@@ -51,9 +48,8 @@ class CountingSink:
 
     def __init__(self) -> None:
         self.port = free_port()
-        user = ["-u", "nobody"] if os.geteuid() == 0 else []
         self.process = subprocess.Popen(
-            [SMTP_SINK, *user, "-c", f"127.0.0.1:{self.port}", "1024"],
+            smtp_sink(self.port, "-c", backlog=1024),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
@@ -84,39 +80,8 @@ class CountingSink:
 
 
 def submit(port: int, count: int, size: int, sessions: int, subject: str) -> None:
-    subprocess.run(
-        [
-            SMTP_SOURCE,
-            "-d",
-            "-s",
-            str(sessions),
-            "-m",
-            str(count),
-            "-l",
-            str(size),
-            "-f",
-            ADVISER,
-            "-t",
-            CUSTOMER,
-            "-S",
-            subject,
-            f"127.0.0.1:{port}",
-        ],
-        check=True,
-    )
-
-
-def _cpu(pid: int, *, children: bool = False) -> float:
-    """CPU seconds of a process (with its reaped children when `children`); 0 once gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    ticks = int(fields[11]) + int(fields[12])
-    if children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    command = smtp_source(port, sessions=sessions, count=count, size=size, subject=subject)
+    subprocess.run(command, check=True)
 
 
 def instance_cpu(mta: PostfixInstance) -> float:
@@ -124,7 +89,7 @@ def instance_cpu(mta: PostfixInstance) -> float:
     reaped of the processes that ended."""
     pids = mta._processes()
     master = min(pids) if pids else 0
-    return sum(_cpu(pid, children=pid == master) for pid in pids)
+    return sum(cpu_seconds(pid, children=pid == master) for pid in pids)
 
 
 def round_rate(
@@ -143,7 +108,7 @@ def round_rate(
     `watched` gets the CPU milliseconds per mail of the Postfix instances and the filter.
     """
     before = sink.count
-    cpu = [instance_cpu(p) for p in postfixes], _cpu(filter_pid) if filter_pid else 0.0
+    cpu = [instance_cpu(p) for p in postfixes], cpu_seconds(filter_pid) if filter_pid else 0.0
     started = time.perf_counter()
     submit(mta.smtp_port, count, size, sessions, subject)
     sink.wait_for(before + count, timeout=600)
@@ -152,12 +117,10 @@ def round_rate(
         watched["postfix"] = (
             sum(instance_cpu(p) - b for p, b in zip(postfixes, cpu[0], strict=True)) / count * 1000
         )
-        watched["filter"] = ((_cpu(filter_pid) - cpu[1]) / count * 1000) if filter_pid else 0.0
+        watched["filter"] = (
+            ((cpu_seconds(filter_pid) - cpu[1]) / count * 1000) if filter_pid else 0.0
+        )
     return count / elapsed
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -233,7 +196,8 @@ def main() -> None:
             print(
                 f"{number:>5} {rates['alone']:>9.1f} {rates['filter']:>9.1f} "
                 f"{ratios[-1]:>6.2f}   {'':>12}{cpu['alone']['postfix']:>7.2f} | "
-                f"{cpu['filter']['postfix']:>7.2f} {cpu['filter']['filter']:>6.2f}   {load()}"
+                f"{cpu['filter']['postfix']:>7.2f} {cpu['filter']['filter']:>6.2f}   "
+                f"{load_average()}"
             )
         if spy is not None:
             spy.send_signal(2)

@@ -17,24 +17,21 @@ and dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import secrets
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, text
 
+from bench.support import add_backend_options, fresh_database
 from keystore.db import Keystore
 from keystore.masterkey import MasterKey
 from keystore.models import Recipient
@@ -55,7 +52,6 @@ DOMAINS = (
 )  # fmt: skip
 PREFIXES = ("a", "anna", "anna.mueller", "zoe.zimmermann1", "jürgen.", "nobody-here")
 BATCH = 20_000
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def addresses(count: int, seed: int = 1) -> Iterator[str]:
@@ -169,28 +165,9 @@ def time_search(keystore: Keystore, prefix: str, *, page: int, repeat: int) -> t
     return statistics.median(timings), found
 
 
-@contextmanager
-def fresh_database(backend: str, postgresql_url: str) -> Iterator[str]:
-    """Yield the URL of an empty database, removed afterwards."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="wc-bench-") as folder:
-            yield f"sqlite:///{folder}/keystore.db"
-        return
-    name = f"wc_bench_{secrets.token_hex(4)}"
-    admin = create_engine(postgresql_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield make_url(postgresql_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
 def run(backend: str, count: int, repeat: int, postgresql_url: str) -> None:
     """Fill one backend and print the figures and the plan."""
-    with fresh_database(backend, postgresql_url) as url:
+    with fresh_database(backend, postgresql_url) as (url, _):
         keystore = Keystore(url, master_key=MasterKey.generate())
         try:
             keystore.upgrade()
@@ -215,12 +192,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument(
-        "--backend", choices=("sqlite", "postgresql"), action="append", dest="backends"
-    )
-    parser.add_argument(
-        "--postgresql-url", default=os.environ.get("WEBCRYPT_TEST_POSTGRESQL_URL", DEFAULT_PG)
-    )
+    add_backend_options(parser)
     options = parser.parse_args()
     for backend in options.backends or ["sqlite", "postgresql"]:
         run(backend, options.count, options.repeat, options.postgresql_url)

@@ -25,33 +25,26 @@ import argparse
 import base64
 import os
 import re
-import shutil
 import smtplib
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-WEBCRYPT = str(Path(sys.executable).with_name("webcrypt"))
-SMTP_SOURCE = "/usr/sbin/smtp-source"
-SMTP_SINK = "/usr/sbin/smtp-sink"
-ADVISER = "adviser@bank.example"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.support import (
+    ADVISER,
+    cpu_seconds,
+    free_port,
+    smtp_sink,
+    smtp_source,
+    webcrypt_filter,
+)
+
 CUSTOMER = "kunde@example.com"
-
-
-def free_port() -> int:
-    """A free TCP port on loopback (and the next one, for worker 1's /metrics)."""
-    import socket
-
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port < 60000:
-            return port
 
 
 def cpu_times() -> tuple[int, int]:
@@ -63,16 +56,8 @@ def cpu_times() -> tuple[int, int]:
 
 def tree_cpu(pid: int) -> float:
     """CPU seconds used so far by process `pid` and its children (the filter's workers)."""
-    ticks = os.sysconf("SC_CLK_TCK")
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    total = 0.0
-    for member in [pid, *map(int, children)]:
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+    return sum(cpu_seconds(member) for member in [pid, *map(int, children)])
 
 
 def answered(metrics_port: int, workers: int) -> int:
@@ -90,62 +75,44 @@ def answered(metrics_port: int, workers: int) -> int:
 def one_run(workers: int, args: argparse.Namespace, sink_port: int) -> tuple[float, float, float]:
     """Start a filter with `workers` processes, time the load; return (msg/s, idle share,
     cores the filter used)."""
-    workdir = Path(tempfile.mkdtemp(prefix="webcrypt-workers-"))
-    port, metrics = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBCRYPT_")}
-    env.update(
-        WEBCRYPT_GENERAL_DATA_DIR=str(workdir),
-        WEBCRYPT_GENERAL_LOG_LEVEL="warning",
-        WEBCRYPT_KEYSTORE_MASTER_KEY=args.master_key,
-        WEBCRYPT_FILTER_LISTEN=f"127.0.0.1:{port}",
-        WEBCRYPT_FILTER_RELAY=f"smtp://127.0.0.1:{sink_port}",
-        WEBCRYPT_FILTER_INTERNAL_DOMAINS="bank.example",
-        WEBCRYPT_FILTER_METRICS_LISTEN=f"127.0.0.1:{metrics}",
-        WEBCRYPT_FILTER_WORKERS=str(workers),
-    )
+    settings = {
+        "WEBCRYPT_KEYSTORE_MASTER_KEY": args.master_key,
+        "WEBCRYPT_FILTER_WORKERS": str(workers),
+    }
     if args.keystore_url:
-        env["WEBCRYPT_KEYSTORE_URL"] = args.keystore_url
-    log = (workdir / "filter.log").open("wb")
-    subprocess.run([WEBCRYPT, "init"], env=env, stdout=log, stderr=log, check=True)
-    process = subprocess.Popen([WEBCRYPT, "filter"], env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                warmup = f"From: {ADVISER}\r\nSubject: WebCrypt warm-up\r\n\r\nhello\r\n"
-                with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
-                    for _ in range(2 * workers):  # every worker has its account cache warm
-                        client.sendmail(ADVISER, [CUSTOMER], warmup)
-                break
-            except (OSError, smtplib.SMTPException):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit((workdir / "filter.log").read_text()) from None
-                time.sleep(0.2)
+        settings["WEBCRYPT_KEYSTORE_URL"] = args.keystore_url
+
+    def warm_up(port: int) -> None:
+        warmup = f"From: {ADVISER}\r\nSubject: WebCrypt warm-up\r\n\r\nhello\r\n"
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+            for _ in range(2 * workers):  # every worker has its account cache warm
+                client.sendmail(ADVISER, [CUSTOMER], warmup)
+
+    retry = (OSError, smtplib.SMTPException)
+    with webcrypt_filter(
+        sink_port, warm_up, settings=settings, timeout=120, retry=retry, poll=0.2
+    ) as (process, port, metrics):
         before = answered(metrics, workers)
         idle_before, total_before = cpu_times()
         cpu_before = tree_cpu(process.pid)
         started = time.perf_counter()
-        subprocess.run(
-            [
-                *(SMTP_SOURCE, "-d", "-s", str(args.sessions), "-m", str(args.count)),
-                *("-l", str(args.size), "-f", ADVISER, "-t", CUSTOMER),
-                *("-S", "Statement WebCrypt", f"127.0.0.1:{port}"),
-            ],
-            check=True,
+        command = smtp_source(
+            port,
+            sessions=args.sessions,
+            count=args.count,
+            size=args.size,
+            subject="Statement WebCrypt",
+            to=("-t", CUSTOMER),
         )
+        subprocess.run(command, check=True)
         elapsed = time.perf_counter() - started
         idle_after, total_after = cpu_times()
         cores = (tree_cpu(process.pid) - cpu_before) / elapsed
         done = answered(metrics, workers) - before
-        if done != args.count:
-            raise SystemExit(f"MISMATCH: sent {args.count}, the filter answered {done} with 2xx")
-        idle = (idle_after - idle_before) / max(1, total_after - total_before)
-        return args.count / elapsed, idle, cores
-    finally:
-        process.terminate()
-        process.wait(120)
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+    if done != args.count:
+        raise SystemExit(f"MISMATCH: sent {args.count}, the filter answered {done} with 2xx")
+    idle = (idle_after - idle_before) / max(1, total_after - total_before)
+    return args.count / elapsed, idle, cores
 
 
 def main() -> None:
@@ -165,14 +132,7 @@ def main() -> None:
     args.master_key = base64.b64encode(os.urandom(32)).decode()  # one for every run's keystore
 
     sink_port = free_port()
-    sink = subprocess.Popen(
-        [
-            SMTP_SINK,
-            *(["-u", "nobody"] if os.geteuid() == 0 else []),
-            f"127.0.0.1:{sink_port}",
-            "256",
-        ]
-    )
+    sink = subprocess.Popen(smtp_sink(sink_port))
     results: dict[int, list[float]] = {count: [] for count in counts}
     try:
         time.sleep(0.5)

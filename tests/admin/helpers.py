@@ -1,12 +1,15 @@
-"""Helpers of the admin tests beyond the fixtures: the first login of a new admin."""
+"""Helpers of the admin tests beyond the fixtures: the first login of a new admin, and the
+branding form as the page fills it in."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask.testing import FlaskClient
 
 from tests.admin.conftest import ADMIN, create_admin, enrollment_secret, password_step
+from tests.portal.helpers import csrf_token
 from webcrypt.runtime import Runtime
 
 ONE_TIME = "one-time-password-123"
@@ -20,3 +23,16 @@ def enrollment(client: FlaskClient, runtime: Runtime, password: str = ONE_TIME) 
     password_step(client, ADMIN, password)
     page = client.get("/admin/login/factor")
     return page, enrollment_secret(page.data)
+
+
+def branding_form(client: FlaskClient, **changes: str) -> dict[str, str]:
+    """The data of the branding form: the values the page shows, then `changes`."""
+    page = client.get("/admin/branding")
+    html = page.get_data(as_text=True)
+    values = {
+        "product_name": re.search(r'name="product_name" value="([^"]*)"', html).group(1),  # type: ignore[union-attr]
+        "brand_color": re.search(r'name="brand_color" value="([^"]*)"', html).group(1),  # type: ignore[union-attr]
+    }
+    for name in ("footer_en", "footer_de", "contact_en", "contact_de"):
+        values[name] = re.search(rf'name="{name}"[^>]*>([^<]*)</textarea>', html).group(1)  # type: ignore[union-attr]
+    return {**values, **changes, "csrf_token": csrf_token(page.data)}

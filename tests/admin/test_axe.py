@@ -9,9 +9,16 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.admin.conftest import account_id, code_at, create_admin, factor_step, password_step
+from tests.admin.conftest import (
+    account_id,
+    code_at,
+    create_admin,
+    factor_step,
+    password_step,
+    post_form,
+)
 from tests.admin.helpers import enrollment
-from tests.portal.helpers import build_mail, csrf_token, seal
+from tests.portal.helpers import build_mail, seal
 from tests.portal.pagetour import Shot, language_client, shot
 from tests.support.axe import auditor, client_fetch, report
 
@@ -27,14 +34,7 @@ def admin_tour(app: Flask, runtime: Any, clock: Any, lang: str) -> Iterator[Shot
     yield shot("enroll", page)
     client = language_client(app, lang)
     yield shot("login", client.get("/admin/login"))
-    failed = client.post(
-        "/admin/login",
-        data={
-            "csrf_token": csrf_token(client.get("/admin/login").data),
-            "email": "x@y.example",
-            "password": "wrong",
-        },
-    )
+    failed = post_form(client, "/admin/login", {"email": "x@y.example", "password": "wrong"})
     yield shot("login failed", failed)
     create_admin(runtime, "leitung@bank.example", PASSWORD, secret=SECRET)
     password_step(client, "leitung@bank.example", PASSWORD)
@@ -53,13 +53,7 @@ def admin_tour(app: Flask, runtime: Any, clock: Any, lang: str) -> Iterator[Shot
         "withdraw found", client.get(f"/admin/messages/withdraw?message_id={sealed.message_id}")
     )
     yield shot("settings", client.get("/admin/settings"))
-    invalid = client.post(
-        "/admin/settings",
-        data={
-            "csrf_token": csrf_token(client.get("/admin/settings").data),
-            "message_expiry_days": "many",
-        },
-    )
+    invalid = post_form(client, "/admin/settings", {"message_expiry_days": "many"})
     yield shot("settings with errors", invalid)
     yield shot("branding", client.get("/admin/branding"))
     yield shot("audit", client.get("/admin/audit"))

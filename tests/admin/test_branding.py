@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.admin.conftest import text_of
+from tests.admin.helpers import branding_form
 from tests.portal.helpers import csrf_token
 from tests.support.images import png as image
 from webcrypt.runtime import Runtime
@@ -17,18 +18,6 @@ from webcrypt.runtime import Runtime
 def png(width: int = 2, height: int = 2) -> bytes:
     """A valid PNG image of the given size (red)."""
     return image(width, height, b"\xff\x00\x00" * width, rgb=True)
-
-
-def branding_form(client: FlaskClient, **changes: str) -> dict[str, str]:
-    page = client.get("/admin/branding")
-    html = page.get_data(as_text=True)
-    values = {
-        "product_name": re.search(r'name="product_name" value="([^"]*)"', html).group(1),  # type: ignore[union-attr]
-        "brand_color": re.search(r'name="brand_color" value="([^"]*)"', html).group(1),  # type: ignore[union-attr]
-    }
-    for name in ("footer_en", "footer_de", "contact_en", "contact_de"):
-        values[name] = re.search(rf'name="{name}"[^>]*>([^<]*)</textarea>', html).group(1)  # type: ignore[union-attr]
-    return {**values, **changes, "csrf_token": csrf_token(page.data)}
 
 
 def upload(client: FlaskClient, data: bytes, filename: str) -> str:
@@ -61,29 +50,6 @@ def test_save_branding(admin_client: FlaskClient, runtime: Runtime) -> None:
     portal = admin_client.application.test_client()
     assert "Bank Secure" in portal.get("/").get_data(as_text=True)
     assert "#aa3300" in portal.get("/brand.css").get_data(as_text=True)
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("brand_color", "red", "must be a colour like #1f4e79"),
-        ("brand_color", "#12345", "must be a colour like #1f4e79"),
-        ("brand_color", "#1234567", "must be a colour like #1f4e79"),
-        ("product_name", "", "must be 1 to 64 characters long"),
-        ("product_name", "x" * 65, "must be 1 to 64 characters long"),
-        ("footer_en", "x" * 2001, "must not be longer than 2000 characters"),
-    ],
-)
-def test_branding_validation(
-    admin_client: FlaskClient, runtime: Runtime, field: str, value: str, message: str
-) -> None:
-    response = admin_client.post(
-        "/admin/branding", data=branding_form(admin_client, **{field: value}, save="1")
-    )
-    assert response.status_code == 400
-    error = re.search(rf'id="{field}-error">([^<]*)<', response.get_data(as_text=True))
-    assert error and message in error.group(1)
-    assert runtime.settings().product_name == "WebCrypt"
 
 
 def test_preview_shows_a_draft_without_saving(admin_client: FlaskClient, runtime: Runtime) -> None:

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from portal.admin.settings_page import all_fields
 from tests.admin.conftest import ADMIN, audit_actions, text_of
+from tests.admin.helpers import branding_form
 from tests.portal.helpers import csrf_token
 from webcrypt.runtime import Runtime
 
@@ -103,31 +104,46 @@ def test_saving_refreshes_a_cached_copy(admin_client: FlaskClient, runtime: Runt
     assert runtime.settings().trigger_word == "Geheim"
 
 
+def post_branding(client: FlaskClient, **changes: Any) -> Any:
+    return client.post("/admin/branding", data=branding_form(client, **changes, save="1"))
+
+
+POST = {"settings": submit, "branding": post_branding}
+"""How each page's form is posted with changed fields."""
+
+
 @pytest.mark.parametrize(
-    ("field", "value", "message"),
+    ("form", "field", "value", "message"),
     [
-        ("trigger_word", "two words", "must be one word"),
-        ("trigger_word", "", "must be one word"),
-        ("max_message_size", "ten", "must be a whole number"),
-        ("max_message_size", "10", "must be between"),
-        ("message_expiry_days", "0", "must be between"),
-        ("expiry_notice_days", "30", "must be less than message_expiry_days"),
-        ("ledger_retention_days", "5", "must be at least message_expiry_days"),
-        ("internal_domains", "bank..example", "is not a domain name"),
-        ("attachment_domains", "-bad-.example", "is not a domain name"),
-        ("first_contact_pin", "carrier-pigeon", "must be one of"),
-        ("pin_helpdesk", "not an address", "must be one mail address"),
-        ("default_language", "fr", "must be one of"),
-        ("expiry_notice_mode", "sometimes", "must be one of"),
-        ("session_idle_minutes", "-1", "must be between"),
-        ("admin_idle_minutes", "100000", "must be between"),
-        ("lockout_threshold", "0", "must be between"),
+        ("settings", "trigger_word", "two words", "must be one word"),
+        ("settings", "trigger_word", "", "must be one word"),
+        ("settings", "max_message_size", "ten", "must be a whole number"),
+        ("settings", "max_message_size", "10", "must be between"),
+        ("settings", "message_expiry_days", "0", "must be between"),
+        ("settings", "expiry_notice_days", "30", "must be less than message_expiry_days"),
+        ("settings", "ledger_retention_days", "5", "must be at least message_expiry_days"),
+        ("settings", "internal_domains", "bank..example", "is not a domain name"),
+        ("settings", "attachment_domains", "-bad-.example", "is not a domain name"),
+        ("settings", "first_contact_pin", "carrier-pigeon", "must be one of"),
+        ("settings", "pin_helpdesk", "not an address", "must be one mail address"),
+        ("settings", "default_language", "fr", "must be one of"),
+        ("settings", "expiry_notice_mode", "sometimes", "must be one of"),
+        ("settings", "session_idle_minutes", "-1", "must be between"),
+        ("settings", "admin_idle_minutes", "100000", "must be between"),
+        ("settings", "lockout_threshold", "0", "must be between"),
+        ("branding", "brand_color", "red", "must be a colour like #1f4e79"),
+        ("branding", "brand_color", "#12345", "must be a colour like #1f4e79"),
+        ("branding", "brand_color", "#1234567", "must be a colour like #1f4e79"),
+        ("branding", "product_name", "", "must be 1 to 64 characters long"),
+        ("branding", "product_name", "x" * 65, "must be 1 to 64 characters long"),
+        ("branding", "footer_en", "x" * 2001, "must not be longer than 2000 characters"),
     ],
 )
 def test_validation_errors_are_shown_per_field(
-    admin_client: FlaskClient, runtime: Runtime, field: str, value: str, message: str
+    admin_client: FlaskClient, runtime: Runtime, form: str, field: str, value: str, message: str
 ) -> None:
-    response = submit(admin_client, **{field: value})
+    """On the settings and the branding page alike."""
+    response = POST[form](admin_client, **{field: value})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     error = re.search(rf'<p class="error-text" id="{field}-error">([^<]*)</p>', html)
@@ -139,6 +155,7 @@ def test_validation_errors_are_shown_per_field(
     assert "Nothing was saved" in text_of(response)
     # The typed value is kept in the form, and nothing was stored.
     assert "settings.update" not in [a for a, _, _ in audit_actions(runtime)]
+    assert runtime.settings().product_name == "WebCrypt"
 
 
 def test_nothing_is_saved_when_one_field_is_wrong(

@@ -166,6 +166,18 @@ def file(
     return Part(headers, body, [Download(want, content_type.split(";")[0].strip(), inner=inner)])
 
 
+def inline(data: bytes, content_type: str, name: str, content_id: str) -> Part:
+    """A file the HTML beside it shows through ``cid:`` `content_id`: inline, with that
+    Content-ID."""
+    return file(
+        data,
+        content_type,
+        name=name,
+        disposition="inline",
+        extra=[("Content-ID", f"<{content_id}>")],
+    )
+
+
 def written(
     headers: list[tuple[str, str | bytes]],
     data: bytes,

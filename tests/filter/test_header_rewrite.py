@@ -27,6 +27,11 @@ def send(harness, data: bytes, rcpts=(CUSTOMER, COLLEAGUE)) -> tuple[bytes, byte
     return plain.data, open_carrier(harness.runtime, carrier), carrier
 
 
+def to_the_customer(*fields: bytes, body: bytes = b"\r\nsecret\r\n") -> bytes:
+    """A CRLF message from the adviser to the customer: From, To, `fields`, then `body`."""
+    return b"From: adviser@bank.example\r\nTo: c@cust.example\r\n" + b"".join(fields) + body
+
+
 def subject_of(data: bytes) -> str:
     return str(message_from_bytes(data, policy=policy.default)["Subject"])
 
@@ -53,10 +58,10 @@ def test_only_the_subject_changes(harness, line_end):
 
 
 def test_body_right_after_the_header_block_is_kept(harness):
-    data = (
-        b"From: adviser@bank.example\r\nTo: c@cust.example\r\n"
-        b"Message-ID: <m2@bank.example>\r\nSubject: WebCrypt x\r\n"
-        b"secret first line\r\nsecond line\r\n"
+    data = to_the_customer(
+        b"Message-ID: <m2@bank.example>\r\n",
+        b"Subject: WebCrypt x\r\n",
+        body=b"secret first line\r\nsecond line\r\n",
     )
     plain, inner, _ = send(harness, data)
     expected = data.replace(b"WebCrypt x", b"x")
@@ -66,10 +71,8 @@ def test_body_right_after_the_header_block_is_kept(harness):
 
 def test_subject_without_the_trigger_is_left_as_written(harness):
     subject = b"Subject: =?iso-8859-1?q?Fr=FChst=FCck?=\r\n   und  mehr\r\n"
-    data = (
-        b"From: adviser@bank.example\r\nTo: c@cust.example\r\nX-WebCrypt: encrypt\r\n"
-        + subject
-        + b"Message-ID: <m3@bank.example>\r\n\r\nsecret\r\n"
+    data = to_the_customer(
+        b"X-WebCrypt: encrypt\r\n", subject, b"Message-ID: <m3@bank.example>\r\n"
     )
     plain, inner, carrier = send(harness, data)
     assert plain == inner == data
@@ -101,10 +104,9 @@ def test_missing_message_id_is_added_with_the_line_end_of_the_header(harness):
 
 
 def test_encoded_word_and_folded_text_keep_their_space(harness):
-    data = (
-        b"From: adviser@bank.example\r\nTo: c@cust.example\r\n"
-        b"Subject: WebCrypt =?utf-8?q?Fr=C3=BChst=C3=BCck?=\r\n mit Kunden\r\n"
-        b"Message-ID: <m5@bank.example>\r\n\r\nsecret\r\n"
+    data = to_the_customer(
+        b"Subject: WebCrypt =?utf-8?q?Fr=C3=BChst=C3=BCck?=\r\n mit Kunden\r\n",
+        b"Message-ID: <m5@bank.example>\r\n",
     )
     plain, inner, carrier = send(harness, data)
     assert subject_of(plain) == subject_of(carrier.data) == "Frühstück mit Kunden"
@@ -125,11 +127,8 @@ LONG_WORD = "x" * 2000
     ids=["long ascii word", "long non-ascii", "many words", "encoded word"],
 )
 def test_rewritten_subject_is_conformant(harness, subject):
-    data = (
-        b"From: adviser@bank.example\r\nTo: c@cust.example\r\n"
-        + b"Subject: "
-        + subject.encode("utf-8")
-        + b"\r\nMessage-ID: <m6@bank.example>\r\n\r\nsecret\r\n"
+    data = to_the_customer(
+        b"Subject: " + subject.encode("utf-8") + b"\r\n", b"Message-ID: <m6@bank.example>\r\n"
     )
     plain, inner, carrier = send(harness, data)
     expected = " ".join(subject.removeprefix("WebCrypt ").split()).replace(

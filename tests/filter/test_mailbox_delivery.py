@@ -201,19 +201,26 @@ def test_a_message_over_the_size_limit_is_refused_and_not_stored(make_harness):
         assert harness.runtime.keystore.mailbox(session).totals().messages == 0
 
 
-def test_a_store_failure_defers_and_loses_nothing(make_harness, monkeypatch):
-    harness = make_harness(WEBCRYPT_MAILBOX_DEFAULT_METHOD="mailbox")
+def offer_while_the_mailbox_fails(harness, monkeypatch):
+    """Offer a message while the keystore cannot store it: the filter defers it (451)."""
     from keystore.errors import KeystoreUnavailable
     from keystore.mailbox import MailboxService
 
     def broken(*args, **kwargs):
         raise KeystoreUnavailable("the keystore database is unavailable; try again later")
 
-    monkeypatch.setattr(MailboxService, "store", broken)
-    _, reply = smtp_transaction(harness.server.port, ADVISER.encode(), [CUSTOMER.encode()], offer())
+    with monkeypatch.context() as patched:
+        patched.setattr(MailboxService, "store", broken)
+        _, reply = smtp_transaction(
+            harness.server.port, ADVISER.encode(), [CUSTOMER.encode()], offer()
+        )
     assert reply.startswith("451"), reply
+
+
+def test_a_store_failure_defers_and_loses_nothing(make_harness, monkeypatch):
+    harness = make_harness(WEBCRYPT_MAILBOX_DEFAULT_METHOD="mailbox")
+    offer_while_the_mailbox_fails(harness, monkeypatch)
     assert harness.sink.messages == []
-    monkeypatch.undo()
     harness.send(offer(), to=[CUSTOMER])
     assert len(notifications(harness.sink.wait_for(1))) == 1
     assert len(stored(harness)) == 1
@@ -233,16 +240,7 @@ def test_a_retry_stores_once_and_keeps_the_link(make_harness, method):
 def test_the_retry_after_a_store_failure_still_brings_the_first_pin(make_harness, monkeypatch):
     """A failed first delivery gives back the account's PIN lease: the retry mails a PIN."""
     harness = make_harness(WEBCRYPT_MAILBOX_DEFAULT_METHOD="mailbox")
-    from keystore.errors import KeystoreUnavailable
-    from keystore.mailbox import MailboxService
-
-    def broken(*args, **kwargs):
-        raise KeystoreUnavailable("the keystore database is unavailable; try again later")
-
-    monkeypatch.setattr(MailboxService, "store", broken)
-    _, reply = smtp_transaction(harness.server.port, ADVISER.encode(), [CUSTOMER.encode()], offer())
-    assert reply.startswith("451"), reply
-    monkeypatch.undo()
+    offer_while_the_mailbox_fails(harness, monkeypatch)
     harness.send(offer(), to=[CUSTOMER])
     received = harness.sink.wait_for(2)
     assert len(notifications(received)) == 1

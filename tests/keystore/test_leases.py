@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from keystore.db import Keystore
 from tests.keystore.conftest import FakeClock
+from tests.support.threads import race
 
 TTL = timedelta(minutes=5)
 
@@ -45,18 +45,8 @@ def test_lease_is_free_at_its_expiry_instant(keystore: Keystore, clock: FakeCloc
 
 
 def test_lease_race_has_one_winner(keystore: Keystore) -> None:
-    winners: list[str] = []
-    barrier = threading.Barrier(4)
-
-    def contend(name: str) -> None:
-        barrier.wait()
+    def acquire(number: int) -> bool:
         with keystore.session() as session:
-            if keystore.leases(session).acquire("race", name, TTL):
-                winners.append(name)
+            return keystore.leases(session).acquire("race", f"h{number}", TTL)
 
-    threads = [threading.Thread(target=contend, args=(f"h{i}",)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(winners) == 1
+    assert len(race(acquire)) == 1

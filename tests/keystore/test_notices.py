@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 from keystore.db import Keystore
 from tests.keystore.conftest import FakeClock
+from tests.support.threads import race
 
 
 def test_notice_is_recorded_once(keystore: Keystore, clock: FakeClock) -> None:
@@ -44,18 +43,8 @@ def test_notices_are_purged_by_kind_and_age(keystore: Keystore, clock: FakeClock
 
 
 def test_notice_race_has_one_winner(keystore: Keystore) -> None:
-    winners: list[int] = []
-    barrier = threading.Barrier(4)
-
-    def contend(number: int) -> None:
-        barrier.wait()
+    def record(number: int) -> bool:
         with keystore.session() as session:
-            if keystore.notices(session).record("unread", "race"):
-                winners.append(number)
+            return bool(keystore.notices(session).record("unread", "race"))
 
-    threads = [threading.Thread(target=contend, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(winners) == 1
+    assert len(race(record)) == 1

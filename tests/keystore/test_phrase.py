@@ -11,6 +11,7 @@ from keystore.masterkey import MasterKey
 from keystore.masterrotation import rotate_master_key
 from tests.keystore.conftest import FakeClock, fast_hasher
 from tests.support.accounts import account_of
+from tests.support.keystores import upgraded_from
 
 PHRASE = "Grüne Wiese am Fluss"
 
@@ -106,25 +107,18 @@ def test_master_key_rotation_rewraps_phrases(
 
 
 def test_the_migration_wraps_clear_phrases(sqlite_keystore_url: str, clock: FakeClock) -> None:
-    master_key = MasterKey.generate()
-    ks = Keystore(sqlite_keystore_url, master_key=master_key, clock=clock, hasher=fast_hasher())
-    try:
-        ks.upgrade("0003")
-        with ks.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO recipients (id, address, key_id, status, security_phrase, "
-                    "created_at, created_by, failed_logins, read_receipts) VALUES "
-                    "(7, 'old@example.com', 'k7', 'active', ' Blue tractor ', "
-                    "'2026-01-01 00:00:00.000000', 'x', 0, 0), "
-                    "(8, 'none@example.com', 'k8', 'active', NULL, "
-                    "'2026-01-01 00:00:00.000000', 'x', 0, 0)"
-                )
-            )
-        ks.upgrade()
+    recipients = (
+        "INSERT INTO recipients (id, address, key_id, status, security_phrase, "
+        "created_at, created_by, failed_logins, read_receipts) VALUES "
+        "(7, 'old@example.com', 'k7', 'active', ' Blue tractor ', "
+        "'2026-01-01 00:00:00.000000', 'x', 0, 0), "
+        "(8, 'none@example.com', 'k8', 'active', NULL, "
+        "'2026-01-01 00:00:00.000000', 'x', 0, 0)"
+    )
+    with upgraded_from(
+        sqlite_keystore_url, "0003", recipients, clock=clock, hasher=fast_hasher()
+    ) as ks:
         raw = stored(ks, 7)
         assert raw is not None and raw.startswith("wrapped:") and "tractor" not in raw
         assert phrase_of(ks, 7) == "Blue tractor"
         assert stored(ks, 8) is None
-    finally:
-        ks.dispose()

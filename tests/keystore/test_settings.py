@@ -3,8 +3,8 @@ from sqlalchemy import text
 
 from keystore.db import Keystore
 from keystore.errors import SettingsError
-from keystore.masterkey import MasterKey
 from keystore.settings import Settings
+from tests.support.keystores import upgraded_from
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -134,23 +134,14 @@ def test_logo(keystore: Keystore) -> None:
 
 @pytest.mark.parametrize("stored", ["adviser", "recipient"])
 def test_the_old_pin_delivery_becomes_the_reset_pin(sqlite_keystore_url: str, stored: str) -> None:
-    ks = Keystore(sqlite_keystore_url, master_key=MasterKey.generate())
-    try:
-        ks.upgrade("0007")
-        with ks.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO settings (name, value, updated_at, updated_by) VALUES "
-                    "('pin_delivery', :value, '2026-01-01 00:00:00.000000', 'admin')"
-                ),
-                {"value": f'"{stored}"'},
-            )
-        ks.upgrade()
+    old_setting = (
+        "INSERT INTO settings (name, value, updated_at, updated_by) VALUES "
+        "('pin_delivery', :value, '2026-01-01 00:00:00.000000', 'admin')"
+    )
+    with upgraded_from(sqlite_keystore_url, "0007", old_setting, {"value": f'"{stored}"'}) as ks:
         with ks.session() as session:
             settings = ks.settings(session).get()
         assert (settings.first_contact_pin, settings.reset_pin) == ("adviser", stored)
         with ks.engine.connect() as connection:
             names = set(connection.scalars(text("SELECT name FROM settings")))
         assert names == {"reset_pin"}
-    finally:
-        ks.dispose()

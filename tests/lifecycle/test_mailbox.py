@@ -4,8 +4,10 @@ stored envelope with them (crypto-shredding), and two instances delete each mess
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from keystore.mailbox import new_entry_id
@@ -121,55 +123,51 @@ def test_deleting_an_unused_account_deletes_its_mailbox(runtime: Runtime, clock:
     assert rows(runtime) == (0, 0)
 
 
-def test_two_instances_delete_each_expired_message_once(
-    any_runtime: Runtime,
-    keystore_url: str,
-    tmp_path: Path,
-    clock: FakeClock,
-    sink: RecordingSink,
-) -> None:
-    second = make_runtime(keystore_url, tmp_path, clock, sink)
+@pytest.fixture
+def second(
+    any_runtime: Runtime, keystore_url: str, tmp_path: Path, clock: FakeClock, sink: RecordingSink
+) -> Iterator[Runtime]:
+    """A second instance on the database of `any_runtime`."""
+    built = make_runtime(keystore_url, tmp_path, clock, sink)
     try:
-        customers = [f"kunde{i}@example.net" for i in range(5)]
-        for number in range(130):
-            store(any_runtime, f"m{number}@bank.example", to=customers[number % 5])
-        clock.advance(days=30)
-        barrier = threading.Barrier(2)
-        reports: list[Report] = []
-
-        def run(runtime: Runtime) -> None:
-            barrier.wait()
-            reports.append(run_housekeeping(runtime, use_lease=False))
-
-        run_at_once([lambda: run(any_runtime), lambda: run(second)], timeout=120)
-        assert len(reports) == 2 and all(r.ok for r in reports), [r.failures for r in reports]
-        assert sum(r.mailbox_expired for r in reports) == 130
-        assert rows(any_runtime) == (0, 0)
+        yield built
     finally:
-        second.close()
+        built.close()
+
+
+def test_two_instances_delete_each_expired_message_once(
+    any_runtime: Runtime, second: Runtime, clock: FakeClock
+) -> None:
+    customers = [f"kunde{i}@example.net" for i in range(5)]
+    for number in range(130):
+        store(any_runtime, f"m{number}@bank.example", to=customers[number % 5])
+    clock.advance(days=30)
+    barrier = threading.Barrier(2)
+    reports: list[Report] = []
+
+    def run(runtime: Runtime) -> None:
+        barrier.wait()
+        reports.append(run_housekeeping(runtime, use_lease=False))
+
+    run_at_once([lambda: run(any_runtime), lambda: run(second)], timeout=120)
+    assert len(reports) == 2 and all(r.ok for r in reports), [r.failures for r in reports]
+    assert sum(r.mailbox_expired for r in reports) == 130
+    assert rows(any_runtime) == (0, 0)
 
 
 def test_with_the_lease_one_instance_does_the_work(
-    any_runtime: Runtime,
-    keystore_url: str,
-    tmp_path: Path,
-    clock: FakeClock,
-    sink: RecordingSink,
+    any_runtime: Runtime, second: Runtime, clock: FakeClock
 ) -> None:
-    second = make_runtime(keystore_url, tmp_path, clock, sink)
-    try:
-        for number in range(20):
-            store(any_runtime, f"m{number}@bank.example")
-        clock.advance(days=30, seconds=1)
-        reports: list[Report] = []
-        run_at_once(
-            [
-                lambda: reports.append(run_housekeeping(any_runtime)),
-                lambda: reports.append(run_housekeeping(second)),
-            ],
-            timeout=120,
-        )
-        assert sum(r.mailbox_expired for r in reports) == 20
-        assert rows(any_runtime) == (0, 0)
-    finally:
-        second.close()
+    for number in range(20):
+        store(any_runtime, f"m{number}@bank.example")
+    clock.advance(days=30, seconds=1)
+    reports: list[Report] = []
+    run_at_once(
+        [
+            lambda: reports.append(run_housekeeping(any_runtime)),
+            lambda: reports.append(run_housekeeping(second)),
+        ],
+        timeout=120,
+    )
+    assert sum(r.mailbox_expired for r in reports) == 20
+    assert rows(any_runtime) == (0, 0)

@@ -58,6 +58,14 @@ def build_mail(
     return message.as_bytes()
 
 
+def contract_mail(contract: bytes) -> bytes:
+    """The adviser's mail of a contract: a short text and `contract` as a PDF attachment."""
+    return build_mail(
+        body="Guten Tag,\nanbei Ihr Vertrag.\n",
+        attachments=[("Vertrag Übersicht.pdf", "application/pdf", contract)],
+    )
+
+
 def seal(
     runtime: Any,
     raw: bytes,
@@ -113,33 +121,3 @@ def hidden(page: str | bytes, name: str) -> str:
     )
     assert match, f"no field {name} in page"
     return html.unescape(match.group(1)).strip()
-
-
-class ServerThread:
-    """Run a waitress server in a thread and stop it cleanly (no error from the poll loop)."""
-
-    def __init__(self, server: Any) -> None:
-        import threading
-
-        self.server = server
-        self.stopping = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.server.run()
-        except (OSError, ValueError):
-            if not self.stopping:
-                raise
-
-    def start(self) -> ServerThread:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stopping = True
-        # Close every channel (listener and trigger), so the poll loop ends by itself.
-        for channel in list(self.server._map.values()):
-            channel.handle_close()
-        self.server.task_dispatcher.shutdown()
-        self.thread.join(10)

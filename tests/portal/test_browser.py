@@ -9,74 +9,28 @@ and replies. The reply must arrive at the SMTP sink, addressed to the adviser on
 from __future__ import annotations
 
 import os
-import re
-import smtplib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, ServerThread, build_mail
-from tests.support.browser import CHROMIUM, chromium, first_login
-from tests.support.components import free_port, need_program
-from tests.support.runtime import build_runtime, folder_environ
-from tests.support.smtp import RecordingSink
+from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, build_mail, contract_mail
+from tests.support.browser import LiveGateway, chromium, first_login, live_gateway, phone_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def gateway(tmp_path: Path) -> Iterator[LiveGateway]:
     """Filter and portal (waitress, in a thread) on loopback, relaying to a recording sink."""
-    import portal
-    from webcrypt.smtp.handler import FilterServer
-
-    need_program(CHROMIUM)
-    sink = RecordingSink().start()
-    portal_port = free_port()
-    session_key = tmp_path / "session.key"
-    session_key.write_text("browser-test-session-key")
-    session_key.chmod(0o600)
-    environ = folder_environ(
-        tmp_path,
-        WEBCRYPT_FILTER_RELAY=sink.url,
-        WEBCRYPT_PORTAL_PUBLIC_URL=f"http://127.0.0.1:{portal_port}",
-        WEBCRYPT_PORTAL_LISTEN=f"127.0.0.1:{portal_port}",
-    )
-    runtime = build_runtime(environ)
-    filter_server = FilterServer(runtime, listen="127.0.0.1:0")
-    filter_server.start()
-    web = ServerThread(portal.create_server(runtime, threads=4)).start()
-    try:
-        yield {
-            "filter": filter_server,
-            "sink": sink,
-            "portal": f"http://127.0.0.1:{portal_port}",
-            "runtime": runtime,
-        }
-    finally:
-        web.stop()
-        filter_server.stop(drain_timeout=5)
-        runtime.close()
-        sink.stop()
+    with live_gateway(tmp_path) as running:
+        yield running
 
 
-def test_open_read_download_and_reply_in_chromium(gateway: dict[str, Any], tmp_path: Path) -> None:
-    sink: RecordingSink = gateway["sink"]
+def test_open_read_download_and_reply_in_chromium(gateway: LiveGateway, tmp_path: Path) -> None:
+    sink = gateway.sink
     contract = os.urandom(50_000)
-    raw = build_mail(
-        subject="Ihr Vertrag WebCrypt",
-        body="Guten Tag,\nanbei Ihr Vertrag.\n",
-        attachments=[("Vertrag Übersicht.pdf", "application/pdf", contract)],
-    )
-    with smtplib.SMTP("127.0.0.1", gateway["filter"].port, timeout=30) as client:
-        client.sendmail(ADVISER, [CUSTOMER], raw)
-    received = sink.wait_for(2, timeout=30)
-    carrier = next(m for m in received if CUSTOMER in m.rcpt_tos).parsed()
-    notice = next(m for m in received if ADVISER in m.rcpt_tos).parsed()
-    pin = re.search(r"\b(\d{4} \d{4})\b", notice.get_body(("plain",)).get_content())
-    assert pin, "no PIN in the adviser's notice"
+    carrier, pin = gateway.send(ADVISER, CUSTOMER, contract_mail(contract))
     secure = next(p for p in carrier.iter_attachments() if p.get_filename() == "secure.htm")
     secure_htm = tmp_path / "secure.htm"
     content = secure.get_content()
@@ -84,18 +38,13 @@ def test_open_read_download_and_reply_in_chromium(gateway: dict[str, Any], tmp_p
     sink.clear()
 
     with chromium() as browser:
-        # A phone-sized window with JavaScript off: every step must work without it.
-        page = browser.new_page(
-            accept_downloads=True,
-            viewport={"width": 360, "height": 740},
-            java_script_enabled=False,
-        )
+        page = phone_page(browser)
         page.goto(secure_htm.as_uri())
         page.get_by_role("button", name="Open message").first.click()
-        page.wait_for_url(f"{gateway['portal']}/open")
+        page.wait_for_url(f"{gateway.portal}/open")
         assert page.get_by_label("Email").input_value() == CUSTOMER
 
-        first_login(page, pin.group(1), PASSWORD, question="first_pet")
+        first_login(page, pin, PASSWORD, question="first_pet")
 
         page.get_by_role("heading", name="Ihr Vertrag").wait_for()
         assert "anbei Ihr Vertrag." in page.locator(".mail-text").inner_text()
@@ -120,9 +69,7 @@ def test_open_read_download_and_reply_in_chromium(gateway: dict[str, Any], tmp_p
     assert "ich unterschreibe heute" in message.get_body(("plain",)).get_content()
 
 
-def test_upload_and_html_mail_in_the_sandboxed_frame(
-    gateway: dict[str, Any], tmp_path: Path
-) -> None:
+def test_upload_and_html_mail_in_the_sandboxed_frame(gateway: LiveGateway, tmp_path: Path) -> None:
     from tests.portal.helpers import seal
     from webcrypt import envelope
     from webcrypt.sealing.securehtm import render_secure_htm
@@ -134,14 +81,14 @@ def test_upload_and_html_mail_in_the_sandboxed_frame(
             "<script>document.title = 'owned'</script>"
         )
     )
-    sealed = seal(gateway["runtime"], raw)
+    sealed = seal(gateway.runtime, raw)
     secure_htm = tmp_path / "secure.htm"
     secure_htm.write_text(render_secure_htm(sealed.armored, envelope.parse(sealed.armored).header))
     with chromium() as browser:
         page = browser.new_page()
         blocked: list[str] = []
         page.on("request", lambda request: blocked.append(request.url))
-        page.goto(f"{gateway['portal']}/upload")
+        page.goto(f"{gateway.portal}/upload")
         page.get_by_label("File (secure.htm or .eml)").set_input_files(str(secure_htm))
         page.get_by_role("button", name="Open", exact=True).click()
         first_login(page, str(sealed.pin), PASSWORD)

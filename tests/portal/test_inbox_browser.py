@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import smtplib
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
@@ -22,53 +21,25 @@ from typing import Any
 
 import pytest
 
-from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, ServerThread, build_mail
-from tests.support.browser import CHROMIUM, chromium, first_login
-from tests.support.components import free_port, need_program
-from tests.support.runtime import build_runtime, folder_environ
-from tests.support.smtp import RecordingSink
+from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, build_mail, contract_mail
+from tests.support.browser import LiveGateway, chromium, first_login, live_gateway, phone_page
+from tests.support.components import free_port
 from webcrypt import envelope
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def gateway(tmp_path: Path) -> Iterator[LiveGateway]:
     """Filter and portal on loopback; mail goes to the mailbox; localhost is an old name."""
-    import portal
-    from webcrypt.smtp.handler import FilterServer
-
-    need_program(CHROMIUM)
-    sink = RecordingSink().start()
     port = free_port()
-    session_key = tmp_path / "session.key"
-    session_key.write_text("browser-test-session-key")
-    session_key.chmod(0o600)
-    environ = folder_environ(
+    with live_gateway(
         tmp_path,
-        WEBCRYPT_FILTER_RELAY=sink.url,
-        WEBCRYPT_PORTAL_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        port=port,
         WEBCRYPT_PORTAL_PUBLIC_URL_ALIASES=f"http://localhost:{port}",
-        WEBCRYPT_PORTAL_LISTEN=f"127.0.0.1:{port}",
         WEBCRYPT_MAILBOX_DEFAULT_METHOD="mailbox",
-    )
-    runtime = build_runtime(environ)
-    filter_server = FilterServer(runtime, listen="127.0.0.1:0")
-    filter_server.start()
-    web = ServerThread(portal.create_server(runtime, threads=4)).start()
-    try:
-        yield {
-            "filter": filter_server,
-            "sink": sink,
-            "portal": f"http://127.0.0.1:{port}",
-            "port": port,
-            "runtime": runtime,
-        }
-    finally:
-        web.stop()
-        filter_server.stop(drain_timeout=5)
-        runtime.close()
-        sink.stop()
+    ) as running:
+        yield running
 
 
 def _entry(runtime: Any) -> Any:
@@ -94,26 +65,15 @@ def _fits_the_phone(page: Any) -> bool:
 
 
 def test_mailbox_link_login_read_download_reply_delete_in_chromium(
-    gateway: dict[str, Any], tmp_path: Path
+    gateway: LiveGateway, tmp_path: Path
 ) -> None:
-    sink: RecordingSink = gateway["sink"]
-    runtime = gateway["runtime"]
+    sink = gateway.sink
+    runtime = gateway.runtime
     contract = os.urandom(60_000)
-    raw = build_mail(
-        subject="Ihr Vertrag WebCrypt",
-        body="Guten Tag,\nanbei Ihr Vertrag.\n",
-        attachments=[("Vertrag Übersicht.pdf", "application/pdf", contract)],
-    )
-    with smtplib.SMTP("127.0.0.1", gateway["filter"].port, timeout=30) as client:
-        client.sendmail(ADVISER, [CUSTOMER], raw)
-    received = sink.wait_for(2, timeout=30)
-    notification = next(m for m in received if CUSTOMER in m.rcpt_tos).parsed()
-    notice = next(m for m in received if ADVISER in m.rcpt_tos).parsed()
-    pin = re.search(r"\b(\d{4} \d{4})\b", notice.get_body(("plain",)).get_content())
-    assert pin, "no PIN in the adviser's notice"
+    notification, pin = gateway.send(ADVISER, CUSTOMER, contract_mail(contract))
     assert not list(notification.iter_attachments()), "the mailbox method attaches nothing"
     text = notification.get_body(("plain",)).get_content()
-    link = re.search(rf"{re.escape(gateway['portal'])}/inbox/([A-Za-z0-9_-]+)", text)
+    link = re.search(rf"{re.escape(gateway.portal)}/inbox/([A-Za-z0-9_-]+)", text)
     assert link, text
     entry_id = link.group(1)
     assert _entry(runtime).id == entry_id
@@ -125,21 +85,17 @@ def test_mailbox_link_login_read_download_reply_delete_in_chromium(
         assert b'name="email"' in response.read()
     assert _entry(runtime).read_at is None
 
-    old_link = f"http://localhost:{gateway['port']}/inbox/{entry_id}"
+    old_link = f"http://localhost:{gateway.port}/inbox/{entry_id}"
     with chromium() as browser:
-        page = browser.new_page(
-            accept_downloads=True,
-            viewport={"width": 360, "height": 740},
-            java_script_enabled=False,
-        )
+        page = phone_page(browser)
         page.goto(old_link)
         assert page.url == link.group(0)  # redirected from the old host name
         page.get_by_label("Email").fill(CUSTOMER)
-        first_login(page, pin.group(1), PASSWORD, question="first_pet")
+        first_login(page, pin, PASSWORD, question="first_pet")
 
         # After login the customer is on the message of the link.
         page.get_by_role("heading", name="Ihr Vertrag").wait_for()
-        assert page.url.startswith(gateway["portal"])
+        assert page.url.startswith(gateway.portal)
         assert "anbei Ihr Vertrag." in page.locator(".mail-text").inner_text()
         assert _fits_the_phone(page)
         assert _entry(runtime).read_at is not None
@@ -189,16 +145,16 @@ def test_mailbox_link_login_read_download_reply_delete_in_chromium(
 
 
 def test_an_old_secure_htm_posts_to_the_old_host_and_opens(
-    gateway: dict[str, Any], tmp_path: Path
+    gateway: LiveGateway, tmp_path: Path
 ) -> None:
     """secure.htm made before the move names the old address; its button still works."""
     from tests.support.runtime import seal_for
     from webcrypt.sealing.securehtm import render_secure_htm
 
-    runtime = gateway["runtime"]
+    runtime = gateway.runtime
     sealed = seal_for(runtime, build_mail(body="Alter Link"), to=CUSTOMER, sender=ADVISER, days=30)
     header = envelope.parse(sealed.armored).header
-    old = f"http://localhost:{gateway['port']}"
+    old = f"http://localhost:{gateway.port}"
     old_htm = render_secure_htm(sealed.armored, replace(header, portal_url=old))
     assert f'action="{old}/open"' in old_htm
     secure_htm = tmp_path / "secure.htm"
@@ -208,7 +164,7 @@ def test_an_old_secure_htm_posts_to_the_old_host_and_opens(
         page.goto(secure_htm.as_uri())
         page.get_by_role("button", name="Open message").first.click()
         # 308 keeps the POST and its body: the new address shows the login with the envelope.
-        page.wait_for_url(f"{gateway['portal']}/open")
+        page.wait_for_url(f"{gateway.portal}/open")
         assert page.get_by_label("Email").input_value() == CUSTOMER
         first_login(page, str(sealed.pin), PASSWORD)
         page.get_by_text("Alter Link").wait_for()

@@ -13,10 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.portal.helpers import ADVISER, PASSWORD, ServerThread, build_mail, seal
-from tests.support.browser import PHRASE, chromium
-from tests.support.components import free_port
-from tests.support.runtime import build_runtime, folder_environ
+from tests.portal.helpers import ADVISER, PASSWORD, build_mail, seal
+from tests.support.browser import PHRASE, chromium, live_gateway
 from tests.support.smtp import RecordingSink
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -36,27 +34,8 @@ FOCUSED = """() => {
 
 @pytest.fixture
 def portal(tmp_path: Path) -> Iterator[tuple[str, Any, RecordingSink]]:
-    import portal as portal_package
-
-    sink = RecordingSink().start()
-    port = free_port()
-    key = tmp_path / "session.key"
-    key.write_text("keyboard-test-session-key")
-    key.chmod(0o600)
-    environ = folder_environ(
-        tmp_path,
-        WEBCRYPT_PORTAL_RELAY=sink.url,
-        WEBCRYPT_PORTAL_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        WEBCRYPT_PORTAL_LISTEN=f"127.0.0.1:{port}",
-    )
-    runtime = build_runtime(environ)
-    web = ServerThread(portal_package.create_server(runtime, threads=4)).start()
-    try:
-        yield f"http://127.0.0.1:{port}", runtime, sink
-    finally:
-        web.stop()
-        runtime.close()
-        sink.stop()
+    with live_gateway(tmp_path, with_filter=False) as gateway:
+        yield gateway.portal, gateway.runtime, gateway.sink
 
 
 def tab_to(page: Any, name: str, *, field: bool = False) -> None:

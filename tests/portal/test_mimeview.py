@@ -10,6 +10,7 @@ import base64
 import html
 import os
 import quopri
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -49,19 +50,27 @@ class Reader:
         )
 
 
+Read = Callable[[bytes, bytes], Reader]
+
+
+@pytest.fixture
+def read(logged_in: FlaskClient, runtime: Any) -> Read:
+    """Open a message of the usual header fields plus `headers`, then `body`, in the reader."""
+    return lambda headers, body: Reader(logged_in, runtime, mail(headers, body))
+
+
 def shown(page: str) -> str:
     """The page with the HTML frames' documents unescaped (what the reader sees)."""
     return html.unescape(page)
 
 
-def test_plain_beside_html_in_mixed_both_shown(logged_in: FlaskClient, runtime) -> None:
-    raw = mail(
+def test_plain_beside_html_in_mixed_both_shown(read: Read) -> None:
+    reader = read(
         b'Subject: Beides\r\nContent-Type: multipart/mixed; boundary="b"\r\n',
         b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nErster Teil im Klartext\r\n"
         b"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Zweiter Teil in HTML</p>\r\n"
         b"--b--\r\n",
     )
-    reader = Reader(logged_in, runtime, raw)
     assert reader.response.status_code == 200
     page = shown(reader.page)
     assert "Erster Teil im Klartext" in page and "Zweiter Teil in HTML" in page
@@ -69,21 +78,20 @@ def test_plain_beside_html_in_mixed_both_shown(logged_in: FlaskClient, runtime) 
     assert "attachment-1" not in page
 
 
-def test_alternative_shows_only_the_html(logged_in: FlaskClient, runtime) -> None:
-    raw = mail(
+def test_alternative_shows_only_the_html(read: Read) -> None:
+    reader = read(
         b'Subject: Alt\r\nContent-Type: multipart/alternative; boundary="a"\r\n',
         b"--a\r\nContent-Type: text/plain\r\n\r\nNur Text Fassung\r\n"
         b"--a\r\nContent-Type: text/html\r\n\r\n<p>HTML Fassung</p>\r\n--a--\r\n",
     )
-    reader = Reader(logged_in, runtime, raw)
     page = shown(reader.page)
     assert "HTML Fassung" in page and "Nur Text Fassung" not in page
     assert "attachment-" not in page
 
 
-def test_inline_text_parts_are_shown(logged_in: FlaskClient, runtime) -> None:
+def test_inline_text_parts_are_shown(read: Read) -> None:
     png = b"\x89PNG\r\n\x1a\n" + os.urandom(40)
-    raw = mail(
+    reader = read(
         b'Subject: Apple\r\nContent-Type: multipart/mixed; boundary="m"\r\n',
         b"--m\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nVor dem Bild\r\n"
         b"--m\r\nContent-Type: image/png; name=bild.png\r\n"
@@ -92,22 +100,20 @@ def test_inline_text_parts_are_shown(logged_in: FlaskClient, runtime) -> None:
         b"--m\r\nContent-Type: text/plain; charset=us-ascii\r\n"
         b"Content-Disposition: inline\r\n\r\nNach dem Bild\r\n--m--\r\n",
     )
-    reader = Reader(logged_in, runtime, raw)
     page = reader.page
     assert "Vor dem Bild" in page and "Nach dem Bild" in page
     assert "attachment-3" not in page and "bild.png" in page
     assert reader.download("2").data == png
 
 
-def test_text_with_a_file_name_stays_an_attachment(logged_in: FlaskClient, runtime) -> None:
-    raw = mail(
+def test_text_with_a_file_name_stays_an_attachment(read: Read) -> None:
+    reader = read(
         b'Subject: Datei\r\nContent-Type: multipart/mixed; boundary="m"\r\n',
         b"--m\r\nContent-Type: text/plain\r\n\r\nDer Text\r\n"
         b"--m\r\nContent-Type: text/plain; name=notiz.txt\r\n"
         b"Content-Disposition: attachment; filename=notiz.txt\r\n\r\nInhalt der Datei\r\n"
         b"--m--\r\n",
     )
-    reader = Reader(logged_in, runtime, raw)
     assert "notiz.txt" in reader.page and "Inhalt der Datei" not in reader.page
     assert reader.download("2").data == b"Inhalt der Datei"
 
@@ -128,35 +134,33 @@ MESSAGE_PARTS = {
 
 
 @pytest.mark.parametrize("kind", sorted(MESSAGE_PARTS))
-def test_message_parts_download_byte_identical(logged_in: FlaskClient, runtime, kind: str) -> None:
+def test_message_parts_download_byte_identical(read: Read, kind: str) -> None:
     inner = MESSAGE_PARTS[kind]
-    raw = mail(
+    reader = read(
         b'Subject: Bericht\r\nContent-Type: multipart/report; boundary="r"\r\n',
         b"--r\r\nContent-Type: text/plain\r\n\r\nZustellbericht\r\n"
         b"--r\r\nContent-Type: " + kind.encode() + b"\r\n\r\n" + inner + b"\r\n--r--\r\n",
     )
-    reader = Reader(logged_in, runtime, raw)
     assert reader.response.status_code == 200 and "Zustellbericht" in reader.page
     response = reader.download("2")
     assert response.status_code == 200
     assert response.data == inner
 
 
-def test_base64_message_global_downloads_decoded(logged_in: FlaskClient, runtime) -> None:
+def test_base64_message_global_downloads_decoded(read: Read) -> None:
     inner = b"From: a@example.com\r\nSubject: \xe2\x82\xac\r\n\r\nBody \xf0\x9f\x98\x80\r\n"
-    raw = mail(
+    reader = read(
         b'Subject: Global\r\nContent-Type: multipart/mixed; boundary="g"\r\n',
         b"--g\r\nContent-Type: text/plain\r\n\r\nSiehe Anhang\r\n"
         b"--g\r\nContent-Type: message/global\r\nContent-Transfer-Encoding: base64\r\n\r\n"
         + base64.encodebytes(inner)
         + b"--g--\r\n",
     )
-    reader = Reader(logged_in, runtime, raw)
     assert reader.download("2").data == inner
 
 
-def test_outlook_unquoted_boundary(logged_in: FlaskClient, runtime) -> None:
-    raw = mail(
+def test_outlook_unquoted_boundary(read: Read) -> None:
+    reader = read(
         b"Subject: Outlook\r\nContent-Type: multipart/alternative;\r\n"
         b"\tboundary=----=_NextPart_000_0012_01D5A1B2.3C4D5E60\r\n",
         b"This is a multi-part message in MIME format.\r\n\r\n"
@@ -165,7 +169,6 @@ def test_outlook_unquoted_boundary(logged_in: FlaskClient, runtime) -> None:
         b"Content-Transfer-Encoding: quoted-printable\r\n\r\nSehr geehrte Frau M=FCller\r\n\r\n"
         b"------=_NextPart_000_0012_01D5A1B2.3C4D5E60--\r\n",
     )
-    reader = Reader(logged_in, runtime, raw)
     assert reader.response.status_code == 200
     assert "Sehr geehrte Frau Müller" in reader.page
 
@@ -174,37 +177,34 @@ def test_outlook_unquoted_boundary(logged_in: FlaskClient, runtime) -> None:
     "charset",
     [b'"utf-8\x00"', b"x-garbage\x00\x01", b'"\xff\xfe"', b"utf-8'de'", b"unicode_escape"],
 )
-def test_garbage_charset(logged_in: FlaskClient, runtime, charset: bytes) -> None:
-    raw = mail(
+def test_garbage_charset(read: Read, charset: bytes) -> None:
+    reader = read(
         b"Subject: Zeichensatz\r\nContent-Type: text/plain; charset=" + charset + b"\r\n"
         b"Content-Transfer-Encoding: 8bit\r\n",
         "Grüße aus Köln\r\n".encode(),
     )
-    reader = Reader(logged_in, runtime, raw)
     assert reader.response.status_code == 200
     assert "Grüße aus Köln" in reader.page
 
 
-def test_rfc2231_encoded_charset(logged_in: FlaskClient, runtime) -> None:
-    raw = mail(
+def test_rfc2231_encoded_charset(read: Read) -> None:
+    reader = read(
         b"Subject: Zeichensatz\r\nContent-Type: text/plain; charset*=us-ascii''iso-8859-1\r\n"
         b"Content-Transfer-Encoding: 8bit\r\n",
         "Grüße aus Köln\r\n".encode("iso-8859-1"),
     )
-    reader = Reader(logged_in, runtime, raw)
     assert reader.response.status_code == 200
     assert "Grüße aus Köln" in reader.page
 
 
-def test_eight_bit_name_in_content_type(logged_in: FlaskClient, runtime) -> None:
+def test_eight_bit_name_in_content_type(read: Read) -> None:
     content = os.urandom(500)
-    raw = mail(
+    reader = read(
         b'Subject: Anhang\r\nContent-Type: multipart/mixed; boundary="n"\r\n',
         b"--n\r\nContent-Type: text/plain\r\n\r\nAnbei\r\n"
         b'--n\r\nContent-Type: application/pdf; name="R\xe9sum\xe9 \x80.pdf"\r\n'
         b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(content) + b"--n--\r\n",
     )
-    reader = Reader(logged_in, runtime, raw)
     assert reader.response.status_code == 200
     assert "Résumé €.pdf" in reader.page
     response = reader.download("2")
@@ -217,13 +217,12 @@ def test_eight_bit_name_in_content_type(logged_in: FlaskClient, runtime) -> None
     )
 
 
-def test_eight_bit_content_type_downloads_as_octet_stream(logged_in: FlaskClient, runtime) -> None:
-    raw = mail(
+def test_eight_bit_content_type_downloads_as_octet_stream(read: Read) -> None:
+    reader = read(
         b'Subject: Typ\r\nContent-Type: multipart/mixed; boundary="n"\r\n',
         b"--n\r\nContent-Type: text/plain\r\n\r\nAnbei\r\n"
         b"--n\r\nContent-Type: appl\xe9cation/x\xff; name=a.bin\r\n\r\nDATEN\r\n--n--\r\n",
     )
-    reader = Reader(logged_in, runtime, raw)
     assert reader.response.status_code == 200
     response = reader.download("2")
     assert response.status_code == 200 and response.data == b"DATEN"
@@ -287,14 +286,13 @@ def test_subject_decoding(
     assert "\ufffd" not in reader.page
 
 
-def test_legacy_header_bytes_use_the_message_charset(logged_in: FlaskClient, runtime) -> None:
+def test_legacy_header_bytes_use_the_message_charset(read: Read) -> None:
     # KOI8-R bytes are valid windows-1252 too: the message's own charset must come first.
-    raw = mail(
+    reader = read(
         b"Subject: \xf0\xd2\xc9\xd7\xc5\xd4\r\nCc: \xf0\xc5\xd4\xd2 <petr@example.com>\r\n"
         b"Content-Type: text/plain; charset=koi8-r\r\n",
         b"\xf0\xd2\xc9\xd7\xc5\xd4\r\n",
     )
-    reader = Reader(logged_in, runtime, raw)
     page = reader.page
     assert '<h1 id="subject">Привет</h1>' in page
     assert "Петр &lt;petr@example.com&gt;" in page
@@ -314,7 +312,7 @@ def test_encoded_sender_and_recipients(logged_in: FlaskClient, runtime) -> None:
 
 
 def test_unrenderable_part_gets_a_line_and_stays_downloadable(
-    logged_in: FlaskClient, runtime, monkeypatch: pytest.MonkeyPatch
+    read: Read, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import portal.mimeview
 
@@ -322,12 +320,11 @@ def test_unrenderable_part_gets_a_line_and_stays_downloadable(
         raise ValueError("cannot sanitize")
 
     monkeypatch.setattr(portal.mimeview, "clean_html", broken)
-    raw = mail(
+    reader = read(
         b'Subject: Kaputt\r\nContent-Type: multipart/mixed; boundary="k"\r\n',
         b"--k\r\nContent-Type: text/plain\r\n\r\nLesbarer Teil\r\n"
         b"--k\r\nContent-Type: text/html\r\n\r\n<p>Kaputter Teil</p>\r\n--k--\r\n",
     )
-    reader = Reader(logged_in, runtime, raw)
     assert reader.response.status_code == 200
     assert "Lesbarer Teil" in reader.page
     assert "This part could not be shown; download it." in reader.page
@@ -369,9 +366,9 @@ def test_whole_message_as_eml_is_byte_identical(logged_in: FlaskClient, runtime,
     assert response.status_code == 200 and response.data == raw
 
 
-def test_qp_text_attachment_decoded(logged_in: FlaskClient, runtime) -> None:
+def test_qp_text_attachment_decoded(read: Read) -> None:
     data = "Zeile mit Umlaut ä\r\n".encode("latin-1") * 3
-    raw = mail(
+    reader = read(
         b'Subject: qp\r\nContent-Type: multipart/mixed; boundary="q"\r\n',
         b"--q\r\nContent-Type: text/plain\r\n\r\nText\r\n"
         b"--q\r\nContent-Type: text/csv; charset=iso-8859-1; name=daten.csv\r\n"
@@ -379,7 +376,6 @@ def test_qp_text_attachment_decoded(logged_in: FlaskClient, runtime) -> None:
         + quopri.encodestring(data)
         + b"\r\n--q--\r\n",
     )
-    reader = Reader(logged_in, runtime, raw)
     response = reader.download("2")
     assert response.data == data
     assert response.headers["Content-Type"] == "text/csv; charset=iso-8859-1"
@@ -389,13 +385,10 @@ def test_qp_text_attachment_decoded(logged_in: FlaskClient, runtime) -> None:
     "content_type",
     [b"multipart/mixed", b'multipart/mixed; boundary="nirgends"', b"multipart/alternative; x=1"],
 )
-def test_multipart_without_parts_is_shown_as_text(
-    logged_in: FlaskClient, runtime, content_type: bytes
-) -> None:
-    raw = mail(
+def test_multipart_without_parts_is_shown_as_text(read: Read, content_type: bytes) -> None:
+    reader = read(
         b"Subject: Ohne Grenze\r\nContent-Type: " + content_type + b"\r\n", b"Hallo Welt\r\n"
     )
-    reader = Reader(logged_in, runtime, raw)
     assert reader.response.status_code == 200
     assert '<pre class="mail-text">Hallo Welt' in reader.page
     assert reader.download("1").data == b"Hallo Welt\r\n"

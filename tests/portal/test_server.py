@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from tests.portal.helpers import ServerThread
+from tests.support.browser import ServerThread
 from tests.support.components import free_port
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, ServerThread, seal
-from tests.support.browser import CHROMIUM, chromium, first_login
+from tests.portal.helpers import ADVISER, CUSTOMER, PASSWORD, seal
+from tests.support.browser import CHROMIUM, ServerThread, chromium, first_login
 from tests.support.components import free_port, need_program
 from tests.support.runtime import build_runtime, folder_environ
 from webcrypt import envelope

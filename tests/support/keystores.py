@@ -12,7 +12,12 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
 
 from keystore.db import Keystore
 from keystore.masterkey import MasterKey
@@ -42,3 +47,26 @@ def migrated_sqlite(path: Path) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(_template(), path)
     return f"sqlite:///{path}"
+
+
+@contextmanager
+def upgraded_from(
+    url: str,
+    revision: str,
+    sql: str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    master_key: MasterKey | None = None,
+    **options: Any,
+) -> Iterator[Keystore]:
+    """Yield a keystore on `url` that was at `revision` with `sql` run on it, then upgraded
+    to the newest schema; dispose of it afterwards. `options` go to `Keystore`."""
+    keystore = Keystore(url, master_key=master_key or MasterKey.generate(), **options)
+    try:
+        keystore.upgrade(revision)
+        with keystore.engine.begin() as connection:
+            connection.execute(text(sql), dict(parameters or {}))
+        keystore.upgrade()
+        yield keystore
+    finally:
+        keystore.dispose()

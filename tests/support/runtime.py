@@ -1,4 +1,5 @@
-"""A runtime on a fresh folder for tests and benchmarks, and sealing mail as the filter does."""
+"""A runtime on a fresh folder for tests and benchmarks; sealing mail as the filter does, and
+storing it in a secure mailbox as delivery does."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from keystore.mailbox import new_entry_id
 from keystore.masterkey import MasterKey
 from keystore.passwords import Hasher, make_context
 from tests.support.keystores import migrated_sqlite
 from webcrypt import envelope
 from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
+from webcrypt.sealing.summary import seal_summary, summarize
 
 
 def fast_hasher() -> Hasher:
@@ -113,3 +116,52 @@ def seal_for(
             message_id,
             pin,
         )
+
+
+def store_sealed(
+    runtime: Runtime,
+    raw: bytes,
+    sealed: Sealed,
+    *,
+    summary: bytes | None = None,
+    message_id: str | None = None,
+    quota: int | None = None,
+) -> str:
+    """Store `sealed` (the envelope of `raw`) in its recipient's mailbox; return the entry id.
+
+    Without `summary` the summary of `raw` is sealed for the recipient as delivery does; a
+    `message_id` stores the envelope again as another message; `quota` overrides the setting.
+    """
+    header = sealed.header
+    message_id = message_id or sealed.message_id
+    now = runtime.clock()
+    with runtime.keystore.session() as session:
+        if summary is None:
+            key = runtime.keystore.recipients(session).key(sealed.recipient_id, header.key_version)
+            assert key is not None
+            recipient = envelope.RecipientKey(
+                address=sealed.recipient,
+                key_id=header.key_id,
+                key_version=header.key_version,
+                key=bytes(key),
+            )
+            summary = seal_summary(
+                summarize(raw, now=now),
+                [recipient],
+                sender=header.sender,
+                message_id=message_id,
+                portal_url=str(runtime.config.portal.public_url),
+                expires=header.expires,
+                now=now,
+            )[sealed.recipient]
+        entry = runtime.keystore.mailbox(session).store(
+            sealed.recipient_id,
+            new_entry_id(),
+            message_id=message_id,
+            key_version=header.key_version,
+            envelope=sealed.armored.encode("ascii"),
+            summary=summary,
+            expires_at=header.expires,
+            quota=quota,
+        )
+        return entry.id

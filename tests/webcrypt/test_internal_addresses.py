@@ -8,6 +8,7 @@ internal addresses) must give the same answer, because they all call
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import Flask
@@ -99,6 +100,20 @@ DECIDERS: dict[str, Callable[[Runtime], Callable[[str], bool]]] = {
 }
 
 
+@contextmanager
+def internal_domains(runtime: Runtime, domains: str) -> Iterator[None]:
+    """Save `domains` as the admin setting of internal domains; clear it afterwards."""
+    with runtime.keystore.session() as session:
+        runtime.keystore.settings(session).update({"internal_domains": domains}, actor="test")
+    try:
+        runtime.refresh_settings()
+        yield
+    finally:
+        with runtime.keystore.session() as session:
+            runtime.keystore.settings(session).update({"internal_domains": ""}, actor="test")
+        runtime.refresh_settings()
+
+
 @pytest.mark.parametrize("decider", sorted(DECIDERS))
 @pytest.mark.parametrize(("address", "internal"), TABLE)
 def test_every_place_agrees_on_who_is_internal(
@@ -109,19 +124,10 @@ def test_every_place_agrees_on_who_is_internal(
 
 def test_the_admin_setting_in_either_form_gives_the_same_answers(runtime: Runtime) -> None:
     """The admin settings store Unicode domains; the configuration may hold xn-- ones."""
-    with runtime.keystore.session() as session:
-        runtime.keystore.settings(session).update(
-            {"internal_domains": "XN--BNK-QLA.example"}, actor="test"
-        )
-    try:
-        runtime.refresh_settings()
+    with internal_domains(runtime, "XN--BNK-QLA.example"):
         for name in ("rules", "runtime", "portal"):
             ask = DECIDERS[name](runtime)
             assert ask("berater@bänk.example") and ask("berater@xn--bnk-qla.example")
-    finally:
-        with runtime.keystore.session() as session:
-            runtime.keystore.settings(session).update({"internal_domains": ""}, actor="test")
-        runtime.refresh_settings()
 
 
 @pytest.mark.parametrize(
@@ -156,17 +162,8 @@ def test_without_an_admin_setting_the_configured_domains_serve_in_their_order() 
 
 def test_every_place_uses_the_same_domains_in_force(runtime: Runtime) -> None:
     """The filter, the runtime and the portal see the admin setting once it is saved."""
-    with runtime.keystore.session() as session:
-        runtime.keystore.settings(session).update(
-            {"internal_domains": "zweig.example, bank.example"}, actor="test"
-        )
-    try:
-        runtime.refresh_settings()
+    with internal_domains(runtime, "zweig.example, bank.example"):
         assert runtime.internal_domains().domains == ("zweig.example", "bank.example")
         for name in ("rules", "runtime", "portal"):
             ask = DECIDERS[name](runtime)
             assert ask("a@zweig.example") and not ask("berater@bänk.example"), name
-    finally:
-        with runtime.keystore.session() as session:
-            runtime.keystore.settings(session).update({"internal_domains": ""}, actor="test")
-        runtime.refresh_settings()

@@ -34,14 +34,9 @@ PORTAL = "https://portal.bank.example/webcrypt"
 PIN = "1234 5678"
 ADVISER_ALWAYS = Settings(first_contact_pin="adviser", reset_pin="adviser")
 ABOUT_A_MESSAGE = {"adviser": ADVISER, "recipient": CUSTOMER, "message_id": "m1@bank.example"}
-PIN_RESET = {
-    "to": ADVISER,
-    "to_recipient": False,
-    "recipient": CUSTOMER,
-    "sent_for": ADVISER,
-    "pin": PIN,
-    "portal_url": PORTAL,
-}
+FOR_THE_CUSTOMER = {"recipient": CUSTOMER, "sent_for": ADVISER, "portal_url": PORTAL}
+"""The arguments of a notice about the customer's access, sent for their adviser."""
+PIN_RESET = FOR_THE_CUSTOMER | {"to": ADVISER, "to_recipient": False, "pin": PIN}
 
 KINDS: dict[str, tuple[Callable[..., Outgoing], dict[str, Any]]] = {
     "pin": (
@@ -55,17 +50,11 @@ KINDS: dict[str, tuple[Callable[..., Outgoing], dict[str, Any]]] = {
     ),
     "pin_recipient": (
         notices.pin_recipient_mail,
-        {"recipient": CUSTOMER, "sent_for": ADVISER, "pin": PIN, "portal_url": PORTAL},
+        FOR_THE_CUSTOMER | {"pin": PIN},
     ),
     "access_reset": (
         notices.access_reset_mail,
-        {
-            "recipient": CUSTOMER,
-            "sent_for": ADVISER,
-            "pin_from": ADVISER,
-            "pin_role": "adviser",
-            "portal_url": PORTAL,
-        },
+        FOR_THE_CUSTOMER | {"pin_from": ADVISER, "pin_role": "adviser"},
     ),
     "deactivated": (
         notices.deactivated_notice,
@@ -102,13 +91,8 @@ KINDS: dict[str, tuple[Callable[..., Outgoing], dict[str, Any]]] = {
     ),
     "inactivity": (
         notices.inactivity_mail,
-        {
-            "recipient": CUSTOMER,
-            "sent_for": ADVISER,
-            "last_used": NOW - timedelta(days=365),
-            "deletion": NOW + timedelta(days=30),
-            "portal_url": PORTAL,
-        },
+        FOR_THE_CUSTOMER
+        | {"last_used": NOW - timedelta(days=365), "deletion": NOW + timedelta(days=30)},
     ),
     "withdraw": (
         notices.withdraw_offer_mail,

@@ -18,10 +18,9 @@ from tests.support.components import free_port
 pytestmark = pytest.mark.slow
 
 
-def start_serve(workdir: Path) -> tuple[subprocess.Popen[str], int, int]:
-    smtp_port, http_port = free_port(), free_port()
-    env = serve_environ(smtp_port, http_port, WEBCRYPT_FILTER_INTERNAL_DOMAINS="bank.example")
-    process = subprocess.Popen(
+def serve(workdir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start `webcrypt serve` in `workdir` with `env`; its output is kept as text."""
+    return subprocess.Popen(
         [*WEBCRYPT, "serve"],
         cwd=workdir,
         env=env,
@@ -29,7 +28,12 @@ def start_serve(workdir: Path) -> tuple[subprocess.Popen[str], int, int]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    return process, smtp_port, http_port
+
+
+def start_serve(workdir: Path) -> tuple[subprocess.Popen[str], int, int]:
+    smtp_port, http_port = free_port(), free_port()
+    env = serve_environ(smtp_port, http_port, WEBCRYPT_FILTER_INTERNAL_DOMAINS="bank.example")
+    return serve(workdir, env), smtp_port, http_port
 
 
 def wait_for(predicate: object, what: str, timeout: float = 30.0) -> None:
@@ -85,14 +89,7 @@ def test_send_test_reads_the_file_serve_runs_on_and_links_follow_the_port(tmp_pa
         encoding="utf-8",
     )
     env = clean_environment()
-    process = subprocess.Popen(
-        [*WEBCRYPT, "serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = serve(tmp_path, env)
     try:
         wait_for(lambda: (tmp_path / "var" / "session.key").exists(), "the first start")
 
