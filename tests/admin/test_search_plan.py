@@ -9,6 +9,7 @@ from types import ModuleType
 
 import pytest
 
+from bench.support import DEFAULT_PG
 from keystore.db import Keystore
 from keystore.masterkey import MasterKey
 from tests.conftest import SKIPPED_DATABASE, database_servers_wanted
@@ -40,8 +41,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 def test_search_plan_uses_the_address_index(bench: ModuleType, backend: str) -> None:
-    url = os.environ.get("WEBCRYPT_TEST_POSTGRESQL_URL", bench.DEFAULT_PG)
-    with bench.fresh_database(backend, url) as database:
+    url = os.environ.get("WEBCRYPT_TEST_POSTGRESQL_URL", DEFAULT_PG)
+    with bench.fresh_database(backend, url) as (database, _):
         keystore = Keystore(database, master_key=MasterKey.generate())
         try:
             keystore.upgrade()
