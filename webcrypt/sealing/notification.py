@@ -15,12 +15,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from webcrypt.mail.compose import readable_body, serialize
-from webcrypt.mail.dates import format_day
-from webcrypt.mail.rendering import render_mail, render_template
-from webcrypt.sealing.carrier import Adviser, carrier_languages, thread_headers
+from webcrypt.sealing.carrier import Adviser, branded_note, carrier_languages, thread_headers
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -56,32 +54,19 @@ def _parts(
     langs: tuple[str, ...],
 ) -> tuple[str, str, str]:
     """Render subject, text and HTML, one language after the other, with `_SLOT` as link."""
-    texts, htmls, titles = [], [], []
-    for lang in langs:
-        rendered = render_mail(
-            "carrier",
-            "mailbox",
-            lang,
-            sender=adviser.address,
-            sender_name=adviser.name,
-            product_name=settings.product_name,
-            brand_color=settings.brand_color,
-            logo_data_uri=settings.logo_data_uri,
-            footer=settings.footer(lang),
-            contact=settings.contact(lang),
-            portal_url=portal_url,
-            host=portal_host(portal_url),
-            link=_SLOT,
-            subject=subject,
-            expires=format_day(expires, lang),
-        )
-        texts.append(rendered.text)
-        # Output of an autoescaped template: already safe HTML.
-        htmls.append(Markup(rendered.html or ""))  # noqa: S704
-        titles.append(rendered.subject)
-    html = render_template("carrier/layout.html", lang=langs[0], title=titles[0], fragments=htmls)
-    title = " / ".join(dict.fromkeys(titles))
-    return title, "\n\n----------------------------------------\n\n".join(texts), html
+    titles, text, html = branded_note(
+        "mailbox",
+        langs,
+        adviser=adviser,
+        settings=settings,
+        portal_url=portal_url,
+        logo_data_uri=settings.logo_data_uri,
+        host=portal_host(portal_url),
+        link=_SLOT,
+        subject=subject,
+        expires=expires,
+    )
+    return " / ".join(dict.fromkeys(titles)), text, html
 
 
 def notification_mail(
