@@ -30,7 +30,7 @@ from webcrypt.mail.compose import (
     lf_lines,
     multipart,
     readable_body,
-    serialize_chunks,
+    serialize,
     seven_bit,
     seven_bit_lines,
 )
@@ -300,7 +300,7 @@ def build_carrier(
     headers = thread_headers(thread)
     if by_thread:
         headers = [*headers, (TRIGGER_HEADER, "thread")]
-    return serialize_chunks(
+    return serialize(
         sender=adviser.header(),
         to=to,
         subject=subject,

@@ -109,4 +109,4 @@ def notification_mail(
             ("Auto-Submitted", "auto-generated"),
             (NOTIFICATION_HEADER, entry_id),
         ],
-    )
+    ).tobytes()
