@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from keystore.settings import Settings
     from webcrypt import envelope
     from webcrypt.envelope.header import Header
-    from webcrypt.sealing.keycache import Account
 
 HTML_NAME = "secure.htm"
 NEUTRAL_NAME = "secure-message.dat"
@@ -265,86 +264,63 @@ def carrier_languages(recipient_lang: str | None, default: str) -> list[str]:
     return [first, *(lang for lang in LANGUAGES if lang != first)]
 
 
-def build_carrier(
-    *,
-    adviser: Adviser,
-    to: str,
-    subject: str,
-    attached: Part,
-    neutral: bool,
-    settings: Settings,
-    portal_url: str,
-    recipient_lang: str | None,
-    thread: Sequence[tuple[str, str]] = (),
-    inbox_link: str = "",
-    by_thread: bool = False,
-) -> Chunks:
-    """Build one recipient's carrier mail as CRLF pieces (the attachment's are not joined).
+@dataclass(frozen=True)
+class Cover:
+    """What every mail about a sealed message tells one recipient around it."""
 
-    `inbox_link` (delivery method "both") adds a link to the same message in the secure
-    mailbox. `by_thread` says the message was sealed because it answers a mail the
-    recipient sent from the portal: the note says so, and so does the header
-    ``X-WebCrypt-Trigger``.
-    """
-    langs = carrier_languages(recipient_lang, settings.default_language)
-    text, html = readable_parts(
-        adviser=adviser,
-        settings=settings,
-        portal_url=portal_url,
-        langs=tuple(langs),
-        neutral=neutral,
-        inbox_link=inbox_link,
-        by_thread=by_thread,
-    )
-    readable = _readable_body(text, html, settings)
-    headers = thread_headers(thread)
-    if by_thread:
-        headers = [*headers, (TRIGGER_HEADER, "thread")]
-    return serialize(
-        sender=adviser.header(),
-        to=to,
-        subject=subject,
-        body=multipart("mixed", [readable, attached]),
-        headers=headers,
-    )
+    adviser: Adviser
+    to: str
+    subject: str
+    settings: Settings
+    portal_url: str
+    recipient_lang: str | None
+    thread: Sequence[tuple[str, str]] = ()
+
+    def languages(self) -> tuple[str, ...]:
+        """The languages the mail is written in (see `carrier_languages`)."""
+        return tuple(carrier_languages(self.recipient_lang, self.settings.default_language))
 
 
 def carrier_for(
-    *,
+    cover: Cover,
     sealed: envelope.SealedMessage,
+    *,
     address: str,
     neutral: bool,
-    adviser: Adviser,
-    to: str,
-    subject: str,
-    settings: Settings,
-    portal_url: str,
-    recipient: Account,
-    thread: Sequence[tuple[str, str]],
     inbox_link: str = "",
     by_thread: bool = False,
 ) -> Chunks:
     """Build one recipient's carrier from the sealed message (called just before relaying).
 
-    The carrier comes in pieces that share the sealed payload: it costs no copy of the
+    The carrier comes in CRLF pieces that share the sealed payload: it costs no copy of the
     envelope, whatever the number of recipients; the relay writes the pieces out.
     `inbox_link` (delivery method "both") adds a link to the same message in the secure
-    mailbox.
+    mailbox. `by_thread` says the message was sealed because it answers a mail the
+    recipient sent from the portal: the note says so, and so does the header
+    ``X-WebCrypt-Trigger``.
     """
-    lang = recipient.language or settings.default_language
-    part = attachment_pieces(_attachment(sealed, address, neutral, settings, lang), neutral=neutral)
-    return build_carrier(
-        adviser=adviser,
-        to=to,
-        subject=subject,
-        attached=part,
-        neutral=neutral,
+    settings = cover.settings
+    lang = cover.recipient_lang or settings.default_language
+    pieces = _attachment(sealed, address, neutral, settings, lang)
+    text, html = readable_parts(
+        adviser=cover.adviser,
         settings=settings,
-        portal_url=portal_url,
-        recipient_lang=recipient.language,
-        thread=thread,
+        portal_url=cover.portal_url,
+        langs=cover.languages(),
+        neutral=neutral,
         inbox_link=inbox_link,
         by_thread=by_thread,
+    )
+    readable = _readable_body(text, html, settings)
+    headers = thread_headers(cover.thread)
+    if by_thread:
+        headers = [*headers, (TRIGGER_HEADER, "thread")]
+    return serialize(
+        sender=cover.adviser.header(),
+        to=cover.to,
+        subject=cover.subject,
+        body=multipart("mixed", [readable, attachment_pieces(pieces, neutral=neutral)]),
+        headers=headers,
     )
 
 

@@ -10,7 +10,6 @@ same branding as the carrier mail.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 from markupsafe import escape
 
 from webcrypt.mail.compose import readable_body, serialize
-from webcrypt.sealing.carrier import Adviser, branded_note, carrier_languages, thread_headers
+from webcrypt.sealing.carrier import Adviser, Cover, branded_note, thread_headers
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -70,42 +69,31 @@ def _parts(
 
 
 def notification_mail(
-    *,
-    adviser: Adviser,
-    to: str,
-    entry_id: str,
-    subject: str,
-    expires: datetime,
-    settings: Settings,
-    portal_url: str,
-    recipient_lang: str | None,
-    show_subject: bool,
-    thread: Sequence[tuple[str, str]] = (),
+    cover: Cover, *, entry_id: str, expires: datetime, show_subject: bool
 ) -> bytes:
     """Build the notification for one stored message as CRLF bytes.
 
-    `subject` is the message's subject; it appears only when `show_subject` is true.
+    The message's subject (`cover.subject`) appears only when `show_subject` is true.
     """
-    langs = carrier_languages(recipient_lang, settings.default_language)
-    shown = subject if show_subject else ""
+    shown = cover.subject if show_subject else ""
     title, text, html = _parts(
-        adviser=adviser,
-        settings=settings,
-        portal_url=portal_url,
+        adviser=cover.adviser,
+        settings=cover.settings,
+        portal_url=cover.portal_url,
         subject=shown,
         expires=expires.replace(hour=0, minute=0, second=0, microsecond=0),
-        langs=tuple(langs),
+        langs=cover.languages(),
     )
-    link = inbox_url(portal_url, entry_id)
+    link = inbox_url(cover.portal_url, entry_id)
     text = text.replace(_SLOT, link)
     html = html.replace(_SLOT, str(escape(link)))
     return serialize(
-        sender=adviser.header(),
-        to=to,
+        sender=cover.adviser.header(),
+        to=cover.to,
         subject=f"{title}: {shown}" if shown else title,
         body=readable_body(text, html),
         headers=[
-            *thread_headers(thread),
+            *thread_headers(cover.thread),
             ("Auto-Submitted", "auto-generated"),
             (NOTIFICATION_HEADER, entry_id),
         ],

@@ -45,7 +45,7 @@ from webcrypt.mail.message import (
 )
 from webcrypt.mail.mimelimits import MimeLimits
 from webcrypt.notices import deactivated_notice, first_pin_notice, mailbox_full_notice
-from webcrypt.sealing.carrier import Adviser, carrier_for
+from webcrypt.sealing.carrier import Adviser, Cover, carrier_for
 from webcrypt.sealing.keycache import Account, AccountCache
 from webcrypt.sealing.methods import ATTACHMENT, BOTH, HEADER, Method, delivery_method, requested
 from webcrypt.sealing.notification import inbox_url, notification_mail
@@ -416,19 +416,22 @@ class Sealer:
                 if fallback is None:
                     continue
                 method, entry = fallback, None
+            cover = Cover(
+                adviser=adviser,
+                to=shown,
+                subject=subject,
+                settings=settings,
+                portal_url=self.portal_url,
+                recipient_lang=account.language,
+                thread=thread,
+            )
             if method.attaches:
                 mail: Any = functools.partial(
                     carrier_for,
-                    sealed=sealed,
+                    cover,
+                    sealed,
                     address=key.address,
                     neutral=method.neutral,
-                    adviser=adviser,
-                    to=shown,
-                    subject=subject,
-                    settings=settings,
-                    portal_url=self.portal_url,
-                    recipient=account,
-                    thread=thread,
                     inbox_link=inbox_url(self.portal_url, entry) if entry else "",
                     by_thread=plan.triggers == [THREAD_TRIGGER],
                 )
@@ -437,16 +440,10 @@ class Sealer:
                 assert entry is not None
                 mail = functools.partial(
                     notification_mail,
-                    adviser=adviser,
-                    to=shown,
+                    cover,
                     entry_id=entry,
-                    subject=subject,
                     expires=plan.expires,
-                    settings=settings,
-                    portal_url=self.portal_url,
-                    recipient_lang=account.language,
                     show_subject=bool(self.runtime.config.mailbox.notification_subject),
-                    thread=thread,
                 )
                 kind = "notification"
             plan.add(Outgoing(mail, mail_from, (shown,), kind, crlf_only=True), [rcpt])
