@@ -15,6 +15,7 @@ from keystore.clock import Clock, as_utc, utcnow
 from keystore.driver import DriverTransaction
 from keystore.mailbox import MailboxService
 from keystore.models import LedgerEntry, PortalMessage, Recipient, RecipientKey
+from keystore.rows import add_once
 
 
 def _guarded_insert() -> Any:
@@ -138,15 +139,8 @@ class LedgerService:
             return
         if self.session.get(PortalMessage, message_id) is not None:
             return
-        try:
-            with self.session.begin_nested():
-                self.session.add(
-                    PortalMessage(
-                        message_id=message_id, recipient_id=recipient_id, sent_at=self.clock()
-                    )
-                )
-        except IntegrityError:
-            pass  # recorded at the same moment by another request
+        row = PortalMessage(message_id=message_id, recipient_id=recipient_id, sent_at=self.clock())
+        add_once(self.session, row)  # False: another request recorded it at the same moment
 
     def portal_senders(self, message_ids: Sequence[str]) -> set[str]:
         """Return the addresses of the recipients who sent any of `message_ids` from the portal."""
