@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from keystore.clock import Clock, utcnow
 from keystore.models import Lease
+from keystore.rows import add_once
 
 
 class LeaseService:
@@ -39,12 +39,7 @@ class LeaseService:
         )
         if int(result.rowcount) == 1:  # type: ignore[attr-defined]
             return True
-        try:
-            with self.session.begin_nested():
-                self.session.add(Lease(name=name, holder=holder, expires_at=now + ttl))
-        except IntegrityError:
-            return False
-        return True
+        return add_once(self.session, Lease(name=name, holder=holder, expires_at=now + ttl))
 
     def release(self, name: str, holder: str) -> None:
         """Give the lease up (only if `holder` holds it)."""

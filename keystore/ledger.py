@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +15,7 @@ from keystore.clock import Clock, as_utc, utcnow
 from keystore.driver import DriverTransaction
 from keystore.mailbox import MailboxService
 from keystore.models import LedgerEntry, PortalMessage, Recipient, RecipientKey
+from keystore.rows import add_once
 
 
 def _guarded_insert() -> Any:
@@ -32,8 +33,8 @@ def _guarded_insert() -> Any:
             bindparam("message_id", type_=ledger.c.message_id.type),
             key.c.recipient_id,
             bindparam("sender", type_=ledger.c.sender.type),
-            bindparam("created", type_=ledger.c.created_at.type),
-            bindparam("expires", type_=ledger.c.expires_at.type),
+            bindparam("created_at", type_=ledger.c.created_at.type),
+            bindparam("expires_at", type_=ledger.c.expires_at.type),
             key.c.version,
         )
         .select_from(key.join(accounts, accounts.c.id == key.c.recipient_id))
@@ -70,16 +71,30 @@ def _rowcount(result: Any) -> int:
     return int(result.rowcount)
 
 
-def record_sealed_if_current(
-    transaction: DriverTransaction,
-    *,
-    message_id: str,
-    recipient_id: int,
-    sender: str,
-    created: datetime,
-    expires: datetime,
-    key_version: int,
-) -> bool:
+class Sealing(TypedDict):
+    """What the ledger records of one message sealed for one recipient."""
+
+    message_id: str
+    recipient_id: int
+    sender: str
+    created: datetime
+    expires: datetime
+    key_version: int
+
+
+def _row(sealing: Sealing) -> dict[str, str | int | datetime]:
+    """The ledger row's values (column names) of `sealing`, its times in UTC."""
+    return {
+        "message_id": sealing["message_id"],
+        "recipient_id": sealing["recipient_id"],
+        "sender": sealing["sender"],
+        "created_at": as_utc(sealing["created"]),
+        "expires_at": as_utc(sealing["expires"]),
+        "key_version": sealing["key_version"],
+    }
+
+
+def record_sealed_if_current(transaction: DriverTransaction, **sealing: Unpack[Sealing]) -> bool:
     """Record a new ledger entry in one statement, only if the key version may still be used.
 
     False, with nothing recorded, when the account is no longer active, was deleted, or the
@@ -88,15 +103,7 @@ def record_sealed_if_current(
     (`DuplicateRecord` from the Keystore; `LedgerService.record_sealed` updates one). Runs
     in a `Keystore.driver_transaction`, on the filter's hot path.
     """
-    values = {
-        "message_id": message_id,
-        "recipient_id": recipient_id,
-        "sender": sender,
-        "created": as_utc(created),
-        "expires": as_utc(expires),
-        "key_version": key_version,
-    }
-    return _rowcount(transaction.execute(_GUARDED_INSERT, values)) == 1
+    return _rowcount(transaction.execute(_GUARDED_INSERT, _row(sealing))) == 1
 
 
 class LedgerService:
@@ -106,39 +113,22 @@ class LedgerService:
         self.session = session
         self.clock = clock
 
-    def record_sealed(
-        self,
-        *,
-        message_id: str,
-        recipient_id: int,
-        sender: str,
-        created: datetime,
-        expires: datetime,
-        key_version: int,
-    ) -> LedgerEntry:
+    def record_sealed(self, **sealing: Unpack[Sealing]) -> LedgerEntry:
         """Record that a message was sealed for a recipient; sealing it again updates the row."""
-        existing = self.get(message_id, recipient_id)
+        row = _row(sealing)
+        existing = self.get(sealing["message_id"], sealing["recipient_id"])
         if existing is None:
-            entry = LedgerEntry(
-                message_id=message_id,
-                recipient_id=recipient_id,
-                sender=sender,
-                created_at=as_utc(created),
-                expires_at=as_utc(expires),
-                key_version=key_version,
-            )
+            entry = LedgerEntry(**row)
             try:
                 with self.session.begin_nested():
                     self.session.add(entry)
                 return entry
             except IntegrityError:
-                existing = self.get(message_id, recipient_id)
+                existing = self.get(sealing["message_id"], sealing["recipient_id"])
                 if existing is None:
                     raise
-        existing.sender = sender
-        existing.created_at = as_utc(created)
-        existing.expires_at = as_utc(expires)
-        existing.key_version = key_version
+        for column in ("sender", "created_at", "expires_at", "key_version"):
+            setattr(existing, column, row[column])
         self.session.flush()
         return existing
 
@@ -149,15 +139,8 @@ class LedgerService:
             return
         if self.session.get(PortalMessage, message_id) is not None:
             return
-        try:
-            with self.session.begin_nested():
-                self.session.add(
-                    PortalMessage(
-                        message_id=message_id, recipient_id=recipient_id, sent_at=self.clock()
-                    )
-                )
-        except IntegrityError:
-            pass  # recorded at the same moment by another request
+        row = PortalMessage(message_id=message_id, recipient_id=recipient_id, sent_at=self.clock())
+        add_once(self.session, row)  # False: another request recorded it at the same moment
 
     def portal_senders(self, message_ids: Sequence[str]) -> set[str]:
         """Return the addresses of the recipients who sent any of `message_ids` from the portal."""

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from keystore.chunks import in_chunks
 from keystore.clock import Clock, as_utc, utcnow
 from keystore.models import Notice
+from keystore.rows import add_once
 
 
 class NoticeService:
@@ -48,12 +48,7 @@ class NoticeService:
             recipient_id=recipient_id,
             sent_at=self.clock(),
         )
-        try:
-            with self.session.begin_nested():
-                self.session.add(notice)
-        except IntegrityError:
-            return False
-        return True
+        return add_once(self.session, notice)
 
     def forget(self, kind: str, key: str) -> None:
         """Forget a recorded notice whose mail could not be sent, so a later run retries."""

@@ -16,15 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import (
-    Blueprint,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -102,8 +94,6 @@ def login() -> ResponseReturnValue:
         else:
             _record_failure(found, "portal.login_failed", typed, result)
     metrics.login("ok" if result.ok else "failed")
-    if result.outcome == "inactive":  # only after the right password: tells nobody else
-        return login_page(envelope=envelope, form=form, failure=DEACTIVATED, status=403)
     if not result.ok:
         failure = _(
             "The email address or the password is not correct. On your first login, use the "
@@ -125,8 +115,12 @@ def _refused(
     """Show the login page again with `failure`, and how long to wait when throttled.
 
     The wait is added when this address was tried wrongly too often from here; unknown
-    addresses are slowed down in the same way, so this tells nothing about accounts.
+    addresses are slowed down in the same way, so this tells nothing about accounts. A
+    deactivated account is named instead of `failure`: only after the right password or
+    PIN, so it tells nobody else.
     """
+    if result.outcome == "inactive":
+        return login_page(envelope=envelope, pin=pin, form=form, failure=DEACTIVATED, status=403)
     if result.outcome == "throttled" and result.locked_until is not None:
         seconds = max(1, int((result.locked_until - now()).total_seconds() + 0.999))
         wait = ngettext(
@@ -164,8 +158,6 @@ def login_pin() -> ResponseReturnValue:
             "with the new PIN."
         )
         return login_page(envelope=envelope, pin=True, failure=failure, status=401)
-    if result.outcome == "inactive":
-        return login_page(envelope=envelope, pin=True, failure=DEACTIVATED, status=403)
     if not result.ok:
         failure = _(
             "The email address or the PIN is not correct. If you have chosen a password "

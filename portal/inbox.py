@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from babel import Locale, dates, numbers
+from babel import Locale, numbers
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale, get_timezone, get_translations
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 
 from keystore.mailbox import PAGE_SIZE, MailboxEntry
@@ -30,6 +30,7 @@ from portal.context import now, services, settings
 from portal.extensions import limited
 from portal.identity import current_recipient
 from portal.loginpage import login_page
+from portal.moments import show_day, show_moment
 from portal.reading import show_message
 from portal.stored import is_entry_id, look_up, mailbox, remember_target
 from webcrypt import envelope as envelope_format
@@ -89,25 +90,24 @@ def mailbox_size(size: int, locale: Locale | str | None = None) -> str:
 class Formatter:
     """Dates and notes of one page in the visitor's language, looked up once per page.
 
-    Flask-Babel finds the locale, time zone and catalogue again on every call; a page of
-    50 lines would spend more on that than on anything else.
+    Dates are written as on every portal page (`portal.moments`); Flask-Babel would find the
+    catalogue again on every call, and most lines share a few deletion days.
     """
 
     def __init__(self) -> None:
         self.locale: Locale | str = get_locale() or "en"
-        self.zone = get_timezone()
         self.catalogue = get_translations()
         self.days: dict[date, str] = {}
 
     def when(self, moment: datetime) -> str:
-        """The short date and time of `moment` in the visitor's language and time zone."""
-        return dates.format_datetime(moment, "short", tzinfo=self.zone, locale=self.locale)
+        """The date and time of `moment` as every portal page shows it."""
+        return show_moment(moment)
 
     def expires(self, moment: datetime) -> str:
         """The note that says on which day a message is deleted (most share a few days)."""
-        day = moment.astimezone(self.zone).date() if self.zone else moment.date()
+        day = moment.astimezone(UTC).date()
         if day not in self.days:
-            shown = dates.format_date(day, "short", locale=self.locale)
+            shown = show_day(moment)
             self.days[day] = self.catalogue.gettext("Deleted on %(date)s") % {"date": shown}
         return self.days[day]
 

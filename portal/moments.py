@@ -7,7 +7,7 @@ from email.utils import parsedate_to_datetime
 
 from flask_babel import get_locale
 
-from webcrypt.mail.dates import format_moment
+from webcrypt.mail.dates import format_day, format_moment
 
 HEADER_FORMAT = "%Y-%m-%d %H:%M %z"
 """How the message view spells a Date header it could read."""
@@ -26,7 +26,16 @@ def show_moment(value: datetime | str | None) -> str:
         if parsed is None:
             return value
         value = parsed
-    return format_moment(value, str(get_locale() or "en"))
+    return format_moment(value, _language())
+
+
+def show_day(value: datetime) -> str:
+    """Return the day (UTC) of `value` for people in the page's language."""
+    return format_day(value, _language())
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
 
 
 def _parse(text: str) -> datetime | None:

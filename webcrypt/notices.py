@@ -18,6 +18,7 @@ from email.utils import formataddr
 from typing import Any
 
 from keystore.languages import LANGUAGES
+from keystore.models import LedgerEntry
 from keystore.settings import Settings
 from webcrypt.mail.compose import Outgoing, compose
 from webcrypt.mail.dates import format_day, format_moment
@@ -311,37 +312,36 @@ def mailbox_full_notice(
 
 
 def unread_mail(
-    *,
-    adviser: str,
-    recipient: str,
-    message_id: str,
-    sent: datetime,
-    expires: datetime,
-    settings: Settings,
-    now: datetime,
+    entry: LedgerEntry, *, recipient: str, settings: Settings, now: datetime
 ) -> Outgoing:
-    """Tell the adviser that a message is still unopened."""
-    context = {"recipient": recipient, "message_id": message_id, "sent": sent, "expires": expires}
-    return notice(
-        "unread", adviser, context, settings=settings, lang=settings.default_language, now=now
-    )
+    """Tell the adviser who sealed `entry` that the message is still unopened."""
+    return _to_its_adviser("unread", entry, recipient, settings, now, expires=entry.expires_at)
 
 
 def receipt_mail(
-    *,
-    adviser: str,
+    entry: LedgerEntry, *, recipient: str, opened: datetime, settings: Settings, now: datetime
+) -> Outgoing:
+    """Tell the adviser who sealed `entry` that the recipient first opened it at `opened`."""
+    return _to_its_adviser("receipt", entry, recipient, settings, now, opened=opened)
+
+
+def _to_its_adviser(
+    name: str,
+    entry: LedgerEntry,
     recipient: str,
-    message_id: str,
-    sent: datetime,
-    opened: datetime,
     settings: Settings,
     now: datetime,
+    **moment: datetime,
 ) -> Outgoing:
-    """Tell the adviser that the recipient opened a message for the first time."""
-    context = {"recipient": recipient, "message_id": message_id, "sent": sent, "opened": opened}
-    return notice(
-        "receipt", adviser, context, settings=settings, lang=settings.default_language, now=now
-    )
+    """Build the notice `name` about one sealed message to its adviser, in the default language."""
+    context = {
+        "recipient": recipient,
+        "message_id": entry.message_id,
+        "sent": entry.created_at,
+        **moment,
+    }
+    lang = settings.default_language
+    return notice(name, entry.sender, context, settings=settings, lang=lang, now=now)
 
 
 def expiry_mail(

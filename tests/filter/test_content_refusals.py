@@ -72,7 +72,7 @@ def test_a_rule_that_fails_on_mail_that_may_be_triggered_refuses_it(harness, mon
 
 
 def test_content_error_while_planning_is_a_5xx_with_a_reason(harness, monkeypatch):
-    monkeypatch.setattr(sealer, "rewritten", boom)
+    monkeypatch.setattr(sealer, "rewritten_header", boom)
     answer = transact(harness, b"From: adviser@bank.example\r\nSubject: WebCrypt\r\n\r\nx\r\n")
     assert answer.startswith("554 5.6.0 The gateway cannot encrypt this message"), answer
     assert harness.sink.messages == []

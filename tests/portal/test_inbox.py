@@ -62,6 +62,13 @@ def test_list_shows_the_summary_newest_first(logged_in: FlaskClient, runtime, cl
     assert page.count("Deleted on") == 2
 
 
+def test_list_writes_dates_as_every_portal_page(logged_in: FlaskClient, runtime) -> None:
+    store_message(runtime, build_mail(subject="Brief"))
+    page = logged_in.get("/inbox").get_data(as_text=True)
+    assert re.search(r"Deleted on \d{1,2} [A-Z][a-z]+ \d{4}\b", page)
+    assert re.search(r"\d{1,2} [A-Z][a-z]+ \d{4} at \d\d:\d\d UTC", page)
+
+
 def test_paging_at_fifty(logged_in: FlaskClient, runtime, clock) -> None:
     for number in range(51):
         store_message(runtime, build_mail(subject=f"Nachricht {number:02d}"))

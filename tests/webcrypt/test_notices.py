@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import webcrypt
+from keystore.models import LedgerEntry
 from keystore.settings import Settings
 from webcrypt import notices
 from webcrypt.mail.compose import Outgoing
@@ -33,10 +34,22 @@ PORTAL = "https://portal.bank.example/webcrypt"
 
 PIN = "1234 5678"
 ADVISER_ALWAYS = Settings(first_contact_pin="adviser", reset_pin="adviser")
-ABOUT_A_MESSAGE = {"adviser": ADVISER, "recipient": CUSTOMER, "message_id": "m1@bank.example"}
 FOR_THE_CUSTOMER = {"recipient": CUSTOMER, "sent_for": ADVISER, "portal_url": PORTAL}
 """The arguments of a notice about the customer's access, sent for their adviser."""
 PIN_RESET = FOR_THE_CUSTOMER | {"to": ADVISER, "to_recipient": False, "pin": PIN}
+
+
+def sealed(sent: datetime, expires: datetime) -> LedgerEntry:
+    """A ledger entry of a message the adviser sealed for the customer."""
+    return LedgerEntry(
+        message_id="m1@bank.example",
+        recipient_id=7,
+        sender=ADVISER,
+        created_at=sent,
+        expires_at=expires,
+        key_version=1,
+    )
+
 
 KINDS: dict[str, tuple[Callable[..., Outgoing], dict[str, Any]]] = {
     "pin": (
@@ -72,11 +85,18 @@ KINDS: dict[str, tuple[Callable[..., Outgoing], dict[str, Any]]] = {
     ),
     "unread": (
         notices.unread_mail,
-        ABOUT_A_MESSAGE | {"sent": NOW - timedelta(days=10), "expires": NOW + timedelta(days=20)},
+        {
+            "entry": sealed(NOW - timedelta(days=10), NOW + timedelta(days=20)),
+            "recipient": CUSTOMER,
+        },
     ),
     "receipt": (
         notices.receipt_mail,
-        ABOUT_A_MESSAGE | {"sent": NOW - timedelta(days=1), "opened": NOW},
+        {
+            "entry": sealed(NOW - timedelta(days=1), NOW + timedelta(days=29)),
+            "recipient": CUSTOMER,
+            "opened": NOW,
+        },
     ),
     "expiry": (
         notices.expiry_mail,

@@ -52,13 +52,7 @@ def unread_notices(ctx: JobContext) -> SendResult:
         entries = lifecycle.unopened_since(ctx.now - timedelta(days=days), now=ctx.now)
         for entry, recipient in _not_yet_sent(lifecycle, UNREAD, entries):
             mail = unread_mail(
-                adviser=entry.sender,
-                recipient=recipient.address,
-                message_id=entry.message_id,
-                sent=entry.created_at,
-                expires=entry.expires_at,
-                settings=ctx.settings,
-                now=ctx.now,
+                entry, recipient=recipient.address, settings=ctx.settings, now=ctx.now
             )
             pending.append(_pending(UNREAD, entry, mail))
     return ctx.sender.send_all(pending)
@@ -86,10 +80,8 @@ def read_receipts(ctx: JobContext) -> SendResult:
             if not wanted:
                 continue
             mail = receipt_mail(
-                adviser=entry.sender,
+                entry,
                 recipient=recipient.address,
-                message_id=entry.message_id,
-                sent=entry.created_at,
                 opened=entry.first_opened_at,
                 settings=ctx.settings,
                 now=ctx.now,

@@ -399,7 +399,8 @@ def compose(
     body = readable_body(text, html)
     if attachments:
         body = multipart("mixed", [body, *attachments])
-    return serialize(sender=sender, to=to, subject=subject, body=body, headers=headers, now=now)
+    mail = serialize(sender=sender, to=to, subject=subject, body=body, headers=headers, now=now)
+    return mail.tobytes()
 
 
 def serialize(
@@ -410,23 +411,11 @@ def serialize(
     body: Part,
     headers: Iterable[tuple[str, str]] = (),
     now: datetime | None = None,
-) -> bytes:
-    """Put the top header fields (Date and Message-ID made here) on a MIME body; CRLF bytes."""
-    return serialize_chunks(
-        sender=sender, to=to, subject=subject, body=body, headers=headers, now=now
-    ).tobytes()
-
-
-def serialize_chunks(
-    *,
-    sender: str,
-    to: str,
-    subject: str,
-    body: Part,
-    headers: Iterable[tuple[str, str]] = (),
-    now: datetime | None = None,
 ) -> Chunks:
-    """`serialize` without joining: the mail as pieces, a large body not copied."""
+    """Put the top header fields (Date and Message-ID made here) on a MIME body.
+
+    The mail comes as CRLF pieces: a large body is not copied (`Chunks.tobytes` joins them).
+    """
     date = format_datetime(now) if now is not None else format_datetime_now()
     domain = domain_of(sender.rpartition("<")[2].strip(">")) or None
     top = [

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import getaddresses
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
@@ -30,10 +30,11 @@ from webcrypt.mail.compose import (
     lf_lines,
     multipart,
     readable_body,
-    serialize_chunks,
+    serialize,
     seven_bit,
     seven_bit_lines,
 )
+from webcrypt.mail.dates import format_day
 from webcrypt.mail.message import decode_text, without_surrogates
 from webcrypt.mail.rendering import language, render_mail, render_template
 from webcrypt.sealing.branding import LOGO_TYPES as LOGO_MIME_TYPES
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from keystore.settings import Settings
     from webcrypt import envelope
     from webcrypt.envelope.header import Header
-    from webcrypt.sealing.keycache import Account
 
 HTML_NAME = "secure.htm"
 NEUTRAL_NAME = "secure-message.dat"
@@ -152,6 +152,48 @@ def attachment_pieces(pieces: Sequence[bytes], *, neutral: bool) -> Part:
     return Part((*fields, disposition), CrlfLines(lines))
 
 
+LANGUAGE_RULE = "\n\n" + "-" * 40 + "\n\n"
+"""What separates the languages of a note written in several."""
+
+
+def branded_note(
+    name: str,
+    langs: Sequence[str],
+    *,
+    adviser: Adviser,
+    settings: Settings,
+    portal_url: str,
+    **context: object,
+) -> tuple[list[str], str, str]:
+    """Render the note ``carrier/<name>`` in each of `langs` with the deployment's branding.
+
+    Returns each language's subject, then the texts and the HTML, one language after the
+    other. Templates get `day` to write a date in their language.
+    """
+    texts, htmls, titles = [], [], []
+    for lang in langs:
+        rendered = render_mail(
+            "carrier",
+            name,
+            lang,
+            sender=adviser.address,
+            sender_name=adviser.name,
+            product_name=settings.product_name,
+            brand_color=settings.brand_color,
+            footer=settings.footer(lang),
+            contact=settings.contact(lang),
+            portal_url=portal_url,
+            day=partial(format_day, lang=lang),
+            **context,
+        )
+        texts.append(rendered.text)
+        # Output of an autoescaped template: already safe HTML.
+        htmls.append(Markup(rendered.html or ""))  # noqa: S704
+        titles.append(rendered.subject)
+    html = render_template("carrier/layout.html", lang=langs[0], title=titles[0], fragments=htmls)
+    return titles, LANGUAGE_RULE.join(texts), html
+
+
 @lru_cache(maxsize=256)
 def readable_parts(
     *,
@@ -165,60 +207,30 @@ def readable_parts(
 ) -> tuple[str, str]:
     """Render the text and HTML note, one language after the other (cached: same inputs,
     same note)."""
-    texts, htmls, titles = [], [], []
-    for lang in langs:
-        rendered = render_mail(
-            "carrier",
-            "carrier",
-            lang,
-            sender=adviser.address,
-            sender_name=adviser.name,
-            product_name=settings.product_name,
-            brand_color=settings.brand_color,
-            logo_src=f"cid:{LOGO_CID}" if _has_logo(settings) else "",
-            footer=settings.footer(lang),
-            contact=settings.contact(lang),
-            portal_url=portal_url,
-            upload_url=f"{portal_url.rstrip('/')}/upload",
-            filename=NEUTRAL_NAME if neutral else HTML_NAME,
-            neutral=neutral,
-            inbox_link=inbox_link,
-            by_thread=by_thread,
-            pin_from=pin_channel(FIRST_CONTACT, settings),
-        )
-        texts.append(rendered.text)
-        # Output of an autoescaped template: already safe HTML.
-        htmls.append(Markup(rendered.html or ""))  # noqa: S704
-        titles.append(rendered.subject)
-    html = render_template("carrier/layout.html", lang=langs[0], title=titles[0], fragments=htmls)
-    return "\n\n----------------------------------------\n\n".join(texts), html
+    _titles, text, html = branded_note(
+        "carrier",
+        langs,
+        adviser=adviser,
+        settings=settings,
+        portal_url=portal_url,
+        logo_src=f"cid:{LOGO_CID}" if _has_logo(settings) else "",
+        upload_url=f"{portal_url.rstrip('/')}/upload",
+        filename=NEUTRAL_NAME if neutral else HTML_NAME,
+        neutral=neutral,
+        inbox_link=inbox_link,
+        by_thread=by_thread,
+        pin_from=pin_channel(FIRST_CONTACT, settings),
+    )
+    return text, html
 
 
 @lru_cache(maxsize=256)
-def _readable_body(
-    *,
-    adviser: Adviser,
-    settings: Settings,
-    portal_url: str,
-    langs: tuple[str, ...],
-    neutral: bool,
-    inbox_link: str = "",
-    by_thread: bool = False,
-) -> Part:
-    """The text and HTML note as a MIME part, encoded once for the same inputs.
+def _readable_body(text: str, html: str, settings: Settings) -> Part:
+    """The text and HTML note as a MIME part, encoded once for the same note.
 
     With a logo, the HTML and the image travel together (multipart/related), the image
     named by its Content-ID.
     """
-    text, html = readable_parts(
-        adviser=adviser,
-        settings=settings,
-        portal_url=portal_url,
-        langs=langs,
-        neutral=neutral,
-        inbox_link=inbox_link,
-        by_thread=by_thread,
-    )
     body = readable_body(text, html)
     if not _has_logo(settings):
         return body
@@ -252,85 +264,63 @@ def carrier_languages(recipient_lang: str | None, default: str) -> list[str]:
     return [first, *(lang for lang in LANGUAGES if lang != first)]
 
 
-def build_carrier(
-    *,
-    adviser: Adviser,
-    to: str,
-    subject: str,
-    attached: Part,
-    neutral: bool,
-    settings: Settings,
-    portal_url: str,
-    recipient_lang: str | None,
-    thread: Sequence[tuple[str, str]] = (),
-    inbox_link: str = "",
-    by_thread: bool = False,
-) -> Chunks:
-    """Build one recipient's carrier mail as CRLF pieces (the attachment's are not joined).
+@dataclass(frozen=True)
+class Cover:
+    """What every mail about a sealed message tells one recipient around it."""
 
-    `inbox_link` (delivery method "both") adds a link to the same message in the secure
-    mailbox. `by_thread` says the message was sealed because it answers a mail the
-    recipient sent from the portal: the note says so, and so does the header
-    ``X-WebCrypt-Trigger``.
-    """
-    langs = carrier_languages(recipient_lang, settings.default_language)
-    readable = _readable_body(
-        adviser=adviser,
-        settings=settings,
-        portal_url=portal_url,
-        langs=tuple(langs),
-        neutral=neutral,
-        inbox_link=inbox_link,
-        by_thread=by_thread,
-    )
-    headers = thread_headers(thread)
-    if by_thread:
-        headers = [*headers, (TRIGGER_HEADER, "thread")]
-    return serialize_chunks(
-        sender=adviser.header(),
-        to=to,
-        subject=subject,
-        body=multipart("mixed", [readable, attached]),
-        headers=headers,
-    )
+    adviser: Adviser
+    to: str
+    subject: str
+    settings: Settings
+    portal_url: str
+    recipient_lang: str | None
+    thread: Sequence[tuple[str, str]] = ()
+
+    def languages(self) -> tuple[str, ...]:
+        """The languages the mail is written in (see `carrier_languages`)."""
+        return tuple(carrier_languages(self.recipient_lang, self.settings.default_language))
 
 
 def carrier_for(
-    *,
+    cover: Cover,
     sealed: envelope.SealedMessage,
+    *,
     address: str,
     neutral: bool,
-    adviser: Adviser,
-    to: str,
-    subject: str,
-    settings: Settings,
-    portal_url: str,
-    recipient: Account,
-    thread: Sequence[tuple[str, str]],
     inbox_link: str = "",
     by_thread: bool = False,
 ) -> Chunks:
     """Build one recipient's carrier from the sealed message (called just before relaying).
 
-    The carrier comes in pieces that share the sealed payload: it costs no copy of the
+    The carrier comes in CRLF pieces that share the sealed payload: it costs no copy of the
     envelope, whatever the number of recipients; the relay writes the pieces out.
     `inbox_link` (delivery method "both") adds a link to the same message in the secure
-    mailbox.
+    mailbox. `by_thread` says the message was sealed because it answers a mail the
+    recipient sent from the portal: the note says so, and so does the header
+    ``X-WebCrypt-Trigger``.
     """
-    lang = recipient.language or settings.default_language
-    part = attachment_pieces(_attachment(sealed, address, neutral, settings, lang), neutral=neutral)
-    return build_carrier(
-        adviser=adviser,
-        to=to,
-        subject=subject,
-        attached=part,
-        neutral=neutral,
+    settings = cover.settings
+    lang = cover.recipient_lang or settings.default_language
+    pieces = _attachment(sealed, address, neutral, settings, lang)
+    text, html = readable_parts(
+        adviser=cover.adviser,
         settings=settings,
-        portal_url=portal_url,
-        recipient_lang=recipient.language,
-        thread=thread,
+        portal_url=cover.portal_url,
+        langs=cover.languages(),
+        neutral=neutral,
         inbox_link=inbox_link,
         by_thread=by_thread,
+    )
+    readable = _readable_body(text, html, settings)
+    headers = thread_headers(cover.thread)
+    if by_thread:
+        headers = [*headers, (TRIGGER_HEADER, "thread")]
+    return serialize(
+        sender=cover.adviser.header(),
+        to=cover.to,
+        subject=cover.subject,
+        body=multipart("mixed", [readable, attachment_pieces(pieces, neutral=neutral)]),
+        headers=headers,
     )
 
 

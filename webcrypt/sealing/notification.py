@@ -10,17 +10,14 @@ same branding as the carrier mail.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from webcrypt.mail.compose import readable_body, serialize
-from webcrypt.mail.dates import format_day
-from webcrypt.mail.rendering import render_mail, render_template
-from webcrypt.sealing.carrier import Adviser, carrier_languages, thread_headers
+from webcrypt.sealing.carrier import Adviser, Cover, branded_note, thread_headers
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -56,72 +53,48 @@ def _parts(
     langs: tuple[str, ...],
 ) -> tuple[str, str, str]:
     """Render subject, text and HTML, one language after the other, with `_SLOT` as link."""
-    texts, htmls, titles = [], [], []
-    for lang in langs:
-        rendered = render_mail(
-            "carrier",
-            "mailbox",
-            lang,
-            sender=adviser.address,
-            sender_name=adviser.name,
-            product_name=settings.product_name,
-            brand_color=settings.brand_color,
-            logo_data_uri=settings.logo_data_uri,
-            footer=settings.footer(lang),
-            contact=settings.contact(lang),
-            portal_url=portal_url,
-            host=portal_host(portal_url),
-            link=_SLOT,
-            subject=subject,
-            expires=format_day(expires, lang),
-        )
-        texts.append(rendered.text)
-        # Output of an autoescaped template: already safe HTML.
-        htmls.append(Markup(rendered.html or ""))  # noqa: S704
-        titles.append(rendered.subject)
-    html = render_template("carrier/layout.html", lang=langs[0], title=titles[0], fragments=htmls)
-    title = " / ".join(dict.fromkeys(titles))
-    return title, "\n\n----------------------------------------\n\n".join(texts), html
-
-
-def notification_mail(
-    *,
-    adviser: Adviser,
-    to: str,
-    entry_id: str,
-    subject: str,
-    expires: datetime,
-    settings: Settings,
-    portal_url: str,
-    recipient_lang: str | None,
-    show_subject: bool,
-    thread: Sequence[tuple[str, str]] = (),
-) -> bytes:
-    """Build the notification for one stored message as CRLF bytes.
-
-    `subject` is the message's subject; it appears only when `show_subject` is true.
-    """
-    langs = carrier_languages(recipient_lang, settings.default_language)
-    shown = subject if show_subject else ""
-    title, text, html = _parts(
+    titles, text, html = branded_note(
+        "mailbox",
+        langs,
         adviser=adviser,
         settings=settings,
         portal_url=portal_url,
+        logo_data_uri=settings.logo_data_uri,
+        host=portal_host(portal_url),
+        link=_SLOT,
+        subject=subject,
+        expires=expires,
+    )
+    return " / ".join(dict.fromkeys(titles)), text, html
+
+
+def notification_mail(
+    cover: Cover, *, entry_id: str, expires: datetime, show_subject: bool
+) -> bytes:
+    """Build the notification for one stored message as CRLF bytes.
+
+    The message's subject (`cover.subject`) appears only when `show_subject` is true.
+    """
+    shown = cover.subject if show_subject else ""
+    title, text, html = _parts(
+        adviser=cover.adviser,
+        settings=cover.settings,
+        portal_url=cover.portal_url,
         subject=shown,
         expires=expires.replace(hour=0, minute=0, second=0, microsecond=0),
-        langs=tuple(langs),
+        langs=cover.languages(),
     )
-    link = inbox_url(portal_url, entry_id)
+    link = inbox_url(cover.portal_url, entry_id)
     text = text.replace(_SLOT, link)
     html = html.replace(_SLOT, str(escape(link)))
     return serialize(
-        sender=adviser.header(),
-        to=to,
+        sender=cover.adviser.header(),
+        to=cover.to,
         subject=f"{title}: {shown}" if shown else title,
         body=readable_body(text, html),
         headers=[
-            *thread_headers(thread),
+            *thread_headers(cover.thread),
             ("Auto-Submitted", "auto-generated"),
             (NOTIFICATION_HEADER, entry_id),
         ],
-    )
+    ).tobytes()

@@ -72,26 +72,33 @@ def _date(message: MailMessage, fallback: datetime) -> datetime:
 
 
 def summarize(raw: bytes, *, now: datetime) -> Summary:
-    """Describe a message for the inbox list (never raises on malformed headers).
-
-    The attachment count is what the message declares (``Content-Disposition:
-    attachment`` parts), found by one scan of the bytes: a marker, not a MIME parse.
-    """
+    """Describe a message for the inbox list (never raises on malformed headers)."""
     message = MailMessage(raw)
+    return describe(message, message, size=len(raw), now=now)
+
+
+def describe(headers: MailMessage, body: MailMessage, *, size: int, now: datetime) -> Summary:
+    """Describe a message of `size` bytes with the fields of `headers` and the body of `body`.
+
+    The two differ when the header block was rewritten: the body is read where it lies,
+    never joined to the new header block. The attachment count is what the message
+    declares (``Content-Disposition: attachment`` parts), found by one scan of the bytes:
+    a marker, not a MIME parse.
+    """
     name, address = "", ""
     try:
-        pairs = getaddresses([message.get("From")])
+        pairs = getaddresses([headers.get("From")])
     except Exception:  # a malformed From must not stop sealing
         pairs = []
     if pairs:
         name, address = pairs[0]
     return Summary(
-        date=_date(message, now),
+        date=_date(headers, now),
         sender_name=without_surrogates(decode_text(name))[:MAX_TEXT],
         sender_address=without_surrogates(address)[:320],
-        subject=message.subject[:MAX_TEXT],
-        size=len(raw),
-        attachments=_attachments(raw, message.body_start),
+        subject=headers.subject[:MAX_TEXT],
+        size=size,
+        attachments=_attachments(body.raw, body.body_start),
     )
 
 

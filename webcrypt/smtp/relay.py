@@ -26,16 +26,18 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Concatenate, ParamSpec
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from webcrypt.mail.compose import SLICE, Chunks, joined
 from webcrypt.mail.message import DOT_ATOM
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 IDLE_SECONDS = 30.0
 """Pooled connections unused for longer are closed rather than reused."""
@@ -51,6 +53,18 @@ class RelayError(Exception):
         self.reason = reason
         self.temporary = temporary
         self.code = code
+
+
+def _without_blocking(
+    send: Callable[Concatenate[Relay, P], None],
+) -> Callable[Concatenate[Relay, P], Awaitable[None]]:
+    """Return `send` as a coroutine that runs it in the relay's threads."""
+
+    async def in_thread(relay: Relay, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        call = functools.partial(send, relay, *args, **kwargs)
+        await asyncio.get_running_loop().run_in_executor(relay._executor(), call)
+
+    return in_thread
 
 
 class Relay:
@@ -79,23 +93,11 @@ class Relay:
         """Deliver CRLF `data` to at least one recipient (what each relay implements)."""
         raise NotImplementedError
 
-    async def send_async(
-        self,
-        message: bytes | Chunks,
-        *,
-        mail_from: str,
-        rcpt_tos: Sequence[str],
-        crlf_only: bool = False,
-    ) -> None:
-        """Deliver like `send` without blocking the event loop."""
-        loop = asyncio.get_running_loop()
-        call = functools.partial(
-            self.send, message, mail_from=mail_from, rcpt_tos=rcpt_tos, crlf_only=crlf_only
-        )
-        await loop.run_in_executor(self._executor(), call)
-
     def _executor(self) -> ThreadPoolExecutor | None:
         return None
+
+    send_async = _without_blocking(send)
+    """Deliver like `send` without blocking the event loop."""
 
     def close(self) -> None:
         """Release pooled connections and threads."""

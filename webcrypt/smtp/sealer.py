@@ -16,7 +16,7 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import make_msgid
@@ -45,7 +45,7 @@ from webcrypt.mail.message import (
 )
 from webcrypt.mail.mimelimits import MimeLimits
 from webcrypt.notices import deactivated_notice, first_pin_notice, mailbox_full_notice
-from webcrypt.sealing.carrier import Adviser, carrier_for
+from webcrypt.sealing.carrier import Adviser, Cover, carrier_for
 from webcrypt.sealing.keycache import Account, AccountCache
 from webcrypt.sealing.methods import ATTACHMENT, BOTH, HEADER, Method, delivery_method, requested
 from webcrypt.sealing.notification import inbox_url, notification_mail
@@ -58,7 +58,7 @@ from webcrypt.sealing.sms import (
     normalize_phone,
     pin_sms_text,
 )
-from webcrypt.sealing.summary import seal_summary, summarize
+from webcrypt.sealing.summary import Summary, describe, seal_summary
 from webcrypt.smtp.admission import Refusal, adviser_of, over_cap
 from webcrypt.smtp.rules import internal_sender as internal_sender_rule
 from webcrypt.smtp.rules.registry import matching_triggers
@@ -129,11 +129,13 @@ _PASSED_ON = (Refusal, ContentError, KeystoreUnavailable, DatabaseError, OSError
 
 def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str | None) -> bytes:
     """Return the message with the trigger removed from Subject and ``#secure`` from To/Cc."""
-    return rewritten(message, trigger_word=trigger_word, message_id=message_id).tobytes()
+    return (
+        rewritten_header(message, trigger_word=trigger_word, message_id=message_id) + message.body
+    )
 
 
-def rewritten(message: MailMessage, *, trigger_word: str, message_id: str | None) -> Chunks:
-    """`rewrite_headers` in pieces: the new header block, then a view of the body (no copy).
+def rewritten_header(message: MailMessage, *, trigger_word: str, message_id: str | None) -> bytes:
+    """The header block of `rewrite_headers`; the body follows it unchanged.
 
     The adviser's ``X-WebCrypt-Delivery`` and ``X-WebCrypt-Phone`` fields are left out.
 
@@ -160,7 +162,7 @@ def rewritten(message: MailMessage, *, trigger_word: str, message_id: str | None
         if block and not block.endswith((b"\r", b"\n")):
             out.append(line_end)  # a header block that ends the message without a line end
         out.append(b"Message-ID: <" + message_id.encode("ascii") + b">" + line_end)
-    return Chunks([*out, message.body_view])
+    return b"".join(out)
 
 
 def _raw_fields(block: bytes) -> list[bytes]:
@@ -326,13 +328,14 @@ class Sealer:
         if external:
             # Before the expensive work (keystore, sealing): one linear scan of the bytes.
             mimelimits.check(raw, self.limits)
-        inner = rewritten(
+        header = rewritten_header(
             message,
             trigger_word=context.trigger_word,
             message_id=plan.message_id if new_id else None,
         )
+        inner = Chunks([header, message.body_view])  # the body is not copied
         if external:
-            self._seal(plan, message, context, inner, external)
+            self._seal(plan, message, context, inner, MailMessage(header), external)
         if internal:
             # Relayed after the carriers: a carrier that cannot be built or relayed stops the
             # transaction before the internal copy went out, so a retry duplicates less.
@@ -347,6 +350,7 @@ class Sealer:
         message: MailMessage,
         context: Context,
         inner: Chunks,
+        inner_header: MailMessage,
         external: list[str],
     ) -> None:
         # The plan's context already holds the domains and trigger word: one settings snapshot
@@ -392,7 +396,8 @@ class Sealer:
             )
         thread = [(n, message.get(n)) for n in ("In-Reply-To", "References") if message.get(n)]
         methods = self._methods(message, settings, accounts, keys)
-        stored = self._store(plan, inner, sealed, keys, accounts, methods, adviser.address)
+        summary = functools.partial(describe, inner_header, message, size=len(inner), now=now)
+        stored = self._store(plan, summary, sealed, keys, accounts, methods, adviser.address)
         for rcpt in external:
             account, pin = accounts[rcpt]
             shown = strip_secure(rcpt).strip("<>")
@@ -418,19 +423,22 @@ class Sealer:
                 if fallback is None:
                     continue
                 method, entry = fallback, None
+            cover = Cover(
+                adviser=adviser,
+                to=shown,
+                subject=subject,
+                settings=settings,
+                portal_url=self.portal_url,
+                recipient_lang=account.language,
+                thread=thread,
+            )
             if method.attaches:
                 mail: Any = functools.partial(
                     carrier_for,
-                    sealed=sealed,
+                    cover,
+                    sealed,
                     address=key.address,
                     neutral=method.neutral,
-                    adviser=adviser,
-                    to=shown,
-                    subject=subject,
-                    settings=settings,
-                    portal_url=self.portal_url,
-                    recipient=account,
-                    thread=thread,
                     inbox_link=inbox_url(self.portal_url, entry) if entry else "",
                     by_thread=plan.triggers == [THREAD_TRIGGER],
                 )
@@ -439,16 +447,10 @@ class Sealer:
                 assert entry is not None
                 mail = functools.partial(
                     notification_mail,
-                    adviser=adviser,
-                    to=shown,
+                    cover,
                     entry_id=entry,
-                    subject=subject,
                     expires=plan.expires,
-                    settings=settings,
-                    portal_url=self.portal_url,
-                    recipient_lang=account.language,
                     show_subject=bool(self.runtime.config.mailbox.notification_subject),
-                    thread=thread,
                 )
                 kind = "notification"
             plan.add(Outgoing(mail, mail_from, (shown,), kind, crlf_only=True), [rcpt])
@@ -534,7 +536,7 @@ class Sealer:
     def _store(
         self,
         plan: Plan,
-        inner: Chunks,
+        summary: Callable[[], Summary],
         sealed: envelope.SealedMessage | None,
         keys: dict[str, envelope.RecipientKey],
         accounts: dict[str, tuple[Account, str | None]],
@@ -545,7 +547,8 @@ class Sealer:
 
         Part of the delivery, before any reply: a database failure raises (the message is
         deferred); a full mailbox is returned for that recipient. Returns the entry id (or
-        the `MailboxFull`) per envelope recipient.
+        the `MailboxFull`) per envelope recipient. `summary` describes the message for the
+        inbox list (made only when a recipient's method stores).
         """
         storing = [rcpt for rcpt, method in methods.items() if method.stores]
         if not storing or sealed is None:
@@ -554,7 +557,7 @@ class Sealer:
         settings = self.runtime.settings()
         unique = list({keys[rcpt].address: keys[rcpt] for rcpt in storing}.values())
         summaries = seal_summary(
-            summarize(inner.tobytes(), now=plan.created),
+            summary(),
             unique,
             sender=sender,
             message_id=plan.message_id,
