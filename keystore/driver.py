@@ -13,6 +13,7 @@ Keystore turns an unreachable database into `KeystoreUnavailable` and a duplicat
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
@@ -24,6 +25,39 @@ from sqlalchemy.sql import ClauseElement
 
 SQLITE_BEGIN = "BEGIN IMMEDIATE"
 """How every SQLite transaction begins: with the write lock, so that it queues for it."""
+
+
+class WriterQueue:
+    """One writer of this process at a time; an urgent writer goes before those waiting.
+
+    SQLite has one writer at a time, and a writer that finds the database locked sleeps in
+    its busy handler (milliseconds) before trying again: the short transactions of one
+    process queue here instead and follow each other at once. An urgent transaction (the
+    record of a mail the relay just took: until it commits, a crash sends the mail twice)
+    waits only for the one that holds the lock, not for the queue.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._busy = False
+        self._urgent = 0
+
+    @contextmanager
+    def hold(self, *, urgent: bool = False) -> Iterator[None]:
+        """Hold the lock for a transaction; `urgent` overtakes the writers waiting."""
+        with self._condition:
+            self._urgent += urgent
+            try:
+                self._condition.wait_for(lambda: not self._busy and (urgent or not self._urgent))
+            finally:
+                self._urgent -= urgent
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._busy = False
+                self._condition.notify_all()
 
 
 class Prepared:
@@ -87,21 +121,26 @@ class PreparedStatements:
 @contextmanager
 def driver_transaction(
     engine: Engine,
-    writer: AbstractContextManager[object],
+    writers: WriterQueue | None,
     prepared: PreparedStatements,
     *,
     read_only: bool = False,
+    urgent: bool = False,
 ) -> Iterator[DriverTransaction]:
     """Yield a `DriverTransaction` that commits on success and rolls back on error.
 
     Driver errors are raised as SQLAlchemy's (`OperationalError`, `IntegrityError`, ...);
-    a connection the error shows to be broken is dropped from the pool. `read_only` runs
-    the statements without the write lock (on SQLite each reads a consistent snapshot of
-    its own, and waits for no writer).
+    a connection the error shows to be broken is dropped from the pool. A writing
+    transaction queues in `writers` (None: the database queues them itself), an `urgent`
+    one first. `read_only` runs the statements without the write lock (on SQLite each reads
+    a consistent snapshot of its own, and waits for no writer).
     """
     dialect = engine.dialect
     dbapi_error = dialect.loaded_dbapi.Error
-    with nullcontext() if read_only else writer, _checked_out(engine) as connection:
+    writer: AbstractContextManager[object] = (
+        nullcontext() if read_only or writers is None else writers.hold(urgent=urgent)
+    )
+    with writer, _checked_out(engine) as connection:
         cursor = None
         try:
             cursor = connection.cursor()

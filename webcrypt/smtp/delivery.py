@@ -118,6 +118,10 @@ class Delivery:
         sent_bytes = 0
         message = ""
         try:
+            # Before any sealing work: a retry of a transaction whose mails all went out
+            # then only skips them, and the lookup waits for no writer.
+            digest = transaction_digest(raw, mail_from, rcpt_tos)
+            done = self._relayed_before(digest)
             try:
                 plan = self.sealer.plan(raw, mail_from, rcpt_tos, trusted=trusted)
             except Refusal as refusal:
@@ -136,8 +140,8 @@ class Delivery:
                 log.exception("sealing failed")
                 replies = [Outcome("deferred", cause="sealing")] * len(rcpt_tos)
             else:
-                message = transaction_digest(raw, mail_from, rcpt_tos)
-                replies, sent_bytes = self._relay_and_commit(plan, rcpt_tos, message)
+                message = digest
+                replies, sent_bytes = self._relay_and_commit(plan, rcpt_tos, message, done)
         finally:
             metrics.IN_FLIGHT.dec()
         duration = time.monotonic() - started
@@ -145,7 +149,7 @@ class Delivery:
         return replies, message
 
     def _relay_and_commit(
-        self, plan: Plan, rcpt_tos: list[str], message: str
+        self, plan: Plan, rcpt_tos: list[str], message: str, done: set[str]
     ) -> tuple[list[Outcome], int]:
         # Over LMTP each recipient has its own reply, so after a failure the other recipients'
         # mails still go out. Over SMTP one reply covers all: nothing more is sent, so that a
@@ -153,7 +157,6 @@ class Delivery:
         failures: dict[int, Outcome] = {}
         sent_bytes = 0
         parts = part_names(plan)
-        done = self._relayed_before(message)
         for index, mail in enumerate(plan.outgoing):
             if failures and not self.per_recipient:
                 failures[index] = failures[min(failures)]
@@ -259,9 +262,14 @@ class Delivery:
             raise
 
     def _remember(self, message: str, part: str) -> None:
-        """Record that the relay took a part: one insert, committed before anything else."""
+        """Record that the relay took a part: one insert, committed before anything else.
+
+        Urgent: it overtakes the other writes of this process that wait for the keystore's
+        write lock (the ledger entries of messages being sealed, the deletion of answered
+        records), as each moment until it commits is one in which a crash duplicates a mail.
+        """
         try:
-            with self.runtime.keystore.driver_transaction() as transaction:
+            with self.runtime.keystore.driver_transaction(urgent=True) as transaction:
                 record_relayed(transaction, message, [part], self.runtime.clock())
         except DuplicateRecord:
             pass  # recorded by an attempt running at the same time
