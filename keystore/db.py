@@ -168,7 +168,11 @@ class Keystore:
         self.hasher = hasher or Hasher()
         self.engine = make_engine(self.url, **(engine_options or {}))
         self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        self._writers = WriterQueue() if self.url.get_backend_name() == "sqlite" else None
+        self._writers: WriterQueue | None = None
+        if self.url.get_backend_name() == "sqlite":
+            database = self.url.database
+            shared = None if _is_memory_sqlite(self.url) else f"{database}-writer"
+            self._writers = WriterQueue(shared)
         self._prepared = PreparedStatements(self.engine.dialect)
 
     def __repr__(self) -> str:

@@ -13,6 +13,9 @@ Keystore turns an unreachable database into `KeystoreUnavailable` and a duplicat
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -23,24 +26,31 @@ from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import ClauseElement
 
+log = logging.getLogger(__name__)
+
 SQLITE_BEGIN = "BEGIN IMMEDIATE"
 """How every SQLite transaction begins: with the write lock, so that it queues for it."""
 
 
 class WriterQueue:
-    """One writer of this process at a time; an urgent writer goes before those waiting.
+    """One writer at a time; an urgent writer goes before those of its process that wait.
 
     SQLite has one writer at a time, and a writer that finds the database locked sleeps in
-    its busy handler (milliseconds) before trying again: the short transactions of one
-    process queue here instead and follow each other at once. An urgent transaction (the
-    record of a mail the relay just took: until it commits, a crash sends the mail twice)
-    waits only for the one that holds the lock, not for the queue.
+    its busy handler (1, 2, 5, ... up to 100 ms) before trying again, however soon the lock
+    was free. So the short transactions of one process queue here, and with a `lock_file`
+    the processes sharing the database (the filter's workers) queue on it too (`flock`),
+    each following the one before at once. An urgent transaction (the record of a mail the
+    relay just took: until it commits, a crash sends the mail twice) waits only for the
+    writer that holds the lock, not for the others of its process.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lock_file: str | os.PathLike[str] | None = None) -> None:
+        self.lock_file = lock_file
         self._condition = threading.Condition()
         self._busy = False
         self._urgent = 0
+        self._fd = -1
+        self._pid = 0
 
     @contextmanager
     def hold(self, *, urgent: bool = False) -> Iterator[None]:
@@ -53,11 +63,34 @@ class WriterQueue:
                 self._urgent -= urgent
             self._busy = True
         try:
-            yield
+            fd = self._shared_lock()
+            if fd < 0:
+                yield
+            else:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             with self._condition:
                 self._busy = False
                 self._condition.notify_all()
+
+    def _shared_lock(self) -> int:
+        """The lock file of this process (-1: none); a forked worker opens its own."""
+        if self.lock_file is None:
+            return -1
+        if self._pid != os.getpid():
+            # An inherited descriptor would share its lock with the parent: open anew.
+            try:
+                self._fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError as exc:
+                log.warning("cannot open %s (%s): writers queue in SQLite", self.lock_file, exc)
+                self.lock_file = None
+                return -1
+            self._pid = os.getpid()
+        return self._fd
 
 
 class Prepared:
