@@ -7,10 +7,13 @@ taken. The outcomes say what happened; `webcrypt.smtp.handler` turns them into S
 
 Exactly once: each mail the relay took is recorded in the keystore (`keystore.relayed`, a
 digest of the transaction as received and a name for the mail) the moment the relay's 250
-came, before the next mail and before the answer. When the MTA retries a transaction (the
-filter was killed before its 250 reached the MTA, or a later mail of it failed), the mails
-recorded are not sent again: only the time between the relay's 250 and that record's
-commit remains in which a crash duplicates a mail (see docs/operations.md).
+came, before the next mail and before the answer, ahead of the other keystore writes. When
+the MTA retries a transaction (the filter was killed before its 250 reached the MTA, or a
+later mail of it failed), it is looked up before any sealing work and the mails recorded are
+not sent again. A crash duplicates a mail only between the final dot to the relay (from then
+on the relay keeps it) and that record's commit (see docs/operations.md). Recording before
+the dot would not help: a retry could not tell whether the relay had read it, and would have
+to send the mail again to lose nothing.
 """
 
 from __future__ import annotations
