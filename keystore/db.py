@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import threading
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from keystore.driver import (
     SQLITE_BEGIN,
     DriverTransaction,
     PreparedStatements,
+    WriterQueue,
     driver_transaction,
 )
 from keystore.errors import DatabaseError, DuplicateRecord, KeystoreUnavailable
@@ -168,12 +168,11 @@ class Keystore:
         self.hasher = hasher or Hasher()
         self.engine = make_engine(self.url, **(engine_options or {}))
         self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite has one writer at a time, and a writer that finds the database locked
-        # sleeps in its busy handler (milliseconds) before trying again: short transactions
-        # of this process queue here instead and follow each other at once.
-        self._writer: AbstractContextManager[object] = (
-            threading.Lock() if self.url.get_backend_name() == "sqlite" else nullcontext()
-        )
+        self._writers: WriterQueue | None = None
+        if self.url.get_backend_name() == "sqlite":
+            database = self.url.database
+            shared = None if _is_memory_sqlite(self.url) else f"{database}-writer"
+            self._writers = WriterQueue(shared)
         self._prepared = PreparedStatements(self.engine.dialect)
 
     def __repr__(self) -> str:
@@ -194,16 +193,19 @@ class Keystore:
                 raise
 
     @contextmanager
-    def driver_transaction(self, *, read_only: bool = False) -> Iterator[DriverTransaction]:
+    def driver_transaction(
+        self, *, read_only: bool = False, urgent: bool = False
+    ) -> Iterator[DriverTransaction]:
         """Open a transaction on the DBAPI connection: for the filter's per-message statements.
 
-        `read_only` for statements that only read: they take no write lock. See
-        `keystore.driver`; errors surface as the keystore's own.
+        `read_only` for statements that only read: they take no write lock. `urgent` for a
+        write that must commit as soon as it can: it goes before the other writers of this
+        process that wait. See `keystore.driver`; errors surface as the keystore's own.
         """
         with (
             _keystore_errors(),
             driver_transaction(
-                self.engine, self._writer, self._prepared, read_only=read_only
+                self.engine, self._writers, self._prepared, read_only=read_only, urgent=urgent
             ) as transaction,
         ):
             yield transaction

@@ -13,6 +13,10 @@ Keystore turns an unreachable database into `KeystoreUnavailable` and a duplicat
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import logging
+import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
@@ -22,8 +26,71 @@ from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import ClauseElement
 
+log = logging.getLogger(__name__)
+
 SQLITE_BEGIN = "BEGIN IMMEDIATE"
 """How every SQLite transaction begins: with the write lock, so that it queues for it."""
+
+
+class WriterQueue:
+    """One writer at a time; an urgent writer goes before those of its process that wait.
+
+    SQLite has one writer at a time, and a writer that finds the database locked sleeps in
+    its busy handler (1, 2, 5, ... up to 100 ms) before trying again, however soon the lock
+    was free. So the short transactions of one process queue here, and with a `lock_file`
+    the processes sharing the database (the filter's workers) queue on it too (`flock`),
+    each following the one before at once. An urgent transaction (the record of a mail the
+    relay just took: until it commits, a crash sends the mail twice) waits only for the
+    writer that holds the lock, not for the others of its process.
+    """
+
+    def __init__(self, lock_file: str | os.PathLike[str] | None = None) -> None:
+        self.lock_file = lock_file
+        self._condition = threading.Condition()
+        self._busy = False
+        self._urgent = 0
+        self._fd = -1
+        self._pid = 0
+
+    @contextmanager
+    def hold(self, *, urgent: bool = False) -> Iterator[None]:
+        """Hold the lock for a transaction; `urgent` overtakes the writers waiting."""
+        with self._condition:
+            self._urgent += urgent
+            try:
+                self._condition.wait_for(lambda: not self._busy and (urgent or not self._urgent))
+            finally:
+                self._urgent -= urgent
+            self._busy = True
+        try:
+            fd = self._shared_lock()
+            if fd < 0:
+                yield
+            else:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            with self._condition:
+                self._busy = False
+                self._condition.notify_all()
+
+    def _shared_lock(self) -> int:
+        """The lock file of this process (-1: none); a forked worker opens its own."""
+        if self.lock_file is None:
+            return -1
+        if self._pid != os.getpid():
+            # An inherited descriptor would share its lock with the parent: open anew.
+            try:
+                self._fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError as exc:
+                log.warning("cannot open %s (%s): writers queue in SQLite", self.lock_file, exc)
+                self.lock_file = None
+                return -1
+            self._pid = os.getpid()
+        return self._fd
 
 
 class Prepared:
@@ -87,21 +154,26 @@ class PreparedStatements:
 @contextmanager
 def driver_transaction(
     engine: Engine,
-    writer: AbstractContextManager[object],
+    writers: WriterQueue | None,
     prepared: PreparedStatements,
     *,
     read_only: bool = False,
+    urgent: bool = False,
 ) -> Iterator[DriverTransaction]:
     """Yield a `DriverTransaction` that commits on success and rolls back on error.
 
     Driver errors are raised as SQLAlchemy's (`OperationalError`, `IntegrityError`, ...);
-    a connection the error shows to be broken is dropped from the pool. `read_only` runs
-    the statements without the write lock (on SQLite each reads a consistent snapshot of
-    its own, and waits for no writer).
+    a connection the error shows to be broken is dropped from the pool. A writing
+    transaction queues in `writers` (None: the database queues them itself), an `urgent`
+    one first. `read_only` runs the statements without the write lock (on SQLite each reads
+    a consistent snapshot of its own, and waits for no writer).
     """
     dialect = engine.dialect
     dbapi_error = dialect.loaded_dbapi.Error
-    with nullcontext() if read_only else writer, _checked_out(engine) as connection:
+    writer: AbstractContextManager[object] = (
+        nullcontext() if read_only or writers is None else writers.hold(urgent=urgent)
+    )
+    with writer, _checked_out(engine) as connection:
         cursor = None
         try:
             cursor = connection.cursor()

@@ -13,8 +13,10 @@ import time
 
 import pytest
 
+from keystore.relayed import relayed_parts
 from tests.filter.conftest import ADVISER
 from tests.filter.helpers import carriers, lmtp_transaction, rfc5322
+from webcrypt.smtp.delivery import transaction_digest
 
 SECRET = "Confidential figures: 1, 2, 3."
 
@@ -78,6 +80,32 @@ def test_a_partly_relayed_message_sends_only_the_rest_on_retry(harness):
     received = settle(harness, 2)
     assert sorted(m.rcpt_tos[0] for m in carriers(received)) == [first, second]
     assert all(SECRET.encode() not in m.data for m in received)
+
+
+def test_each_mail_is_recorded_after_the_relay_took_it_and_before_anything_else(harness):
+    """The record follows the relay's 250 at once: before the next mail and the answer.
+
+    Not before the final dot: a record of a mail the relay then did not take would make the
+    retry leave it out, a loss.
+    """
+    first, second = "a@cust.example", "b@cust.example"
+    for customer in (first, second):
+        harness.send(offer(customer, 0), to=[customer])
+    harness.sink.wait_for(4)
+    harness.sink.clear()
+    data = offer(f"{first}, {second}")
+    digest = transaction_digest(data, ADVISER, [first, second])
+
+    def recorded() -> int:
+        with harness.runtime.keystore.driver_transaction(read_only=True) as transaction:
+            return len(relayed_parts(transaction, digest))
+
+    at_each_dot: list[int] = []
+    harness.sink.on_data = lambda: at_each_dot.append(recorded())
+    harness.send(data, to=[first, second])
+    assert recorded() == 2  # before the filter's 250
+    assert at_each_dot == [0, 1]
+    assert len(carriers(harness.sink.messages)) == 2
 
 
 def test_lmtp_retry_sends_only_to_the_recipient_that_failed(make_harness):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import stat
 from contextlib import closing
 
@@ -38,6 +39,14 @@ def test_sends_and_reuses_the_connection(sink):
     assert first.data == MESSAGE
     assert first.rcpt_tos == ["b@example.com", "c@example.com"]
     assert first.peer == second.peer
+
+
+def test_the_final_dot_is_not_held_back_for_an_ack(sink):
+    """TCP_NODELAY: the relay has the mail, and answers, without waiting for our ACK timer."""
+    with closing(open_relay(sink.url, timeout=5)) as relay:
+        relay.send(MESSAGE, mail_from="a@bank.example", rcpt_tos=["b@example.com"])
+        (connection, _), *_ = relay._idle
+        assert connection.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
 
 def test_async_send(sink):

@@ -11,6 +11,7 @@ Usage::
     sink.refuse("550 5.1.1 no such user", at="RCPT")
     sink.stall(30)                                # DATA answers only after 30 s (or on stop)
     sink.accept()                                 # back to normal
+    sink.on_data = callback                       # called at each end of data, before the reply
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -73,6 +75,8 @@ class _Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.sink.attempts += 1
+        if self.sink.on_data is not None:
+            self.sink.on_data()
         stall = self.sink._stall_seconds
         if stall:
             release = self.sink._release
@@ -141,6 +145,8 @@ class RecordingSink:
         self.pipelining = pipelining
         self.messages: list[Received] = []
         self.attempts = 0
+        self.on_data: Callable[[], None] | None = None
+        """Called (in the sink's thread) when a message's data is in, before the reply."""
         self._lock = threading.Lock()
         self._replies: dict[str, str] = {}
         self._refuse_addresses: dict[str, str] = {}

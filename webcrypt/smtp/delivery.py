@@ -7,10 +7,13 @@ taken. The outcomes say what happened; `webcrypt.smtp.handler` turns them into S
 
 Exactly once: each mail the relay took is recorded in the keystore (`keystore.relayed`, a
 digest of the transaction as received and a name for the mail) the moment the relay's 250
-came, before the next mail and before the answer. When the MTA retries a transaction (the
-filter was killed before its 250 reached the MTA, or a later mail of it failed), the mails
-recorded are not sent again: only the time between the relay's 250 and that record's
-commit remains in which a crash duplicates a mail (see docs/operations.md).
+came, before the next mail and before the answer, ahead of the other keystore writes. When
+the MTA retries a transaction (the filter was killed before its 250 reached the MTA, or a
+later mail of it failed), it is looked up before any sealing work and the mails recorded are
+not sent again. A crash duplicates a mail only between the final dot to the relay (from then
+on the relay keeps it) and that record's commit (see docs/operations.md). Recording before
+the dot would not help: a retry could not tell whether the relay had read it, and would have
+to send the mail again to lose nothing.
 """
 
 from __future__ import annotations
@@ -118,6 +121,10 @@ class Delivery:
         sent_bytes = 0
         message = ""
         try:
+            # Before any sealing work: a retry of a transaction whose mails all went out
+            # then only skips them, and the lookup waits for no writer.
+            digest = transaction_digest(raw, mail_from, rcpt_tos)
+            done = self._relayed_before(digest)
             try:
                 plan = self.sealer.plan(raw, mail_from, rcpt_tos, trusted=trusted)
             except Refusal as refusal:
@@ -136,8 +143,8 @@ class Delivery:
                 log.exception("sealing failed")
                 replies = [Outcome("deferred", cause="sealing")] * len(rcpt_tos)
             else:
-                message = transaction_digest(raw, mail_from, rcpt_tos)
-                replies, sent_bytes = self._relay_and_commit(plan, rcpt_tos, message)
+                message = digest
+                replies, sent_bytes = self._relay_and_commit(plan, rcpt_tos, message, done)
         finally:
             metrics.IN_FLIGHT.dec()
         duration = time.monotonic() - started
@@ -145,7 +152,7 @@ class Delivery:
         return replies, message
 
     def _relay_and_commit(
-        self, plan: Plan, rcpt_tos: list[str], message: str
+        self, plan: Plan, rcpt_tos: list[str], message: str, done: set[str]
     ) -> tuple[list[Outcome], int]:
         # Over LMTP each recipient has its own reply, so after a failure the other recipients'
         # mails still go out. Over SMTP one reply covers all: nothing more is sent, so that a
@@ -153,7 +160,6 @@ class Delivery:
         failures: dict[int, Outcome] = {}
         sent_bytes = 0
         parts = part_names(plan)
-        done = self._relayed_before(message)
         for index, mail in enumerate(plan.outgoing):
             if failures and not self.per_recipient:
                 failures[index] = failures[min(failures)]
@@ -259,9 +265,14 @@ class Delivery:
             raise
 
     def _remember(self, message: str, part: str) -> None:
-        """Record that the relay took a part: one insert, committed before anything else."""
+        """Record that the relay took a part: one insert, committed before anything else.
+
+        Urgent: it overtakes the other writes of this process that wait for the keystore's
+        write lock (the ledger entries of messages being sealed, the deletion of answered
+        records), as each moment until it commits is one in which a crash duplicates a mail.
+        """
         try:
-            with self.runtime.keystore.driver_transaction() as transaction:
+            with self.runtime.keystore.driver_transaction(urgent=True) as transaction:
                 record_relayed(transaction, message, [part], self.runtime.clock())
         except DuplicateRecord:
             pass  # recorded by an attempt running at the same time
