@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class KeystoreError(Exception):
     """Base class of every keystore error."""
@@ -23,11 +25,29 @@ class MasterKeyError(KeystoreError):
     """The master key is missing, corrupt or unsafely stored; the message says what to do."""
 
 
-class SettingsError(KeystoreError):
-    """One or more settings were rejected; `errors` maps each field to a message."""
+class InvalidValue(ValueError):
+    """A value was refused; `str()` of it is the English message.
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = dict(errors)
+    `template` is that message in English with ``%(name)s`` fields filled from `params`, so a
+    user interface can show it in its own language: the portal's catalogue translates every
+    template (`portal/translations/refresh.py` extracts each ``InvalidValue("...")`` call).
+    """
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template % params if params else template)
+
+
+class SettingsError(KeystoreError):
+    """One or more settings were rejected; `problems` maps each field to why.
+
+    `errors` gives the same in English text, for logs and the command line.
+    """
+
+    def __init__(self, problems: Mapping[str, InvalidValue]) -> None:
+        self.problems = dict(problems)
+        self.errors = {name: str(problem) for name, problem in self.problems.items()}
         fields = ", ".join(f"{name}: {message}" for name, message in sorted(self.errors.items()))
         super().__init__(f"invalid settings ({fields})")
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from keystore.addresses import normalize_address
 from keystore.audit import AuditService
 from keystore.clock import Clock, utcnow
-from keystore.errors import SettingsError
+from keystore.errors import InvalidValue, SettingsError
 from keystore.languages import LANGUAGES
 from keystore.models import SettingValue
 from keystore.values import boolean, choice, domains, integer
@@ -95,14 +95,12 @@ DEFAULTS = Settings()
 def _text(low: int, high: int) -> Callable[[object], str]:
     def check(value: object) -> str:
         if not isinstance(value, str):
-            raise ValueError("must be text")
+            raise InvalidValue("must be text")
         value = value.strip()
+        if low == 0 and len(value) > high:
+            raise InvalidValue("must not be longer than %(high)d characters", high=high)
         if not low <= len(value) <= high:
-            raise ValueError(
-                f"must not be longer than {high} characters"
-                if low == 0
-                else f"must be {low} to {high} characters long"
-            )
+            raise InvalidValue("must be %(low)d to %(high)d characters long", low=low, high=high)
         return value
 
     return check
@@ -110,34 +108,34 @@ def _text(low: int, high: int) -> Callable[[object], str]:
 
 def _word(value: object) -> str:
     if not isinstance(value, str) or not _WORD.match(value.strip()):
-        raise ValueError("must be one word of letters, digits, - or _ (at most 64 characters)")
+        raise InvalidValue("must be one word of letters, digits, - or _ (at most 64 characters)")
     return value.strip()
 
 
 def _optional_address(value: object) -> str:
     if not isinstance(value, str):
-        raise ValueError("must be text")
+        raise InvalidValue("must be text")
     if not value.strip():
         return ""
     try:
         return normalize_address(value)
     except ValueError:
-        raise ValueError("must be one mail address such as helpdesk@bank.example") from None
+        raise InvalidValue("must be one mail address such as helpdesk@bank.example") from None
 
 
 def _color(value: object) -> str:
     if not isinstance(value, str) or not _COLOR.match(value.strip()):
-        raise ValueError("must be a colour like #1f4e79")
+        raise InvalidValue("must be a colour like #1f4e79")
     return value.strip().lower()
 
 
 def _logo(value: object) -> bytes:
     if not isinstance(value, (bytes, bytearray)):
-        raise ValueError("must be image data")
+        raise InvalidValue("must be image data")
     if len(value) > MAX_LOGO_BYTES:
-        raise ValueError(f"must be at most {MAX_LOGO_BYTES // 1024} KB")
+        raise InvalidValue("must be at most %(kb)d KB", kb=MAX_LOGO_BYTES // 1024)
     if value and not any(bytes(value).startswith(magic) for magic in LOGO_TYPES.values()):
-        raise ValueError("must be a PNG or JPEG image")
+        raise InvalidValue("must be a PNG or JPEG image")
     return bytes(value)
 
 
@@ -184,29 +182,37 @@ VALIDATORS: dict[str, Callable[[object], Any]] = {
 assert set(VALIDATORS) == set(FIELDS)
 
 
-def _cross_check(settings: Settings) -> dict[str, str]:
+def _cross_check(settings: Settings) -> dict[str, InvalidValue]:
     """Check rules that involve more than one field."""
-    errors: dict[str, str] = {}
-    if settings.expiry_notice_days >= settings.message_expiry_days:
-        errors["expiry_notice_days"] = "must be less than message_expiry_days"
-    if settings.inactivity_notice_days >= settings.inactivity_days:
-        errors["inactivity_notice_days"] = "must be less than inactivity_days"
+    errors: dict[str, InvalidValue] = {}
+    for name, other in (
+        ("expiry_notice_days", "message_expiry_days"),
+        ("inactivity_notice_days", "inactivity_days"),
+    ):
+        if getattr(settings, name) >= getattr(settings, other):
+            errors[name] = InvalidValue("must be less than %(other)s", other=other)
     both = set(settings.mailbox_domains) & set(settings.both_domains)
     if both:
-        errors["both_domains"] = "lists domains that mailbox_domains lists: " + ", ".join(
-            sorted(both)
+        errors["both_domains"] = InvalidValue(
+            "lists domains that %(other)s lists: %(domains)s",
+            other="mailbox_domains",
+            domains=", ".join(sorted(both)),
         )
-    if settings.mailbox_quota < settings.max_message_size:
-        errors["mailbox_quota"] = "must be at least max_message_size"
-    if settings.ledger_retention_days < settings.message_expiry_days:
-        errors["ledger_retention_days"] = "must be at least message_expiry_days"
+    for name, other in (
+        ("mailbox_quota", "max_message_size"),
+        ("ledger_retention_days", "message_expiry_days"),
+    ):
+        if getattr(settings, name) < getattr(settings, other):
+            errors[name] = InvalidValue("must be at least %(other)s", other=other)
     for name in ("first_contact_pin", "reset_pin"):
         if getattr(settings, name) == "helpdesk" and not settings.pin_helpdesk:
-            errors["pin_helpdesk"] = f"must be set when {name} is helpdesk"
+            errors["pin_helpdesk"] = InvalidValue(
+                "must be set when %(other)s is helpdesk", other=name
+            )
     if bool(settings.logo_png) != bool(settings.logo_mime):
-        errors["logo_mime"] = "must be set together with logo_png"
+        errors["logo_mime"] = InvalidValue("must be set together with %(other)s", other="logo_png")
     elif settings.logo_png and not settings.logo_png.startswith(LOGO_TYPES[settings.logo_mime]):
-        errors["logo_mime"] = "does not match the image data"
+        errors["logo_mime"] = InvalidValue("does not match the image data")
     return errors
 
 
@@ -225,16 +231,16 @@ def _decode(name: str, text: str) -> Any:
 
 def _apply(current: Settings, changes: Mapping[str, object]) -> Settings:
     """Return `current` with `changes` validated and applied, or raise SettingsError."""
-    errors: dict[str, str] = {}
+    errors: dict[str, InvalidValue] = {}
     values: dict[str, Any] = {}
     for name, raw in changes.items():
         if name not in VALIDATORS:
-            errors[name] = "unknown setting"
+            errors[name] = InvalidValue("unknown setting")
             continue
         try:
             values[name] = VALIDATORS[name](raw)
         except ValueError as exc:
-            errors[name] = str(exc)
+            errors[name] = exc if isinstance(exc, InvalidValue) else InvalidValue(str(exc))
     if errors:
         raise SettingsError(errors)
     result = dataclasses.replace(current, **values)

@@ -1,7 +1,8 @@
 """Typed values from text or JSON, shared by the configuration file and the admin settings.
 
-Each parser returns the value in the form the gateway compares it in, or raises ValueError
-with a message that says what is allowed (the caller adds which option it was).
+Each parser returns the value in the form the gateway compares it in, or raises
+`keystore.errors.InvalidValue` with a message that says what is allowed (the caller adds which
+option it was; the admin pages show the message in the admin's language).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from keystore.addresses import canonical_domain
+from keystore.errors import InvalidValue
 
 _DOMAIN_LABEL = re.compile(r"^(?!-)[\w\-]{1,63}(?<!-)$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -21,15 +23,15 @@ def integer(low: int, high: int | None = None) -> Callable[[object], int]:
 
     def parse(value: object) -> int:
         if isinstance(value, bool):
-            raise ValueError("must be a whole number")
+            raise InvalidValue("must be a whole number")
         if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
             value = int(value)
         if not isinstance(value, int):
-            raise ValueError("must be a whole number")
+            raise InvalidValue("must be a whole number")
+        if value < low and high is None:
+            raise InvalidValue("must be at least %(low)d", low=low)
         if value < low or (high is not None and value > high):
-            raise ValueError(
-                f"must be at least {low}" if high is None else f"must be between {low} and {high}"
-            )
+            raise InvalidValue("must be between %(low)d and %(high)d", low=low, high=high)
         return value
 
     return parse
@@ -40,7 +42,7 @@ def choice(*allowed: str) -> Callable[[object], str]:
 
     def parse(value: object) -> str:
         if value not in allowed:
-            raise ValueError("must be one of: " + ", ".join(allowed))
+            raise InvalidValue("must be one of: %(choices)s", choices=", ".join(allowed))
         return str(value)
 
     return parse
@@ -52,7 +54,7 @@ def boolean(value: object) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise ValueError("must be true or false")
+    raise InvalidValue("must be true or false")
 
 
 def domains(value: object) -> tuple[str, ...]:
@@ -64,12 +66,12 @@ def domains(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [part for part in re.split(r"[\s,]+", value) if part]
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise ValueError("must be a list of domain names")
+        raise InvalidValue("must be a list of domain names")
     result: list[str] = []
     for raw in value:
         labels = canonical_domain(raw).split(".")
         if not all(_DOMAIN_LABEL.match(label) for label in labels):
-            raise ValueError(f"{raw!r} is not a domain name")
+            raise InvalidValue("%(domain)s is not a domain name", domain=repr(raw))
         name = ".".join(labels)
         if name not in result:
             result.append(name)

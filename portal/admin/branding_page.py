@@ -24,7 +24,7 @@ from portal.admin import bp
 from portal.admin.access import require, services
 from portal.admin.forms import BareForm, LogoForm
 from portal.admin.previews import carrier_parts, portal_preview, secure_htm_preview
-from portal.admin.settings_page import Field, save
+from portal.admin.settings_page import Field, field_errors, save
 from portal.security import use_policy
 
 FIELDS: tuple[Field, ...] = (
@@ -115,7 +115,7 @@ def branding() -> ResponseReturnValue:
             try:
                 save(draft)
             except SettingsError as exc:
-                errors = exc.errors
+                errors = field_errors(exc)
                 status = 400
             else:
                 flash(_("Corporate identity saved."), "success")
@@ -163,7 +163,7 @@ def upload_logo() -> ResponseReturnValue:
     try:
         save({"logo_png": data, "logo_mime": logo_type(data)})
     except SettingsError as exc:
-        flash("; ".join(exc.errors.values()), "error")
+        flash("; ".join(field_errors(exc).values()), "error")
         return redirect(url_for("admin.branding"))
     flash(_("The logo is saved."), "success")
     return redirect(url_for("admin.branding"))

@@ -212,6 +212,11 @@ def save(values: Mapping[str, object]) -> Any:
     return saved
 
 
+def field_errors(exc: SettingsError) -> dict[str, str]:
+    """Return why each refused field was refused, in the admin's language."""
+    return {name: _(problem.template, **problem.params) for name, problem in exc.problems.items()}
+
+
 def domains_in_force(found: InternalDomains) -> str:
     """Say which internal domains the filter and the portal use, and where they come from."""
     if found.source == "settings":
@@ -251,7 +256,7 @@ def settings_page() -> ResponseReturnValue:
         try:
             save(values)
         except SettingsError as exc:
-            errors = exc.errors
+            errors = field_errors(exc)
         else:
             flash(_("Settings saved. Every instance uses them within a minute."), "success")
             return redirect(url_for("admin.settings_page"))

@@ -20,11 +20,13 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent
 PORTAL = ROOT.parent
+KEYSTORE = PORTAL.parent / "keystore"
+"""The keystore's validation messages (`keystore.errors.InvalidValue`) are shown on admin pages."""
 LANGUAGES = ("de",)
 
 
 def extract(template: Path = ROOT / "messages.pot") -> Catalog:
-    """Extract every translatable string of the portal into `template` (messages.pot)."""
+    """Extract every translatable string of the portal and the keystore into `template`."""
     subprocess.run(  # noqa: S603 - our own pybabel, fixed arguments
         [
             str(Path(sys.executable).with_name("pybabel")),
@@ -37,9 +39,12 @@ def extract(template: Path = ROOT / "messages.pot") -> Catalog:
             "_l",
             "-k",
             "lazy_gettext",
+            "-k",
+            "InvalidValue",
             "-o",
             str(template),
             str(PORTAL),
+            str(KEYSTORE),
         ],
         check=True,
         capture_output=True,

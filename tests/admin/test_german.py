@@ -12,8 +12,11 @@ import re
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 
+from keystore.errors import InvalidValue
+from keystore.settings import VALIDATORS
 from tests.admin.conftest import account_id, post_form, text_of, without_adviser
 from tests.admin.test_reset import portal_relaying_to
 from tests.portal.conftest import update_settings
@@ -22,6 +25,8 @@ from tests.support.components import free_port
 from webcrypt.runtime import Runtime
 
 ADMIN_PACKAGE = Path(__file__).parents[2] / "portal" / "admin"
+KEYSTORE_PACKAGE = Path(__file__).parents[2] / "keystore"
+CATALOGUE = Path(__file__).parents[2] / "portal/translations/de/LC_MESSAGES/messages.po"
 #: Text in admin templates that is the same in every language.
 UNTRANSLATED = {"English", "Deutsch", "secure.htm", "MB"}
 
@@ -69,6 +74,70 @@ def test_every_admin_template_text_is_translated() -> None:
         for words in re.findall(r'\b(?:hint|label|title)="([^"{]*[A-Za-z]{2,}[^"]*)"', template):
             untranslated.append(f"{path.name}: {words!r}")
     assert untranslated == []
+
+
+def german_catalogue() -> dict[str, str]:
+    with CATALOGUE.open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle, locale="de") if isinstance(m.id, str)}
+
+
+def validation_templates() -> dict[str, str]:
+    """Return every message template the keystore's validators give, with where it is."""
+    found = {}
+    for path in sorted(KEYSTORE_PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            # `InvalidValue(str(exc))` passes on another module's message as it is.
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", "") == "InvalidValue"
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                found[node.args[0].value] = f"{path.name}:{node.lineno}"
+    return found
+
+
+def placeholders(text: str) -> set[str]:
+    return set(re.findall(r"%\((\w+)\)[sd]", text))
+
+
+def test_every_validation_message_of_the_keystore_is_translated() -> None:
+    """The settings and branding pages show these messages to a German admin in German."""
+    templates = validation_templates()
+    assert "must be a colour like #1f4e79" in templates
+    assert "must be between %(low)d and %(high)d" in templates
+    german = german_catalogue()
+    untranslated = [
+        f"{where}: {template!r}"
+        for template, where in templates.items()
+        if not german.get(template) or placeholders(german[template]) != placeholders(template)
+    ]
+    assert untranslated == [], "run portal/translations/refresh.py and translate"
+
+
+def test_the_validators_raise_only_messages_that_can_be_translated() -> None:
+    """A plain ValueError would reach a German admin in English."""
+    plain = []
+    for name in ("values.py", "settings.py"):
+        path = KEYSTORE_PACKAGE / name
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Raise)
+                and isinstance(node.exc, ast.Call)
+                and getattr(node.exc.func, "id", "") == "ValueError"
+            ):
+                plain.append(f"{name}:{node.lineno}")
+    assert plain == []
+    german = german_catalogue()
+    refused = 0
+    for name, validator in VALIDATORS.items():
+        for value in (object(), "x" * 3000, "-1", "not valid !", b"GIF89a", b"\x89PNG" * 60000):
+            try:
+                validator(value)
+            except InvalidValue as exc:
+                refused += 1
+                text = german.get(exc.template, "")
+                assert text % exc.params if exc.params else text, (name, exc.template)
+    assert refused > len(VALIDATORS)
 
 
 def test_the_phone_page_speaks_german(german: FlaskClient, customer: int) -> None:

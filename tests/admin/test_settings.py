@@ -108,6 +108,21 @@ def post_branding(client: FlaskClient, **changes: Any) -> Any:
     return client.post("/admin/branding", data=branding_form(client, **changes, save="1"))
 
 
+def refused(response: Any, field: str, runtime: Runtime) -> str:
+    """Return the error shown for `field`, after checking that it names the field's input
+    and that nothing was stored."""
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    error = re.search(rf'<p class="error-text" id="{field}-error">([^<]*)</p>', html)
+    assert error, f"no error shown for {field}"
+    described = re.search(rf'id="{field}" name="{field}"[^>]*aria-describedby="([^"]*)"', html)
+    assert described, f"{field} is not described by anything"
+    assert f"{field}-error" in described.group(1).split()
+    assert "settings.update" not in [a for a, _, _ in audit_actions(runtime)]
+    assert runtime.settings().product_name == "WebCrypt"
+    return html_module.unescape(error.group(1))
+
+
 POST = {"settings": submit, "branding": post_branding}
 """How each page's form is posted with changed fields."""
 
@@ -144,18 +159,90 @@ def test_validation_errors_are_shown_per_field(
 ) -> None:
     """On the settings and the branding page alike."""
     response = POST[form](admin_client, **{field: value})
-    assert response.status_code == 400
-    html = response.get_data(as_text=True)
-    error = re.search(rf'<p class="error-text" id="{field}-error">([^<]*)</p>', html)
-    assert error, f"no error shown for {field}"
-    assert message in error.group(1)
-    described = re.search(rf'id="{field}" name="{field}"[^>]*aria-describedby="([^"]*)"', html)
-    assert described, f"{field} is not described by anything"
-    assert f"{field}-error" in described.group(1).split()
+    assert message in refused(response, field, runtime)
     assert "Nothing was saved" in text_of(response)
-    # The typed value is kept in the form, and nothing was stored.
-    assert "settings.update" not in [a for a, _, _ in audit_actions(runtime)]
-    assert runtime.settings().product_name == "WebCrypt"
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "value", "english", "german"),
+    [
+        ("settings", "trigger_word", "two words", "must be one word", "muss ein Wort aus"),
+        ("settings", "max_message_size", "ten", "must be a whole number", "muss eine ganze Zahl"),
+        (
+            "settings",
+            "message_expiry_days",
+            "0",
+            "must be between 1 and 3650",
+            "muss zwischen 1 und 3650 liegen",
+        ),
+        (
+            "settings",
+            "expiry_notice_days",
+            "30",
+            "must be less than message_expiry_days",
+            "muss kleiner sein als message_expiry_days",
+        ),
+        (
+            "settings",
+            "internal_domains",
+            "bank..example",
+            "'bank..example' is not a domain name",
+            "'bank..example' ist kein Domainname",
+        ),
+        (
+            "settings",
+            "pin_helpdesk",
+            "not an address",
+            "must be one mail address such as helpdesk@bank.example",
+            "muss eine E-Mail-Adresse sein, etwa helpdesk@bank.example",
+        ),
+        (
+            "settings",
+            "default_language",
+            "fr",
+            "must be one of: en, de",
+            "muss einer dieser Werte sein: en, de",
+        ),
+        (
+            "branding",
+            "brand_color",
+            "red",
+            "must be a colour like #1f4e79",
+            "muss eine Farbe wie #1f4e79 sein",
+        ),
+        (
+            "branding",
+            "product_name",
+            "",
+            "must be 1 to 64 characters long",
+            "muss 1 bis 64 Zeichen lang sein",
+        ),
+        (
+            "branding",
+            "footer_de",
+            "x" * 2001,
+            "must not be longer than 2000 characters",
+            "darf höchstens 2000 Zeichen lang sein",
+        ),
+    ],
+)
+def test_a_german_admin_is_told_why_in_german(
+    admin_client: FlaskClient,
+    runtime: Runtime,
+    form: str,
+    field: str,
+    value: str,
+    english: str,
+    german: str,
+) -> None:
+    admin_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de-DE,de;q=0.9"
+    response = POST[form](admin_client, **{field: value})
+    shown = refused(response, field, runtime)
+    assert german in shown
+    assert english not in shown
+    assert "Nichts wurde gespeichert" in text_of(response)
+    admin_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-GB,en;q=0.8"
+    assert english in refused(POST[form](admin_client, **{field: value}), field, runtime)
 
 
 def test_nothing_is_saved_when_one_field_is_wrong(

@@ -120,6 +120,24 @@ def test_every_invalid_field_is_reported_and_nothing_is_stored(keystore: Keystor
         assert service.get().trigger_word == "WebCrypt"
 
 
+def test_a_refusal_gives_english_text_and_a_template_to_translate(keystore: Keystore) -> None:
+    with keystore.session() as session:
+        service = keystore.settings(session)
+        with pytest.raises(SettingsError) as info:
+            service.update({"lockout_minutes": 0, "expiry_notice_days": 30}, actor="a")
+        with pytest.raises(SettingsError) as crossed:
+            service.update({"expiry_notice_days": 30}, actor="a")
+    assert info.value.errors == {"lockout_minutes": "must be between 1 and 10080"}
+    problem = info.value.problems["lockout_minutes"]
+    assert (problem.template, problem.params) == (
+        "must be between %(low)d and %(high)d",
+        {"low": 1, "high": 10080},
+    )
+    assert str(info.value) == "invalid settings (lockout_minutes: must be between 1 and 10080)"
+    assert crossed.value.errors == {"expiry_notice_days": "must be less than message_expiry_days"}
+    assert crossed.value.problems["expiry_notice_days"].params == {"other": "message_expiry_days"}
+
+
 def test_logo(keystore: Keystore) -> None:
     with keystore.session() as session:
         keystore.settings(session).update({"logo_png": PNG, "logo_mime": "image/png"}, actor="a")

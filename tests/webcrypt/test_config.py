@@ -78,6 +78,16 @@ def test_wrong_value_names_key_and_what_is_allowed(
     assert allowed in str(info.value)
 
 
+def test_the_shared_validators_speak_english_in_the_file() -> None:
+    """The admin pages translate these messages; the configuration file keeps them in English."""
+    with pytest.raises(ConfigError) as info:
+        load_config(environ={"WEBCRYPT_FILTER_MAX_TRANSACTIONS": "0"})
+    assert "max_transactions = '0' is not allowed (must be between 1 and 1000)" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load_config(environ={"WEBCRYPT_FILTER_INTERNAL_DOMAINS": "bank..example"})
+    assert "('bank..example' is not a domain name)" in str(info.value)
+
+
 def test_unknown_key_and_section_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"unknown key filter\.lisen.*listen"):
         load_config(write(tmp_path, '[filter]\nlisen = "x"\n'), environ={})
