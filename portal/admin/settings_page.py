@@ -116,7 +116,7 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
                 choices=(
                     ("all", _l("all messages")),
                     ("unread", _l("unread messages")),
-                    ("never", "none"),
+                    ("never", _l("none")),
                 ),
             ),
             Field("unread_notice_days", _l("Tell the adviser when unread after (days)"), "number"),
