@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite: keystore databases on SQLite, PostgreSQL and MariaDB.
 
-Also compiles each Flask template once per test process (`SharedTemplateCode`).
+Also compiles each Flask template once per test process (`SharedTemplateCode`), and starts
+the slow tests first (`pytest_collection_modifyitems`).
 """
 
 from __future__ import annotations
@@ -168,6 +169,30 @@ def keystore_url(
 def sqlite_keystore_url(tmp_path: Path) -> str:
     """A keystore database URL on a fresh SQLite file (for tests that need only one backend)."""
     return f"sqlite:///{tmp_path / 'keystore.db'}"
+
+
+LONG_RUNNING_MARKS = ("browser", "postfix", "databases")
+"""Marks of tests that take seconds each, though fewer than those marked `slow`."""
+
+
+def _start_rank(item: pytest.Item) -> int:
+    """0 for a test marked slow, 1 for one that drives a browser, Postfix or a database
+    server, 2 for the rest."""
+    if item.get_closest_marker("slow"):
+        return 0
+    if any(item.get_closest_marker(name) for name in LONG_RUNNING_MARKS):
+        return 1
+    return 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the slow tests first, so that no worker is left running a long one on its own
+    while the others have finished (the `worksteal` scheduler then evens out the rest).
+
+    The sort is stable: within each rank, the order pytest chose to share fixtures stays.
+    """
+    items.sort(key=_start_rank)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
