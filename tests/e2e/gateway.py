@@ -12,10 +12,11 @@ import atexit
 import contextlib
 import re
 import shutil
+import signal
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -72,6 +73,8 @@ class Gateway:
         env.update(settings)
         self.env = clean_environment(**env)
         self.processes: list[WebcryptProcess] = []
+        self._starting: list[Callable[[], None]] = []
+        """How to wait for each process started but not yet known to serve."""
         self._count = 0
 
     def init(self) -> None:
@@ -99,24 +102,39 @@ class Gateway:
                 source.backup(copy)
             _SQLITE_TEMPLATE.append(template)
 
-    def filter(self, port: int | None = None, **env: str) -> WebcryptProcess:
-        """Start `webcrypt filter` on `port` (default: the configured listen address)."""
+    def filter(self, port: int | None = None, *, wait: bool = True, **env: str) -> WebcryptProcess:
+        """Start `webcrypt filter` on `port` (default: the configured listen address); with
+        `wait`, return once it answers SMTP, else at once (then call `ready`)."""
         extra = dict(env)
         if port is not None:
             extra["WEBCRYPT_FILTER_LISTEN"] = f"127.0.0.1:{port}"
         listen = extra.get("WEBCRYPT_FILTER_LISTEN") or self._configured_listen()
         process = self._process(["filter"], extra).start()
-        process.wait_smtp(int(listen.rpartition(":")[2]), timeout=60)
+        self._starting.append(lambda: process.wait_smtp(int(listen.rpartition(":")[2]), timeout=60))
+        if wait:
+            self.ready()
         return process
 
-    def portal(self, port: int | None = None, **env: str) -> tuple[WebcryptProcess, str]:
-        """Start `webcrypt portal` (on a free port by default); return it and its base URL."""
+    def portal(
+        self, port: int | None = None, *, wait: bool = True, **env: str
+    ) -> tuple[WebcryptProcess, str]:
+        """Start `webcrypt portal` (on a free port by default); return it and its base URL.
+
+        With `wait` it answers /healthz by then, else call `ready` before using it.
+        """
         port = port or free_port()
         process = self._process(["portal"], {"WEBCRYPT_PORTAL_LISTEN": f"127.0.0.1:{port}", **env})
         process.start()
         base = f"http://127.0.0.1:{port}"
-        process.wait_http(f"{base}/healthz", timeout=60)
+        self._starting.append(lambda: process.wait_http(f"{base}/healthz", timeout=60))
+        if wait:
+            self.ready()
         return process, base
+
+    def ready(self) -> None:
+        """Wait until every process started without waiting serves."""
+        while self._starting:
+            self._starting.pop(0)()
 
     def _configured_listen(self) -> str:
         config = self.env.get("WEBCRYPT_CONFIG")
@@ -137,7 +155,14 @@ class Gateway:
         return "\n".join(f"--- {p.args} ---\n{p.log()[-3000:]}" for p in self.processes)
 
     def stop(self) -> None:
-        """Stop every process that is still running."""
+        """Stop every process that is still running.
+
+        All get SIGTERM at once and drain side by side; then each is waited for (and killed
+        when it takes longer than ten seconds). A process ignores any further SIGTERM.
+        """
+        for process in self.processes:
+            if process.alive():
+                process.signal(signal.SIGTERM)
         for process in self.processes:
             process.stop(timeout=10)
 

@@ -86,9 +86,11 @@ def cluster(
         try:
             gateway.init()
             ports = [free_port(), free_port()]
+            # Started side by side, as behind a load balancer, then waited for.
             for port in ports:
-                gateway.filter(port)
-            portals = [gateway.portal()[1] for _ in range(2)]
+                gateway.filter(port, wait=False)
+            portals = [gateway.portal(wait=False)[1] for _ in range(2)]
+            gateway.ready()
             yield Cluster(gateway, sink, ports, portals)
         finally:
             gateway.stop()

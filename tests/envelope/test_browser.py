@@ -43,7 +43,7 @@ class Recorder(BaseHTTPRequestHandler):
 def portal() -> Iterator[str]:
     Recorder.posts = []
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
