@@ -1,17 +1,15 @@
 """Fixtures shared by the whole suite: keystore databases on SQLite, PostgreSQL and MariaDB.
 
-Also compiles each Flask template and each route's URL builder once per test process
-(`SharedTemplateCode`, `_share_url_builders`), and starts the slow tests first
-(`pytest_collection_modifyitems`).
+Also compiles each Flask template once per test process (`SharedTemplateCode`), and starts
+the slow tests first (`pytest_collection_modifyitems`).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -19,7 +17,6 @@ from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.routing import Rule
 
 from tests.support.components import need, port_open, under_ci
 
@@ -44,33 +41,6 @@ class SharedTemplateCode(BytecodeCache):
 
 
 Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": SharedTemplateCode()}
-
-
-def _share_url_builders() -> None:
-    """Compile each route's URL builder once per test process, not once per Flask app.
-
-    Werkzeug generates and compiles two small functions for every route of every app: about
-    four fifths of `create_app`, which most portal and admin tests call. Such a function
-    depends only on the rule, its parts and the names of its defaults, so one compiled for
-    an equal rule serves every app. A default that fills a part of the rule goes through
-    the rule's converter, so such rules are compiled afresh each time.
-    """
-    compile_builder = Rule._compile_builder
-    builders: dict[tuple[Any, ...], Callable[..., tuple[str, str]]] = {}
-
-    def shared(self: Rule, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:
-        defaults = self.defaults or {}
-        if any(dynamic and part in defaults for dynamic, part in self._trace):
-            return compile_builder(self, append_unknown)
-        key = (self.rule, tuple(self._trace), tuple(defaults), append_unknown)
-        if key not in builders:
-            builders[key] = compile_builder(self, append_unknown)
-        return builders[key]
-
-    Rule._compile_builder = shared  # type: ignore[method-assign]
-
-
-_share_url_builders()
 
 # Server URLs to try, in order; WEBCRYPT_TEST_POSTGRESQL_URL / _MARIADB_URL override them.
 SERVER_URLS = {
