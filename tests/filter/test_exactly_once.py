@@ -63,13 +63,19 @@ def test_the_same_mail_sent_again_after_its_answer_is_new_mail(harness):
     assert [r.data for r in received] == [received[0].data] * 2
 
 
-def test_a_partly_relayed_message_sends_only_the_rest_on_retry(harness):
-    first, second = "a@cust.example", "b@cust.example"
+def known_pair(harness, first: str, second: str) -> bytes:
+    """Make both customers known (their first mails and PIN notices relayed and cleared);
+    return one offer to both."""
     for customer in (first, second):
         harness.send(offer(customer, 0), to=[customer])
     harness.sink.wait_for(4)
     harness.sink.clear()
-    data = offer(f"{first}, {second}")
+    return offer(f"{first}, {second}")
+
+
+def test_a_partly_relayed_message_sends_only_the_rest_on_retry(harness):
+    first, second = "a@cust.example", "b@cust.example"
+    data = known_pair(harness, first, second)
     harness.sink.refuse("451 4.2.0 Mailbox busy", at="RCPT", address=second)
     with pytest.raises(smtplib.SMTPDataError) as caught:
         harness.send(data, to=[first, second])
@@ -89,11 +95,7 @@ def test_each_mail_is_recorded_after_the_relay_took_it_and_before_anything_else(
     retry leave it out, a loss.
     """
     first, second = "a@cust.example", "b@cust.example"
-    for customer in (first, second):
-        harness.send(offer(customer, 0), to=[customer])
-    harness.sink.wait_for(4)
-    harness.sink.clear()
-    data = offer(f"{first}, {second}")
+    data = known_pair(harness, first, second)
     digest = transaction_digest(data, ADVISER, [first, second])
 
     def recorded() -> int:
