@@ -19,7 +19,16 @@ import yaml
 
 from tests.e2e.passthrough import PassThroughFilter
 from tests.support.components import need
-from tests.support.postfix import DOC, PostfixInstance, doc_snippets, need_postfix, render
+from tests.support.postfix import (
+    DOC,
+    OWNER,
+    PostfixInstance,
+    doc_snippets,
+    instance_processes,
+    need_postfix,
+    render,
+    stop_orphans,
+)
 from tests.support.smtp import RecordingSink
 
 pytestmark = pytest.mark.postfix
@@ -205,3 +214,29 @@ def test_compose_postfix_start_script_builds_a_clean_configuration(tmp_path: Pat
     assert re.search(r"^webcrypt\s+unix\s+-\s+-\s+n\s+-\s+10\s+smtp", services, re.M)
     assert re.search(r"^127\.0\.0\.1:10026\s+inet", services, re.M)
     assert not re.search(r"^\S+\s+\S+\s+\S+\s+\S+\s+y\s", services, re.M), "chroot left on"
+
+
+def test_an_instance_whose_test_process_died_is_stopped_by_the_next_one() -> None:
+    with RecordingSink() as sink:
+        orphan = PostfixInstance(relay_port=sink.port, content_filter=False)
+        try:
+            orphan.start()
+            assert instance_processes(orphan.config_dir)
+            # As if the run that started it had been killed: its owner is gone.
+            gone = subprocess.Popen(["true"])
+            gone.wait()
+            (orphan.root / OWNER).write_text(str(gone.pid), encoding="ascii")
+            stop_orphans()
+            assert instance_processes(orphan.config_dir) == []
+            assert not orphan.root.exists()
+        finally:
+            orphan.stop()
+
+
+def test_an_instance_of_a_living_test_process_is_left_alone() -> None:
+    with (
+        RecordingSink() as sink,
+        PostfixInstance(relay_port=sink.port, content_filter=False) as mine,
+    ):
+        stop_orphans()
+        assert instance_processes(mine.config_dir)

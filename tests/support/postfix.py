@@ -128,6 +128,45 @@ def need_postfix() -> None:
     need(os.geteuid() == 0, "a private Postfix instance must be started as root")
 
 
+OWNER = "owner.pid"
+"""The file in an instance's folder naming the test process that started it."""
+
+
+def instance_processes(config_dir: Path) -> list[int]:
+    """Find an instance's processes: Postfix exports MAIL_CONFIG to all of them."""
+    marker = f"MAIL_CONFIG={config_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def stop_orphans() -> None:
+    """Kill the instances whose test process died without stopping them (a killed run).
+
+    Postfix's master is a daemon of its own: it outlives the test process, keeps retrying
+    its queue into ports that later tests reuse, and would outlive the whole run.
+    """
+    for root in Path(tempfile.gettempdir()).glob("webcrypt-postfix-*"):
+        try:
+            owner = int((root / OWNER).read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            continue  # not started yet, or not an instance of these tests
+        if Path(f"/proc/{owner}").exists():
+            continue
+        for pid in instance_processes(root / "etc"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 class PostfixInstance:
     """One private Postfix: submission on ``smtp_port``, everything relayed to ``relay_port``.
 
@@ -238,6 +277,8 @@ smtp_connect_timeout = 5s
         (self.config_dir / "main.cf").write_text(self.main_cf(), encoding="utf-8")
         (self.config_dir / "master.cf").write_text(self.master_cf(), encoding="utf-8")
         _settle(self.config_dir)
+        stop_orphans()
+        (self.root / OWNER).write_text(str(os.getpid()), encoding="ascii")
         self._postfix("start")
         self._running = True
         self._wait_listening()
@@ -289,19 +330,7 @@ smtp_connect_timeout = 5s
         raise AssertionError(f"postfix did not listen on {self.smtp_port}:\n{self.log()}")
 
     def _processes(self) -> list[int]:
-        """Find this instance's processes: Postfix exports MAIL_CONFIG to all of them."""
-        marker = f"MAIL_CONFIG={self.config_dir}".encode()
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                environ = (entry / "environ").read_bytes()
-            except OSError:
-                continue
-            if marker in environ.split(b"\0"):
-                found.append(int(entry.name))
-        return found
+        return instance_processes(self.config_dir)
 
     # -- mail ------------------------------------------------------------------------------
 
