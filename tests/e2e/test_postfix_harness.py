@@ -20,6 +20,7 @@ import yaml
 from tests.e2e.passthrough import PassThroughFilter
 from tests.support.components import need
 from tests.support.postfix import (
+    DATAGRAM_QUEUE,
     DOC,
     OWNER,
     PostfixInstance,
@@ -240,3 +241,9 @@ def test_an_instance_of_a_living_test_process_is_left_alone() -> None:
     ):
         stop_orphans()
         assert instance_processes(mine.config_dir)
+
+
+def test_the_log_socket_holds_an_instances_start_up_burst() -> None:
+    # With Linux's default of 10, postlogd could wait for itself and hang the instance.
+    need_postfix()
+    assert int(DATAGRAM_QUEUE.read_text()) >= 512

@@ -33,6 +33,8 @@ from typing import Any
 from tests.support.components import free_port, need, need_program
 
 POSTFIX = "/usr/sbin/postfix"
+COMMAND_TIMEOUT = 60
+"""Seconds a `postfix` or `postqueue` command may take: a hung instance fails the test."""
 POSTQUEUE = "/usr/sbin/postqueue"
 DOC = Path(__file__).resolve().parents[2] / "docs" / "postfix.md"
 DOC_FILTER_PORT = 10025
@@ -95,7 +97,9 @@ def _queue_template() -> Path:
     )
     (etc / "master.cf").write_text(_SERVICES)
     _settle(etc)
-    subprocess.run([POSTFIX, "-c", str(etc), "check"], capture_output=True, check=True)
+    subprocess.run(
+        [POSTFIX, "-c", str(etc), "check"], capture_output=True, check=True, timeout=COMMAND_TIMEOUT
+    )
     _TEMPLATE.append(spool)
     return spool
 
@@ -126,6 +130,25 @@ def need_postfix() -> None:
     need_program(POSTFIX)
     need_program(POSTQUEUE)
     need(os.geteuid() == 0, "a private Postfix instance must be started as root")
+    roomy_log_socket()
+
+
+DATAGRAM_QUEUE = Path("/proc/sys/net/unix/max_dgram_qlen")
+"""How many messages a Unix datagram socket holds before its senders block (Linux)."""
+
+
+def roomy_log_socket(room: int = 512) -> None:
+    """Let Postfix's log socket hold `room` messages (Linux's default is 10).
+
+    Every Postfix daemon logs through `postlogd` on a Unix datagram socket. When the
+    daemons of a starting instance send more than the socket holds before `postlogd`
+    reads, and `postlogd` then logs a line of its own through that same socket, it waits
+    for itself: the instance hangs, and so does `postfix stop`. Raising the limit (for
+    this network namespace; root only) makes that start-up burst fit.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        if int(DATAGRAM_QUEUE.read_text()) < room:
+            DATAGRAM_QUEUE.write_text(str(room))
 
 
 OWNER = "owner.pid"
@@ -288,9 +311,14 @@ smtp_connect_timeout = 5s
         """Stop the instance, kill whatever is left of it and remove its directory."""
         if self._running:
             self._running = False
-            subprocess.run(
-                [POSTFIX, "-c", str(self.config_dir), "stop"], capture_output=True, check=False
-            )
+            # A hung instance does not stop by itself: what is left is killed below.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                subprocess.run(
+                    [POSTFIX, "-c", str(self.config_dir), "stop"],
+                    capture_output=True,
+                    check=False,
+                    timeout=COMMAND_TIMEOUT,
+                )
             deadline = time.monotonic() + 5
             while self._processes() and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -310,9 +338,17 @@ smtp_connect_timeout = 5s
         self.stop()
 
     def _postfix(self, command: str) -> None:
-        result = subprocess.run(
-            [POSTFIX, "-c", str(self.config_dir), command], capture_output=True, text=True
-        )
+        try:
+            result = subprocess.run(
+                [POSTFIX, "-c", str(self.config_dir), command],
+                capture_output=True,
+                text=True,
+                timeout=COMMAND_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"postfix {command} took over {COMMAND_TIMEOUT} s\n{self.log()}"
+            ) from None
         if result.returncode != 0:
             raise AssertionError(
                 f"postfix {command} failed ({result.returncode}): {result.stderr}\n{self.log()}"
@@ -353,6 +389,7 @@ smtp_connect_timeout = 5s
             capture_output=True,
             text=True,
             check=True,
+            timeout=COMMAND_TIMEOUT,
         )
         listed: dict[str, dict[str, Any]] = {}
         for line in result.stdout.splitlines():
@@ -363,7 +400,9 @@ smtp_connect_timeout = 5s
 
     def flush(self) -> None:
         """Ask Postfix to retry every queued message now (``postqueue -f``)."""
-        subprocess.run([POSTQUEUE, "-c", str(self.config_dir), "-f"], check=True)
+        subprocess.run(
+            [POSTQUEUE, "-c", str(self.config_dir), "-f"], check=True, timeout=COMMAND_TIMEOUT
+        )
 
     def wait_until_empty(self, timeout: float = 30.0, *, flush: bool = False) -> None:
         """Wait until no message is queued; with ``flush`` keep asking for retries."""
