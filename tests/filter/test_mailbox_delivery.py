@@ -82,6 +82,21 @@ def test_mailbox_method_stores_ciphertext_and_sends_a_notification(make_harness)
         assert clear.encode() not in everything, clear
 
 
+def test_the_notification_carries_the_logo_by_content_id_like_the_carrier(make_harness):
+    # Gmail and Outlook do not show data: images: the logo travels as an inline part.
+    harness = make_harness(WEBCRYPT_MAILBOX_DEFAULT_METHOD="mailbox")
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+    harness.settings(logo_png=png, logo_mime="image/png")
+    harness.send(offer(), to=[CUSTOMER])
+    (note,) = notifications(harness.sink.wait_for(2))
+    parsed = note.parsed()
+    (image,) = [p for p in parsed.walk() if p.get_content_type() == "image/png"]
+    assert image["Content-ID"] == "<logo@webcrypt>" and image.get_content() == png
+    html = parsed.get_body(preferencelist=("html",)).get_content()
+    assert 'src="cid:logo@webcrypt"' in html
+    assert "data:image" not in html
+
+
 def test_both_attaches_and_links_the_same_envelope(make_harness):
     harness = make_harness(WEBCRYPT_MAILBOX_DEFAULT_METHOD="both")
     harness.send(offer(), to=[CUSTOMER])

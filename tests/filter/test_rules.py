@@ -20,7 +20,7 @@ from webcrypt.smtp.rules import (
 from webcrypt.smtp.rules import registry as rules
 from webcrypt.smtp.rules.rulecontext import Context
 from webcrypt.smtp.rules.subject_trigger import remove_trigger
-from webcrypt.smtp.sealer import rewrite_headers
+from webcrypt.smtp.sealer import rewritten_header
 
 BANK = frozenset({"bank.example"})
 
@@ -163,6 +163,12 @@ def test_split_message_keeps_every_byte():
         assert head + body == raw
 
 
+def rewrite(message: MailMessage, *, message_id: str | None) -> bytes:
+    """The whole message as the filter seals it: the rewritten header block, then the body."""
+    header = rewritten_header(message, trigger_word="WebCrypt", message_id=message_id)
+    return header + message.body
+
+
 def test_rewrite_touches_only_subject_and_recipient_fields():
     raw = (
         b"From: Ann <adviser@bank.example>\r\n"
@@ -173,7 +179,7 @@ def test_rewrite_touches_only_subject_and_recipient_fields():
         b"\r\n"
         b"Body mentions WebCrypt and x@y#secure.\r\n"
     )
-    out = rewrite_headers(MailMessage(raw), trigger_word="WebCrypt", message_id=None)
+    out = rewrite(MailMessage(raw), message_id=None)
     head, body = split_message(out)
     assert body == b"\r\nBody mentions WebCrypt and x@y#secure.\r\n"
     assert b"#secure" not in head.split(b"X-Other")[0].lower()
@@ -184,7 +190,7 @@ def test_rewrite_touches_only_subject_and_recipient_fields():
 
 
 def test_rewrite_adds_a_missing_message_id():
-    out = rewrite_headers(msg("Subject: x\n\nbody\n"), trigger_word="WebCrypt", message_id="n@b")
+    out = rewrite(msg("Subject: x\n\nbody\n"), message_id="n@b")
     assert MailMessage(out).message_id == "n@b"
 
 
@@ -192,7 +198,7 @@ def test_garbage_headers_do_not_raise():
     message = MailMessage(b"Subject: =?bogus?x?@@?=\r\nTo: <<<@@>>>, ,\r\n\xff\xfe: x\r\n\r\n")
     assert isinstance(message.subject, str)
     assert isinstance(message.header_recipients, list)
-    rewrite_headers(message, trigger_word="WebCrypt", message_id=None)
+    rewrite(message, message_id=None)
 
 
 @settings(max_examples=300, deadline=None)

@@ -213,7 +213,7 @@ def readable_parts(
         adviser=adviser,
         settings=settings,
         portal_url=portal_url,
-        logo_src=f"cid:{LOGO_CID}" if _has_logo(settings) else "",
+        logo_src=logo_src(settings),
         upload_url=f"{portal_url.rstrip('/')}/upload",
         filename=NEUTRAL_NAME if neutral else HTML_NAME,
         neutral=neutral,
@@ -224,17 +224,25 @@ def readable_parts(
     return text, html
 
 
-@lru_cache(maxsize=256)
-def _readable_body(text: str, html: str, settings: Settings) -> Part:
-    """The text and HTML note as a MIME part, encoded once for the same note.
+def branded_body(text: str, html: str, settings: Settings) -> Part:
+    """The text and HTML of a note as a MIME part, for every mail the gateway brands.
 
     With a logo, the HTML and the image travel together (multipart/related), the image
-    named by its Content-ID.
+    named by its Content-ID (`logo_src`): mail programs do not show data: images.
     """
     body = readable_body(text, html)
     if not _has_logo(settings):
         return body
     return multipart("related", [body, _logo_part(settings.logo_png, settings.logo_mime)])
+
+
+_readable_body = lru_cache(maxsize=256)(branded_body)
+"""The carrier's note, encoded once for the same note."""
+
+
+def logo_src(settings: Settings) -> str:
+    """What a branded note's <img> points to: the inline logo part, or "" without a logo."""
+    return f"cid:{LOGO_CID}" if _has_logo(settings) else ""
 
 
 def _has_logo(settings: Settings) -> bool:

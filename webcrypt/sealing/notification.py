@@ -16,8 +16,15 @@ from urllib.parse import urlsplit
 
 from markupsafe import escape
 
-from webcrypt.mail.compose import readable_body, serialize
-from webcrypt.sealing.carrier import Adviser, Cover, branded_note, thread_headers
+from webcrypt.mail.compose import serialize
+from webcrypt.sealing.carrier import (
+    Adviser,
+    Cover,
+    branded_body,
+    branded_note,
+    logo_src,
+    thread_headers,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -59,7 +66,7 @@ def _parts(
         adviser=adviser,
         settings=settings,
         portal_url=portal_url,
-        logo_data_uri=settings.logo_data_uri,
+        logo_src=logo_src(settings),
         host=portal_host(portal_url),
         link=_SLOT,
         subject=subject,
@@ -91,7 +98,7 @@ def notification_mail(
         sender=cover.adviser.header(),
         to=cover.to,
         subject=f"{title}: {shown}" if shown else title,
-        body=readable_body(text, html),
+        body=branded_body(text, html, cover.settings),
         headers=[
             *thread_headers(cover.thread),
             ("Auto-Submitted", "auto-generated"),

@@ -127,15 +127,9 @@ _PASSED_ON = (Refusal, ContentError, KeystoreUnavailable, DatabaseError, OSError
 """What a failed plan raises as it is; anything else is a content error."""
 
 
-def rewrite_headers(message: MailMessage, *, trigger_word: str, message_id: str | None) -> bytes:
-    """Return the message with the trigger removed from Subject and ``#secure`` from To/Cc."""
-    return (
-        rewritten_header(message, trigger_word=trigger_word, message_id=message_id) + message.body
-    )
-
-
 def rewritten_header(message: MailMessage, *, trigger_word: str, message_id: str | None) -> bytes:
-    """The header block of `rewrite_headers`; the body follows it unchanged.
+    """The header block with the trigger removed from Subject and ``#secure`` from To/Cc;
+    the body follows it unchanged (never joined to it here).
 
     The adviser's ``X-WebCrypt-Delivery`` and ``X-WebCrypt-Phone`` fields are left out.
 
