@@ -80,13 +80,6 @@ class Settings:
         """Return the contact text for `lang` ("de" or anything else for English)."""
         return self.contact_de if lang == "de" else self.contact_en
 
-    @property
-    def logo_data_uri(self) -> str:
-        """Return the logo as a data: URI ("" when there is none)."""
-        if not self.logo_png:
-            return ""
-        return f"data:{self.logo_mime};base64,{base64.b64encode(self.logo_png).decode('ascii')}"
-
 
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 DEFAULTS = Settings()
@@ -207,7 +200,7 @@ def _cross_check(settings: Settings) -> dict[str, InvalidValue]:
     for name in ("first_contact_pin", "reset_pin"):
         if getattr(settings, name) == "helpdesk" and not settings.pin_helpdesk:
             errors["pin_helpdesk"] = InvalidValue(
-                "must be set when %(other)s is helpdesk", other=name
+                "must be set while %(other)s goes to the helpdesk", other=name
             )
     if bool(settings.logo_png) != bool(settings.logo_mime):
         errors["logo_mime"] = InvalidValue("must be set together with %(other)s", other="logo_png")

@@ -213,8 +213,21 @@ def save(values: Mapping[str, object]) -> Any:
 
 
 def field_errors(exc: SettingsError) -> dict[str, str]:
-    """Return why each refused field was refused, in the admin's language."""
-    return {name: _(problem.template, **problem.params) for name, problem in exc.problems.items()}
+    """Return why each refused field was refused, in the admin's language.
+
+    A rule that compares two fields names the other one by its label on the page
+    ("must be less than “Messages expire after (days)”"), not by its key.
+    """
+    labels = {field.name: field.label for field in all_fields()}
+
+    def shown(value: object) -> object:
+        label = labels.get(value) if isinstance(value, str) else None
+        return _("“%(label)s”", label=str(label)) if label is not None else value
+
+    return {
+        name: _(problem.template, **{key: shown(value) for key, value in problem.params.items()})
+        for name, problem in exc.problems.items()
+    }
 
 
 def domains_in_force(found: InternalDomains) -> str:

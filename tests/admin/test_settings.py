@@ -135,8 +135,8 @@ POST = {"settings": submit, "branding": post_branding}
         ("settings", "max_message_size", "ten", "must be a whole number"),
         ("settings", "max_message_size", "10", "must be between"),
         ("settings", "message_expiry_days", "0", "must be between"),
-        ("settings", "expiry_notice_days", "30", "must be less than message_expiry_days"),
-        ("settings", "ledger_retention_days", "5", "must be at least message_expiry_days"),
+        ("settings", "expiry_notice_days", "30", "less than “Messages expire after (days)”"),
+        ("settings", "ledger_retention_days", "5", "at least “Messages expire after (days)”"),
         ("settings", "internal_domains", "bank..example", "is not a domain name"),
         ("settings", "attachment_domains", "-bad-.example", "is not a domain name"),
         ("settings", "first_contact_pin", "carrier-pigeon", "must be one of"),
@@ -179,8 +179,8 @@ def test_validation_errors_are_shown_per_field(
             "settings",
             "expiry_notice_days",
             "30",
-            "must be less than message_expiry_days",
-            "muss kleiner sein als message_expiry_days",
+            "must be less than “Messages expire after (days)”",
+            "muss kleiner sein als „Nachrichten laufen ab nach (Tagen)“",
         ),
         (
             "settings",
@@ -288,7 +288,7 @@ def test_the_page_shows_who_gets_each_pin_and_warns_about_the_mailbox(
     assert "Warning" not in page
     response = submit(admin_client, reset_pin="helpdesk", pin_helpdesk="")
     assert response.status_code == 400
-    assert "must be set when reset_pin is helpdesk" in text_of(response)
+    assert "must be set while “PIN after an admin reset” goes to the helpdesk" in text_of(response)
     submit(admin_client, first_contact_pin="recipient")
     page = text_of(admin_client.get("/admin/settings"))
     assert "Warning: the PIN then travels in the same mailbox as the message" in page

@@ -18,7 +18,7 @@ def test_defaults(keystore: Keystore) -> None:
     assert (settings.message_expiry_days, settings.expiry_notice_days) == (30, 3)
     assert (settings.inactivity_days, settings.inactivity_notice_days) == (395, 30)
     assert (settings.lockout_threshold, settings.lockout_minutes) == (5, 15)
-    assert settings.internal_domains == () and settings.logo_data_uri == ""
+    assert settings.internal_domains == () and settings.logo_png == b""
     assert (settings.first_contact_pin, settings.reset_pin) == ("adviser", "recipient")
     assert (settings.pin_helpdesk, settings.default_language) == ("", "en")
     assert settings.brand_color == "#1f4e79"
@@ -144,7 +144,7 @@ def test_logo(keystore: Keystore) -> None:
     with keystore.session() as session:
         settings = keystore.settings(session).get()
         assert settings.logo_png == PNG
-        assert settings.logo_data_uri.startswith("data:image/png;base64,iVBORw0KGgo")
+        assert settings.logo_mime == "image/png"
         assert "logo_png" not in repr(settings)
         keystore.settings(session).update({"logo_png": b"", "logo_mime": ""}, actor="admin")
         assert keystore.settings(session).get().logo_png == b""

@@ -99,6 +99,43 @@ def test_a_held_lease_makes_other_runs_skip(runtime: Runtime, clock: FakeClock) 
         assert LeaseService(session, clock=clock).acquire(LEASE_NAME, "next-host:1", LEASE_TTL)
 
 
+def _lease_expiry(runtime: Runtime) -> Any:
+    from sqlalchemy import select
+
+    from keystore.models import Lease
+    from webcrypt.lifecycle.jobs import LEASE_NAME
+
+    with runtime.keystore.session() as session:
+        return session.scalar(select(Lease.expires_at).where(Lease.name == LEASE_NAME))
+
+
+def test_a_long_run_renews_its_lease_and_stops_when_it_lost_it(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """The lease is renewed from the clock, not the run's start; a lost lease stops the run."""
+    from keystore.leases import LeaseService
+    from webcrypt.lifecycle.jobs import LEASE_NAME, LEASE_TTL, HousekeepingLease
+
+    start = clock()
+    lease = HousekeepingLease(runtime, "this-host:1")
+    assert lease.take()
+    assert _lease_expiry(runtime).replace(tzinfo=None) == (start + LEASE_TTL).replace(tzinfo=None)
+    clock.advance(minutes=4)  # most of its time is left: nothing to write
+    assert lease.take()
+    assert _lease_expiry(runtime).replace(tzinfo=None) == (start + LEASE_TTL).replace(tzinfo=None)
+    clock.advance(minutes=6)  # a long job: renewed from now, not from the start of the run
+    assert lease.take()
+    renewed = clock() + LEASE_TTL
+    assert _lease_expiry(runtime).replace(tzinfo=None) == renewed.replace(tzinfo=None)
+    clock.advance(seconds=LEASE_TTL.total_seconds() + 1)  # a job outlived the lease
+    with runtime.keystore.session() as session:
+        assert LeaseService(session, clock=clock).acquire(LEASE_NAME, "other-host:1", LEASE_TTL)
+    assert not lease.take()
+    lease.release()  # leaves the other holder's lease alone
+    with runtime.keystore.session() as session:
+        assert not LeaseService(session, clock=clock).acquire(LEASE_NAME, "third:1", LEASE_TTL)
+
+
 def _run_in_process(
     keystore_url: str, master_key: str, relay: str, secret_file: str, now: str, start: Any
 ) -> dict[str, int]:

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 LEASE_NAME = "housekeeping"
 LEASE_TTL = timedelta(minutes=15)
-"""A crashed run blocks the next ones for at most this long; each job renews the lease."""
+"""A crashed run blocks the next ones for at most this long (`HousekeepingLease` renews it)."""
 
 NOTICE_KINDS = (*messages.KINDS, *accounts.KINDS)
 """The notice kinds housekeeping records (and purges after the retention period)."""
@@ -89,23 +89,36 @@ def _holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class _Lease:
-    """The housekeeping lease of one run."""
+class HousekeepingLease:
+    """The housekeeping lease of one run, renewed from the runtime's clock as jobs go by.
 
-    def __init__(self, runtime: Runtime, holder: str, clock: Callable[[], datetime]) -> None:
-        self.runtime, self.holder, self.clock = runtime, holder, clock
+    `take` before each job: the first call acquires the lease; later calls renew it once a
+    third of its time has passed (until then it is certainly still ours, and nothing is
+    written), so a run of quick jobs costs one write and a long job cannot outlive it
+    unnoticed. The renewal counts from the clock, not from the run's fixed moment.
+    """
+
+    def __init__(self, runtime: Runtime, holder: str) -> None:
+        self.runtime, self.holder = runtime, holder
+        self.expires: datetime | None = None
 
     def take(self) -> bool:
         """Acquire or renew the lease; False when another instance holds it."""
+        now = self.runtime.clock()
+        if self.expires is not None and self.expires - now > LEASE_TTL * 2 / 3:
+            return True
         with self.runtime.keystore.session() as session:
-            return LeaseService(session, clock=self.clock).acquire(
+            taken = LeaseService(session, clock=lambda: now).acquire(
                 LEASE_NAME, self.holder, LEASE_TTL
             )
+        self.expires = now + LEASE_TTL if taken else None
+        return taken
 
     def release(self) -> None:
-        """Give the lease back."""
+        """Give the lease back (if this run still holds it)."""
+        self.expires = None
         with self.runtime.keystore.session() as session:
-            LeaseService(session, clock=self.clock).release(LEASE_NAME, self.holder)
+            LeaseService(session, clock=self.runtime.clock).release(LEASE_NAME, self.holder)
 
 
 def _record(report: Report, name: str, result: SendResult) -> None:
@@ -125,7 +138,7 @@ def run_housekeeping(
     report = Report(started=moment)
     sender = NoticeSender(runtime, clock=lambda: moment)
     ctx = JobContext(runtime=runtime, now=moment, settings=runtime.settings(), sender=sender)
-    lease = _Lease(runtime, _holder(), ctx.clock) if use_lease else None
+    lease = HousekeepingLease(runtime, _holder()) if use_lease else None
     if lease is not None and not lease.take():
         report.skipped = True
         return report
