@@ -22,7 +22,6 @@ from webcrypt.sealing.carrier import (
     Cover,
     branded_body,
     branded_note,
-    logo_src,
     thread_headers,
 )
 
@@ -66,7 +65,6 @@ def _parts(
         adviser=adviser,
         settings=settings,
         portal_url=portal_url,
-        logo_src=logo_src(settings),
         host=portal_host(portal_url),
         link=_SLOT,
         subject=subject,
