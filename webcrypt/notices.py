@@ -299,30 +299,27 @@ def _to_its_adviser(
 
 
 def expiry_mail(
+    entry: LedgerEntry,
     *,
     recipient: str,
-    adviser: str,
-    sent: datetime,
-    expires: datetime,
-    opened: bool,
     portal_url: str,
     inbox_link: str = "",
     **written: Unpack[InLanguage],
 ) -> Outgoing:
-    """Tell the recipient that a message expires soon: open it and save it locally.
+    """Tell the recipient that the message of `entry` expires soon: open it and save it locally.
 
     `inbox_link` is the message's address in the secure mailbox, when it is stored there.
     """
     context = {
         "recipient": recipient,
-        "adviser": adviser,
-        "sent": sent,
-        "expires": expires,
-        "opened": opened,
+        "adviser": entry.sender,
+        "sent": entry.created_at,
+        "expires": entry.expires_at,
+        "opened": entry.first_opened_at is not None,
         "portal_url": portal_url,
         "inbox_link": inbox_link,
     }
-    return notice("expiry", recipient, context, sent_for=adviser, **written)
+    return notice("expiry", recipient, context, sent_for=entry.sender, **written)
 
 
 def inactivity_mail(
