@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
-    Boolean,
     ForeignKey,
     Index,
-    Integer,
-    LargeBinary,
     MetaData,
     String,
     Text,
@@ -34,9 +31,21 @@ MYSQL_TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_engine
 
 
 class Base(DeclarativeBase):
-    """Declarative base with constraint names that the migrations repeat."""
+    """Declarative base with constraint names that the migrations repeat.
+
+    A `Mapped[datetime]` column is an aware UTC `UTCDateTime`; `repr` shows the attributes
+    named in `_repr_fields` (never a secret).
+    """
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # For a table without constraints of its own; the others end their tuple with it.
+    __table_args__: Any = MYSQL_TABLE_OPTIONS
+    type_annotation_map = {datetime: UTCDateTime()}
+    _repr_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._repr_fields)
+        return f"{type(self).__name__}({shown})"
 
 
 class Recipient(Base):
@@ -44,16 +53,14 @@ class Recipient(Base):
 
     __tablename__ = "recipients"
     __table_args__ = (
-        Index("ix_recipients_address", "address", unique=True),
-        Index("ix_recipients_last_activity_at", "last_activity_at"),
         # The filter counts a sender's new recipients of the last hour (webcrypt.smtp.sealer).
         Index("ix_recipients_created_by_created_at", "created_by", "created_at"),
         # Never reuse the id of a deleted account: keys and notices are bound to it.
         {**MYSQL_TABLE_OPTIONS, "sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    address: Mapped[str] = mapped_column(address_type())
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(address_type(), unique=True, index=True)
     key_id: Mapped[str] = mapped_column(String(32), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -65,19 +72,19 @@ class Recipient(Base):
     # The mobile number PINs go to by SMS, in E.164 form (given by the adviser).
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(8))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(320), default="")
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    read_receipts: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_login_at: Mapped[datetime | None]
+    last_activity_at: Mapped[datetime | None] = mapped_column(index=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    read_receipts: Mapped[bool] = mapped_column(default=False)
     #: Written into every session cookie at login; raising it ends every session at once.
-    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     #: When the current one-time PIN was issued (it expires after `pin_valid_days`).
-    pin_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pin_issued_at: Mapped[datetime | None]
     #: Wrong security answers since the last admin reset (from any address).
-    reset_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reset_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     #: "attachment", "mailbox" or "both"; None follows the domain rules and the default.
     delivery_method: Mapped[str | None] = mapped_column(String(16))
 
@@ -93,54 +100,44 @@ class Recipient(Base):
         """Tell whether the next login needs the one-time PIN (no password set yet)."""
         return self.password_hash is None and self.pin_hash is not None
 
-    def __repr__(self) -> str:
-        return f"Recipient(id={self.id!r}, address={self.address!r}, status={self.status!r})"
+    _repr_fields = ("id", "address", "status")
 
 
 class ResetToken(Base):
     """A mailed link to reset a forgotten password; only the SHA-256 of its token is kept."""
 
     __tablename__ = "reset_tokens"
-    __table_args__ = (
-        Index("ix_reset_tokens_token_hash", "token_hash", unique=True),
-        Index("ix_reset_tokens_recipient_id", "recipient_id"),
-        MYSQL_TABLE_OPTIONS,
-    )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
-    token_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    recipient_id: Mapped[int] = mapped_column(
+        ForeignKey("recipients.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
     #: Set when the link was used (its button posted): a token works once.
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None]
     #: Set when the reset ended: new password saved, or self-service closed.
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None]
     ip: Mapped[str] = mapped_column(String(64), default="")
 
-    def __repr__(self) -> str:
-        return f"ResetToken(id={self.id!r}, recipient_id={self.recipient_id!r})"
+    _repr_fields = ("id", "recipient_id")
 
 
 class LoginThrottle(Base):
     """Failed logins of one (address, client IP) pair and how long that pair must wait."""
 
     __tablename__ = "login_throttles"
-    __table_args__ = (
-        UniqueConstraint("address", "ip"),
-        Index("ix_login_throttles_last_failure_at", "last_failure_at"),
-        MYSQL_TABLE_OPTIONS,
-    )
+    __table_args__ = (UniqueConstraint("address", "ip"), MYSQL_TABLE_OPTIONS)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     address: Mapped[str] = mapped_column(address_type())
     ip: Mapped[str] = mapped_column(String(64))
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(default=0)
+    blocked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
 
-    def __repr__(self) -> str:
-        return f"LoginThrottle(address={self.address!r}, ip={self.ip!r})"
+    _repr_fields = ("address", "ip")
 
 
 class RecipientKey(Base):
@@ -149,13 +146,13 @@ class RecipientKey(Base):
     __tablename__ = "recipient_keys"
     __table_args__ = (UniqueConstraint("recipient_id", "version"), MYSQL_TABLE_OPTIONS)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
-    version: Mapped[int] = mapped_column(Integer)
-    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    version: Mapped[int]
+    wrapped_key: Mapped[bytes | None]
     master_key_id: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime]
+    destroyed_at: Mapped[datetime | None]
 
     recipient: Mapped[Recipient] = relationship(back_populates="keys")
 
@@ -170,76 +167,65 @@ class Admin(Base):
     """An administrator or helpdesk account of the admin frontend."""
 
     __tablename__ = "admins"
-    __table_args__ = (
-        Index("ix_admins_email", "email", unique=True),
-        {**MYSQL_TABLE_OPTIONS, "sqlite_autoincrement": True},
-    )
+    __table_args__ = ({**MYSQL_TABLE_OPTIONS, "sqlite_autoincrement": True},)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(address_type())
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(address_type(), unique=True, index=True)
     role: Mapped[str] = mapped_column(String(16), default="admin")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     #: "wrapped:" + base64 of the secret wrapped under the master key (see AdminService).
     totp_secret: Mapped[str | None] = mapped_column(String(255))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
     #: Written into every session cookie at login; raising it ends every session at once.
-    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     #: Wrong TOTP codes, counted apart from wrong passwords so a password cannot reset them.
-    failed_codes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    codes_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_codes: Mapped[int] = mapped_column(default=0, server_default="0")
+    codes_locked_until: Mapped[datetime | None]
     #: The newest TOTP time step used to log in; a code is accepted once (see AdminService).
-    last_totp_step: Mapped[int | None] = mapped_column(Integer)
+    last_totp_step: Mapped[int | None]
     #: The language the admin chose for the admin pages ("en", "de"); None = the browser's.
     language: Mapped[str | None] = mapped_column(String(8))
 
-    def __repr__(self) -> str:
-        return f"Admin(id={self.id!r}, email={self.email!r}, role={self.role!r})"
+    _repr_fields = ("id", "email", "role")
 
 
 class SettingValue(Base):
     """One admin setting, stored as JSON text under its name."""
 
     __tablename__ = "settings"
-    __table_args__ = (MYSQL_TABLE_OPTIONS,)
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(long_text_type())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(320), default="")
 
-    def __repr__(self) -> str:
-        return f"SettingValue(name={self.name!r})"
+    _repr_fields = ("name",)
 
 
 class LedgerEntry(Base):
     """Metadata of one sealed message for one recipient; never subject or content."""
 
     __tablename__ = "ledger"
-    __table_args__ = (
-        UniqueConstraint("message_id", "recipient_id"),
-        Index("ix_ledger_recipient_id", "recipient_id"),
-        Index("ix_ledger_created_at", "created_at"),
-        Index("ix_ledger_expires_at", "expires_at"),
-        MYSQL_TABLE_OPTIONS,
-    )
+    __table_args__ = (UniqueConstraint("message_id", "recipient_id"), MYSQL_TABLE_OPTIONS)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     message_id: Mapped[str] = mapped_column(String(255))
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    recipient_id: Mapped[int] = mapped_column(
+        ForeignKey("recipients.id", ondelete="CASCADE"), index=True
+    )
     sender: Mapped[str] = mapped_column(String(320))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    key_version: Mapped[int] = mapped_column(Integer)
-    first_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    key_version: Mapped[int]
+    first_opened_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(320))
 
-    def __repr__(self) -> str:
-        return f"LedgerEntry(message_id={self.message_id!r}, recipient_id={self.recipient_id!r})"
+    _repr_fields = ("message_id", "recipient_id")
 
 
 class RelayedMail(Base):
@@ -250,14 +236,12 @@ class RelayedMail(Base):
     """
 
     __tablename__ = "relayed"
-    __table_args__ = (Index("ix_relayed_relayed_at", "relayed_at"), MYSQL_TABLE_OPTIONS)
 
     message: Mapped[str] = mapped_column(String(64), primary_key=True)
     part: Mapped[str] = mapped_column(String(32), primary_key=True)
-    relayed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    relayed_at: Mapped[datetime] = mapped_column(index=True)
 
-    def __repr__(self) -> str:
-        return f"RelayedMail(message={self.message!r}, part={self.part!r})"
+    _repr_fields = ("message", "part")
 
 
 class PortalMessage(Base):
@@ -267,40 +251,28 @@ class PortalMessage(Base):
     """
 
     __tablename__ = "portal_messages"
-    __table_args__ = (
-        Index("ix_portal_messages_sent_at", "sent_at"),
-        MYSQL_TABLE_OPTIONS,
-    )
 
     message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime] = mapped_column(index=True)
 
-    def __repr__(self) -> str:
-        return f"PortalMessage(message_id={self.message_id!r})"
+    _repr_fields = ("message_id",)
 
 
 class AuditEvent(Base):
     """One entry of the append-only audit log."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (
-        Index("ix_audit_events_at", "at"),
-        Index("ix_audit_events_actor", "actor"),
-        Index("ix_audit_events_target", "target"),
-        MYSQL_TABLE_OPTIONS,
-    )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
     action: Mapped[str] = mapped_column(String(64))
-    actor: Mapped[str] = mapped_column(String(320))
-    target: Mapped[str] = mapped_column(String(320), default="")
+    actor: Mapped[str] = mapped_column(String(320), index=True)
+    target: Mapped[str] = mapped_column(String(320), default="", index=True)
     ip: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
 
-    def __repr__(self) -> str:
-        return f"AuditEvent(id={self.id!r}, action={self.action!r}, actor={self.actor!r})"
+    _repr_fields = ("id", "action", "actor")
 
 
 class Notice(Base):
@@ -309,44 +281,39 @@ class Notice(Base):
     __tablename__ = "notices"
     __table_args__ = (UniqueConstraint("kind", "key"), MYSQL_TABLE_OPTIONS)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(255))
     message_id: Mapped[str | None] = mapped_column(String(255))
-    recipient_id: Mapped[int | None] = mapped_column(Integer)
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recipient_id: Mapped[int | None]
+    sent_at: Mapped[datetime]
 
-    def __repr__(self) -> str:
-        return f"Notice(kind={self.kind!r}, key={self.key!r})"
+    _repr_fields = ("kind", "key")
 
 
 class Lease(Base):
     """A named lease so that only one instance runs a periodic job at a time."""
 
     __tablename__ = "leases"
-    __table_args__ = (MYSQL_TABLE_OPTIONS,)
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(255))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime]
 
-    def __repr__(self) -> str:
-        return f"Lease(name={self.name!r}, holder={self.holder!r})"
+    _repr_fields = ("name", "holder")
 
 
 class AdviserOption(Base):
     """Per-adviser choices, keyed by the adviser's normalized address."""
 
     __tablename__ = "adviser_options"
-    __table_args__ = (MYSQL_TABLE_OPTIONS,)
 
     address: Mapped[str] = mapped_column(address_type(), primary_key=True)
-    read_receipts: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_receipts: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(320), default="")
 
-    def __repr__(self) -> str:
-        return f"AdviserOption(address={self.address!r}, read_receipts={self.read_receipts!r})"
+    _repr_fields = ("address", "read_receipts")
 
 
 class MailboxMessage(Base):
@@ -359,41 +326,36 @@ class MailboxMessage(Base):
     __tablename__ = "mailbox_messages"
     __table_args__ = (
         Index("ix_mailbox_messages_recipient_id_stored_at", "recipient_id", "stored_at"),
-        Index("ix_mailbox_messages_expires_at", "expires_at"),
-        Index("ix_mailbox_messages_message_id", "message_id"),
         UniqueConstraint("recipient_id", "message_id"),
         MYSQL_TABLE_OPTIONS,
     )
 
     id: Mapped[str] = mapped_column(String(43), primary_key=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
-    message_id: Mapped[str] = mapped_column(String(255))
-    key_version: Mapped[int] = mapped_column(Integer)
-    stored_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    size: Mapped[int] = mapped_column(Integer)
-    chunks: Mapped[int] = mapped_column(Integer)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    summary: Mapped[bytes] = mapped_column(LargeBinary)
+    message_id: Mapped[str] = mapped_column(String(255), index=True)
+    key_version: Mapped[int]
+    stored_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    size: Mapped[int]
+    chunks: Mapped[int]
+    read_at: Mapped[datetime | None]
+    summary: Mapped[bytes]
 
-    def __repr__(self) -> str:
-        return f"MailboxMessage(id={self.id!r}, recipient_id={self.recipient_id!r})"
+    _repr_fields = ("id", "recipient_id")
 
 
 class MailboxChunk(Base):
     """One piece of a stored envelope, so no statement carries a whole message."""
 
     __tablename__ = "mailbox_chunks"
-    __table_args__ = (MYSQL_TABLE_OPTIONS,)
 
     entry_id: Mapped[str] = mapped_column(
         String(43), ForeignKey("mailbox_messages.id", ondelete="CASCADE"), primary_key=True
     )
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     data: Mapped[bytes] = mapped_column(blob_type())
 
-    def __repr__(self) -> str:
-        return f"MailboxChunk(entry_id={self.entry_id!r}, seq={self.seq!r})"
+    _repr_fields = ("entry_id", "seq")
 
 
 def huge_text_type() -> Any:
@@ -408,16 +370,10 @@ class ParkedEnvelope(Base):
     """
 
     __tablename__ = "parked_envelopes"
-    __table_args__ = (
-        Index("ix_parked_envelopes_token_hash", "token_hash", unique=True),
-        Index("ix_parked_envelopes_expires_at", "expires_at"),
-        MYSQL_TABLE_OPTIONS,
-    )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    token_hash: Mapped[str] = mapped_column(String(64))
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     envelope: Mapped[str] = mapped_column(huge_text_type())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
-    def __repr__(self) -> str:
-        return f"ParkedEnvelope(id={self.id!r})"
+    _repr_fields = ("id",)

@@ -21,6 +21,7 @@ from typing import Any
 from flask import Flask, current_app, url_for
 
 from keystore.errors import KeystoreError
+from keystore.recipients import RecipientService
 from keystore.settings import Settings
 from portal.context import RUNTIME_KEY, internal_domains, runtime, settings
 from webcrypt import notices
@@ -160,17 +161,7 @@ def reset_request_job(recipient_id: int, *, ip: str, now: datetime, where: MailC
             recipient = recipients.get_by_id(recipient_id)
             if recipient is None:
                 return None
-            state = recipients.reset_state(recipient)
-            mail = None
-            if state == "open":
-                token = recipients.issue_reset_token(recipient, ip=ip, asked=now)
-                mail = reset_link_mail(recipient, token, now, where) if token else None
-                detail = "link mailed" if mail else "no link: too many in the last hour"
-            elif state in ("closed", "no_answer"):
-                mail = reset_notice_mail(recipient, f"requested_{state}", now, where)
-                detail = f"notice mailed: {state}"
-            else:
-                detail = f"nothing mailed: {state}"
+            mail, detail = _reset_answer(recipients, recipient, ip=ip, now=now, where=where)
             keystore.audit(session).record(
                 "portal.reset_answered",
                 actor="system",
@@ -181,3 +172,23 @@ def reset_request_job(recipient_id: int, *, ip: str, now: datetime, where: MailC
             return mail
 
     return job
+
+
+def _reset_answer(
+    recipients: RecipientService, recipient: Any, *, ip: str, now: datetime, where: MailContext
+) -> tuple[Outgoing | None, str]:
+    """Return what a reset request for `recipient` gets by mail, and what the audit log says.
+
+    An open reset gets a new link (unless too many were asked for in the last hour); a closed
+    one, or an account without a security answer, a notice; any other state nothing.
+    """
+    state = recipients.reset_state(recipient)
+    if state == "open":
+        token = recipients.issue_reset_token(recipient, ip=ip, asked=now)
+        if not token:
+            return None, "no link: too many in the last hour"
+        return reset_link_mail(recipient, token, now, where), "link mailed"
+    if state in ("closed", "no_answer"):
+        notice = reset_notice_mail(recipient, f"requested_{state}", now, where)
+        return notice, f"notice mailed: {state}"
+    return None, f"nothing mailed: {state}"

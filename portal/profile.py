@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.context import Services, runtime, services, settings
 from portal.extensions import LANGUAGE_KEY, limited
@@ -85,13 +87,29 @@ def show() -> ResponseReturnValue:
 Change = Callable[[Services, Any, Any], None]
 
 
-def _change(
-    name: str, form: Any, apply: Change, done: str, *, password_check: bool = False
-) -> ResponseReturnValue:
-    """Validate the posted `form` of the profile section `name` and `apply` it.
+@dataclass(frozen=True)
+class Section:
+    """A form of the profile page: what it posts to ``/profile/<name>`` and what saving does.
+
+    A section that asks for the current password is rate-limited like a login.
+    """
+
+    form: Callable[..., Any]
+    apply: Change
+    done: str  # lazy: translated when flashed
+    description: str
+    password_check: bool = False
+    offered: Callable[[], bool] = lambda: True
+
+
+def _change(name: str, section: Section) -> ResponseReturnValue:
+    """Validate the posted form of the profile section `name` and apply it.
 
     The page is rendered after the session closed (see `portal.context.services`).
     """
+    if not section.offered():
+        return redirect(url_for("profile.show"))
+    form = section.form(prefix=name)
     status = 0
     phrase = None
     with services() as found:
@@ -102,21 +120,21 @@ def _change(
             if not form.validate_on_submit():
                 status = 400
             elif (
-                password_check
+                section.password_check
                 and not found.recipients.authenticate(
                     recipient.address, form.current_password.data
                 ).ok
             ):
                 status = 401
             else:
-                apply(found, recipient, form)
+                section.apply(found, recipient, form)
     if recipient is None:
         return login_page()
     if status == 401:
         form.current_password.errors = [_("The current password is not correct.")]
     if status:
         return _page(recipient, phrase, status, **{f"{name}_form": form})
-    flash(done, "success")
+    flash(str(section.done), "success")
     return redirect(url_for("profile.show"))
 
 
@@ -149,45 +167,56 @@ def _set_delivery(found: Services, recipient: Any, form: Any) -> None:
     )
 
 
-@bp.route("/password", methods=["POST"])
-@limited("login")
-def change_password() -> ResponseReturnValue:
-    """Change the password after checking the current one."""
-    form = ChangePasswordForm(prefix="password")
-    done = _("Your password has been changed.")
-    return _change("password", form, _set_password, done, password_check=True)
+SECTIONS = {
+    "password": Section(
+        ChangePasswordForm,
+        _set_password,
+        _l("Your password has been changed."),
+        "Change the password after checking the current one.",
+        password_check=True,
+    ),
+    "question": Section(
+        QuestionForm,
+        _set_question,
+        _l("Your security question has been changed."),
+        "Change the security question and answer after checking the password.",
+        password_check=True,
+    ),
+    "phrase": Section(
+        PhraseForm,
+        _set_phrase,
+        _l("Your security phrase has been saved."),
+        "Change the security phrase the login page shows before the password.",
+    ),
+    "language": Section(
+        LanguageForm,
+        _set_language,
+        _l("Your language has been saved."),
+        "Choose the language of the portal and of the mails.",
+    ),
+    "delivery": Section(
+        DeliveryForm,
+        _set_delivery,
+        _l("Your choice has been saved."),
+        "Choose how secure messages arrive (when the operator allows customers to choose).",
+        offered=delivery_choice,
+    ),
+}
 
 
-@bp.route("/question", methods=["POST"])
-@limited("login")
-def change_question() -> ResponseReturnValue:
-    """Change the security question and answer after checking the password."""
-    form = QuestionForm(prefix="question")
-    done = _("Your security question has been changed.")
-    return _change("question", form, _set_question, done, password_check=True)
+def _section_view(name: str, section: Section) -> Callable[[], ResponseReturnValue]:
+    """Return the view that saves the profile section `name` (endpoint ``change_<name>``)."""
+
+    def view() -> ResponseReturnValue:
+        return _change(name, section)
+
+    view.__name__ = f"change_{name}"
+    view.__doc__ = section.description
+    return limited("login")(view) if section.password_check else view
 
 
-@bp.route("/phrase", methods=["POST"])
-def change_phrase() -> ResponseReturnValue:
-    """Change the security phrase the login page shows before the password."""
-    form = PhraseForm(prefix="phrase")
-    return _change("phrase", form, _set_phrase, _("Your security phrase has been saved."))
-
-
-@bp.route("/language", methods=["POST"])
-def change_language() -> ResponseReturnValue:
-    """Choose the language of the portal and of the mails."""
-    form = LanguageForm(prefix="language")
-    return _change("language", form, _set_language, _("Your language has been saved."))
-
-
-@bp.route("/delivery", methods=["POST"])
-def change_delivery() -> ResponseReturnValue:
-    """Choose how secure messages arrive (when the operator allows customers to choose)."""
-    if not delivery_choice():
-        return redirect(url_for("profile.show"))
-    form = DeliveryForm(prefix="delivery")
-    return _change("delivery", form, _set_delivery, _("Your choice has been saved."))
+for _name, _section in SECTIONS.items():
+    bp.add_url_rule(f"/{_name}", view_func=_section_view(_name, _section), methods=["POST"])
 
 
 __all__ = ["bp"]

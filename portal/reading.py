@@ -152,13 +152,13 @@ def _check(
     if intended != address:
         return partial(_other_address, text, header.recipient, address)
     if envelope_format.is_expired(header, now()):
-        return partial(_expired, header.expires)
+        return partial(_gone, "expired", header.expires)
     entry = found.ledger.get(header.message_id, recipient_id)
     if entry is not None and entry.revoked_at is not None:
-        return partial(_withdrawn, entry.revoked_at)
+        return partial(_gone, "withdrawn", entry.revoked_at)
     key = found.recipients.key(recipient_id, int(header.key_version))
     if key is None:
-        return partial(_expired, header.expires)
+        return partial(_gone, "expired", header.expires)
     first_opening = first_reading and entry is not None and entry.first_opened_at is None
     return Permit(address, recipient_id, bytes(key), first_opening)
 
@@ -188,19 +188,6 @@ def _other_address(text: str, intended: str, current: str) -> ResponseReturnValu
     )
 
 
-def _withdrawn(revoked_at: datetime) -> ResponseReturnValue:
-    return problem(
-        "withdrawn",
-        410,
-        _("The sender has withdrawn this message"),
-        _(
-            "The sender withdrew this message on %(date)s. Please contact the sender "
-            "if you still need it.",
-            date=_when(revoked_at),
-        ),
-    )
-
-
 def _damaged() -> ResponseReturnValue:
     return problem(
         "damaged",
@@ -219,17 +206,24 @@ def _damaged() -> ResponseReturnValue:
     )
 
 
-def _expired(expires: datetime) -> ResponseReturnValue:
-    return problem(
-        "expired",
-        410,
-        _("This message has expired"),
-        _(
+def _gone(kind: str, since: datetime) -> ResponseReturnValue:
+    """The page of a message that can no longer be read: "withdrawn" or "expired" `since`."""
+    date = _when(since)
+    if kind == "withdrawn":
+        title = _("The sender has withdrawn this message")
+        why = _(
+            "The sender withdrew this message on %(date)s. Please contact the sender "
+            "if you still need it.",
+            date=date,
+        )
+    else:
+        title = _("This message has expired")
+        why = _(
             "This message could be read until %(date)s. Expired messages are deleted for good; "
             "please ask the sender to send it again if you still need it.",
-            date=_when(expires),
-        ),
-    )
+            date=date,
+        )
+    return problem(kind, 410, title, why)
 
 
 _LIMIT_REASONS = {

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from email.utils import formataddr
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from keystore.languages import LANGUAGES
 from keystore.models import LedgerEntry
@@ -41,6 +41,19 @@ RESET_EVENTS = (
     "requested_no_answer",
 )
 """What a reset notice can report (the template ``reset_notice`` has a text for each)."""
+
+
+class Written(TypedDict):
+    """What every notice is written with: the deployment's branding and the time it is dated."""
+
+    settings: Settings
+    now: datetime
+
+
+class InLanguage(Written):
+    """The same, and the reader's language (None when it is not known)."""
+
+    lang: str | None
 
 
 def system_sender(product_name: str, address: str) -> str:
@@ -128,11 +141,9 @@ def pin_mail(
     recipient: str,
     pin: str,
     portal_url: str,
-    settings: Settings,
-    lang: str | None,
-    now: datetime,
     helpdesk: bool = False,
     sent_for: str | None = None,
+    **written: Unpack[InLanguage],
 ) -> Outgoing:
     """Give the adviser (or the helpdesk) a new recipient's one-time PIN (first contact).
 
@@ -147,16 +158,7 @@ def pin_mail(
         "origin": portal_origin(portal_url),
         "helpdesk": helpdesk,
     }
-    return notice(
-        "pin",
-        adviser,
-        context,
-        sent_for=sent_for,
-        settings=settings,
-        lang=lang,
-        now=now,
-        bilingual=True,
-    )
+    return notice("pin", adviser, context, sent_for=sent_for, bilingual=True, **written)
 
 
 def first_pin_notice(
@@ -166,57 +168,40 @@ def first_pin_notice(
     adviser: str,
     pin: str,
     portal_url: str,
-    settings: Settings,
-    now: datetime,
+    **written: Unpack[Written],
 ) -> Outgoing:
     """Build the mail with a new account's first PIN for its `destination` (`pin_destination`).
 
     To the adviser or the helpdesk in both languages; to the recipient in the default one.
     """
     if destination.to_recipient:
+        lang = written["settings"].default_language
         return pin_recipient_mail(
             recipient=recipient,
             sent_for=adviser,
             pin=pin,
             portal_url=portal_url,
-            settings=settings,
-            lang=settings.default_language,
-            now=now,
+            lang=lang,
+            **written,
         )
     return pin_mail(
         adviser=destination.address,
         recipient=recipient,
         pin=pin,
         portal_url=portal_url,
-        settings=settings,
-        lang=None,
-        now=now,
         helpdesk=destination.role == HELPDESK,
         sent_for=adviser,
+        lang=None,
+        **written,
     )
 
 
 def pin_recipient_mail(
-    *,
-    recipient: str,
-    sent_for: str,
-    pin: str,
-    portal_url: str,
-    settings: Settings,
-    lang: str | None,
-    now: datetime,
+    *, recipient: str, sent_for: str, pin: str, portal_url: str, **written: Unpack[InLanguage]
 ) -> Outgoing:
     """Send a new recipient's first one-time PIN straight to them (when the settings say so)."""
     context = {"recipient": recipient, "pin": pin, "portal_url": portal_url}
-    return notice(
-        "pin_recipient",
-        recipient,
-        context,
-        sent_for=sent_for,
-        settings=settings,
-        lang=lang,
-        now=now,
-    )
+    return notice("pin_recipient", recipient, context, sent_for=sent_for, **written)
 
 
 def access_reset_mail(
@@ -226,9 +211,7 @@ def access_reset_mail(
     pin_from: str,
     pin_role: str,
     portal_url: str,
-    settings: Settings,
-    lang: str | None,
-    now: datetime,
+    **written: Unpack[InLanguage],
 ) -> Outgoing:
     """Tell the customer that an admin reset their access and who will give them the new PIN.
 
@@ -240,9 +223,7 @@ def access_reset_mail(
         "pin_role": pin_role,
         "portal_url": portal_url,
     }
-    return notice(
-        "access_reset", recipient, context, sent_for=sent_for, settings=settings, lang=lang, now=now
-    )
+    return notice("access_reset", recipient, context, sent_for=sent_for, **written)
 
 
 def pin_reset_mail(
@@ -253,9 +234,7 @@ def pin_reset_mail(
     sent_for: str,
     pin: str,
     portal_url: str,
-    settings: Settings,
-    lang: str | None,
-    now: datetime,
+    **written: Unpack[InLanguage],
 ) -> Outgoing:
     """Send the new one-time PIN after an admin reset, to the recipient or to the adviser.
 
@@ -263,31 +242,15 @@ def pin_reset_mail(
     """
     name = "pin_reset_recipient" if to_recipient else "pin_reset"
     context = {"recipient": recipient, "pin": pin, "portal_url": portal_url}
-    return notice(
-        name,
-        to,
-        context,
-        sent_for=sent_for,
-        settings=settings,
-        lang=lang,
-        now=now,
-        bilingual=not to_recipient,
-    )
+    return notice(name, to, context, sent_for=sent_for, bilingual=not to_recipient, **written)
 
 
 def deactivated_notice(
-    *,
-    adviser: str,
-    recipient: str,
-    subject: str,
-    others: bool,
-    settings: Settings,
-    lang: str | None,
-    now: datetime,
+    *, adviser: str, recipient: str, subject: str, others: bool, **written: Unpack[InLanguage]
 ) -> Outgoing:
     """Tell the adviser, bounce-style, that a recipient's account is deactivated."""
     context = {"recipient": recipient, "subject": subject, "other_recipients": others}
-    return notice("deactivated", adviser, context, settings=settings, lang=lang, now=now)
+    return notice("deactivated", adviser, context, **written)
 
 
 def mailbox_full_notice(
@@ -297,9 +260,7 @@ def mailbox_full_notice(
     subject: str,
     used: int,
     limit: int,
-    settings: Settings,
-    lang: str | None,
-    now: datetime,
+    **written: Unpack[InLanguage],
 ) -> Outgoing:
     """Tell the adviser that a message went as attachment: the recipient's mailbox is full."""
     context = {
@@ -308,30 +269,23 @@ def mailbox_full_notice(
         "used_mb": round(used / (1024 * 1024), 1),
         "limit_mb": round(limit / (1024 * 1024), 1),
     }
-    return notice("mailbox_full", adviser, context, settings=settings, lang=lang, now=now)
+    return notice("mailbox_full", adviser, context, **written)
 
 
-def unread_mail(
-    entry: LedgerEntry, *, recipient: str, settings: Settings, now: datetime
-) -> Outgoing:
+def unread_mail(entry: LedgerEntry, *, recipient: str, **written: Unpack[Written]) -> Outgoing:
     """Tell the adviser who sealed `entry` that the message is still unopened."""
-    return _to_its_adviser("unread", entry, recipient, settings, now, expires=entry.expires_at)
+    return _to_its_adviser("unread", entry, recipient, written, expires=entry.expires_at)
 
 
 def receipt_mail(
-    entry: LedgerEntry, *, recipient: str, opened: datetime, settings: Settings, now: datetime
+    entry: LedgerEntry, *, recipient: str, opened: datetime, **written: Unpack[Written]
 ) -> Outgoing:
     """Tell the adviser who sealed `entry` that the recipient first opened it at `opened`."""
-    return _to_its_adviser("receipt", entry, recipient, settings, now, opened=opened)
+    return _to_its_adviser("receipt", entry, recipient, written, opened=opened)
 
 
 def _to_its_adviser(
-    name: str,
-    entry: LedgerEntry,
-    recipient: str,
-    settings: Settings,
-    now: datetime,
-    **moment: datetime,
+    name: str, entry: LedgerEntry, recipient: str, written: Written, **moment: datetime
 ) -> Outgoing:
     """Build the notice `name` about one sealed message to its adviser, in the default language."""
     context = {
@@ -340,39 +294,32 @@ def _to_its_adviser(
         "sent": entry.created_at,
         **moment,
     }
-    lang = settings.default_language
-    return notice(name, entry.sender, context, settings=settings, lang=lang, now=now)
+    lang = written["settings"].default_language
+    return notice(name, entry.sender, context, lang=lang, **written)
 
 
 def expiry_mail(
+    entry: LedgerEntry,
     *,
     recipient: str,
-    adviser: str,
-    sent: datetime,
-    expires: datetime,
-    opened: bool,
     portal_url: str,
-    settings: Settings,
-    lang: str | None,
-    now: datetime,
     inbox_link: str = "",
+    **written: Unpack[InLanguage],
 ) -> Outgoing:
-    """Tell the recipient that a message expires soon: open it and save it locally.
+    """Tell the recipient that the message of `entry` expires soon: open it and save it locally.
 
     `inbox_link` is the message's address in the secure mailbox, when it is stored there.
     """
     context = {
         "recipient": recipient,
-        "adviser": adviser,
-        "sent": sent,
-        "expires": expires,
-        "opened": opened,
+        "adviser": entry.sender,
+        "sent": entry.created_at,
+        "expires": entry.expires_at,
+        "opened": entry.first_opened_at is not None,
         "portal_url": portal_url,
         "inbox_link": inbox_link,
     }
-    return notice(
-        "expiry", recipient, context, sent_for=adviser, settings=settings, lang=lang, now=now
-    )
+    return notice("expiry", recipient, context, sent_for=entry.sender, **written)
 
 
 def inactivity_mail(
@@ -382,9 +329,7 @@ def inactivity_mail(
     last_used: datetime,
     deletion: datetime,
     portal_url: str,
-    settings: Settings,
-    lang: str | None,
-    now: datetime,
+    **written: Unpack[InLanguage],
 ) -> Outgoing:
     """Tell the recipient that the unused account will be deleted unless they log in."""
     context = {
@@ -392,11 +337,9 @@ def inactivity_mail(
         "last_used": last_used,
         "deletion": deletion,
         "portal_url": portal_url,
-        "months": round(settings.inactivity_days / 30.4),
+        "months": round(written["settings"].inactivity_days / 30.4),
     }
-    return notice(
-        "inactivity", recipient, context, sent_for=sent_for, settings=settings, lang=lang, now=now
-    )
+    return notice("inactivity", recipient, context, sent_for=sent_for, **written)
 
 
 def withdraw_offer_mail(
@@ -407,8 +350,7 @@ def withdraw_offer_mail(
     sent: datetime,
     expires: datetime,
     link: str,
-    settings: Settings,
-    now: datetime,
+    **written: Unpack[Written],
 ) -> Outgoing:
     """Confirm a sent message to the adviser, with the link that withdraws it."""
     context = {
@@ -418,46 +360,28 @@ def withdraw_offer_mail(
         "expires": expires,
         "link": link,
     }
-    return notice(
-        "withdraw", adviser, context, settings=settings, lang=settings.default_language, now=now
-    )
+    lang = written["settings"].default_language
+    return notice("withdraw", adviser, context, lang=lang, **written)
 
 
 def reset_link_mail(
-    *,
-    recipient: str,
-    sent_for: str,
-    link: str,
-    settings: Settings,
-    lang: str | None,
-    now: datetime,
+    *, recipient: str, sent_for: str, link: str, **written: Unpack[InLanguage]
 ) -> Outgoing:
     """Send the one-time link of a password reset to the account's own address."""
     context = {
         "recipient": recipient,
-        "when": now,
+        "when": written["now"],
         "link": link,
-        "minutes": settings.reset_link_minutes,
+        "minutes": written["settings"].reset_link_minutes,
     }
-    return notice(
-        "reset_link", recipient, context, sent_for=sent_for, settings=settings, lang=lang, now=now
-    )
+    return notice("reset_link", recipient, context, sent_for=sent_for, **written)
 
 
 def reset_notice_mail(
-    *,
-    recipient: str,
-    event: str,
-    left: int,
-    sent_for: str,
-    settings: Settings,
-    lang: str | None,
-    now: datetime,
+    *, recipient: str, event: str, left: int, sent_for: str, **written: Unpack[InLanguage]
 ) -> Outgoing:
     """Tell the account's own address about one step of a password reset (`RESET_EVENTS`)."""
     if event not in RESET_EVENTS:
         raise ValueError(f"unknown reset event {event!r}; use one of {', '.join(RESET_EVENTS)}")
-    context = {"recipient": recipient, "when": now, "event": event, "left": left}
-    return notice(
-        "reset_notice", recipient, context, sent_for=sent_for, settings=settings, lang=lang, now=now
-    )
+    context = {"recipient": recipient, "when": written["now"], "event": event, "left": left}
+    return notice("reset_notice", recipient, context, sent_for=sent_for, **written)

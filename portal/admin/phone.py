@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,6 +12,7 @@ from wtforms.validators import Length
 
 from portal.admin import bp
 from portal.admin.access import ALL_ROLES, record, require, services
+from portal.admin.users import back_to_account
 from webcrypt.sealing.sms import PHONE_AUDIT, masked_phone, normalize_phone
 
 
@@ -49,15 +50,12 @@ def user_phone(recipient_id: int) -> ResponseReturnValue:
                     target=address,
                     detail=f"mobile number: {masked_phone(phone)}",
                 )
-                flash(
-                    _(
-                        "Mobile number for PINs of %(address)s: %(phone)s.",
-                        address=address,
-                        phone=phone or _("removed"),
-                    ),
-                    "success",
+                done = _(
+                    "Mobile number for PINs of %(address)s: %(phone)s.",
+                    address=address,
+                    phone=phone or _("removed"),
                 )
-                return redirect(url_for("admin.user", recipient_id=recipient_id))
+                return back_to_account(recipient_id, done)
         elif form.is_submitted():
             status = 400
         elif recipient.phone:

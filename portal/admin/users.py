@@ -209,14 +209,17 @@ def user_delivery(recipient_id: int) -> ResponseReturnValue:
             detail=f"delivery method: {chosen or 'by the rules'}",
         )
         address = recipient.address
-    flash(
-        _(
-            "Delivery method of %(address)s: %(method)s.",
-            address=address,
-            method=chosen or _("by the rules"),
-        ),
-        "success",
+    done = _(
+        "Delivery method of %(address)s: %(method)s.",
+        address=address,
+        method=chosen or _("by the rules"),
     )
+    return back_to_account(recipient_id, done)
+
+
+def back_to_account(recipient_id: int, done: str) -> ResponseReturnValue:
+    """Confirm a change of one account to the admin and show the account's page again."""
+    flash(done, "success")
     return redirect(url_for("admin.user", recipient_id=recipient_id))
 
 

@@ -8,8 +8,15 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from tests.admin.conftest import ADMIN, create_admin, enrollment_secret, password_step
-from tests.portal.helpers import csrf_token
+from tests.admin.conftest import (
+    ADMIN,
+    code_at,
+    create_admin,
+    enrollment_secret,
+    factor_step,
+    password_step,
+)
+from tests.portal.helpers import FakeClock, csrf_token
 from webcrypt.runtime import Runtime
 
 ONE_TIME = "one-time-password-123"
@@ -23,6 +30,11 @@ def enrollment(client: FlaskClient, runtime: Runtime, password: str = ONE_TIME) 
     password_step(client, ADMIN, password)
     page = client.get("/admin/login/factor")
     return page, enrollment_secret(page.data)
+
+
+def confirm_enrollment(client: FlaskClient, secret: str, clock: FakeClock, password: str) -> Any:
+    """Post the enrollment's second step: the current code of `secret` and the new `password`."""
+    return factor_step(client, code_at(secret, clock), new_password=password, confirm=password)
 
 
 def branding_form(client: FlaskClient, **changes: str) -> dict[str, str]:

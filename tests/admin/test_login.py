@@ -17,7 +17,7 @@ from tests.admin.conftest import (
     password_step,
     text_of,
 )
-from tests.admin.helpers import enrollment
+from tests.admin.helpers import confirm_enrollment, enrollment
 from tests.portal.conftest import update_settings
 from tests.portal.helpers import FakeClock, csrf_token
 from webcrypt.runtime import Runtime
@@ -41,9 +41,7 @@ def test_first_login_enrolls_totp_and_replaces_the_password(
     assert response.status_code == 401
     # The same secret is shown again until it is confirmed.
     assert enrollment_secret(response.data) == secret
-    response = factor_step(
-        client, code_at(secret, clock), new_password=NEW_PASSWORD, confirm=NEW_PASSWORD
-    )
+    response = confirm_enrollment(client, secret, clock, NEW_PASSWORD)
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200

@@ -6,14 +6,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from keystore.passwordrules import admin_password_problem, common_passwords, is_common
-from tests.admin.conftest import (
-    ADMIN,
-    code_at,
-    create_admin,
-    factor_step,
-)
+from tests.admin.conftest import ADMIN, create_admin
 from tests.admin.conftest import text_of as page_text
-from tests.admin.helpers import ONE_TIME, enrollment
+from tests.admin.helpers import ONE_TIME, confirm_enrollment, enrollment
 from tests.portal.helpers import FakeClock
 from webcrypt.runtime import Runtime
 
@@ -98,7 +93,7 @@ def test_enrollment_refuses_a_weak_password_and_keeps_nothing(
     client: FlaskClient, runtime: Runtime, clock: FakeClock, password: str, message: str
 ) -> None:
     _, secret = enrollment(client, runtime)
-    response = factor_step(client, code_at(secret, clock), new_password=password, confirm=password)
+    response = confirm_enrollment(client, secret, clock, password)
     assert response.status_code == 400
     assert message in page_text(response)
     with runtime.keystore.session() as session:

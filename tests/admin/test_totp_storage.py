@@ -15,14 +15,12 @@ from portal.admin.session import COOKIE, SALT
 from tests.admin.conftest import (
     ADMIN,
     Account,
-    code_at,
     create_admin,
     enrollment_secret,
-    factor_step,
     log_in,
     password_step,
 )
-from tests.admin.helpers import enrollment
+from tests.admin.helpers import confirm_enrollment, enrollment
 from tests.portal.conftest import TEST_CONFIG
 from tests.portal.helpers import FakeClock
 from webcrypt.runtime import Runtime
@@ -52,9 +50,7 @@ def test_enrollment_keeps_the_secret_out_of_cookie_and_database(
     raw, content = admin_cookie(client)
     assert secret not in raw and secret not in repr(content)
     assert "enroll" in content  # it is there, encrypted
-    response = factor_step(
-        client, code_at(secret, clock), new_password=NEW_PASSWORD, confirm=NEW_PASSWORD
-    )
+    response = confirm_enrollment(client, secret, clock, NEW_PASSWORD)
     assert response.status_code == 302
     assert secret not in admin_rows(runtime)
     with runtime.keystore.session() as session:

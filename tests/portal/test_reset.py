@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from tests.portal.conftest import login, update_settings
 from tests.portal.helpers import PASSWORD, csrf_token
 from tests.portal.resetflow import NEW_PASSWORD, answer, ask, body, link, mails, reset_stage, use
+from tests.support.accounts import account_of
 
 ATTACKER = {"REMOTE_ADDR": "203.0.113.9"}
 OTHER = {"REMOTE_ADDR": "198.51.100.7"}
@@ -176,9 +177,7 @@ def test_an_admin_reset_reopens_the_self_service_reset(
     update_settings(runtime, reset_answer_attempts=1)
     client, page = reset_stage(app, tmp_path)
     assert answer(client, page, "Rex").status_code == 403
-    with runtime.keystore.session() as session:
-        recipients = runtime.keystore.recipients(session)
-        recipient = recipients.get(account)
+    with account_of(runtime.keystore, account) as (recipients, recipient):
         assert recipients.reset_state(recipient) == "closed"
         recipients.reset_pin(recipient)
         recipients.set_password(recipient, PASSWORD)
@@ -188,9 +187,8 @@ def test_an_admin_reset_reopens_the_self_service_reset(
 def test_a_notice_for_every_outcome_in_the_customers_language(
     app: Flask, account: str, tmp_path: Path, runtime: Any
 ) -> None:
-    with runtime.keystore.session() as session:
-        recipients = runtime.keystore.recipients(session)
-        recipients.set_language(recipients.get(account), "de")
+    with account_of(runtime.keystore, account) as (recipients, recipient):
+        recipients.set_language(recipient, "de")
     update_settings(runtime, reset_answer_attempts=2)
     client, page = reset_stage(app, tmp_path)
     answer(client, page, "Rex")

@@ -101,11 +101,8 @@ KINDS: dict[str, tuple[Callable[..., Outgoing], dict[str, Any]]] = {
     "expiry": (
         notices.expiry_mail,
         {
+            "entry": sealed(NOW - timedelta(days=27), NOW + timedelta(days=3)),
             "recipient": CUSTOMER,
-            "adviser": ADVISER,
-            "sent": NOW - timedelta(days=27),
-            "expires": NOW + timedelta(days=3),
-            "opened": False,
             "portal_url": PORTAL,
         },
     ),

@@ -91,9 +91,8 @@ def _due_notices(ctx: JobContext, after_id: int) -> tuple[list[Pending], int]:
                 last_used=last[recipient.id],
                 deletion=deletion,
                 portal_url=ctx.portal_url,
-                settings=ctx.settings,
                 lang=recipient.language,
-                now=ctx.now,
+                **ctx.written,
             )
             pending.append(Pending(INACTIVITY, keys[recipient.id], mail, recipient_id=recipient.id))
     return pending, candidates[-1].id if len(candidates) == BATCH else 0

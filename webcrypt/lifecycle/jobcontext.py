@@ -15,6 +15,7 @@ from keystore.periodic import LifecycleService
 from keystore.recipients import RecipientService
 from keystore.settings import Settings
 from webcrypt.lifecycle.sending import NoticeSender
+from webcrypt.notices import Written
 
 if TYPE_CHECKING:
     from webcrypt.runtime import Runtime
@@ -43,6 +44,11 @@ class JobContext:
     def clock(self) -> datetime:
         """Return the moment of this run (services stamp rows with it)."""
         return self.now
+
+    @property
+    def written(self) -> Written:
+        """What every notice of this run is written with: its settings and its moment."""
+        return Written(settings=self.settings, now=self.now)
 
     @property
     def portal_url(self) -> str:

@@ -51,9 +51,7 @@ def unread_notices(ctx: JobContext) -> SendResult:
         lifecycle = ctx.lifecycle(session)
         entries = lifecycle.unopened_since(ctx.now - timedelta(days=days), now=ctx.now)
         for entry, recipient in _not_yet_sent(lifecycle, UNREAD, entries):
-            mail = unread_mail(
-                entry, recipient=recipient.address, settings=ctx.settings, now=ctx.now
-            )
+            mail = unread_mail(entry, recipient=recipient.address, **ctx.written)
             pending.append(_pending(UNREAD, entry, mail))
     return ctx.sender.send_all(pending)
 
@@ -83,8 +81,7 @@ def read_receipts(ctx: JobContext) -> SendResult:
                 entry,
                 recipient=recipient.address,
                 opened=entry.first_opened_at,
-                settings=ctx.settings,
-                now=ctx.now,
+                **ctx.written,
             )
             pending.append(_pending(RECEIPT, entry, mail))
     return ctx.sender.send_all(pending)
@@ -107,16 +104,12 @@ def expiry_notices(ctx: JobContext) -> SendResult:
                 continue
             stored = mailbox.stored_as(entry.recipient_id, entry.message_id)
             mail = expiry_mail(
-                inbox_link=inbox_url(ctx.portal_url, stored) if stored else "",
+                entry,
                 recipient=recipient.address,
-                adviser=entry.sender,
-                sent=entry.created_at,
-                expires=entry.expires_at,
-                opened=entry.first_opened_at is not None,
-                portal_url=ctx.portal_url,
-                settings=ctx.settings,
                 lang=recipient.language,
-                now=ctx.now,
+                portal_url=ctx.portal_url,
+                inbox_link=inbox_url(ctx.portal_url, stored) if stored else "",
+                **ctx.written,
             )
             pending.append(_pending(EXPIRY, entry, mail))
     return ctx.sender.send_all(pending)
@@ -149,8 +142,7 @@ def withdraw_offers(ctx: JobContext) -> SendResult:
                 sent=min(r.created_at for r in rows),
                 expires=max(r.expires_at for r in rows),
                 link=withdraw_url(ctx.runtime, message_id, first.sender),
-                settings=ctx.settings,
-                now=ctx.now,
+                **ctx.written,
             )
             pending.append(
                 Pending(WITHDRAW_OFFER, message_key(message_id), mail, message_id=message_id)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import getaddresses
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from markupsafe import Markup
 
@@ -156,6 +156,14 @@ LANGUAGE_RULE = "\n\n" + "-" * 40 + "\n\n"
 """What separates the languages of a note written in several."""
 
 
+class NoteAuthor(TypedDict):
+    """Whose branded note it is: the adviser it speaks for, the settings and the portal."""
+
+    adviser: Adviser
+    settings: Settings
+    portal_url: str
+
+
 def branded_note(
     name: str,
     langs: Sequence[str],
@@ -180,6 +188,7 @@ def branded_note(
             sender_name=adviser.name,
             product_name=settings.product_name,
             brand_color=settings.brand_color,
+            logo_src=logo_src(settings),
             footer=settings.footer(lang),
             contact=settings.contact(lang),
             portal_url=portal_url,
@@ -197,29 +206,24 @@ def branded_note(
 @lru_cache(maxsize=256)
 def readable_parts(
     *,
-    adviser: Adviser,
-    settings: Settings,
-    portal_url: str,
     langs: tuple[str, ...],
     neutral: bool,
     inbox_link: str = "",
     by_thread: bool = False,
+    **author: Unpack[NoteAuthor],
 ) -> tuple[str, str]:
     """Render the text and HTML note, one language after the other (cached: same inputs,
     same note)."""
     _titles, text, html = branded_note(
         "carrier",
         langs,
-        adviser=adviser,
-        settings=settings,
-        portal_url=portal_url,
-        logo_src=logo_src(settings),
-        upload_url=f"{portal_url.rstrip('/')}/upload",
+        upload_url=f"{author['portal_url'].rstrip('/')}/upload",
         filename=NEUTRAL_NAME if neutral else HTML_NAME,
         neutral=neutral,
         inbox_link=inbox_link,
         by_thread=by_thread,
-        pin_from=pin_channel(FIRST_CONTACT, settings),
+        pin_from=pin_channel(FIRST_CONTACT, author["settings"]),
+        **author,
     )
     return text, html
 

@@ -11,25 +11,23 @@ same branding as the carrier mail.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 from urllib.parse import urlsplit
 
 from markupsafe import escape
 
 from webcrypt.mail.compose import serialize
 from webcrypt.sealing.carrier import (
-    Adviser,
     Cover,
+    NoteAuthor,
     branded_body,
     branded_note,
-    logo_src,
     thread_headers,
 )
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from keystore.settings import Settings
 
 NOTIFICATION_HEADER = "X-WebCrypt-Mailbox"
 """Marks a notification mail (value: the entry id), for filters and tests."""
@@ -51,26 +49,17 @@ _SLOT = "webcryptinboxlinkslot"
 
 @lru_cache(maxsize=256)
 def _parts(
-    *,
-    adviser: Adviser,
-    settings: Settings,
-    portal_url: str,
-    subject: str,
-    expires: datetime,
-    langs: tuple[str, ...],
+    *, subject: str, expires: datetime, langs: tuple[str, ...], **author: Unpack[NoteAuthor]
 ) -> tuple[str, str, str]:
     """Render subject, text and HTML, one language after the other, with `_SLOT` as link."""
     titles, text, html = branded_note(
         "mailbox",
         langs,
-        adviser=adviser,
-        settings=settings,
-        portal_url=portal_url,
-        logo_src=logo_src(settings),
-        host=portal_host(portal_url),
+        host=portal_host(author["portal_url"]),
         link=_SLOT,
         subject=subject,
         expires=expires,
+        **author,
     )
     return " / ".join(dict.fromkeys(titles)), text, html
 

@@ -9,11 +9,11 @@ recipient. The portal opens it with the key it unwraps to open the message itsel
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.utils import getaddresses, parsedate_to_datetime
+from typing import NotRequired, TypedDict, Unpack
 
 from webcrypt import envelope
 from webcrypt.mail.message import MailMessage, decode_text, without_surrogates
@@ -121,28 +121,24 @@ def _attachments(raw: bytes, offset: int) -> int:
     return count
 
 
+class SummaryHeader(TypedDict):
+    """The envelope header facts a summary is sealed with: the same as its message's."""
+
+    sender: str
+    message_id: str
+    portal_url: str
+    expires: datetime
+    now: datetime
+    rng: NotRequired[Callable[[int], bytes]]
+
+
 def seal_summary(
     summary: Summary,
     recipients: Sequence[envelope.RecipientKey],
-    *,
-    sender: str,
-    message_id: str,
-    portal_url: str,
-    expires: datetime,
-    now: datetime,
-    rng: Callable[[int], bytes] = os.urandom,
+    **header: Unpack[SummaryHeader],
 ) -> Mapping[str, bytes]:
     """Seal `summary` once for every recipient; return each one's armored envelope (ASCII)."""
-    sealed = envelope.seal(
-        summary.to_json(),
-        recipients,
-        sender=sender,
-        message_id=message_id,
-        portal_url=portal_url,
-        expires=expires,
-        now=now,
-        rng=rng,
-    )
+    sealed = envelope.seal(summary.to_json(), recipients, **header)
     return {
         recipient.address: sealed.armored(recipient.address).encode("ascii")
         for recipient in recipients
