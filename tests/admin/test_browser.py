@@ -7,7 +7,6 @@ arrive at an SMTP sink. The branding previews must render inside their frames.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from keystore.clock import utcnow
 from tests.admin.conftest import ADMIN, create_admin
 from tests.portal.conftest import TEST_CONFIG, make_runtime, update_settings
 from tests.portal.helpers import ADVISER, CUSTOMER, build_mail, seal
-from tests.support.browser import chromium
+from tests.support.browser import ServerThread, chromium
 from tests.support.components import free_port
 from tests.support.smtp import RecordingSink
 from webcrypt.runtime import Runtime
@@ -49,13 +48,11 @@ def served(tmp_path: Path, sink: RecordingSink) -> Iterator[tuple[str, Runtime]]
     )
     config = {**TEST_CONFIG, "RATELIMIT_ADMIN_LOGIN": "1000 per minute"}
     server = create_server(create_app(runtime, config), host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    web = ServerThread(server).start()
     try:
         yield base, runtime
     finally:
-        server.close()
-        thread.join(5)
+        web.stop()
         runtime.close()
 
 

@@ -3,6 +3,7 @@ when one dies. Real SMTP on loopback: smtplib clients, the filter, a recording s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -58,13 +59,25 @@ class Workers:
         return int(float(found[1])) if found else 0
 
     def send(self, subject: str) -> str:
-        """Send one message on a connection of its own; return the reply ("250" or the error)."""
+        """Send one message on a connection of its own; return the reply to its data ("250"
+        or the error).
+
+        What comes after the data's 250 does not change it: a draining filter may answer the
+        QUIT with 421 or close the connection first.
+        """
         try:
-            with smtplib.SMTP("127.0.0.1", self.port, timeout=60) as client:
-                client.sendmail(ADVISER, [CUSTOMER], mail(subject, CUSTOMER))
-            return "250"
+            client = smtplib.SMTP("127.0.0.1", self.port, timeout=60)
         except (OSError, smtplib.SMTPException) as exc:
             return repr(exc)
+        try:
+            client.sendmail(ADVISER, [CUSTOMER], mail(subject, CUSTOMER))
+        except (OSError, smtplib.SMTPException) as exc:
+            return repr(exc)
+        finally:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                client.quit()
+            client.close()
+        return "250"
 
     def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
