@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,21 @@ def test_guide_has_every_block_the_tests_use() -> None:
     assert "no_address_mappings" in master
     assert '"127.0.0.1:1111"' in toml and "smtp://127.0.0.1:2222" in toml
     assert "10025" not in main + master + toml and "10026" not in main + master + toml
+
+
+def test_the_reinjection_takes_every_connection_the_filter_may_open() -> None:
+    """Each filter process opens up to `max_transactions` connections to the reinjection
+    smtpd and keeps some of them open between mails; with one process per core, its
+    `maxproc` must cover several processes' worth, or a worker's new connection waits behind
+    the others' idle ones until the relay times out. Checked for a host of eight cores."""
+    snippets = doc_snippets(DOC)
+    (line,) = [
+        line for line in snippets["master.cf"].splitlines() if line.startswith("127.0.0.1:10026")
+    ]
+    maxproc = line.split()[6]
+    limit = 100 if maxproc == "-" else int(maxproc)  # "-": default_process_limit
+    max_transactions = tomllib.loads(snippets["webcrypt.toml"])["filter"]["max_transactions"]
+    assert limit >= 8 * max_transactions, line
 
 
 def test_mail_goes_through_the_filter_and_back(sink: RecordingSink) -> None:
