@@ -12,7 +12,7 @@ from typing import Any
 from keystore.mailbox import new_entry_id
 from keystore.masterkey import MasterKey
 from keystore.passwords import Hasher, make_context
-from tests.support.keystores import migrated_sqlite
+from tests.support.keystores import is_fresh_copy, migrated_sqlite
 from webcrypt import envelope
 from webcrypt.config.loader import load_config
 from webcrypt.runtime import Runtime
@@ -45,7 +45,8 @@ def build_runtime(environ: dict[str, str], *, fast: bool = True, **options: Any)
     runtime = Runtime(load_config(environ=environ), master_key=MasterKey.generate(), **options)
     if fast:
         runtime.keystore.hasher = fast_hasher()
-    runtime.keystore.upgrade()
+    if not is_fresh_copy(str(runtime.config.keystore.url)):
+        runtime.keystore.upgrade()
     return runtime
 
 
