@@ -185,14 +185,53 @@ def _start_rank(item: pytest.Item) -> int:
     return 2
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the slow tests first, so that no worker is left running a long one on its own
-    while the others have finished (the `worksteal` scheduler then evens out the rest).
+def _worker_shares(total: int, workers: int) -> list[int]:
+    """How many tests pytest-xdist's `worksteal` hands each worker at the start: contiguous
+    ranges of the collection, `pending // workers_left` each."""
+    shares = []
+    for left in range(workers, 0, -1):
+        shares.append((total - sum(shares)) // left)
+    return shares
 
-    The sort is stable: within each rank, the order pytest chose to share fixtures stays.
+
+def _spread(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """Order the tests so that each worker's starting range begins with its share of the
+    long ones (slow first, then browser, Postfix and database tests), whole modules together
+    so module fixtures are set up once, and is filled up with the quick ones.
+
+    `worksteal` gives each worker a contiguous range of the collection and lets idle workers
+    steal from the end of the others' ranges, so the long tests must not all stand at the
+    front of the first range: one worker then ran them all one after the other.
+    """
+    chunks: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for rank in (0, 1):
+        modules: dict[str, list[pytest.Item]] = {}
+        for item in items:
+            if _start_rank(item) == rank:
+                modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+        for tests in modules.values():
+            min(chunks, key=len).extend(tests)
+    quick = [item for item in items if _start_rank(item) == 2]
+    for chunk, share in zip(chunks, _worker_shares(len(items), workers), strict=True):
+        room = max(0, share - len(chunk))
+        chunk.extend(quick[:room])
+        del quick[:room]
+    chunks[-1].extend(quick)
+    return [item for chunk in chunks for item in chunk]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the long tests first, on every worker, so that no worker is left running long
+    ones on its own while the others have finished (`worksteal` then evens out the rest).
+
+    The order within each rank stays the one pytest chose to share fixtures. Every worker
+    computes the same order from the same collection, as pytest-xdist requires.
     """
     items.sort(key=_start_rank)
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers > 1:
+        items[:] = _spread(items, workers)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
