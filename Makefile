@@ -8,7 +8,7 @@ LOCK   := requirements/test.lock
 # pytest-xdist workers: one more than the cores this process may use, because much of the
 # suite waits (on Postfix, Chromium, subprocesses and sleeps) and with one worker per core
 # the cores stood idle a third of the time. PYTEST_WORKERS=0 runs the tests in one process.
-PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1)')
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) + 1)')
 # What `make check` leaves out: tests that need Postfix, Chromium or the database
 # servers, and the slow ones; `make test` runs everything.
 FAST_TESTS := -m "not browser and not postfix and not databases and not slow" --ignore=tests/e2e
