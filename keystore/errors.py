@@ -31,6 +31,8 @@ class InvalidValue(ValueError):
     `template` is that message in English with ``%(name)s`` fields filled from `params`, so a
     user interface can show it in its own language: the portal's catalogue translates every
     template (`portal/translations/refresh.py` extracts each ``InvalidValue("...")`` call).
+    A rule that compares two settings names the other one in the parameter ``other`` (its
+    key), which a page may show by its label.
     """
 
     def __init__(self, template: str, **params: object) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from flask import Flask, current_app, url_for
 
 from keystore.errors import KeystoreError
+from keystore.models import Recipient
 from keystore.recipients import RecipientService
 from keystore.settings import Settings
 from portal.context import RUNTIME_KEY, internal_domains, runtime, settings
@@ -175,7 +176,12 @@ def reset_request_job(recipient_id: int, *, ip: str, now: datetime, where: MailC
 
 
 def _reset_answer(
-    recipients: RecipientService, recipient: Any, *, ip: str, now: datetime, where: MailContext
+    recipients: RecipientService,
+    recipient: Recipient,
+    *,
+    ip: str,
+    now: datetime,
+    where: MailContext,
 ) -> tuple[Outgoing | None, str]:
     """Return what a reset request for `recipient` gets by mail, and what the audit log says.
 

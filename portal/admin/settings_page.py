@@ -219,15 +219,14 @@ def field_errors(exc: SettingsError) -> dict[str, str]:
     ("must be less than “Messages expire after (days)”"), not by its key.
     """
     labels = {field.name: field.label for field in all_fields()}
-
-    def shown(value: object) -> object:
-        label = labels.get(value) if isinstance(value, str) else None
-        return _("“%(label)s”", label=str(label)) if label is not None else value
-
-    return {
-        name: _(problem.template, **{key: shown(value) for key, value in problem.params.items()})
-        for name, problem in exc.problems.items()
-    }
+    shown = {}
+    for name, problem in exc.problems.items():
+        params = dict(problem.params)
+        label = labels.get(str(params.get("other")))
+        if label is not None:  # `other` names the field the rule compares with
+            params["other"] = _("“%(label)s”", label=str(label))
+        shown[name] = _(problem.template, **params)
+    return shown
 
 
 def domains_in_force(found: InternalDomains) -> str:
