@@ -2,10 +2,21 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime as _datetime
 from datetime import tzinfo
+from typing import TypedDict, Unpack
 
 from babel import Locale
 from babel.support import NullTranslations
 from flask import Flask
+
+# The options Babel() and init_app() share (the library also takes them by position; this
+# project passes them by name).
+class _Options(TypedDict, total=False):
+    default_locale: str
+    default_domain: str
+    default_translation_directories: str
+    default_timezone: str
+    locale_selector: Callable[[], str | Locale | None] | None
+    timezone_selector: Callable[[], str | None] | None
 
 class Babel:
     def __init__(
@@ -13,24 +24,9 @@ class Babel:
         app: Flask | None = None,
         date_formats: dict[str, str | None] | None = None,
         configure_jinja: bool = True,
-        *,
-        default_locale: str = "en",
-        default_domain: str = "messages",
-        default_translation_directories: str = "translations",
-        default_timezone: str = "UTC",
-        locale_selector: Callable[[], str | Locale | None] | None = None,
-        timezone_selector: Callable[[], str | None] | None = None,
+        **options: Unpack[_Options],
     ) -> None: ...
-    def init_app(
-        self,
-        app: Flask,
-        default_locale: str = "en",
-        default_domain: str = "messages",
-        default_translation_directories: str = "translations",
-        default_timezone: str = "UTC",
-        locale_selector: Callable[[], str | Locale | None] | None = None,
-        timezone_selector: Callable[[], str | None] | None = None,
-    ) -> None: ...
+    def init_app(self, app: Flask, **options: Unpack[_Options]) -> None: ...
     def list_translations(self) -> list[Locale]: ...
 
 def get_locale() -> Locale | None: ...
