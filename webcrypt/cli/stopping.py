@@ -5,6 +5,12 @@ byte to a pipe the main thread waits on. An exception raised from a handler woul
 whatever code the main thread runs at that moment, and a server loop that catches every
 exception around its socket handlers (waitress does) can swallow it, leaving a process that
 ignores every further SIGTERM.
+
+The kernel may hand a signal to any thread of the process, while Python runs the handler
+in the main thread only, once that thread runs Python code again: a main thread asleep in
+`select` would not notice a signal taken by a busy server thread. The pipe is therefore
+also the process's wakeup fd (`signal.set_wakeup_fd`), which the C-level handler writes to
+from whichever thread took the signal.
 """
 
 from __future__ import annotations
@@ -40,9 +46,11 @@ class Wakeup:
         self._read, self._write = os.pipe()
         os.set_blocking(self._write, False)
         self._previous: dict[int, Any] = {}
+        self._previous_wakeup_fd: int | None = None
 
     def install(self, extra: Iterable[int] = ()) -> Wakeup:
         """Handle SIGTERM and SIGINT (and `extra` signals, which only wake `wait`)."""
+        self._previous_wakeup_fd = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
         for stop in STOP_SIGNALS:
             self._previous[stop] = signal.signal(stop, self._on_stop_signal)
         for signum in extra:
@@ -54,6 +62,9 @@ class Wakeup:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous.clear()
+        if self._previous_wakeup_fd is not None:
+            signal.set_wakeup_fd(self._previous_wakeup_fd)
+            self._previous_wakeup_fd = None
         for fd in (self._read, self._write):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -63,6 +74,9 @@ class Wakeup:
         for signum in self._previous:
             signal.signal(signum, signal.SIG_DFL)
         self._previous.clear()
+        if self._previous_wakeup_fd is not None:
+            signal.set_wakeup_fd(-1)
+            self._previous_wakeup_fd = None
         for fd in (self._read, self._write):
             with contextlib.suppress(OSError):
                 os.close(fd)
