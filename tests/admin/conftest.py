@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from tests.portal import conftest as portal_fixtures
 from tests.portal.conftest import TEST_CONFIG, update_settings
 from tests.portal.helpers import CUSTOMER, FakeClock, csrf_token
+from tests.support.apps import portal_app
 from webcrypt.runtime import Runtime
 
 ADMIN = "chef@bank.example"
@@ -42,9 +43,7 @@ client = portal_fixtures.client
 @pytest.fixture
 def app(runtime: Runtime) -> Flask:
     """The portal application (admin area included)."""
-    from portal import create_app
-
-    return create_app(runtime, {**TEST_CONFIG, "RATELIMIT_ADMIN_LOGIN": "1000 per minute"})
+    return portal_app(runtime, {**TEST_CONFIG, "RATELIMIT_ADMIN_LOGIN": "1000 per minute"})
 
 
 def create_admin(

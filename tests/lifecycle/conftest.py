@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete
 
 from keystore.models import Base
+from tests.support.apps import portal_app
 from tests.support.keystores import migrated_sqlite
 from tests.support.runtime import Sealed, build_runtime, folder_environ, seal_for
 from tests.support.smtp import Received, RecordingSink
@@ -115,9 +116,7 @@ def seal_message(
 @pytest.fixture
 def portal_client(runtime: Runtime) -> Any:
     """A test client of the portal around `runtime`."""
-    from portal import create_app
-
-    return create_app(runtime, {"SECRET_KEY": "test-secret", "TESTING": True}).test_client()
+    return portal_app(runtime, {"SECRET_KEY": "test-secret", "TESTING": True}).test_client()
 
 
 NOTICE_COUNTS = (

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from tests.portal.helpers import CUSTOMER, PASSWORD, FakeClock, build_mail, csrf_token, seal
 from tests.portal.sessionguard import SessionGuard
+from tests.support.apps import portal_app
 from tests.support.runtime import build_runtime, folder_environ
 from webcrypt.runtime import Runtime
 
@@ -64,9 +65,7 @@ def runtime(tmp_path: Path, clock: FakeClock) -> Iterator[Runtime]:
 @pytest.fixture
 def app(runtime: Runtime) -> Flask:
     """The portal application."""
-    from portal import create_app
-
-    return create_app(runtime, dict(TEST_CONFIG))
+    return portal_app(runtime, TEST_CONFIG)
 
 
 @pytest.fixture

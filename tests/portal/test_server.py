@@ -6,10 +6,11 @@ import io
 import urllib.request
 from pathlib import Path
 
-from flask import Flask
-
+from portal import create_app
+from tests.portal.conftest import TEST_CONFIG
 from tests.support.browser import ServerThread
 from tests.support.components import free_port
+from webcrypt.runtime import Runtime
 
 
 def test_create_server_serves_the_portal_from_memory(runtime) -> None:
@@ -34,7 +35,8 @@ def test_create_server_serves_the_portal_from_memory(runtime) -> None:
     assert not serving.thread.is_alive()
 
 
-def test_uploads_are_held_in_memory(app: Flask) -> None:
+def test_uploads_are_held_in_memory(runtime: Runtime) -> None:
+    app = create_app(runtime, dict(TEST_CONFIG))  # its own: the test adds a route
     seen = []
 
     @app.post("/probe-upload")
