@@ -10,8 +10,10 @@ LOCK   := requirements/test.lock
 # the cores stood idle a third of the time. PYTEST_WORKERS=0 runs the tests in one process.
 PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) + 1)')
 # What `make check` leaves out: tests that need Postfix, Chromium or the database
-# servers, and the slow ones; `make test` runs everything.
-FAST_TESTS := -m "not browser and not postfix and not databases and not slow" --ignore=tests/e2e
+# servers, the slow ones, and the end-to-end suites (tests/e2e; tests/corpus, every
+# real-world message through the real filter and portal); `make test` runs everything.
+FAST_TESTS := -m "not browser and not postfix and not databases and not slow" \
+	--ignore=tests/e2e --ignore=tests/corpus
 
 # Python's bytecode cache, as an installed gateway has it: with PYTHONDONTWRITEBYTECODE set
 # (some shells and CI images set it), every test worker and every process a test starts
