@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support import cpu_seconds, load_average, smtp_sink, smtp_source
+from bench.support import cpu_seconds, load_average, smtp_sink, smtp_source, tree_cpu
 from tests.e2e.gateway import Gateway
 from tests.support.components import free_port
 from tests.support.postfix import PostfixInstance
@@ -108,7 +108,7 @@ def round_rate(
     `watched` gets the CPU milliseconds per mail of the Postfix instances and the filter.
     """
     before = sink.count
-    cpu = [instance_cpu(p) for p in postfixes], cpu_seconds(filter_pid) if filter_pid else 0.0
+    cpu = [instance_cpu(p) for p in postfixes], tree_cpu(filter_pid) if filter_pid else 0.0
     started = time.perf_counter()
     submit(mta.smtp_port, count, size, sessions, subject)
     sink.wait_for(before + count, timeout=600)
@@ -117,9 +117,7 @@ def round_rate(
         watched["postfix"] = (
             sum(instance_cpu(p) - b for p, b in zip(postfixes, cpu[0], strict=True)) / count * 1000
         )
-        watched["filter"] = (
-            ((cpu_seconds(filter_pid) - cpu[1]) / count * 1000) if filter_pid else 0.0
-        )
+        watched["filter"] = ((tree_cpu(filter_pid) - cpu[1]) / count * 1000) if filter_pid else 0.0
     return count / elapsed
 
 

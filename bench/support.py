@@ -306,6 +306,16 @@ def cpu_seconds(pid: int, *, children: bool = False) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by process `pid` and its live children (a filter's workers);
+    0 once it is gone."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    return sum(cpu_seconds(member) for member in [pid, *map(int, children)])
+
+
 def memory_status(pid: int, field: str) -> int:
     """A memory figure of /proc/PID/status in bytes (VmRSS, VmHWM)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -37,10 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.support import (
     ADVISER,
-    cpu_seconds,
     free_port,
     smtp_sink,
     smtp_source,
+    tree_cpu,
     webcrypt_filter,
 )
 
@@ -52,12 +52,6 @@ def cpu_times() -> tuple[int, int]:
     fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
     return idle, sum(fields[:8])
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds used so far by process `pid` and its children (the filter's workers)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return sum(cpu_seconds(member) for member in [pid, *map(int, children)])
 
 
 def answered(metrics_port: int, workers: int) -> int:
