@@ -359,12 +359,15 @@ def _is_ascii(data: bytes | Chunks) -> bool:
 
 
 def _send_stuffed(conn: smtplib.SMTP, data: Chunks, size: int = SLICE) -> None:
-    """Write a message in pieces, dot-stuffed, and the end of data; a slice at a time.
+    """Write a message dot-stuffed, and the end of data, in writes of about `size` bytes.
 
-    Each slice is sent when the next one is ready, the last one with the end of data
-    (a separate small write could wait for an ACK).
+    Small pieces (the carrier's header lines and parts) are gathered into one write: a write
+    each cost a system call and, with Nagle off, a TCP segment each for the next hop to
+    read. A write goes once the next piece would not fit; the last one carries the end of
+    data (a separate small write could wait for an ACK).
     """
-    pending = b""
+    batch: list[bytes] = []
+    batched = 0
     line_start = True
     tail = b""  # the last two bytes of the message
     for piece in data.slices(size):
@@ -374,10 +377,14 @@ def _send_stuffed(conn: smtplib.SMTP, data: Chunks, size: int = SLICE) -> None:
             piece = b"." + piece
         line_start = piece.endswith(b"\n")
         tail = (tail + piece[-2:])[-2:]
-        if pending:
-            conn.send(pending)
-        pending = piece
-    conn.send(pending + (b".\r\n" if tail == b"\r\n" else b"\r\n.\r\n"))
+        if batched and batched + len(piece) > size:
+            conn.send(b"".join(batch))
+            batch.clear()
+            batched = 0
+        batch.append(piece)
+        batched += len(piece)
+    batch.append(b".\r\n" if tail == b"\r\n" else b"\r\n.\r\n")
+    conn.send(b"".join(batch))
 
 
 # A dot-atom at a domain, as nearly every envelope address is: smtplib's quoteaddr would
