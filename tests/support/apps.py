@@ -58,7 +58,8 @@ def portal_app(runtime: Runtime, test_config: Mapping[str, object]) -> Flask:
         app = create_app(runtime, test_config)
         # Served once, so that Flask refuses setup methods (see above).
         assert app.test_client().get("/favicon.ico").status_code == 200
-        _LENT[shape] = (app, dict(app.config), dict(app.extensions))
+        extensions = {key: value for key, value in app.extensions.items() if key != RUNTIME_KEY}
+        _LENT[shape] = (app, dict(app.config), extensions)
         return app
     app, config, extensions = lent
     app.extensions.clear()
