@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import logging
 import pstats
 import statistics
 import subprocess
@@ -35,6 +34,7 @@ from bench.support import (
     CUSTOMER,
     KB,
     filter_environ,
+    filter_runtime,
     free_port,
     message,
     smtp_sink,
@@ -59,26 +59,15 @@ def main() -> None:
     args = parser.parse_args()
 
     # Imported here, after the path is set: the gateway's modules, as the filter loads them.
-    from keystore.db import Keystore
-    from keystore.masterkey import MasterKey
-    from webcrypt.config.loader import load_config
-    from webcrypt.runtime import Runtime
     from webcrypt.smtp.delivery import Delivery
 
-    logging.basicConfig(level=logging.WARNING)
     sink_port = free_port()
     sink = subprocess.Popen(smtp_sink(sink_port))
     try:
         wait_port(sink_port)
         data_dir = tempfile.mkdtemp(prefix="webcrypt-bench-")
         environ = filter_environ(data_dir, free_port(), sink_port)  # the port stays unused
-        config = load_config(None, environ=environ)
-        master_key = MasterKey.generate()
-        keystore = Keystore(config.keystore.url, master_key=master_key)
-        keystore.upgrade()
-        keystore.engine.dispose()
-        runtime = Runtime(config, master_key=master_key)
-        delivery = Delivery(runtime)
+        delivery = Delivery(filter_runtime(environ))
         template = message(args.size)
         serial = iter(range(1 << 62))
 

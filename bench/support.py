@@ -24,6 +24,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from webcrypt.runtime import Runtime
 
 KB = 1024
 MB = 1024 * KB
@@ -160,23 +164,16 @@ def smtp_source(
     ]
 
 
-def serve_filter(
-    environ: Mapping[str, str] | None = None,
-    *,
-    settings: Mapping[str, object] | None = None,
-    return_buffers: bool = False,
-) -> None:
-    """Run the real filter in this process until it is killed: configured from `environ` (by
-    default the process's), a fresh master key, the keystore migrated with `settings` stored.
-
-    `return_buffers` sets the allocator as `webcrypt filter` does when it starts the filter.
-    """
+def filter_runtime(
+    environ: Mapping[str, str] | None = None, *, settings: Mapping[str, object] | None = None
+) -> Runtime:
+    """The filter's runtime, configured from `environ` (by default the process's), with a
+    fresh master key and the keystore migrated, `settings` stored."""
     # Imported here: a benchmark's client process does not load the gateway.
     from keystore.db import Keystore
     from keystore.masterkey import MasterKey
     from webcrypt.config.loader import load_config
-    from webcrypt.runtime import Runtime, return_large_buffers
-    from webcrypt.smtp.handler import FilterServer
+    from webcrypt.runtime import Runtime
 
     logging.basicConfig(level=logging.WARNING)
     config = load_config(None, environ=environ)
@@ -187,9 +184,26 @@ def serve_filter(
         with keystore.session() as session:
             keystore.settings(session).update(dict(settings), actor="bench")
     keystore.engine.dispose()
+    return Runtime(config, master_key=master_key)
+
+
+def serve_filter(
+    environ: Mapping[str, str] | None = None,
+    *,
+    settings: Mapping[str, object] | None = None,
+    return_buffers: bool = False,
+) -> None:
+    """Run the real filter in this process until it is killed, on `filter_runtime`.
+
+    `return_buffers` sets the allocator as `webcrypt filter` does when it starts the filter.
+    """
+    # Imported here: a benchmark's client process does not load the gateway.
+    from webcrypt.runtime import return_large_buffers
+    from webcrypt.smtp.handler import FilterServer
+
+    runtime = filter_runtime(environ, settings=settings)
     if return_buffers:
         return_large_buffers()
-    runtime = Runtime(config, master_key=master_key)
     FilterServer(runtime).start()
     threading.Event().wait()
 
